@@ -1,0 +1,111 @@
+package dev.unet4j.core.kernels;
+
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.Tensor;
+
+/**
+ * The compute seam. {@code DnnlKernels} (oneDNN) is the production backend; {@code ReferenceKernels} is a
+ * plain-Java statement of the same math used by tests and as a forced plain path.
+ *
+ * <p>Conventions for every method:
+ * <ul>
+ *   <li>Inputs are read through their strides (any layout); results are new tensors owned by the caller, taken
+ *       from {@code ws.allocator()}. 4-D results may be channels-last; callers must not assume a layout.</li>
+ *   <li>Image tensors are logically NCHW; token tensors {@code [B, T, C]}.</li>
+ *   <li>Shapes are checked before any native call; a mismatch throws {@link IllegalArgumentException} naming the
+ *       operation and the shapes.</li>
+ *   <li>Nothing here keeps state between calls except in prepared layers and in the {@link Workspace}.</li>
+ * </ul>
+ */
+public interface Kernels {
+
+    /** Short backend name for logs and benchmark tables ("onednn", "reference"). */
+    String name();
+
+    /** A workspace whose results come from {@code allocator}. */
+    Workspace newWorkspace(Allocator allocator);
+
+    // ------------------------------------------------------------ layers with weights (prepared once)
+
+    /**
+     * Prepares a convolution. {@code weight} is {@code [out, in/groups, kh, kw]}, {@code bias} {@code [out]} or null.
+     * The backend copies what it needs; the caller may close its tensors afterwards.
+     */
+    Conv2d conv2d(Conv2dSpec spec, Tensor weight, Tensor bias);
+
+    /** Prepares a linear layer. {@code weight} is {@code [out, in]}, {@code bias} {@code [out]} or null. */
+    Linear linear(Tensor weight, Tensor bias);
+
+    // ------------------------------------------------------------ normalisation and activations
+
+    /**
+     * GroupNorm over {@code [N, C, ...]} (torch semantics, biased variance), then optionally SiLU.
+     * {@code gamma}/{@code beta} are {@code [C]} or null (no affine).
+     */
+    Tensor groupNorm(Workspace ws, Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu);
+
+    /** LayerNorm over the last dimension; {@code gamma}/{@code beta} {@code [C]} or null. */
+    Tensor layerNorm(Workspace ws, Tensor x, Tensor gamma, Tensor beta, float eps);
+
+    /** {@code x * sigmoid(x)}. */
+    Tensor silu(Workspace ws, Tensor x);
+
+    /** GELU: exact {@code 0.5 x (1 + erf(x / sqrt 2))}, or torch's tanh approximation when {@code exact} is false. */
+    Tensor gelu(Workspace ws, Tensor x, boolean exact);
+
+    /**
+     * diffusers' GEGLU after its projection: the last dimension {@code 2D} is split as {@code (h, gate)}, value half
+     * first, and the result {@code h * gelu_exact(gate)} has last dimension {@code D}.
+     */
+    Tensor geglu(Workspace ws, Tensor x);
+
+    /** Softmax over the last dimension. */
+    Tensor softmax(Workspace ws, Tensor x);
+
+    // ------------------------------------------------------------ matmul and attention
+
+    /**
+     * Batched matmul {@code alpha * a @ op(b)}: {@code a} is {@code [B, M, K]}; {@code b} is {@code [B, K, N]}, or
+     * {@code [B, N, K]} when {@code transposeB}. A batch of 1 in {@code b} broadcasts.
+     */
+    Tensor matmul(Workspace ws, Tensor a, Tensor b, boolean transposeB, float alpha);
+
+    /**
+     * Multi-head scaled-dot-product attention. {@code q} is {@code [B, Tq, H*D]}, {@code k} and {@code v}
+     * {@code [B, Tk, H*D]} (self or cross). Per head: {@code softmax(scale * Q K^T + bias) V}. {@code bias} is an
+     * additive mask {@code [B, Tk]} (0 keeps, -inf or a large negative drops) or null. The result is
+     * {@code [B, Tq, H*D]} with heads in the same order as the inputs. Scores are computed in float32.
+     */
+    Tensor attention(Workspace ws, Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor bias);
+
+    // ------------------------------------------------------------ resampling and shape ops
+
+    /** Nearest-neighbour upsampling of NCHW to {@code outH x outW} with torch's rule {@code src = floor(dst * in / out)}. */
+    Tensor upsampleNearest(Workspace ws, Tensor x, int outH, int outW);
+
+    /** Average pooling, no padding, of NCHW. */
+    Tensor avgPool2d(Workspace ws, Tensor x, int kernel, int stride);
+
+    /** Concatenation along dimension 1 (channels of NCHW, or tokens of [B, T, C]). */
+    Tensor concat(Workspace ws, Tensor a, Tensor b);
+
+    // ------------------------------------------------------------ elementwise with broadcasting (numpy rules)
+
+    /** {@code alpha * a + beta * b}, {@code b} broadcast to {@code a}'s shape. */
+    Tensor add(Workspace ws, Tensor a, Tensor b, float alpha, float beta);
+
+    /** {@code a * b}, {@code b} broadcast to {@code a}'s shape. */
+    Tensor mul(Workspace ws, Tensor a, Tensor b);
+
+    /** {@code a * s}. */
+    Tensor scale(Workspace ws, Tensor a, float s);
+
+    /**
+     * {@code x * (1 + scale) + shift} with {@code scale}, {@code shift} of shape {@code [N, C]} broadcast over the
+     * spatial dimensions of NCHW {@code x} (the scale-shift resnet norm and FreeU-style modulation).
+     */
+    Tensor scaleShift(Workspace ws, Tensor x, Tensor scale, Tensor shift);
+
+    /** A copy of {@code x} in this backend's preferred layout (e.g. channels-last for 4-D). */
+    Tensor copy(Workspace ws, Tensor x);
+}

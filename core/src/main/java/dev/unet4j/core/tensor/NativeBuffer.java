@@ -1,0 +1,101 @@
+package dev.unet4j.core.tensor;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One 64-byte aligned block of native float memory. Owned by exactly one {@link Allocator}; freed by it.
+ * Aligned because oneDNN's AVX-512 kernels load whole cache lines.
+ */
+public final class NativeBuffer {
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
+    private static final AtomicLong ALLOCATIONS = new AtomicLong();
+    static final int ALIGN = 64;
+
+    private final Pointer raw;
+    private final FloatPointer aligned;
+    private final long capacity; // floats
+    private boolean freed;
+
+    NativeBuffer(long capacityFloats) {
+        if (capacityFloats < 0) throw new IllegalArgumentException("negative capacity " + capacityFloats);
+        long bytes = Math.max(1, capacityFloats) * Float.BYTES + ALIGN;
+        Pointer p = Pointer.malloc(bytes);
+        if (p == null || p.isNull()) {
+            throw new OutOfMemoryError("native allocation of " + bytes + " bytes failed");
+        }
+        this.raw = p;
+        long misalign = p.address() % ALIGN;
+        this.aligned = floatsAt(p.address() + (misalign == 0 ? 0 : ALIGN - misalign), capacityFloats);
+        this.capacity = capacityFloats;
+        LIVE_BYTES.addAndGet(bytes);
+        ALLOCATIONS.incrementAndGet();
+    }
+
+    /** Floats this buffer can hold. */
+    public long capacity() {
+        return capacity;
+    }
+
+    /** Pointer to the first (aligned) float. Do not free it. */
+    public FloatPointer pointer() {
+        checkLive();
+        return aligned;
+    }
+
+    /** Native address of element {@code offset}. */
+    public long address(long offset) {
+        checkLive();
+        return aligned.address() + offset * Float.BYTES;
+    }
+
+    /** A little-endian view of {@code length} floats from {@code offset}; Java code reads and writes through it. */
+    public FloatBuffer floatBuffer(long offset, long length) {
+        checkLive();
+        if (offset < 0 || length < 0 || offset + length > capacity) {
+            throw new IndexOutOfBoundsException("view [" + offset + ", " + (offset + length) + ") of a buffer of " + capacity);
+        }
+        if (length > Integer.MAX_VALUE) throw new IllegalArgumentException("view too large for a FloatBuffer: " + length);
+        return floatsAt(address(offset), length).asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /** A non-owning FloatPointer of {@code length} floats at a native address. */
+    public static FloatPointer floatsAt(long address, long length) {
+        return new FloatPointer() {
+            {
+                this.address = address;
+                this.capacity = length;
+                this.limit = length;
+            }
+        };
+    }
+
+    boolean isFreed() {
+        return freed;
+    }
+
+    void free() {
+        if (freed) return;
+        freed = true;
+        LIVE_BYTES.addAndGet(-(Math.max(1, capacity) * Float.BYTES + ALIGN));
+        Pointer.free(raw);
+    }
+
+    private void checkLive() {
+        if (freed) throw new IllegalStateException("native buffer used after it was freed");
+    }
+
+    /** Bytes of native tensor memory alive in this JVM (all allocators). */
+    public static long liveBytes() {
+        return LIVE_BYTES.get();
+    }
+
+    /** Number of native allocations made so far in this JVM (never decreases). */
+    public static long allocationCount() {
+        return ALLOCATIONS.get();
+    }
+}

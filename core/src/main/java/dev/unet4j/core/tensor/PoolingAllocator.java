@@ -1,0 +1,82 @@
+package dev.unet4j.core.tensor;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A per-session caching allocator: released buffers are kept by exact size and handed out again, so steady-state
+ * forwards of the same shapes make no native allocation. Not thread-safe: one per session (one generation).
+ * {@link #close()} frees every pooled buffer; buffers still held by live tensors are freed when released after close.
+ */
+public final class PoolingAllocator implements Allocator, AutoCloseable {
+    private final Map<Long, ArrayDeque<NativeBuffer>> free = new HashMap<>();
+    private long pooledBytes;
+    private long outstandingBytes;
+    private long peakBytes;
+    private long allocations;
+    private boolean closed;
+
+    @Override
+    public NativeBuffer acquire(long floats) {
+        long key = Math.max(1, floats);
+        ArrayDeque<NativeBuffer> q = free.get(key);
+        NativeBuffer b = q == null ? null : q.pollFirst();
+        if (b == null) {
+            b = new NativeBuffer(key);
+            allocations++;
+        } else {
+            pooledBytes -= key * Float.BYTES;
+        }
+        outstandingBytes += key * Float.BYTES;
+        peakBytes = Math.max(peakBytes, outstandingBytes + pooledBytes);
+        return b;
+    }
+
+    @Override
+    public void release(NativeBuffer buffer) {
+        long key = buffer.capacity();
+        outstandingBytes -= key * Float.BYTES;
+        if (closed) {
+            buffer.free();
+            return;
+        }
+        free.computeIfAbsent(key, k -> new ArrayDeque<>()).addFirst(buffer);
+        pooledBytes += key * Float.BYTES;
+    }
+
+    /** Native allocations this pool has made (a steady-state forward adds none). */
+    public long allocations() {
+        return allocations;
+    }
+
+    /** Bytes held by live tensors from this pool. */
+    public long outstandingBytes() {
+        return outstandingBytes;
+    }
+
+    /** Bytes kept for reuse. */
+    public long pooledBytes() {
+        return pooledBytes;
+    }
+
+    /** Largest outstanding + pooled bytes seen. */
+    public long peakBytes() {
+        return peakBytes;
+    }
+
+    /** Frees pooled buffers (keeps the pool usable). */
+    public void trim() {
+        for (ArrayDeque<NativeBuffer> q : free.values()) {
+            for (NativeBuffer b : q) b.free();
+        }
+        free.clear();
+        pooledBytes = 0;
+    }
+
+    @Override
+    public void close() {
+        trim();
+        closed = true;
+    }
+}
