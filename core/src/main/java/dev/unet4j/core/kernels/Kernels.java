@@ -36,6 +36,16 @@ public interface Kernels {
     /** Prepares a linear layer. {@code weight} is {@code [out, in]}, {@code bias} {@code [out]} or null. */
     Linear linear(Tensor weight, Tensor bias);
 
+    /**
+     * A convolution whose weights arrive with each call (decoded just before the kernel, e.g. from int8 or fp8
+     * storage, so no float32 copy is kept). {@code y = (conv(x, weight) + bias + residual) * outputScale};
+     * {@code bias}, {@code residual} may be null. Backends cache the primitive, never the weights.
+     */
+    Tensor conv2d(Workspace ws, Conv2dSpec spec, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale);
+
+    /** {@code y = (x weight^T + bias + residual) * outputScale} with call-time weights {@code [out, in]}; see above. */
+    Tensor linear(Workspace ws, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale);
+
     // ------------------------------------------------------------ normalisation and activations
 
     /**

@@ -10,6 +10,12 @@ import dev.unet4j.core.tensor.Allocator;
 public interface Workspace extends AutoCloseable {
     Allocator allocator();
 
+    /**
+     * Per-session settings that layers may read while they run (for example the active weight precision of a
+     * quantized model, switchable between generations without touching the shared model).
+     */
+    Attributes attributes();
+
     @Override
     void close();
 }
