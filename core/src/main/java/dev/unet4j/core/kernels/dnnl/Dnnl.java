@@ -55,10 +55,10 @@ final class Dnnl {
     }
 
     /** A non-owning pointer at a native address. */
-    static Pointer at(long address) {
+    static Pointer at(long addr) {
         return new Pointer() {
             {
-                this.address = address;
+                this.address = addr;
             }
         };
     }

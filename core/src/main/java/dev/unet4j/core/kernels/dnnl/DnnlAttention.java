@@ -16,9 +16,6 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * ever copied; the output is written straight into {@code [B, Tq, H*D]}.
  */
 final class DnnlAttention {
-    /** Largest score block {@code [B, H, rows, Tk]} materialised at once; query rows are processed in chunks. */
-    static final long SCORE_BUDGET_BYTES = 64L << 20;
-
     private final DnnlKernels kernels;
 
     DnnlAttention(DnnlKernels kernels) {
@@ -85,7 +82,7 @@ final class DnnlAttention {
         long b = q.dim(0), tq = q.dim(1), tk = k.dim(1), c = q.dim(2), d = c / heads, h = heads;
         Tensor out = Tensor.allocate(ws.allocator(), b, tq, c);
         if (out.numel() == 0) return out;
-        long rowsPerChunk = Math.max(1, Math.min(tq, SCORE_BUDGET_BYTES / (Float.BYTES * b * h * Math.max(1, tk))));
+        long rowsPerChunk = Math.max(1, Math.min(tq, kernels.options().attentionScoreBytes() / (Float.BYTES * b * h * Math.max(1, tk))));
         try (Tensor scores = Tensor.allocate(ws.allocator(), b * h * rowsPerChunk * tk)) {
             for (long r0 = 0; r0 < tq; r0 += rowsPerChunk) {
                 long rows = Math.min(rowsPerChunk, tq - r0);

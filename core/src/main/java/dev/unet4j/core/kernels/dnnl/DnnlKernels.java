@@ -33,11 +33,24 @@ import static org.bytedeco.dnnl.global.dnnl.*;
 public final class DnnlKernels implements Kernels, AutoCloseable {
 
     /**
-     * @param bf16Compute compute convolutions and matmuls (including attention) with bf16 inputs and float32
-     *                    accumulation ({@code dnnl_fpmath_mode_bf16}) on CPUs with AVX-512 BF16 / AMX; tensors stay
-     *                    float32. False: exact float32 ({@code fpmath strict}).
+     * @param bf16Compute         compute convolutions and matmuls (including attention) with bf16 inputs and float32
+     *                            accumulation ({@code dnnl_fpmath_mode_bf16}) on CPUs with AVX-512 BF16 / AMX; tensors
+     *                            stay float32. False: exact float32 ({@code fpmath strict}).
+     * @param attentionScoreBytes largest attention score block {@code [B, H, rows, Tk]} held at once; longer queries
+     *                            are processed in chunks of rows (SD 1.5 at 64x64 latents has 4096 x 4096 scores per head)
      */
-    public record Options(boolean bf16Compute) {
+    public record Options(boolean bf16Compute, long attentionScoreBytes) {
+        public static final long DEFAULT_ATTENTION_SCORE_BYTES = 64L << 20;
+
+        public Options {
+            if (attentionScoreBytes <= 0) throw new IllegalArgumentException("attentionScoreBytes must be positive: " + attentionScoreBytes);
+        }
+
+        public Options(boolean bf16Compute) {
+            this(bf16Compute, DEFAULT_ATTENTION_SCORE_BYTES);
+        }
+
+        /** Exact float32, default chunking. */
         public static Options exact() {
             return new Options(false);
         }
