@@ -58,10 +58,15 @@ class FixtureFilesTest {
         float[] f32(Path p, String name) throws IOException {
             JsonNode t = header.get(name);
             long begin = t.get("data_offsets").get(0).asLong(), end = t.get("data_offsets").get(1).asLong();
-            float[] out = new float[(int) ((end - begin) / 4)];
+            byte[] raw = new byte[(int) (end - begin)];
             try (RandomAccessFile raf = new RandomAccessFile(p.toFile(), "r")) {
                 raf.seek(8 + headerLength + begin);
-                for (int i = 0; i < out.length; i++) out[i] = Float.intBitsToFloat(Integer.reverseBytes(raf.readInt()));
+                raf.readFully(raw);
+            }
+            float[] out = new float[raw.length / 4];
+            for (int i = 0; i < out.length; i++) {
+                int b = i * 4;
+                out[i] = Float.intBitsToFloat((raw[b] & 0xff) | (raw[b + 1] & 0xff) << 8 | (raw[b + 2] & 0xff) << 16 | (raw[b + 3] & 0xff) << 24);
             }
             return out;
         }
