@@ -33,10 +33,12 @@ public final class SafetensorsFile implements AutoCloseable {
     private final long dataStart;
     private final SafetensorsHeader header;
     private final List<String> names;
+    private final long windowBytes;
     private volatile boolean closed;
 
-    private SafetensorsFile(Path path, FileChannel channel, long dataStart, SafetensorsHeader header) {
+    private SafetensorsFile(Path path, FileChannel channel, long dataStart, SafetensorsHeader header, long windowBytes) {
         this.path = path;
+        this.windowBytes = windowBytes;
         this.channel = channel;
         this.dataStart = dataStart;
         this.header = header;
@@ -45,6 +47,14 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Opens and validates {@code path}. */
     public static SafetensorsFile open(Path path) throws IOException {
+        return open(path, MAX_WINDOW_BYTES);
+    }
+
+    /** Opens with a smaller mapping window (a multiple of 8 bytes), so tests can cross window boundaries cheaply. */
+    static SafetensorsFile open(Path path, long windowBytes) throws IOException {
+        if (windowBytes <= 0 || windowBytes % 8 != 0 || windowBytes > MAX_WINDOW_BYTES) {
+            throw new IllegalArgumentException("window of " + windowBytes + " bytes");
+        }
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
         try {
             long size = ch.size();
@@ -57,7 +67,7 @@ public final class SafetensorsFile implements AutoCloseable {
             ByteBuffer headerBytes = ByteBuffer.allocate(n); // bounded by the checks above
             readFully(ch, headerBytes, 8);
             SafetensorsHeader header = SafetensorsHeader.parse(path, headerBytes.array(), size - 8 - n);
-            return new SafetensorsFile(path, ch, 8L + n, header);
+            return new SafetensorsFile(path, ch, 8L + n, header, windowBytes);
         } catch (IOException | RuntimeException | Error e) {
             ch.close();
             throw e;
@@ -198,8 +208,8 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     private void forEachWindow(TensorInfo info, WindowConsumer consumer) throws IOException {
-        for (long off = 0; off < info.byteLength(); off += MAX_WINDOW_BYTES) {
-            long len = Math.min(MAX_WINDOW_BYTES, info.byteLength() - off);
+        for (long off = 0; off < info.byteLength(); off += windowBytes) {
+            long len = Math.min(windowBytes, info.byteLength() - off);
             consumer.accept(map(info, info.begin() + off, len), off);
         }
     }
