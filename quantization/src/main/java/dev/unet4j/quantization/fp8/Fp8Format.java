@@ -97,8 +97,7 @@ public enum Fp8Format {
 
     /** Encodes {@code src[i] / scale} for {@code i < n} into {@code dst}. */
     public void encode(float[] src, int srcOffset, byte[] dst, int dstOffset, int n, float scale, Fp8Overflow overflow) {
-        float inv = 1f / scale;
-        for (int i = 0; i < n; i++) dst[dstOffset + i] = encode(src[srcOffset + i] * inv, overflow);
+        for (int i = 0; i < n; i++) dst[dstOffset + i] = encode(src[srcOffset + i] / scale, overflow);
     }
 
     private int overflowCode(Fp8Overflow overflow) {
