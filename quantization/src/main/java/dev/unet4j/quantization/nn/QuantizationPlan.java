@@ -1,5 +1,8 @@
 package dev.unet4j.quantization.nn;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unet4j.quantization.WeightQuantizer;
 
 import java.util.ArrayList;
@@ -65,6 +68,29 @@ public record QuantizationPlan(WeightQuantizer defaultQuantizer, List<PathGlob> 
         }
         for (PathGlob g : keepFloat) if (g.matches(path)) return Optional.empty();
         return Optional.ofNullable(defaultQuantizer);
+    }
+
+    /**
+     * A JSON description for checkpoint metadata: {@code {"default": {"format", "granularity"} | null,
+     * "keepFloat": [globs], "overrides": {glob: {"format", "granularity"}}}}. Range searches are not recorded
+     * (they only matter while quantizing).
+     */
+    public ObjectNode toJson() {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        if (defaultQuantizer == null) root.putNull("default");
+        else root.set("default", describe(defaultQuantizer));
+        ArrayNode keep = root.putArray("keepFloat");
+        keepFloat.forEach(g -> keep.add(g.glob()));
+        ObjectNode o = root.putObject("overrides");
+        overrides.forEach((g, q) -> o.set(g.glob(), describe(q)));
+        return root;
+    }
+
+    private static ObjectNode describe(WeightQuantizer q) {
+        ObjectNode n = JsonNodeFactory.instance.objectNode();
+        n.put("format", q.format().name());
+        n.put("granularity", q.granularity().name());
+        return n;
     }
 
     private static List<PathGlob> globs(List<String> s) {
