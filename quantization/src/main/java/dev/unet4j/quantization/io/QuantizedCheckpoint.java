@@ -119,6 +119,27 @@ public final class QuantizedCheckpoint {
         return java.util.Collections.unmodifiableMap(floats);
     }
 
+    /**
+     * Every parameter name of the float model this checkpoint stands for: the float tensors and the quantized
+     * weights, without the {@code .scale} tensors.
+     */
+    public java.util.Set<String> parameterNames() {
+        java.util.Set<String> names = new java.util.TreeSet<>(floats.keySet());
+        names.addAll(quantized.keySet());
+        return names;
+    }
+
+    /**
+     * Parameter {@code name} as a standalone float32 tensor the caller closes (a quantized weight dequantized at its
+     * stored precision), or null if absent; this is what a model builder's parameter source returns.
+     */
+    public Tensor loadFloat(String name) {
+        QuantizedTensor q = quantized.get(name);
+        if (q != null) return Tensor.of(q.dequantize(), q.shape());
+        FloatTensor f = floats.get(name);
+        return f == null ? null : Tensor.of(f.data(), f.shape());
+    }
+
     /** The metadata entry {@value #METADATA_KEY} as written. */
     public String metadataJson() {
         ObjectNode root = JSON.createObjectNode();

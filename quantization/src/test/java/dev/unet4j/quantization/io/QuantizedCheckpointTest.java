@@ -77,6 +77,28 @@ class QuantizedCheckpointTest {
     }
 
     @Test
+    void storedCodesBuildLayersWithoutRequantizing(@TempDir Path dir) throws Exception {
+        QuantizedCheckpoint.quantize(Fixtures.model("digits-16"), QuantizationPlan.defaults(WeightQuantizer.int8PerChannel())).write(dir);
+        QuantizedCheckpoint ckpt = QuantizedCheckpoint.read(dir);
+        dev.unet4j.core.kernels.Kernels kernels = new dev.unet4j.core.kernels.ReferenceKernels();
+        dev.unet4j.quantization.nn.QuantizingLayerFactory factory =
+                new dev.unet4j.quantization.nn.QuantizingLayerFactory(kernels, dev.unet4j.quantization.nn.WeightSource.of(ckpt));
+        String path = "up_blocks.0.resnets.0.conv1";
+        assertTrue(ckpt.parameterNames().contains(path + ".weight"));
+        assertTrue(ckpt.parameterNames().stream().noneMatch(n -> n.endsWith(QuantizedCheckpoint.SCALE_SUFFIX)));
+        try (dev.unet4j.core.tensor.Tensor w = ckpt.loadFloat(path + ".weight"); dev.unet4j.core.tensor.Tensor b = ckpt.loadFloat(path + ".bias");
+             dev.unet4j.core.kernels.Conv2d conv = factory.conv2d(path, dev.unet4j.core.kernels.Conv2dSpec.of((int) w.dim(1), (int) w.dim(0), 3, 1, 1), w, b);
+             dev.unet4j.core.tensor.Tensor kept = ckpt.loadFloat("conv_in.weight");
+             dev.unet4j.core.kernels.Conv2d in = factory.conv2d("conv_in", dev.unet4j.core.kernels.Conv2dSpec.of(1, 32, 3, 1, 1), kept, null)) {
+            QuantizedTensor stored = ckpt.quantized().get(path + ".weight");
+            assertTrue(conv instanceof dev.unet4j.quantization.nn.QuantizedConv2d);
+            assertArrayEquals(stored.codes(), ((dev.unet4j.quantization.nn.QuantizedConv2d) conv).quantizedWeight().codes());
+            assertArrayEquals(stored.dequantize(), w.toFloatArray());
+            assertTrue(!(in instanceof dev.unet4j.quantization.nn.QuantizedConv2d), "conv_in is stored float and stays float");
+        }
+    }
+
+    @Test
     void rejectsAFileWithoutQuantizationMetadata(@TempDir Path dir) throws Exception {
         Random rnd = new Random(1);
         float[] w = new float[8];

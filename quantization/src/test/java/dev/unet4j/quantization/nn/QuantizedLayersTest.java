@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -126,6 +127,27 @@ class QuantizedLayersTest {
                      Tensor got = q.forward(ws, x); Tensor want = ref.forward(ws, x)) {
                     assertClose(want.toFloatArray(), got.toFloatArray(), prec.toString());
                 }
+            }
+        }
+    }
+
+    @Test
+    void decodeIntoMatchesDequantizeAndReportsThroughput() {
+        Random rnd = new Random(12);
+        int out = 640, len = 640 * 9;
+        float[] w = gaussian(rnd, out * len, 0.05);
+        for (WeightFormat fmt : WeightFormat.values()) {
+            dev.unet4j.quantization.QuantizedTensor q = WeightQuantizer.of(fmt, Granularity.PER_OUTPUT_CHANNEL).quantize("w", w, new long[]{out, len});
+            try (Tensor t = Tensor.allocate(out, len)) {
+                long best = Long.MAX_VALUE;
+                for (int rep = 0; rep < 5; rep++) {
+                    long t0 = System.nanoTime();
+                    q.decodeInto(t, 8);
+                    best = Math.min(best, System.nanoTime() - t0);
+                }
+                System.out.printf("decode %s %dx%d: %.2f ms, %.2f GB/s of float32 written%n", fmt, out, len, best / 1e6, 4.0 * out * len / best);
+                assertArrayEquals(q.dequantize(), t.toFloatArray());
+                assertArrayEquals(expectedWeights(w, out, fmt, 8), t.toFloatArray(), 0f);
             }
         }
     }
