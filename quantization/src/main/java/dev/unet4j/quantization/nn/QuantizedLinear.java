@@ -1,0 +1,50 @@
+package dev.unet4j.quantization.nn;
+
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.Linear;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.quantization.QuantizedTensor;
+
+/** The linear-layer counterpart of {@link QuantizedConv2d}: weights {@code [out, in]} decoded per call (W8A32). */
+public final class QuantizedLinear implements Linear {
+    private final Kernels kernels;
+    private final QuantizedWeight weight;
+
+    /** {@code bias} may be null; it is copied. */
+    public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias) {
+        if (weight.shape().length != 2) throw new IllegalArgumentException(path + ": linear weight must be [out, in], got " + weight);
+        this.kernels = kernels;
+        this.weight = new QuantizedWeight(path, weight, bias);
+    }
+
+    @Override
+    public int inFeatures() {
+        return weight.weight().channelLength();
+    }
+
+    @Override
+    public int outFeatures() {
+        return weight.weight().channels();
+    }
+
+    public String path() {
+        return weight.path();
+    }
+
+    public QuantizedTensor quantizedWeight() {
+        return weight.weight();
+    }
+
+    @Override
+    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
+        try (Tensor w = weight.decode(ws)) {
+            return kernels.linear(ws, x, w, weight.bias(), residual, outputScale);
+        }
+    }
+
+    @Override
+    public void close() {
+        weight.close();
+    }
+}
