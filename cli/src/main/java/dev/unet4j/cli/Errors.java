@@ -28,7 +28,7 @@ final class Errors {
     static int onUsageError(CommandLine.ParameterException e, String[] args) {
         CommandLine cmd = e.getCommandLine();
         PrintWriter err = cmd.getErr();
-        err.println("error: " + firstLine(e.getMessage()));
+        err.println("error: " + firstLine(e.getMessage()).replaceFirst("^Error: ", ""));
         String name = cmd.getCommandSpec().qualifiedName();
         err.println("Try '" + name + " --help' for the options and examples.");
         err.flush();
@@ -57,7 +57,7 @@ final class Errors {
         if (t instanceof WeightMismatchException w) {
             List<WeightMismatchException.Problem> ps = w.problems();
             lines.add("error: " + firstLine(w.getMessage()));
-            List<String> names = ps.stream().limit(NAMES_SHOWN).map(WeightMismatchException.Problem::toString).toList();
+            List<String> names = ps.stream().limit(NAMES_SHOWN).map(p -> p.toString().replaceAll("\\s+", " ")).toList();
             lines.add("  first: " + String.join("; ", names) + (ps.size() > NAMES_SHOWN ? "; ..." : ""));
             lines.add("  (run with --verbose for the full list)");
         } else if (t instanceof NoSuchFileException n) {

@@ -25,6 +25,7 @@ public final class Main {
 
     /** Runs one command line with the given streams (tests call this in-process) and returns the exit code. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        Logging.configure(Arrays.asList(args).contains("--verbose")); // no effect once a logger exists
         return commandLine(out, err).execute(args);
     }
 
