@@ -2,6 +2,7 @@ package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.quantization.QuantizedTensor;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.ParameterSource;
@@ -15,6 +16,7 @@ import dev.unet4j.unet.config.UNet2DConfig;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 
 /** Loading UNets with quantized layers. */
@@ -22,9 +24,27 @@ public final class QuantizedUNets {
     private QuantizedUNets() {
     }
 
+    /** A loaded model and its quantized layers' weights by module path. Closing it closes the model. */
+    public record Loaded(UNetModel model, Map<String, QuantizedTensor> layers) implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
     /** A float diffusers model quantized while it loads, as {@code plan} says. */
     public static UNetModel load(Path floatModel, Kernels kernels, QuantizationPlan plan) throws IOException {
-        return UNetModel.load(floatModel, LoadOptions.of(kernels).withLayerFactory(k -> new QuantizingLayerFactory(k, plan)));
+        return loadWithLayers(floatModel, kernels, plan).model();
+    }
+
+    /** {@link #load}, also reporting which layers were quantized (e.g. for {@link UNetSensitivityProbe}). */
+    public static Loaded loadWithLayers(Path floatModel, Kernels kernels, QuantizationPlan plan) throws IOException {
+        QuantizingLayerFactory factory = new QuantizingLayerFactory(kernels, plan);
+        UNetModel model = UNetModel.load(floatModel, LoadOptions.of(kernels).withLayerFactory(k -> {
+            if (k != kernels) throw new IllegalStateException("layer factory asked for other kernels than the model's");
+            return factory;
+        }));
+        return new Loaded(model, factory.quantizedLayers());
     }
 
     /** A folder written by {@link QuantizedCheckpoint#write}: its stored codes become the layers' weights as they are. */

@@ -8,6 +8,9 @@ import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 import dev.unet4j.unet.LayerFactory;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -20,6 +23,7 @@ import java.util.Optional;
 public class QuantizingLayerFactory implements LayerFactory {
     private final Kernels kernels;
     private final WeightSource weights;
+    private final Map<String, QuantizedTensor> made = new LinkedHashMap<>();
 
     public QuantizingLayerFactory(Kernels kernels, WeightSource weights) {
         this.kernels = kernels;
@@ -34,6 +38,7 @@ public class QuantizingLayerFactory implements LayerFactory {
     public Conv2d conv2d(String path, Conv2dSpec spec, Tensor weight, Tensor bias) {
         Optional<QuantizedTensor> q = weights.weightFor(path, weight);
         if (q.isEmpty()) return kernels.conv2d(spec, weight, bias);
+        record(path, q.get());
         return new QuantizedConv2d(kernels, path, spec, q.get(), bias == null ? null : bias.toFloatArray());
     }
 
@@ -41,6 +46,16 @@ public class QuantizingLayerFactory implements LayerFactory {
     public Linear linear(String path, Tensor weight, Tensor bias) {
         Optional<QuantizedTensor> q = weights.weightFor(path, weight);
         if (q.isEmpty()) return kernels.linear(weight, bias);
+        record(path, q.get());
         return new QuantizedLinear(kernels, path, q.get(), bias == null ? null : bias.toFloatArray());
+    }
+
+    /** The quantized layers made so far, by module path, in build order. */
+    public synchronized Map<String, QuantizedTensor> quantizedLayers() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(made));
+    }
+
+    private synchronized void record(String path, QuantizedTensor w) {
+        made.put(path, w);
     }
 }

@@ -82,4 +82,44 @@ class QuantizedUNetTest {
             assertArrayEquals(run(atLoad, WeightPrecision.uniform(4), sample, t, 3), run(fromDisk, WeightPrecision.uniform(4), sample, t, 3));
         }
     }
+
+    @Test
+    void modelLevelSensitivityFeedsTheKnapsack() throws Exception {
+        Path folder = Fixtures.model("digits-16");
+        Random rnd = new Random(5);
+        float[] a = new float[2 * 16 * 16], b = new float[2 * 16 * 16];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) rnd.nextGaussian();
+            b[i] = (float) rnd.nextGaussian();
+        }
+        try (UNetModel f = UNetModel.load(folder, LoadOptions.of(kernels));
+             QuantizedUNets.Loaded q = QuantizedUNets.loadWithLayers(folder, kernels, QuantizationPlan.defaults(WeightQuantizer.int8PerChannel()));
+             Tensor xa = Tensor.of(a, 2, 1, 16, 16); Tensor xb = Tensor.of(b, 2, 1, 16, 16); Tensor labels = Tensor.of(new float[]{1, 7}, 2)) {
+            assertTrue(q.layers().containsKey("down_blocks.0.resnets.0.time_emb_proj"));
+            assertTrue(!q.layers().containsKey("conv_in") && !q.layers().containsKey("down_blocks.1.resnets.0.conv_shortcut"));
+            java.util.List<UNetInputs> inputs = java.util.List.of(
+                    UNetInputs.builder(xa, Timestep.of(900)).classLabels(labels).build(),
+                    UNetInputs.builder(xb, Timestep.of(100)).classLabels(labels).build());
+            UNetSensitivityProbe probe = new UNetSensitivityProbe(f, q.model(), inputs);
+            assertTrue(probe.baseline() > 0);
+            java.util.Map<String, dev.unet4j.quantization.QuantizedTensor> some = new java.util.LinkedHashMap<>();
+            for (String p : new String[]{"down_blocks.0.resnets.0.conv1", "mid_block.resnets.0.conv2", "up_blocks.0.attentions.0.to_v", "up_blocks.2.resnets.2.conv2"}) {
+                some.put(p, q.layers().get(p));
+            }
+            java.util.List<dev.unet4j.quantization.mixed.LayerSensitivity> sens =
+                    dev.unet4j.quantization.mixed.SensitivityAnalysis.measure(UNetSensitivityProbe.shapes(some), new int[]{2, 4, 8}, probe);
+            for (dev.unet4j.quantization.mixed.LayerSensitivity ls : sens) {
+                System.out.println("sensitivity " + ls.layer() + ": " + ls.options());
+                double s2 = ls.options().get(0).sensitivity(), s4 = ls.options().get(1).sensitivity(), s8 = ls.options().get(2).sensitivity();
+                assertTrue(s2 > s4 && s2 > s8 && s8 == probe.baseline(), ls.toString());
+            }
+            long min = sens.stream().mapToLong(l -> l.options().get(0).bytes()).sum();
+            long max = sens.stream().mapToLong(l -> l.options().get(2).bytes()).sum();
+            dev.unet4j.quantization.mixed.MixedPrecisionKnapsack.Assignment plan =
+                    dev.unet4j.quantization.mixed.MixedPrecisionKnapsack.solve(sens, (min + max) / 2);
+            System.out.println("assignment within " + (min + max) / 2 + " bytes: " + plan);
+            assertTrue(plan.bytes() <= (min + max) / 2);
+            assertTrue(plan.bits().containsValue(8) || plan.bits().containsValue(4), plan.toString());
+        }
+    }
 }
