@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /** Loading UNets with quantized layers. */
 public final class QuantizedUNets {
@@ -39,7 +40,15 @@ public final class QuantizedUNets {
 
     /** {@link #load}, also reporting which layers were quantized (e.g. for {@link UNetSensitivityProbe}). */
     public static Loaded loadWithLayers(Path floatModel, Kernels kernels, QuantizationPlan plan) throws IOException {
-        QuantizingLayerFactory factory = new QuantizingLayerFactory(kernels, plan);
+        return loadWithLayers(floatModel, kernels, plan, null);
+    }
+
+    /**
+     * {@link #loadWithLayers}, with bias correction from per-layer mean inputs (e.g. {@code calibrator::channelMeans}
+     * after a calibration run of the float model); null for none.
+     */
+    public static Loaded loadWithLayers(Path floatModel, Kernels kernels, QuantizationPlan plan, Function<String, float[]> inputMeans) throws IOException {
+        QuantizingLayerFactory factory = new QuantizingLayerFactory(kernels, WeightSource.of(plan), inputMeans);
         UNetModel model = UNetModel.load(floatModel, LoadOptions.of(kernels).withLayerFactory(k -> {
             if (k != kernels) throw new IllegalStateException("layer factory asked for other kernels than the model's");
             return factory;

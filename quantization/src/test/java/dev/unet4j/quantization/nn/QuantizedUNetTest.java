@@ -122,4 +122,45 @@ class QuantizedUNetTest {
             assertTrue(plan.bits().containsValue(8) || plan.bits().containsValue(4), plan.toString());
         }
     }
+
+    @Test
+    void biasCorrectionFromACalibrationRunImprovesLowBitOutputs() throws Exception {
+        Path folder = Fixtures.model("digits-16");
+        dev.unet4j.quantization.activation.Calibrator cal = new dev.unet4j.quantization.activation.Calibrator(4);
+        dev.unet4j.quantization.activation.CalibrationContext ctx = new dev.unet4j.quantization.activation.CalibrationContext(cal);
+        Random rnd = new Random(8);
+        try (UNetModel f = UNetModel.load(folder, LoadOptions.of(kernels).withLayerFactory(k -> new CalibratingLayerFactory(dev.unet4j.unet.LayerFactory.of(k))));
+             UNetSession s = f.newSession()) {
+            s.workspace().attributes().put(dev.unet4j.quantization.activation.CalibrationContext.class, ctx);
+            s.setInterceptor(new dev.unet4j.quantization.activation.CalibratingInterceptor(ctx));
+            for (int t : new int[]{950, 650, 350, 50}) {
+                float[] sample = new float[2 * 16 * 16];
+                for (int i = 0; i < sample.length; i++) sample[i] = (float) rnd.nextGaussian();
+                ctx.setTimestep(t);
+                try (Tensor x = Tensor.of(sample, 2, 1, 16, 16); Tensor labels = Tensor.of(new float[]{2, 9}, 2);
+                     Tensor y = s.forward(UNetInputs.builder(x, Timestep.of(t)).classLabels(labels).build())) {
+                    assertTrue(y.numel() > 0);
+                }
+            }
+        }
+        float[] sample = new float[2 * 16 * 16];
+        for (int i = 0; i < sample.length; i++) sample[i] = (float) rnd.nextGaussian();
+        long t = 400;
+        float[] ref;
+        try (UNetModel f = UNetModel.load(folder, LoadOptions.of(kernels))) {
+            ref = run(f, null, sample, t, 6);
+        }
+        QuantizationPlan plan = QuantizationPlan.defaults(WeightQuantizer.int8PerChannel());
+        double[] plain = new double[9], corrected = new double[9];
+        try (QuantizedUNets.Loaded p = QuantizedUNets.loadWithLayers(folder, kernels, plan);
+             QuantizedUNets.Loaded c = QuantizedUNets.loadWithLayers(folder, kernels, plan, cal::channelMeans)) {
+            for (int bits : new int[]{8, 4, 2}) {
+                plain[bits] = sqnrDb(ref, run(p.model(), WeightPrecision.uniform(bits), sample, t, 6));
+                corrected[bits] = sqnrDb(ref, run(c.model(), WeightPrecision.uniform(bits), sample, t, 6));
+            }
+        }
+        System.out.printf("digits-16 output SQNR without / with bias correction: 8-bit %.2f / %.2f dB, 4-bit %.2f / %.2f dB, 2-bit %.2f / %.2f dB%n",
+                plain[8], corrected[8], plain[4], corrected[4], plain[2], corrected[2]);
+        assertTrue(corrected[4] > plain[4] && corrected[2] > plain[2], "bias correction should help at low precision");
+    }
 }
