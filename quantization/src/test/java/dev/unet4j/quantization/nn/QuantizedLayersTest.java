@@ -134,7 +134,7 @@ class QuantizedLayersTest {
     @Test
     void decodeIntoMatchesDequantizeAndReportsThroughput() {
         Random rnd = new Random(12);
-        int out = 640, len = 640 * 9;
+        int out = 640, len = 640 * 9; // 3.7 M elements: decoded by several threads
         float[] w = gaussian(rnd, out * len, 0.05);
         for (WeightFormat fmt : WeightFormat.values()) {
             dev.unet4j.quantization.QuantizedTensor q = WeightQuantizer.of(fmt, Granularity.PER_OUTPUT_CHANNEL).quantize("w", w, new long[]{out, len});
@@ -148,6 +148,10 @@ class QuantizedLayersTest {
                 System.out.printf("decode %s %dx%d: %.2f ms, %.2f GB/s of float32 written%n", fmt, out, len, best / 1e6, 4.0 * out * len / best);
                 assertArrayEquals(q.dequantize(), t.toFloatArray());
                 assertArrayEquals(expectedWeights(w, out, fmt, 8), t.toFloatArray(), 0f);
+                if (fmt == WeightFormat.INT8) {
+                    q.decodeInto(t, 4);
+                    assertArrayEquals(expectedWeights(w, out, fmt, 4), t.toFloatArray(), 0f);
+                }
             }
         }
     }
