@@ -173,6 +173,46 @@ class SamplingApiTest {
         assertArrayEquals(new float[] {10 + 2 * (3 - 10), 10 + 2 * (5 - 10)}, g.data());
     }
 
+    @Test
+    void eulerImg2imgStartsFromTheNoisedImageAtTheBeginSigma() {
+        EulerSampler euler = EulerSampler.fromConfig(SD.with("timestep_spacing", "leading"));
+        int[] shape = {1, 4, 2, 2};
+        Latents image = new TorchGenerator(9).randn(shape);
+        float sigma3 = euler.schedule(10).sigmas()[3];
+        List<ModelCall> calls = new ArrayList<>();
+        Denoiser m = DATA.epsilonModel();
+        euler.sample((x, c) -> {
+            if (calls.isEmpty()) {
+                Latents n = new TorchGenerator(4).randn(shape);
+                double scale = Math.sqrt(sigma3 * sigma3 + 1);
+                for (int i = 0; i < x.numel(); i++) {
+                    assertEquals((image.data()[i] + n.data()[i] * sigma3) / scale, x.data()[i], 1e-5, "scaled noised image");
+                }
+            }
+            calls.add(c);
+            return m.predict(x, c);
+        }, SamplingRequest.of(10, shape, NoiseSource.seeded(4)).withInitImage(image, 0.7));
+        assertEquals(7, calls.size());
+        assertEquals(601, calls.get(0).timestep(), 0.0);
+        assertEquals(sigma3, calls.get(0).sigma(), 0.0);
+    }
+
+    @Test
+    void customSigmasReproduceTheKarrasRun() {
+        EulerSampler karras = (EulerSampler) Samplers.byName("euler-karras", SamplerOptions.of(SD));
+        float[] sig = karras.schedule(8).sigmas();
+        double[] custom = new double[sig.length];
+        for (int i = 0; i < sig.length; i++) custom[i] = sig[i];
+        EulerSampler plain = (EulerSampler) Samplers.byName("euler", SamplerOptions.of(SD));
+        plain = plain.withOptions(dev.unet4j.samplers.kdiffusion.SigmaOptions.fromConfig(SD).withCustomSigmas(custom));
+        int[] shape = {1, 4, 2, 2};
+        // the sigma list fixes the noise levels; init_noise_sigma follows the spacing rule of the config
+        assertArrayEquals(sig, plain.schedule(8).sigmas());
+        Latents a = karras.sample(DATA.epsilonModel(), SamplingRequest.of(8, shape, NoiseSource.seeded(5)));
+        Latents b = plain.sample(DATA.epsilonModel(), SamplingRequest.of(8, shape, NoiseSource.seeded(5)));
+        assertArrayEquals(a.data(), b.data());
+    }
+
     private static double std(float[] v, int off, int n) {
         double mean = 0;
         for (int i = off; i < off + n; i++) mean += v[i];
