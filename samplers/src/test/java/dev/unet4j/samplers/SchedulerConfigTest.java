@@ -74,4 +74,36 @@ class SchedulerConfigTest {
         double f500 = Math.pow(Math.cos((0.501 + 0.008) / 1.008 * Math.PI / 2), 2);
         assertEquals(f500 / f0, c[500], 1e-5);
     }
+
+    @Test
+    void zeroTerminalSnrRescale() {
+        SchedulerConfig c = SchedulerConfig.parse("""
+                {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012, "rescale_betas_zero_snr": true}""");
+        float[] ddim = dev.unet4j.samplers.schedule.NoiseSchedule.fromConfig(c, false).alphasCumprod();
+        float[] plain = dev.unet4j.samplers.schedule.NoiseSchedule.fromConfig(c.with("rescale_betas_zero_snr", false), false)
+                .alphasCumprod();
+        assertEquals(0f, ddim[999], 1e-9f, "terminal SNR is zero");
+        assertEquals(plain[0], ddim[0], 1e-6f, "the first alpha_bar is kept");
+        // sqrt(alpha_bar) is shifted and scaled linearly: (sqrt(a) - sqrt(a_T)) * sqrt(a_0) / (sqrt(a_0) - sqrt(a_T))
+        double s0 = Math.sqrt(plain[0]);
+        double sT = Math.sqrt(plain[999]);
+        double expected = Math.pow((Math.sqrt(plain[500]) - sT) * s0 / (s0 - sT), 2);
+        assertEquals(expected, ddim[500], 1e-5);
+        // the Euler/Heun/DPM family clamp the last alpha_bar to 2^-24 so that sigma_max stays finite
+        float[] euler = dev.unet4j.samplers.schedule.NoiseSchedule.fromConfig(c, true).alphasCumprod();
+        assertEquals(0x1p-24f, euler[999]);
+    }
+
+    @Test
+    void dynamicThresholdingIsAPerItemQuantile() {
+        Latents x = new Latents(new float[] {-3, -1, 0.5f, 2, 4, 1, 1, 1, 1, 1}, new int[] {2, 5, 1, 1});
+        Thresholding.apply(x, 0.75, 5.0);
+        // item 0: |x| sorted 0.5 1 2 3 4, rank 3 -> s = 3; item 1: s = clamp(1, min 1) = 1
+        float[] expected = {-1, -1 / 3f, 0.5f / 3, 2 / 3f, 1, 1, 1, 1, 1, 1};
+        for (int i = 0; i < expected.length; i++) assertEquals(expected[i], x.data()[i], 1e-7f);
+        Latents y = new Latents(new float[] {-3, -1, 0.5f, 2, 4}, new int[] {1, 5, 1, 1});
+        Thresholding.apply(y, 0.6, 5.0); // rank 2.4 -> 2 + 0.4 (3 - 2) = 2.4
+        assertEquals(-1f, y.data()[0], 1e-7f);
+        assertEquals(2 / 2.4f, y.data()[3], 1e-6f);
+    }
 }
