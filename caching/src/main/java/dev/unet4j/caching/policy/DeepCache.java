@@ -72,7 +72,9 @@ public record DeepCache(int interval, int branch, Schedule schedule, double pow,
 
     /**
      * The nodes whose outputs a cheap call at {@code branch} takes from the last full call (disjoint subtrees, in
-     * running order).
+     * running order). Blocks that push or pop skips are never replaced whole: their layers are, so every block still
+     * pushes and pops its skips and the skip stack (and the upsample sizes read from it) stays exactly as in a full
+     * call; the mid block, which touches no skip, is replaced whole.
      */
     public static Set<String> reusedNodes(UNetStructure s, int branch) {
         int perBlock = s.upLayers(s.upBlocks() - 1);
@@ -83,22 +85,16 @@ public record DeepCache(int interval, int branch, Schedule schedule, double pow,
         }
         Set<String> out = new LinkedHashSet<>();
         for (int d = block; d < s.downBlocks(); d++) {
-            if (d > block) {
-                out.add("down_blocks." + d);
-                continue;
-            }
-            for (int j = layer; j < s.downLayers(d); j++) out.addAll(s.downLayerNodes(d, j));
+            for (int j = d > block ? 0 : layer; j < s.downLayers(d); j++) out.addAll(s.downLayerNodes(d, j));
             if (s.downsamples(d)) out.add("down_blocks." + d + ".downsamplers.0");
         }
         if (s.hasMid()) out.add("mid_block");
         for (int u = 0; u < s.upBlocks(); u++) {
             int id = s.upBlocks() - 1 - u;
-            if (id > block) {
-                out.add("up_blocks." + u);
-            } else if (id == block) {
-                int n = s.upLayers(u);
-                for (int j = 0; j < n; j++) if (n - 1 - j > layer) out.addAll(s.upLayerNodes(u, j));
-            }
+            if (id < block) continue;
+            int n = s.upLayers(u);
+            for (int j = 0; j < n; j++) if (id > block || n - 1 - j > layer) out.addAll(s.upLayerNodes(u, j));
+            if (id > block && s.upsamples(u)) out.add("up_blocks." + u + ".upsamplers.0");
         }
         return out;
     }
