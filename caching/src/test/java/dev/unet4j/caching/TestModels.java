@@ -60,7 +60,7 @@ final class TestModels implements AutoCloseable {
     }
 
     /** The inputs of test call {@code k} (tensors owned by this object). */
-    UNetInputs call(int k) {
+    synchronized UNetInputs call(int k) {
         float[] v = sample.clone();
         for (int i = 0; i < v.length; i++) v[i] = v[i] * (1 - 0.07f * k) + 0.05f * k;
         Tensor s = Tensor.of(v, sampleShape);
