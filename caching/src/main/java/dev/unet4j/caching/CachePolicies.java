@@ -71,7 +71,7 @@ public final class CachePolicies {
     public static CachePolicy parse(String text) {
         if (text == null || text.isBlank()) throw new IllegalArgumentException("empty cache policy; valid names: " + String.join(", ", names()));
         List<CachePolicy> parts = new ArrayList<>();
-        for (String part : text.split("\\+")) {
+        for (String part : text.split("\\+", -1)) {
             String p = part.trim();
             if (p.isEmpty()) throw new IllegalArgumentException("cache policy '" + text + "' has an empty part around '+'");
             int colon = p.indexOf(':');
