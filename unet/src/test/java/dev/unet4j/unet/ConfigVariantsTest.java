@@ -140,4 +140,40 @@ class ConfigVariantsTest {
             assertFalse(at.keySet().stream().anyMatch(p -> p.startsWith("mid_block")), "UNetMidBlock2D in the conditional model has no attention");
         }
     }
+
+    @Test
+    void sdxlStyleTextTimeEmbedding() {
+        String json = """
+                {"block_out_channels": [16, 32], "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+                 "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"], "layers_per_block": 1, "norm_num_groups": 8,
+                 "cross_attention_dim": 16, "attention_head_dim": [2, 4], "use_linear_projection": true,
+                 "transformer_layers_per_block": [1, 2], "addition_embed_type": "text_time",
+                 "addition_time_embed_dim": 8, "projection_class_embeddings_input_dim": 60, "in_channels": 4, "out_channels": 4}""";
+        try (Tensor x = SessionTest.random(2, 4, 8, 8); Tensor e = SessionTest.random(2, 5, 16);
+             Tensor text = SessionTest.random(2, 12); Tensor ids = Tensor.of(new float[]{64, 64, 0, 0, 64, 64, 32, 48, 0, 8, 32, 48}, 2, 6)) {
+            UNetInputs in = UNetInputs.builder(x, Timestep.int64(10)).encoderHiddenStates(e).addedCond(text, ids).build();
+            runBoth(k -> cond(json, k), in, new long[]{2, 4, 8, 8});
+            try (UNetModel m = cond(json, REF); UNetSession s = m.newSession()) {
+                float[][] seen = new float[1][];
+                s.setInterceptor(new NodeInterceptor() {
+                    @Override
+                    public Tensor intercept(NodeCall call) {
+                        if (call.path().equals("add_embedding")) seen[0] = call.input().toFloatArray();
+                        return call.proceed();
+                    }
+                });
+                s.forward(in).close();
+                float[] t = text.toFloatArray();
+                for (int b = 0; b < 2; b++) {
+                    for (int j = 0; j < 12; j++) assertEquals(t[b * 12 + j], seen[0][b * 60 + j], "text_embeds first");
+                    // time id 0 gives sin(0)=0 / cos(0)=1 (flip_sin_to_cos default true: cos half first)
+                }
+                assertEquals(1f, seen[0][12 + 2 * 8], 0f, "cos(0) for the third id of item 0");
+                assertEquals(0f, seen[0][12 + 2 * 8 + 4], 0f, "sin(0)");
+                UNetInputs missing = UNetInputs.builder(x, Timestep.int64(10)).encoderHiddenStates(e).build();
+                IllegalArgumentException ex = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> s.forward(missing));
+                assertTrue(ex.getMessage().contains("text_embeds and time_ids"), ex.getMessage());
+            }
+        }
+    }
 }
