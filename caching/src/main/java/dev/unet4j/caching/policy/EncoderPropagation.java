@@ -276,13 +276,18 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
         private final List<Tensor> owned;
 
         Batched(UNetInputs in, int n, Timestep ts, dev.unet4j.core.tensor.Allocator a) {
-            Tensor sample = Tiles.repeat(in.sample(), n, a);
-            Tensor ehs = in.encoderHiddenStates() == null ? null : Tiles.repeat(in.encoderHiddenStates(), n, a);
-            Tensor mask = in.encoderAttentionMask() == null ? null : Tiles.repeat(in.encoderAttentionMask(), n, a);
-            Tensor labels = in.classLabels() == null ? null : Tiles.repeat(in.classLabels(), n, a);
-            Tensor cond = in.timestepCond() == null ? null : Tiles.repeat(in.timestepCond(), n, a);
-            owned = java.util.stream.Stream.of(sample, ehs, mask, labels, cond).filter(java.util.Objects::nonNull).toList();
-            inputs = new UNetInputs(sample, ts, ehs, mask, labels, cond, null, null);
+            Tensor sample = tile(in.sample(), n, a), ehs = tile(in.encoderHiddenStates(), n, a);
+            Tensor mask = tile(in.encoderAttentionMask(), n, a), labels = tile(in.classLabels(), n, a);
+            Tensor cond = tile(in.timestepCond(), n, a), text = tile(in.textEmbeds(), n, a), ids = tile(in.timeIds(), n, a);
+            owned = java.util.stream.Stream.of(sample, ehs, mask, labels, cond, text, ids).filter(java.util.Objects::nonNull).toList();
+            UNetInputs.Builder b = UNetInputs.builder(sample, ts).encoderHiddenStates(ehs).encoderAttentionMask(mask)
+                    .classLabels(labels).timestepCond(cond);
+            if (text != null || ids != null) b.addedCond(text, ids);
+            inputs = b.build();
+        }
+
+        private static Tensor tile(Tensor t, int n, dev.unet4j.core.tensor.Allocator a) {
+            return t == null ? null : Tiles.repeat(t, n, a);
         }
 
         @Override
