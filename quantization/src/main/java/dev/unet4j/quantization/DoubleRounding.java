@@ -37,7 +37,7 @@ public final class DoubleRounding {
         checkBits(bits);
         int shift = MAX_BITS - bits;
         int max = (1 << (bits - 1)) - 1;
-        if (shift == 0) return Math.max(-max, Math.min(max, q8)); // -128 is never stored; read it as -127
+        if (shift == 0) return Math.max(-max, Math.min(max, q8)); // -128 is never stored (QuantizedTensor rejects it)
         int floor = q8 >> shift;                 // floor division by 2^shift, also for negative q8
         int rem = q8 - (floor << shift);         // in [0, 2^shift)
         int half = 1 << (shift - 1);

@@ -4,6 +4,8 @@ import dev.unet4j.core.tensor.Tensor;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
 
 /**
  * A weight stored as one byte per element plus float32 scales: {@code w[c, i] = value(code[c, i]) * scale[c]}.
@@ -32,6 +34,11 @@ public final class QuantizedTensor {
         }
         for (float s : scales) {
             if (!(s > 0) || Float.isInfinite(s)) throw new IllegalArgumentException(name + ": scale " + s + " is not a positive finite number");
+        }
+        if (format == WeightFormat.INT8) {
+            for (int i = 0; i < codes.length; i++) {
+                if (codes[i] == Byte.MIN_VALUE) throw new IllegalArgumentException(name + ": INT8 code -128 at element " + i + "; codes must be in [-127, 127]");
+            }
         }
         this.codes = codes.clone();
         this.scales = scales.clone();
@@ -105,27 +112,47 @@ public final class QuantizedTensor {
     }
 
     /**
-     * Decodes into {@code dst}, a contiguous float32 tensor of this shape: per channel, a 256-entry table of
-     * {@code value(code) * scale} is filled and then indexed by the codes, and the channel is written with one bulk copy.
+     * Decodes into {@code dst}, a contiguous float32 tensor of this shape, channel by channel: INT8 at its stored 8
+     * bits as {@code code * scale} (a loop the JIT vectorises), everything else through a 256-entry table of
+     * {@code value(code) * scale} filled per channel; each channel is written with one bulk copy. Tensors of at least
+     * {@value #PARALLEL_DECODE_ELEMENTS} elements are decoded by several common-pool threads, by channel ranges.
      */
     public void decodeInto(Tensor dst, int bits) {
         if (!Arrays.equals(dst.shape(), shape) || !dst.isContiguous()) {
             throw new IllegalArgumentException(name + ": cannot decode into " + dst + ", expected a contiguous tensor of shape " + Arrays.toString(shape));
         }
         float[] table = codeTable(bits);
-        float[] lut = new float[256];
+        boolean direct = format == WeightFormat.INT8 && bits == 8;
+        int channels = (int) shape[0];
+        int tasks = codes.length < PARALLEL_DECODE_ELEMENTS ? 1 : Math.min(channels, 4 * ForkJoinPool.getCommonPoolParallelism());
+        if (tasks <= 1) {
+            decodeChannels(table, direct, 0, channels, dst.rawBuffer());
+        } else {
+            IntStream.range(0, tasks).parallel().forEach(t ->
+                    decodeChannels(table, direct, (int) ((long) t * channels / tasks), (int) ((long) (t + 1) * channels / tasks), dst.rawBuffer()));
+        }
+    }
+
+    /** Elements from which {@link #decodeInto} uses several threads. */
+    public static final int PARALLEL_DECODE_ELEMENTS = 1 << 20;
+
+    private void decodeChannels(float[] table, boolean direct, int from, int to, FloatBuffer out) {
+        float[] lut = direct ? null : new float[256];
         float[] row = new float[channelLength];
-        FloatBuffer out = dst.rawBuffer();
         float lastScale = Float.NaN;
-        for (int c = 0; c < shape[0]; c++) {
+        for (int c = from; c < to; c++) {
             float s = scale(c);
-            if (s != lastScale) {
-                fillLut(table, s, lut);
-                lastScale = s;
-            }
             int base = c * channelLength;
-            for (int i = 0; i < channelLength; i++) row[i] = lut[codes[base + i] & 0xFF];
-            out.put(row);
+            if (direct) {
+                for (int i = 0; i < channelLength; i++) row[i] = codes[base + i] * s;
+            } else {
+                if (s != lastScale) {
+                    fillLut(table, s, lut);
+                    lastScale = s;
+                }
+                for (int i = 0; i < channelLength; i++) row[i] = lut[codes[base + i] & 0xFF];
+            }
+            out.put(base, row);
         }
     }
 

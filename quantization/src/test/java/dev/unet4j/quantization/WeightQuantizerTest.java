@@ -121,4 +121,13 @@ class WeightQuantizerTest {
         assertEquals(bestClip, clip);
         assertTrue(clip < 0.95f * amax, "clip " + clip + " should cut the tail of amax " + amax);
     }
+
+    @Test
+    void rejectsInt8CodeMinus128() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new QuantizedTensor("ckpt.w", WeightFormat.INT8, new long[]{1, 2}, new byte[]{3, -128}, new float[]{1f}));
+        assertTrue(e.getMessage().contains("ckpt.w") && e.getMessage().contains("-128"), e.getMessage());
+        // FP8 code 0x80 is -0.0 and valid.
+        assertEquals(-0f, new QuantizedTensor("f", WeightFormat.FP8_E4M3, new long[]{1, 1}, new byte[]{-128}, new float[]{1f}).dequantize()[0]);
+    }
 }

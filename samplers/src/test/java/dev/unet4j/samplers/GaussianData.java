@@ -1,7 +1,5 @@
 package dev.unet4j.samplers;
 
-import dev.unet4j.samplers.schedule.NoiseSchedule;
-
 /**
  * Data x0 ~ N(mu, sd^2) per element: the exact denoiser is D(x; s) = mu + sd^2/(sd^2+s^2) (x - mu), and the
  * probability-flow ODE dx/ds = (x - D)/s keeps (x - mu)/sqrt(sd^2 + s^2) constant, so every deterministic
@@ -73,9 +71,5 @@ final class GaussianData {
             }
             return xin.withData(out);
         };
-    }
-
-    static double vpSigma(NoiseSchedule ns, long t) {
-        return ns.sigma((int) t);
     }
 }

@@ -5,7 +5,7 @@ import dev.unet4j.core.tensor.Tensor;
 import java.util.Set;
 
 /**
- * Where a model's parameters come from: a checkpoint ({@link #of(dev.unet4j.core.io.SafetensorsFile)}) or anything that
+ * Where a model's parameters come from: a checkpoint ({@link #of(dev.unet4j.core.model.WeightSource)}) or anything that
  * can answer a request by name (seeded random weights for benchmarks). The builder asks for every parameter with the
  * shape it expects and reports every missing, mis-shaped and unrequested tensor in one exception.
  */
@@ -21,8 +21,15 @@ public interface ParameterSource {
     /** Every name the source holds (those never requested are reported as unexpected); empty for generating sources. */
     Set<String> names();
 
-    /** A checkpoint file; tensors of any float dtype are decoded to float32. */
-    static ParameterSource of(dev.unet4j.core.io.SafetensorsFile file) {
-        return new SafetensorsParameterSource(file);
+    /** Shape of {@code name} (for reporting unexpected tensors); the default loads it. */
+    default long[] shapeOf(String name) {
+        try (Tensor t = load(name, new long[0])) {
+            return t == null ? null : t.shape();
+        }
+    }
+
+    /** A checkpoint (one file or shards); tensors of any float dtype are decoded to float32. */
+    static ParameterSource of(dev.unet4j.core.model.WeightSource weights) {
+        return new CheckpointParameterSource(weights);
     }
 }

@@ -1,6 +1,8 @@
 package dev.unet4j.unet;
 
-import dev.unet4j.core.io.SafetensorsFile;
+import dev.unet4j.core.model.ModelFiles;
+import dev.unet4j.core.model.ModelLocator;
+import dev.unet4j.core.model.WeightSource;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.unet.config.ConfigReader;
 import dev.unet4j.unet.nn.Node;
@@ -28,19 +30,19 @@ public abstract sealed class UNetModel implements AutoCloseable permits UNet2DMo
      * a pipeline folder (its {@code unet/}), or a Hugging Face cache repository folder ({@code models--org--name}).
      */
     public static UNetModel load(Path path, LoadOptions options) throws IOException {
-        ModelFolder folder = ModelFolder.locate(path, options.variant());
-        ConfigReader cfg = ConfigReader.of(folder.config());
+        ModelFiles files = ModelLocator.locate(path, ModelLocator.Options.defaults().withVariant(options.variant()));
+        ConfigReader cfg = ConfigReader.of(files.configJson());
         String cls = cfg.className();
-        try (SafetensorsFile file = SafetensorsFile.open(folder.weights())) {
-            ParameterSource src = ParameterSource.of(file);
-            String name = folder.weights().toString();
+        try (WeightSource weights = WeightSource.open(files)) {
+            ParameterSource src = ParameterSource.of(weights);
+            String name = files.weightFiles().size() == 1 ? files.weightFiles().get(0).toString() : files.folder() + " (sharded)";
             if ("UNet2DModel".equals(cls)) {
                 return UNet2DModel.build(dev.unet4j.unet.config.UNet2DConfig.from(cfg), src, name, options);
             }
             if ("UNet2DConditionModel".equals(cls)) {
                 return UNet2DConditionModel.build(dev.unet4j.unet.config.UNet2DConditionConfig.from(cfg), src, name, options);
             }
-            throw new UnsupportedConfigException(folder.config() + ": _class_name " + cls + " is not UNet2DModel or UNet2DConditionModel");
+            throw new UnsupportedConfigException(files.configJson() + ": _class_name " + cls + " is not UNet2DModel or UNet2DConditionModel");
         }
     }
 

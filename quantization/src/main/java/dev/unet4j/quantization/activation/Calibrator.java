@@ -25,6 +25,8 @@ public final class Calibrator {
 
     private final int minTimesteps;
     private final Map<ActivationSite, Map<Integer, ActivationRange>> ranges = new LinkedHashMap<>();
+    private final Map<ActivationSite, double[]> channelSums = new HashMap<>();
+    private final Map<ActivationSite, Long> channelCounts = new HashMap<>();
 
     public Calibrator() {
         this(DEFAULT_MIN_TIMESTEPS);
@@ -46,11 +48,29 @@ public final class Calibrator {
         record(ActivationSite.concatSkip(node), timestep, skip);
     }
 
-    /** Records values for a site at a timestep (merged with what that site saw at that timestep before). */
+    /**
+     * Records values for a site at a timestep (merged with what that site saw at that timestep before), and adds them
+     * to the site's per-channel means (channels: dimension 1 of a 4-D NCHW tensor, else the last dimension).
+     */
     public void record(ActivationSite site, int timestep, Tensor values) {
-        record(site, timestep, values.toFloatArray());
+        float[] v = values.toFloatArray();
+        record(site, timestep, v);
+        int channels = (int) (values.rank() == 4 ? values.dim(1) : values.dim(-1));
+        long inner = values.rank() == 4 ? values.dim(2) * values.dim(3) : 1;
+        double[] sums = new double[channels];
+        for (int i = 0; i < v.length; i++) sums[(int) ((i / inner) % channels)] += v[i];
+        long perChannel = v.length / channels;
+        synchronized (this) {
+            double[] acc = channelSums.computeIfAbsent(site, s -> new double[channels]);
+            if (acc.length != channels) {
+                throw new IllegalArgumentException("calibration input of " + site + " has " + channels + " channels, earlier " + acc.length);
+            }
+            for (int c = 0; c < channels; c++) acc[c] += sums[c];
+            channelCounts.merge(site, perChannel, Long::sum);
+        }
     }
 
+    /** Records the range of {@code values} (no channel statistics). */
     public void record(ActivationSite site, int timestep, float[] values) {
         ActivationRange r = ActivationRange.of(values);
         if (values.length > 0 && !(Float.isFinite(r.min()) && Float.isFinite(r.max()))) {
@@ -80,6 +100,30 @@ public final class Calibrator {
     /** The range of {@code site} over all timesteps. */
     public synchronized ActivationRange range(ActivationSite site) {
         return ranges.getOrDefault(site, Map.of()).values().stream().reduce(ActivationRange.EMPTY, ActivationRange::merge);
+    }
+
+    /**
+     * The per-channel mean input of the layer at {@code node} over everything recorded (for bias correction): its
+     * {@link ActivationSite.Part#INPUT INPUT} site, or its two concat halves joined (hidden channels first); null if
+     * nothing was recorded with channel statistics.
+     */
+    public synchronized float[] channelMeans(String node) {
+        float[] whole = means(ActivationSite.input(node));
+        if (whole != null) return whole;
+        float[] h = means(ActivationSite.concatHidden(node)), k = means(ActivationSite.concatSkip(node));
+        if (h == null || k == null) return null;
+        float[] out = java.util.Arrays.copyOf(h, h.length + k.length);
+        System.arraycopy(k, 0, out, h.length, k.length);
+        return out;
+    }
+
+    private float[] means(ActivationSite site) {
+        double[] sums = channelSums.get(site);
+        if (sums == null) return null;
+        long n = channelCounts.get(site);
+        float[] m = new float[sums.length];
+        for (int c = 0; c < m.length; c++) m[c] = (float) (sums[c] / n);
+        return m;
     }
 
     /**

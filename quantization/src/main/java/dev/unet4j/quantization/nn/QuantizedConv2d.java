@@ -8,6 +8,7 @@ import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * A convolution with INT8 or FP8 weights (W8A32): each forward decodes the codes into a workspace tensor and runs
@@ -21,13 +22,18 @@ public final class QuantizedConv2d implements Conv2d {
 
     /** {@code bias} may be null; it is copied. */
     public QuantizedConv2d(Kernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias) {
+        this(kernels, path, spec, weight, bias, Map.of());
+    }
+
+    /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
+    public QuantizedConv2d(Kernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
         if (!Arrays.equals(weight.shape(), spec.weightShape())) {
             throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec
                     + " (expected " + Arrays.toString(spec.weightShape()) + ")");
         }
         this.kernels = kernels;
         this.spec = spec;
-        this.weight = new QuantizedWeight(path, weight, bias);
+        this.weight = new QuantizedWeight(path, weight, bias, correctedBias);
     }
 
     @Override
@@ -45,8 +51,9 @@ public final class QuantizedConv2d implements Conv2d {
 
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        try (Tensor w = weight.decode(ws)) {
-            return kernels.conv2d(ws, spec, x, w, weight.bias(), residual, outputScale);
+        int bits = weight.bits(ws);
+        try (Tensor w = weight.decode(ws, bits)) {
+            return kernels.conv2d(ws, spec, x, w, weight.bias(bits), residual, outputScale);
         }
     }
 

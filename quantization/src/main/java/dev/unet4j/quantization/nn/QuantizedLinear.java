@@ -6,6 +6,8 @@ import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
+import java.util.Map;
+
 /** The linear-layer counterpart of {@link QuantizedConv2d}: weights {@code [out, in]} decoded per call (W8A32). */
 public final class QuantizedLinear implements Linear {
     private final Kernels kernels;
@@ -13,9 +15,14 @@ public final class QuantizedLinear implements Linear {
 
     /** {@code bias} may be null; it is copied. */
     public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias) {
+        this(kernels, path, weight, bias, Map.of());
+    }
+
+    /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
+    public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
         if (weight.shape().length != 2) throw new IllegalArgumentException(path + ": linear weight must be [out, in], got " + weight);
         this.kernels = kernels;
-        this.weight = new QuantizedWeight(path, weight, bias);
+        this.weight = new QuantizedWeight(path, weight, bias, correctedBias);
     }
 
     @Override
@@ -38,8 +45,9 @@ public final class QuantizedLinear implements Linear {
 
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        try (Tensor w = weight.decode(ws)) {
-            return kernels.linear(ws, x, w, weight.bias(), residual, outputScale);
+        int bits = weight.bits(ws);
+        try (Tensor w = weight.decode(ws, bits)) {
+            return kernels.linear(ws, x, w, weight.bias(bits), residual, outputScale);
         }
     }
 

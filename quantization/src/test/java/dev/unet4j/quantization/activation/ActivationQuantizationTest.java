@@ -97,4 +97,22 @@ class ActivationQuantizationTest {
         assertArrayEquals(new Object[]{"up_blocks.1.resnets.0.conv1#hidden", "up_blocks.1.resnets.0.conv1#skip"},
                 cal.sites().stream().map(Object::toString).toArray());
     }
+
+    @Test
+    void channelMeansFollowTheChannelDimensionAndJoinConcatHalves() {
+        Calibrator cal = new Calibrator(1);
+        // NCHW [2, 2, 1, 2]: channel 0 = {1, 3, 5, 7}, channel 1 = {10, 10, 20, 20}.
+        try (Tensor img = Tensor.of(new float[]{1, 3, 10, 10, 5, 7, 20, 20}, 2, 2, 1, 2);
+             Tensor tokens = Tensor.of(new float[]{1, 2, 3, 5, 6, 7}, 1, 2, 3);
+             Tensor skip = Tensor.of(new float[]{-4, -4}, 1, 1, 1, 2)) {
+            cal.observe("conv", 0, img);
+            cal.observe("conv", 1, img);
+            cal.observe("lin", 0, tokens);
+            cal.observeConcat("cat", 0, img, skip);
+        }
+        assertArrayEquals(new float[]{4, 15}, cal.channelMeans("conv"));
+        assertArrayEquals(new float[]{3, 4, 5}, cal.channelMeans("lin"));
+        assertArrayEquals(new float[]{4, 15, -4}, cal.channelMeans("cat"));
+        assertEquals(null, cal.channelMeans("absent"));
+    }
 }

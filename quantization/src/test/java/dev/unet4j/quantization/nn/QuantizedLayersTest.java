@@ -134,7 +134,7 @@ class QuantizedLayersTest {
     @Test
     void decodeIntoMatchesDequantizeAndReportsThroughput() {
         Random rnd = new Random(12);
-        int out = 640, len = 640 * 9;
+        int out = 640, len = 640 * 9; // 3.7 M elements: decoded by several threads
         float[] w = gaussian(rnd, out * len, 0.05);
         for (WeightFormat fmt : WeightFormat.values()) {
             dev.unet4j.quantization.QuantizedTensor q = WeightQuantizer.of(fmt, Granularity.PER_OUTPUT_CHANNEL).quantize("w", w, new long[]{out, len});
@@ -148,8 +148,54 @@ class QuantizedLayersTest {
                 System.out.printf("decode %s %dx%d: %.2f ms, %.2f GB/s of float32 written%n", fmt, out, len, best / 1e6, 4.0 * out * len / best);
                 assertArrayEquals(q.dequantize(), t.toFloatArray());
                 assertArrayEquals(expectedWeights(w, out, fmt, 8), t.toFloatArray(), 0f);
+                if (fmt == WeightFormat.INT8) {
+                    q.decodeInto(t, 4);
+                    assertArrayEquals(expectedWeights(w, out, fmt, 4), t.toFloatArray(), 0f);
+                }
             }
         }
+    }
+
+    @Test
+    void biasCorrectionCancelsTheMeanOutputErrorAtEveryPrecision() {
+        Random rnd = new Random(21);
+        int out = 10, in = 24, rows = 300;
+        float[] w = gaussian(rnd, out * in, 0.3), b = gaussian(rnd, out, 0.1), xv = new float[rows * in];
+        for (int i = 0; i < xv.length; i++) xv[i] = (float) (rnd.nextGaussian() + 1.5); // non-zero mean input
+        dev.unet4j.quantization.activation.Calibrator cal = new dev.unet4j.quantization.activation.Calibrator(1);
+        String path = "mid_block.attentions.0.to_k";
+        try (Tensor x = Tensor.of(xv, 1, rows, in); Tensor wt = Tensor.of(w, out, in); Tensor bt = Tensor.of(b, out)) {
+            cal.observe(path, 0, x);
+            QuantizingLayerFactory plain = new QuantizingLayerFactory(kernels, QuantizationPlan.defaults(WeightQuantizer.int8PerChannel()));
+            QuantizingLayerFactory corrected = new QuantizingLayerFactory(kernels,
+                    WeightSource.of(QuantizationPlan.defaults(WeightQuantizer.int8PerChannel())), cal::channelMeans);
+            try (PoolingAllocator pool = new PoolingAllocator(); Workspace ws = kernels.newWorkspace(pool);
+                 Linear p = plain.linear(path, wt, bt); Linear c = corrected.linear(path, wt, bt); Linear f = kernels.linear(wt, bt)) {
+                try (Tensor yf = f.forward(ws, x)) {
+                    float[] ref = yf.toFloatArray();
+                    for (int bits : new int[]{8, 4, 2}) {
+                        ws.attributes().put(WeightPrecision.class, WeightPrecision.uniform(bits));
+                        try (Tensor yp = p.forward(ws, x); Tensor yc = c.forward(ws, x)) {
+                            double[] meanP = meanErrorPerOutput(ref, yp.toFloatArray(), out), meanC = meanErrorPerOutput(ref, yc.toFloatArray(), out);
+                            double maxP = 0, maxC = 0;
+                            for (int o = 0; o < out; o++) {
+                                maxP = Math.max(maxP, Math.abs(meanP[o]));
+                                maxC = Math.max(maxC, Math.abs(meanC[o]));
+                            }
+                            System.out.printf("bias correction at %d bits: max |mean output error| %.3g -> %.3g%n", bits, maxP, maxC);
+                            assertTrue(maxC < 1e-5 + maxP * 1e-3, bits + " bits: corrected " + maxC + " vs plain " + maxP);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static double[] meanErrorPerOutput(float[] ref, float[] got, int out) {
+        double[] m = new double[out];
+        for (int i = 0; i < ref.length; i++) m[i % out] += got[i] - ref[i];
+        for (int o = 0; o < out; o++) m[o] /= ref.length / out;
+        return m;
     }
 
     @Test

@@ -44,6 +44,10 @@ public final class DpmSolverSampler extends SigmaSampler {
             if (!solverType.equals("midpoint") && !solverType.equals("heun")) {
                 throw new IllegalArgumentException(cfg.source() + ": solver_type must be midpoint or heun, got " + solverType);
             }
+            Double lambdaMin = cfg.numberOrNull("lambda_min_clipped");
+            if (lambdaMin != null && !lambdaMin.isInfinite()) {
+                throw new IllegalArgumentException(cfg.source() + ": lambda_min_clipped is not supported (only -inf)");
+            }
             if (cfg.string("variance_type", null) != null) {
                 throw new IllegalArgumentException(cfg.source() + ": learned variance (variance_type) is not supported");
             }

@@ -1,7 +1,9 @@
 package dev.unet4j.samplers.schedule;
 
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unet4j.samplers.PredictionType;
@@ -23,7 +25,9 @@ import java.nio.file.Path;
 public record SchedulerConfig(String className, int numTrainTimesteps, double betaStart, double betaEnd,
                               String betaSchedule, double[] trainedBetas, PredictionType predictionType,
                               boolean rescaleBetasZeroSnr, JsonNode raw, String source) {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Python's json writes float('inf') as Infinity (e.g. DPM-Solver's lambda_min_clipped): accept it. */
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
     public SchedulerConfig {
         if (numTrainTimesteps < 2) throw new IllegalArgumentException(source + ": num_train_timesteps must be >= 2");

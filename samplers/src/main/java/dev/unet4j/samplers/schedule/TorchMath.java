@@ -11,7 +11,8 @@ public final class TorchMath {
      * {@code torch.linspace(start, end, n, dtype=float32)} on CPU (AVX2): step = (end-start)/(n-1) in float; the
      * first half counts up from start and the second half down from end; full 16-value chunks are filled as two
      * 8-lane {@code arange(base, step)} vectors whose base is computed at the chunk lane 0, the tail element by
-     * element; every {@code a + b*c} is one fused multiply-add, as GCC compiled it.
+     * element. The bases and the tail elements are fused multiply-adds, the arange lanes are not (as GCC compiled
+     * it; this reproduces torch's float32 betas of the fixtures bit for bit).
      */
     public static float[] linspaceF32(double startD, double endD, int n) {
         if (n < 1) throw new IllegalArgumentException("linspace needs at least one step, got " + n);
@@ -27,7 +28,7 @@ public final class TorchMath {
         int vectorEnd = n - n % (2 * VEC);
         for (int blk = 0; blk < vectorEnd; blk += VEC) {
             float base = blk < half ? Math.fma(step, (float) blk, start) : Math.fma(-step, (float) (n - blk - 1), end);
-            for (int i = 0; i < VEC; i++) out[blk + i] = Math.fma((float) i, step, base);
+            for (int i = 0; i < VEC; i++) out[blk + i] = base + (float) i * step; // arange: not fused
         }
         for (int idx = vectorEnd; idx < n; idx++) {
             out[idx] = idx < half ? Math.fma(step, (float) idx, start) : Math.fma(-step, (float) (n - idx - 1), end);

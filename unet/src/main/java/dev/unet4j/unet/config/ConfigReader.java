@@ -1,45 +1,38 @@
 package dev.unet4j.unet.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.unet4j.core.model.DiffusersConfig;
 import dev.unet4j.unet.UnsupportedConfigException;
 import org.slf4j.Logger;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Set;
 
 /**
- * Reads a diffusers {@code config.json} with Python semantics: a missing key takes the constructor default, an explicit
- * {@code null} is {@code None} (e.g. {@code attention_head_dim: null}). Remembers which keys were read so the rest can
- * be logged.
+ * Reads a diffusers {@code config.json} (through core's {@link DiffusersConfig}) with Python semantics: a missing key
+ * takes the constructor default, an explicit {@code null} is {@code None} (e.g. {@code attention_head_dim: null}), and
+ * the fields that accept "an int or a list" are expanded per block.
  */
 public final class ConfigReader {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private final JsonNode root;
+    private final DiffusersConfig config;
     private final String source;
-    private final Set<String> read = new HashSet<>();
 
-    public ConfigReader(JsonNode root, String source) {
-        if (root == null || !root.isObject()) throw new UnsupportedConfigException(source + ": config is not a JSON object");
-        this.root = root;
-        this.source = source;
+    public ConfigReader(DiffusersConfig config) {
+        this.config = config;
+        this.source = config.source();
     }
 
     public static ConfigReader of(Path file) throws IOException {
-        return new ConfigReader(JSON.readTree(Files.readAllBytes(file)), file.toString());
+        return new ConfigReader(DiffusersConfig.load(file));
     }
 
     public static ConfigReader of(String json) {
         try {
-            return new ConfigReader(JSON.readTree(json), "<json>");
-        } catch (IOException e) {
-            throw new UnsupportedConfigException("invalid config JSON: " + e.getMessage());
+            return new ConfigReader(DiffusersConfig.parse(json, "<json>"));
+        } catch (dev.unet4j.core.model.ModelException e) {
+            throw new UnsupportedConfigException(e.getMessage());
         }
     }
 
@@ -49,22 +42,20 @@ public final class ConfigReader {
 
     /** {@code _class_name}, or null. */
     public String className() {
-        JsonNode n = root.get("_class_name");
-        return n == null || n.isNull() ? null : n.asText();
+        return config.className();
     }
 
     private JsonNode node(String key) {
-        read.add(key);
-        return root.get(key);
+        return config.raw(key);
     }
 
     /** Marks {@code key} as read without interpreting it. */
     public void skip(String key) {
-        read.add(key);
+        config.raw(key);
     }
 
     public boolean has(String key) {
-        return root.has(key);
+        return config.has(key);
     }
 
     private UnsupportedConfigException bad(String key, String expected, JsonNode n) {
@@ -200,10 +191,6 @@ public final class ConfigReader {
 
     /** Logs (debug) keys this reader never read, except {@code _private} ones. */
     public void logUnread(Logger log) {
-        if (!log.isDebugEnabled()) return;
-        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!k.startsWith("_") && !read.contains(k)) log.debug("{}: config key \"{}\" is not used", source, k);
-        }
+        config.logUnreadKeys(log);
     }
 }

@@ -93,9 +93,8 @@ public final class Weights {
     }
 
     private long[] shapeOf(String name) {
-        try (Tensor t = source.load(name, new long[0])) {
-            return t == null ? new long[0] : t.shape();
-        }
+        long[] s = source.shapeOf(name);
+        return s == null ? new long[0] : s;
     }
 
     /** The native resources and module tables of a built model. */
