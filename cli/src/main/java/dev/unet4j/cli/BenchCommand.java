@@ -2,6 +2,8 @@ package dev.unet4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CallReport;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.Sampler;
@@ -67,7 +69,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "Guidance for --steps (doubles the UNet batch). Default: 1.5 for demo-digits, otherwise none.")
     Double guidance;
 
-    @Option(names = "--cache", paramLabel = "SPEC", description = "A cache policy to compare; repeatable.")
+    @Option(names = "--cache", paramLabel = "SPEC",
+            description = "A cache policy to compare (e.g. deepcache:interval=3); repeatable. Forward timings run the calls "
+                    + "as one generation at a fixed timestep, so they average the policy's full and cached calls.")
     List<String> caches = new ArrayList<>();
 
     @Option(names = "--quant", paramLabel = "SPEC", description = "A quantization to compare (" + QuantSpec.VALID + "); repeatable.")
@@ -151,21 +155,28 @@ final class BenchCommand implements Callable<Integer> {
         double[] fwd = new double[iterations];
         long done = 0;
         float[] lastOutput;
-        try (UNetSession s = m.newSession(); BenchInputs in = BenchInputs.random(m, batch, hw[0], hw[1], seed)) {
-            if (cache != null && !cache.isNone()) s.setInterceptor(cache.interceptors().get());
+        // with a cache policy the calls are one generation of warmup + iterations calls at the same timestep
+        double[] timesteps = new double[warmup + iterations];
+        java.util.Arrays.fill(timesteps, BenchInputs.TIMESTEP);
+        try (UNetSession s = m.newSession(); BenchInputs in = BenchInputs.random(m, batch, hw[0], hw[1], seed);
+             CacheSession cached = cache == null || cache.isNone() ? null : cache.open(s, timesteps)) {
             for (int i = 0; i < warmup; i++) {
-                try (Tensor ignored = s.forward(in.inputs())) {
+                try (Tensor ignored = cached == null ? s.forward(in.inputs()) : cached.call(i, in.inputs())) {
                     // warm-up: primitive creation, pool growth
                 }
             }
             float[] outData = null;
             for (int i = 0; i < iterations; i++) {
                 long t0 = System.nanoTime();
-                try (Tensor o = s.forward(in.inputs())) {
+                try (Tensor o = cached == null ? s.forward(in.inputs()) : cached.call(warmup + i, in.inputs())) {
                     fwd[i] = (System.nanoTime() - t0) / 1e6;
                     if (i == iterations - 1) outData = o.toFloatArray();
                 }
-                done += s.lastTrace().macsDone();
+                if (cached == null) done += s.lastTrace().macsDone();
+            }
+            if (cached != null) {
+                List<CallReport> calls = cached.report().calls();
+                for (CallReport r : calls.subList(warmup, calls.size())) done += r.macsDone();
             }
             lastOutput = outData;
         }
@@ -193,7 +204,7 @@ final class BenchCommand implements Callable<Integer> {
         String name = scheduler != null ? scheduler.toLowerCase(Locale.ROOT) : SamplerChoice.defaultName(cfg);
         Sampler sampler = SamplerChoice.DEFAULTS.create(name, cfg);
         Pipeline p = Pipeline.of(m.unet, sampler).withSessionSetup(m.sessionSetup::accept);
-        return cache != null && !cache.isNone() ? p.withInterceptors(cache.interceptors()) : p;
+        return cache != null && !cache.isNone() ? p.withRunModel(cache.runModel()) : p;
     }
 
     private Generation generation(LoadedModel m, int[] hw, long seed) {

@@ -40,6 +40,15 @@ final class DemoModel {
     private DemoModel() {
     }
 
+    /** Whether {@code configJson} is the demo model's config.json byte for byte (copies and quantized versions). */
+    static boolean isDemoConfig(byte[] configJson) {
+        try {
+            return sha256(configJson).equals(parseManifest(new String(resource(MANIFEST), StandardCharsets.UTF_8)).get("config.json"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** The cache root for extracted models. */
     static Path cacheRoot() {
         String p = System.getProperty("unet4j.cache");

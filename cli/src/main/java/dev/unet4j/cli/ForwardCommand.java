@@ -1,5 +1,6 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.caching.CacheSession;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
@@ -91,11 +92,10 @@ final class ForwardCommand implements Callable<Integer> {
             in.allowOnly(INPUT_NAMES);
             Set<String> names = captureNames(m);
             session.capture(names);
-            if (c != null && !c.isNone()) session.setInterceptor(c.interceptors().get());
             List<Tensor> owned = new ArrayList<>();
-            try {
+            try (CacheSession cached = c == null || c.isNone() ? null : c.open(session, new double[] {0})) {
                 UNetInputs call = inputs(in, owned);
-                try (Tensor out = session.forward(call)) {
+                try (Tensor out = cached == null ? session.forward(call) : cached.call(0, call)) {
                     SafetensorsWriter w = new SafetensorsWriter().order(SafetensorsWriter.Order.INSERTION);
                     w.add("sample", out);
                     for (String n : names) {

@@ -139,7 +139,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--s-noise", paramLabel = "F", description = "Churn noise scale. Default: 1.")
     Double sNoise;
 
-    @Option(names = "--cache", paramLabel = "SPEC", description = "Feature-cache policy, or none. Default: none.")
+    @Option(names = "--cache", paramLabel = "SPEC",
+            description = "Feature-cache policy: deepcache:interval=3, encoder-propagation, freeu:..., a+b compositions, or none. "
+                    + "Default: none.")
     String cache;
 
     @Option(names = "--quant", paramLabel = "SPEC", description = "Weight quantization: " + QuantSpec.VALID + ". Default: none (float32).")
@@ -174,7 +176,7 @@ final class GenerateCommand implements Callable<Integer> {
             String name = scheduler != null ? scheduler.toLowerCase(Locale.ROOT) : SamplerChoice.defaultName(cfg);
             Sampler sampler = new SamplerChoice(eta, sigmaMin, sigmaMax, rho, sChurn, sMin, sMax, sNoise).create(name, cfg);
             Pipeline pipeline = Pipeline.of(m.unet, sampler).withSessionSetup(m.sessionSetup::accept);
-            if (c != null && !c.isNone()) pipeline = pipeline.withInterceptors(c.interceptors());
+            if (c != null && !c.isNone()) pipeline = pipeline.withRunModel(c.runModel());
 
             boolean grid = m.numClassEmbeds() > 0 && classLabel == null && noise.initNoise == null && conditioning == null;
             String summary;

@@ -1,6 +1,9 @@
 package dev.unet4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CallReport;
+import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.TensorInfo;
@@ -8,7 +11,10 @@ import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.CallTrace;
+import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.unet.NodeLevel;
+import dev.unet4j.unet.Timestep;
+import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,7 +37,8 @@ import java.util.concurrent.Callable;
                 + "shape; exit 1 when it would fail) and prints a config summary, the exact parameter count, MACs per "
                 + "node at the config's sample_size, weight bytes per dtype, and which nodes a cache policy skips."},
         footerHeading = "%nExamples:%n",
-        footer = {"  unet4j inspect", "  unet4j inspect --model ./unet2d-cond-sd-tiny", "  unet4j inspect --model ./my-unet --level unit"})
+        footer = {"  unet4j inspect", "  unet4j inspect --model ./unet2d-cond-sd-tiny --level unit",
+                "  unet4j inspect --cache deepcache:interval=3 --level block"})
 final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -45,6 +52,10 @@ final class InspectCommand implements Callable<Integer> {
 
     @Option(names = "--cache", paramLabel = "SPEC", description = "Show which nodes this cache policy skips. Default: none.")
     String cache;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "25",
+            description = "With --cache: the length of the simulated generation (the model's own scheduler). Default: ${DEFAULT-VALUE}.")
+    int steps;
 
     @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "layer",
             description = "Deepest node level in the MACs table: stem, block, layer or unit. Default: ${DEFAULT-VALUE}.")
@@ -60,7 +71,7 @@ final class InspectCommand implements Callable<Integer> {
             summary(out, m);
             weights(out, m);
             macs(out, m, deepest);
-            if (c != null && c.isNone()) out.println("cache none: every node is computed");
+            if (c != null) cachePlan(out, m, c, deepest);
         }
         out.flush();
         return Main.EXIT_OK;
@@ -135,6 +146,62 @@ final class InspectCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-56s %,16d%n", indent + path, r.macs());
         }
         out.printf(Locale.ROOT, "  %-56s %,16d%n", "total", trace.macsDone());
+    }
+
+    /**
+     * Runs the policy over a generation's calls (batch 1 at sample_size, the scheduler's timesteps, a fixed random
+     * sample: schedule-driven policies decide the same on any input) and lists, per call, what it skipped.
+     */
+    private void cachePlan(PrintWriter out, LoadedModel m, CacheSpec c, NodeLevel deepest) {
+        if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
+        int[] size = m.sampleSize();
+        if (size == null) throw new UserException("--cache: the config has no sample_size to simulate a generation at");
+        SchedulerConfig cfg = m.schedulerConfig(null);
+        String name = SamplerChoice.defaultName(cfg);
+        Pipeline p = Pipeline.of(m.unet, SamplerChoice.DEFAULTS.create(name, cfg));
+        double[] ts = p.plan(steps, new int[] {1, m.unet.inChannels(), size[0], size[1]}).callTimesteps();
+        // skips are listed down to layers (resnets, attentions, samplers), where the policies replace outputs
+        NodeLevel listed = deepest.ordinal() < NodeLevel.LAYER.ordinal() ? NodeLevel.LAYER : deepest;
+        List<String> nodes = m.unet.nodePaths().stream().filter(n -> m.unet.nodeLevel(n).ordinal() <= listed.ordinal()).toList();
+        out.println();
+        out.printf(Locale.ROOT, "cache %s over %s %d steps (%d calls), batch 1, %dx%d:%n", c.policy().spec(), name, steps, ts.length,
+                size[0], size[1]);
+        try (UNetSession s = m.newSession(); BenchInputs in = BenchInputs.random(m, 1, size[0], size[1], 0);
+             CacheSession cache = c.open(s, ts)) {
+            for (int i = 0; i < ts.length; i++) {
+                UNetInputs call = in.inputs().with(in.inputs().sample(), Timestep.float64(ts[i]));
+                try (Tensor ignored = cache.call(i, call)) {
+                    // only the report matters
+                }
+            }
+            GenerationReport r = cache.report();
+            for (CallReport call : r.calls()) {
+                List<String> skipped = skippedNodes(nodes, call);
+                out.printf(Locale.ROOT, "  call %3d  %-22s %6.1f%% MACs  %s%n", call.callIndex(), call.mode(),
+                        100.0 * call.macsDone() / Math.max(1, call.fullMacs()),
+                        skipped.isEmpty() ? "computes every node" : "skips " + String.join(", ", skipped));
+            }
+            out.printf(Locale.ROOT, "  total: %.1f%% of full MACs (predicted speedup %.2fx), peak cache %d bytes%n",
+                    100.0 * r.macsDone() / Math.max(1, r.fullMacs()), r.predictedSpeedup(), r.peakBytes());
+        }
+    }
+
+    /**
+     * The nodes {@code call} did not compute, outermost first: a block whose every listed child was skipped is named
+     * instead of its children (blocks themselves are always visited, their layers are what policies replace).
+     */
+    static List<String> skippedNodes(List<String> nodes, CallReport call) {
+        java.util.Set<String> skipped = new java.util.HashSet<>();
+        for (String n : nodes) if (!call.ran(n)) skipped.add(n);
+        for (String n : nodes) {
+            List<String> children = nodes.stream().filter(c -> c.startsWith(n + ".")).toList();
+            if (!children.isEmpty() && skipped.containsAll(children)) skipped.add(n);
+        }
+        List<String> listed = new ArrayList<>();
+        for (String n : nodes) {
+            if (skipped.contains(n) && listed.stream().noneMatch(l -> n.startsWith(l + "."))) listed.add(n);
+        }
+        return listed;
     }
 
     private static void row(PrintWriter out, String key, String value) {

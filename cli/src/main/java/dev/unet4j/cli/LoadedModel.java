@@ -41,6 +41,7 @@ final class LoadedModel implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     final String name;
+    /** The demo model or a copy of it (same config.json, e.g. quantized): the demo's guidance defaults apply. */
     final boolean demo;
     final ModelFiles files;
     final JsonNode config;
@@ -94,8 +95,9 @@ final class LoadedModel implements AutoCloseable {
         } else {
             unet = UNetModel.load(files.folder(), LoadOptions.of(kernels));
         }
+        boolean demo = isDemo(model) || DemoModel.isDemoConfig(Files.readAllBytes(files.configJson()));
         String name = isDemo(model) ? DemoModel.NAME : files.folder().toString();
-        return new LoadedModel(name, isDemo(model), files, config, unet, setup, stored);
+        return new LoadedModel(name, demo, files, config, unet, setup, stored);
     }
 
     private static boolean isQuantizedCheckpoint(Path weights) throws IOException {

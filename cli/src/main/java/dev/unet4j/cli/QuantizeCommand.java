@@ -14,6 +14,8 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -60,6 +62,7 @@ final class QuantizeCommand implements Callable<Integer> {
         try {
             ckpt.write(tmp);
             if (files.schedulerConfig().isPresent()) Files.copy(files.schedulerConfig().get(), tmp.resolve("scheduler_config.json"));
+            publicReadable(tmp);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -76,6 +79,15 @@ final class QuantizeCommand implements Callable<Integer> {
             stdout.flush();
         }
         return Main.EXIT_OK;
+    }
+
+    /** Temporary folders and files are owner-only; the finished model gets the usual rwxr-xr-x / rw-r--r--. */
+    private static void publicReadable(Path dir) throws IOException {
+        if (Files.getFileAttributeView(dir, PosixFileAttributeView.class) == null) return;
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : s.toList()) Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+        }
     }
 
     private static void deleteTree(Path dir) throws IOException {
