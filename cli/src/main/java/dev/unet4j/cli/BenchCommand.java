@@ -28,7 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", sortOptions = false,
+@Command(name = "bench", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Times one UNet forward (median and min over --iterations after warm-up) and, with --steps, whole "
                 + "generations, for the plain model and each given cache policy and quantization, in one run. Inputs are "
                 + "seeded random tensors of the model's shapes (text-conditional models: 77 tokens).",

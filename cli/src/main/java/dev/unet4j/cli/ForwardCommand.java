@@ -25,7 +25,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-@Command(name = "forward", sortOptions = false,
+@Command(name = "forward", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"One UNet call on tensors from a safetensors file; writes the output 'sample' and any captured "
                 + "intermediate tensors under the golden fixtures' names.",
                 "",

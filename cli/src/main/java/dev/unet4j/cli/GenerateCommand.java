@@ -32,7 +32,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "generate", sortOptions = false,
+@Command(name = "generate", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {
                 "Generates images (pixel models) or latents with a diffusion sampler.",
                 "",

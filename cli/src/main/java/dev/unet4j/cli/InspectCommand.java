@@ -32,7 +32,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
-@Command(name = "inspect", sortOptions = false,
+@Command(name = "inspect", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Validates a model exactly as forward/generate load it (config, every tensor's presence, dtype and "
                 + "shape; exit 1 when it would fail) and prints a config summary, the exact parameter count, MACs per "
                 + "node at the config's sample_size, weight bytes per dtype, and which nodes a cache policy skips."},

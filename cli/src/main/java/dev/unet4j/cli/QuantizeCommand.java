@@ -21,7 +21,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
-@Command(name = "quantize", sortOptions = false,
+@Command(name = "quantize", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Writes a quantized copy of a float model: config.json and diffusion_pytorch_model.safetensors with "
                 + "I8/F8 weights, their per-channel scales (<weight>.scale) and the plan in the header metadata. "
                 + "generate, forward and bench load such a folder as it is (no --quant).",
