@@ -29,12 +29,13 @@ final class DnnlQuantizer {
         return absMax == 0f ? 1f : absMax / 127f;
     }
 
+    /** max or min over a dense {@code x}, seen as one row of numel values (any dense layout reduces the same). */
     private float reduce(DnnlWorkspace ws, Tensor x, int alg, int slot) {
-        long[] ones = new long[x.rank()];
-        java.util.Arrays.fill(ones, 1);
-        Primitive p = kernels.cache().get(Key.of("reduce").add(alg).add(x).build(), k -> "reduction " + alg + " of " + x, s -> {
+        if (!Dnnl.isDense(x)) throw new IllegalStateException("reduction needs a dense tensor, got " + x);
+        long[] row = {1, x.numel()}, one = {1, 1};
+        Primitive p = kernels.cache().get(Key.of("reduce").add(alg).add(x.numel()).build(), k -> "reduction " + alg + " of " + x, s -> {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
-            check(dnnl_reduction_primitive_desc_create(pd, engine(), alg, s.md(x), s.md(ones, ones), 0f, 0f, s.attr()),
+            check(dnnl_reduction_primitive_desc_create(pd, engine(), alg, s.tag(row, dnnl_ab), s.tag(one, dnnl_ab), 0f, 0f, s.attr()),
                     "reduction_primitive_desc_create(" + x + ")");
             return pd;
         });
