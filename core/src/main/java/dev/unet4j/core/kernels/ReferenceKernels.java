@@ -20,6 +20,10 @@ import static dev.unet4j.core.kernels.RefTensors.write;
  * Tests use it as the truth for the oneDNN backend; it also serves as a forced plain path. Results are always
  * contiguous (row-major) tensors from the workspace's allocator; inputs are read through their strides and never
  * modified. Stateless and thread-safe.
+ *
+ * <p>Where the {@link Kernels} contract allows float32 intermediates (attention scores, for instance) this backend keeps
+ * them in double: it states the exact math, and a float32 backend should land within float32 rounding of it.
+ * Upsampling follows torch's float32 index rule exactly, because there the rounding decides which pixel is copied.
  */
 public final class ReferenceKernels implements Kernels {
 
