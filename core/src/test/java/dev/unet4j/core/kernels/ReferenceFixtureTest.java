@@ -77,9 +77,27 @@ class ReferenceFixtureTest {
         }
 
         Tensor linear(String prefix, Tensor x) {
-            try (Linear l = K.linear(weight(prefix + ".weight"), weight(prefix + ".bias"))) {
-                return keep(l.forward(ws, x));
+            return linear(prefix, x, null);
+        }
+
+        /** A linear layer, with its bias when the checkpoint has one, and an optional fused residual. */
+        Tensor linear(String prefix, Tensor x, Tensor residual) {
+            Tensor bias = weights.contains(prefix + ".bias") ? weight(prefix + ".bias") : null;
+            try (Linear l = K.linear(weight(prefix + ".weight"), bias)) {
+                return keep(l.forward(ws, x, residual, 1f));
             }
+        }
+
+        Tensor layerNorm(String module, Tensor x) {
+            return keep(K.layerNorm(ws, x, weight(module + ".weight"), weight(module + ".bias"), eps(module)));
+        }
+
+        /** diffusers Attention (AttnProcessor) without its own norm or residual; {@code residual} is added after to_out. */
+        Tensor attention(String module, Tensor x, Tensor context, Tensor residual) {
+            JsonNode a = meta.get("attention_modules").get(module);
+            Tensor q = linear(module + ".to_q", x), k = linear(module + ".to_k", context), v = linear(module + ".to_v", context);
+            Tensor o = keep(K.attention(ws, q, k, v, a.get("heads").asInt(), (float) a.get("scale").asDouble(), null));
+            return linear(module + ".to_out.0", o, residual);
         }
 
         Tensor groupNorm(String module, Tensor x, boolean silu) {
@@ -190,6 +208,32 @@ class ReferenceFixtureTest {
             Tensor oNchw = o.view(new long[]{b, ch, hh, ww}, new long[]{hw * ch, 1, ww * ch, ch}, o.offset());
             float rescale = (float) attn.get("rescale_output_factor").asDouble();
             c.assertMatches(p, c.keep(K.add(c.ws, oNchw, x, 1f / rescale, 1f / rescale)));
+        }
+    }
+
+    /**
+     * SD's Transformer2DModel down_blocks.0.attentions.0 (4 heads of 8): GroupNorm (eps 1e-6), 1x1 proj_in, tokens;
+     * LayerNorm + self-attention, LayerNorm + cross-attention on encoder_hidden_states, LayerNorm + GEGLU feed-forward,
+     * each with its residual; back to NCHW, 1x1 proj_out plus the block input.
+     */
+    @Test
+    void sdTransformerBlock() {
+        String p = "down_blocks.0.attentions.0", tb = p + ".transformer_blocks.0";
+        try (Case c = new Case("unet2d-cond-sd-tiny")) {
+            MiniSafetensors inputs = MiniSafetensors.read(Fixtures.fixture("unet2d-cond-sd-tiny").resolve("inputs.safetensors"));
+            Tensor context = c.keep(tensorOf(inputs.get("encoder_hidden_states")));
+            Tensor x = c.output("down_blocks.0.resnets.0");
+            long b = x.dim(0), ch = x.dim(1), hh = x.dim(2), ww = x.dim(3), hw = hh * ww;
+            Conv2dSpec oneByOne = Conv2dSpec.of((int) ch, (int) ch, 1, 1, 0);
+            Tensor h = c.conv(p + ".proj_in", oneByOne, c.groupNorm(p + ".norm", x, false), null);
+            Tensor tokens = h.view(new long[]{b, hw, ch}, new long[]{ch * hw, 1, hw}, h.offset());
+            Tensor n1 = c.layerNorm(tb + ".norm1", tokens);
+            Tensor t1 = c.attention(tb + ".attn1", n1, n1, tokens);
+            Tensor t2 = c.attention(tb + ".attn2", c.layerNorm(tb + ".norm2", t1), context, t1);
+            Tensor ff = c.keep(K.geglu(c.ws, c.linear(tb + ".ff.net.0.proj", c.layerNorm(tb + ".norm3", t2))));
+            Tensor t3 = c.linear(tb + ".ff.net.2", ff, t2);
+            Tensor back = t3.view(new long[]{b, ch, hh, ww}, new long[]{hw * ch, 1, ww * ch, ch}, t3.offset());
+            c.assertMatches(p, c.conv(p + ".proj_out", oneByOne, back, x));
         }
     }
 }
