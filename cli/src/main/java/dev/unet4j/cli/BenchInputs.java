@@ -1,9 +1,11 @@
 package dev.unet4j.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;
+import dev.unet4j.unet.UNetModel;
 
 /**
  * Seeded random inputs of the shapes a model takes, for benchmarks and MAC counts: a standard normal sample, the
@@ -27,13 +29,18 @@ final class BenchInputs implements AutoCloseable {
     }
 
     static BenchInputs random(LoadedModel m, int batch, int height, int width, long seed) {
+        return random(m.unet, m.config, batch, height, width, seed);
+    }
+
+    static BenchInputs random(UNetModel unet, JsonNode config, int batch, int height, int width, long seed) {
         TorchGenerator g = new TorchGenerator(seed);
-        Tensor sample = Tensor.of(g.randn(batch * m.unet.inChannels() * height * width), batch, m.unet.inChannels(), height, width);
+        int c = unet.inChannels();
+        Tensor sample = Tensor.of(g.randn(batch * c * height * width), batch, c, height, width);
         Tensor text = null;
         Tensor labels = null;
-        int dim = m.crossAttentionDim();
+        int dim = LoadedModel.crossAttentionDim(unet, config);
         if (dim > 0) text = Tensor.of(g.randn(batch * TOKENS * dim), batch, TOKENS, dim);
-        int classes = m.numClassEmbeds();
+        int classes = LoadedModel.numClassEmbeds(config);
         if (classes > 0) {
             float[] l = new float[batch];
             for (int i = 0; i < batch; i++) l[i] = i % classes;
