@@ -178,6 +178,12 @@ final class GenerateCommand implements Callable<Integer> {
             Pipeline pipeline = Pipeline.of(m.unet, sampler).withSessionSetup(m.sessionSetup::accept);
             if (c != null && !c.isNone()) pipeline = pipeline.withRunModel(c.runModel());
 
+            Path chosen = out;
+            int channels = m.unet.outChannels();
+            if (chosen != null && Format.of(chosen) == Format.PNG && channels != 1 && channels != 3) {
+                throw new UserException("--out " + chosen + ": PNG needs a pixel model with 1 or 3 channels, this one has "
+                        + channels + " (write .safetensors)");
+            }
             boolean grid = m.numClassEmbeds() > 0 && classLabel == null && noise.initNoise == null && conditioning == null;
             String summary;
             Path target;
