@@ -7,7 +7,6 @@ import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.StepCallback;
-import dev.unet4j.samplers.guidance.ClassConditioning;
 import dev.unet4j.samplers.guidance.Conditioning;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.pipeline.Generation;

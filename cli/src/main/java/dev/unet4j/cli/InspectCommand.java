@@ -8,7 +8,6 @@ import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.TensorInfo;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.CallTrace;
 import dev.unet4j.samplers.pipeline.Pipeline;
