@@ -195,7 +195,7 @@ final class GenerateCommand implements Callable<Integer> {
                 summary = single(m, pipeline, name, Format.of(target), target, err);
             }
             if (!common.quiet) {
-                stdout.printf(Locale.ROOT, "wrote %s (%s) in %.1f s%n", target, summary, (System.nanoTime() - t0) / 1e9);
+                stdout.printf(Locale.ROOT, "wrote %s (%s) in %.1f s%n", target.toAbsolutePath().normalize(), summary, (System.nanoTime() - t0) / 1e9);
                 stdout.flush();
             }
         }
