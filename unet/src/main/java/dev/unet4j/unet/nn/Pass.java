@@ -127,7 +127,7 @@ public final class Pass {
     Tensor visit(Node node, Tensor x, Tensor residual) {
         long macs0 = macs;
         int repl0 = replacements;
-        boolean observed = capture != null && capture.contains(node.path);
+        boolean observed = capture != null && capture.contains(node.path) && !(node instanceof LayerOf); // its unit captures
         Tensor out;
         Outcome outcome = Outcome.COMPUTED;
         if (interceptor == null) {
