@@ -65,9 +65,10 @@ public final class NativeBuffer {
 
     /** A non-owning FloatPointer of {@code length} floats at a native address. */
     public static FloatPointer floatsAt(long address, long length) {
+        long target = address; // inside the anonymous subclass, 'address' names Pointer's own field
         return new FloatPointer() {
             {
-                this.address = address;
+                this.address = target;
                 this.capacity = length;
                 this.limit = length;
             }
