@@ -287,6 +287,26 @@ public final class Tensor implements AutoCloseable {
         void visit(long linearIndex, long elementOffset);
     }
 
+    /**
+     * Moves this tensor's ownership into a new tensor of another geometry over the same buffer (a reshape or
+     * permute that must outlive the original, e.g. tokens {@code [B, H*W, C]} handed on as NCHW). This tensor is
+     * closed without releasing its buffer; the result releases it. For a view, the result is a view too.
+     */
+    public Tensor moveTo(long[] newShape, long[] newStrides, long elementOffset) {
+        checkOpen();
+        if (newShape.length != newStrides.length) {
+            throw new IllegalArgumentException("moveTo: shape " + Arrays.toString(newShape) + " with strides " + Arrays.toString(newStrides));
+        }
+        long[] s = checkShape(newShape);
+        long span = 1;
+        for (int i = 0; i < s.length; i++) span += (s[i] - 1) * newStrides[i];
+        if (numel(s) > 0 && elementOffset + span > buffer.capacity()) {
+            throw new IndexOutOfBoundsException("moveTo: " + Arrays.toString(s) + " does not fit a buffer of " + buffer.capacity());
+        }
+        closed = true;
+        return new Tensor(s, newStrides.clone(), elementOffset, buffer, owner);
+    }
+
     // ---------------------------------------------------------------- lifecycle
 
     /** Whether this tensor owns its buffer (false for views). */

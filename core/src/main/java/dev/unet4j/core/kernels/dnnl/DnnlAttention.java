@@ -1,0 +1,149 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.tensor.Tensor;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_post_ops;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * Batched matmul and multi-head attention on oneDNN matmul primitives. Heads are strided 4-D views of the
+ * {@code [B, T, H*D]} token tensors ({@code [B, H, T, D]} with strides {@code [T*C, D, C, 1]}), so no transpose is
+ * ever copied; the output is written straight into {@code [B, Tq, H*D]}.
+ */
+final class DnnlAttention {
+    private final DnnlKernels kernels;
+
+    DnnlAttention(DnnlKernels kernels) {
+        this.kernels = kernels;
+    }
+
+    Tensor matmul(DnnlWorkspace ws, Tensor a, Tensor b, boolean transposeB, float alpha) {
+        long k = a.rank() == 3 ? a.dim(2) : -1;
+        long bk = b.rank() == 3 ? b.dim(transposeB ? 2 : 1) : -2;
+        if (a.rank() != 3 || b.rank() != 3 || k != bk || (b.dim(0) != a.dim(0) && b.dim(0) != 1)) {
+            throw new IllegalArgumentException("matmul: a " + a + ", b " + b + (transposeB ? " (transposed)" : "")
+                    + ": expected a [B, M, K] and b " + (transposeB ? "[B or 1, N, K]" : "[B or 1, K, N]"));
+        }
+        long bb = a.dim(0), m = a.dim(1), n = b.dim(transposeB ? 1 : 2);
+        // b as [Bb, K, N] whatever its storage: a transposed b is just swapped strides
+        long[] bDims = {b.dim(0), k, n};
+        long[] bStrides = transposeB ? new long[]{b.stride(0), b.stride(2), b.stride(1)} : b.strides();
+        Tensor bView = b.view(bDims, bStrides, b.offset());
+        Tensor out = Tensor.allocate(ws.allocator(), bb, m, n);
+        if (out.numel() == 0) return out;
+        if (k == 0) {
+            out.fill(0f);
+            return out;
+        }
+        int fpmath = kernels.fpmathMode();
+        Key key = Key.of("matmul").add(a).add(bView).add(alpha).add(fpmath).build();
+        Primitive p = kernels.cache().get(key, kk -> "matmul " + a + " x " + b + (transposeB ? "^T" : ""), s -> {
+            dnnl_primitive_attr attr = s.attr(fpmath);
+            s.residualAndScale(attr, null, alpha);
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_matmul_primitive_desc_create(pd, engine(), s.md(a), s.md(bView), null, s.md(out), attr),
+                    "matmul_primitive_desc_create(" + a + " x " + bView + ")");
+            return pd;
+        });
+        return DnnlPointwise.run(ws, p, out, DNNL_ARG_SRC, a.address(), DNNL_ARG_WEIGHTS, bView.address(), DNNL_ARG_DST, out.address());
+    }
+
+    Tensor attention(DnnlWorkspace ws, Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor bias) {
+        checkAttention(q, k, v, heads, bias);
+        try (Tensor qc = lastStrideOne(ws, q); Tensor kc = lastStrideOne(ws, k); Tensor vc = lastStrideOne(ws, v)) {
+            return run(ws, qc != null ? qc : q, kc != null ? kc : k, vc != null ? vc : v, heads, scale, bias);
+        }
+    }
+
+    private static void checkAttention(Tensor q, Tensor k, Tensor v, int heads, Tensor bias) {
+        boolean ok = q.rank() == 3 && k.rank() == 3 && v.rank() == 3 && heads > 0
+                && q.dim(2) % heads == 0 && k.dim(2) == q.dim(2) && v.dim(2) == q.dim(2)
+                && k.dim(0) == q.dim(0) && v.dim(0) == q.dim(0) && v.dim(1) == k.dim(1);
+        if (!ok) {
+            throw new IllegalArgumentException("attention: q " + q + ", k " + k + ", v " + v + ", heads " + heads
+                    + ": expected q [B, Tq, H*D], k and v [B, Tk, H*D] with H*D divisible by heads");
+        }
+        if (bias != null && (bias.rank() != 2 || bias.dim(0) != q.dim(0) || bias.dim(1) != k.dim(1))) {
+            throw new IllegalArgumentException("attention: bias " + bias + ", expected [" + q.dim(0) + ", " + k.dim(1) + "]");
+        }
+    }
+
+    /** A copy when the channel stride is not 1 (the head views need unit stride inside a head). */
+    private Tensor lastStrideOne(DnnlWorkspace ws, Tensor t) {
+        return t.stride(2) == 1 ? null : kernels.reorderInto(ws, t, Tensor.allocate(ws.allocator(), t.shape()));
+    }
+
+    private Tensor run(DnnlWorkspace ws, Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor bias) {
+        long b = q.dim(0), tq = q.dim(1), tk = k.dim(1), c = q.dim(2), d = c / heads, h = heads;
+        Tensor out = Tensor.allocate(ws.allocator(), b, tq, c);
+        if (out.numel() == 0) return out;
+        long rowsPerChunk = Math.max(1, Math.min(tq, kernels.options().attentionScoreBytes() / (Float.BYTES * b * h * Math.max(1, tk))));
+        try (Tensor scores = Tensor.allocate(ws.allocator(), b * h * rowsPerChunk * tk)) {
+            for (long r0 = 0; r0 < tq; r0 += rowsPerChunk) {
+                long rows = Math.min(rowsPerChunk, tq - r0);
+                long[] sDims = {b, h, rows, tk};
+                Primitive qk = scoresPrimitive(q, k, bias, scale, sDims, d);
+                ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address() + r0 * q.stride(1) * Float.BYTES)
+                        .add(DNNL_ARG_WEIGHTS, k.address()).add(DNNL_ARG_DST, scores.address());
+                if (bias != null) args.add(Dnnl.postOpArg(1, DNNL_ARG_SRC_1), bias.address());
+                DnnlPointwise.run(ws, qk, out, args.toArray());
+
+                Tensor block = scores.view(sDims, Tensor.rowMajorStrides(sDims), 0);
+                kernels.pointwise().softmaxRows(ws, block, block);
+
+                Primitive pv = valuesPrimitive(v, out, sDims, d);
+                DnnlPointwise.run(ws, pv, out, DNNL_ARG_SRC, scores.address(), DNNL_ARG_WEIGHTS, v.address(),
+                        DNNL_ARG_DST, out.address() + r0 * c * Float.BYTES);
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** {@code scale * Q K^T (+ bias)} for one chunk of query rows: Q [B,H,rows,D], K^T [B,H,D,Tk] as strided views. */
+    private Primitive scoresPrimitive(Tensor q, Tensor k, Tensor bias, float scale, long[] sDims, long d) {
+        int fpmath = kernels.fpmathMode();
+        Key key = Key.of("attention.qk").add(q.strides()).add(k.strides()).add(sDims).add(d).add(scale).add(fpmath)
+                .add(bias == null ? new long[0] : bias.strides()).add(bias != null).build();
+        return kernels.cache().get(key, kk -> "attention scores " + java.util.Arrays.toString(sDims) + " head dim " + d, s -> {
+            long b = sDims[0], h = sDims[1], rows = sDims[2], tk = sDims[3];
+            dnnl_memory_desc qMd = s.md(new long[]{b, h, rows, d}, new long[]{q.stride(0), d, q.stride(1), 1});
+            dnnl_memory_desc kMd = s.md(new long[]{b, h, d, tk}, new long[]{k.stride(0), d, 1, k.stride(1)});
+            dnnl_memory_desc dstMd = s.md(sDims, Tensor.rowMajorStrides(sDims));
+            dnnl_primitive_attr attr = s.attr(fpmath);
+            dnnl_post_ops po = s.postOps();
+            check(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_linear, scale, 0f), "post_ops_append_eltwise(scale)");
+            if (bias != null) {
+                long bs0 = bias.stride(0);
+                dnnl_memory_desc biasMd = s.md(new long[]{b, 1, 1, tk}, new long[]{bs0, bs0, bs0, bias.stride(1)});
+                check(dnnl_post_ops_append_binary(po, dnnl_binary_add, biasMd), "post_ops_append_binary(bias)");
+            }
+            check(dnnl_primitive_attr_set_post_ops(attr, po), "primitive_attr_set_post_ops");
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_matmul_primitive_desc_create(pd, engine(), qMd, kMd, null, dstMd, attr), "matmul_primitive_desc_create(attention scores)");
+            return pd;
+        });
+    }
+
+    /** {@code P V} for one chunk: P [B,H,rows,Tk] contiguous, V [B,H,Tk,D] strided, written into out's [B,H,rows,D] view. */
+    private Primitive valuesPrimitive(Tensor v, Tensor out, long[] sDims, long d) {
+        int fpmath = kernels.fpmathMode();
+        Key key = Key.of("attention.pv").add(v.strides()).add(out.strides()).add(sDims).add(d).add(fpmath).build();
+        return kernels.cache().get(key, kk -> "attention values " + java.util.Arrays.toString(sDims) + " head dim " + d, s -> {
+            long b = sDims[0], h = sDims[1], rows = sDims[2], tk = sDims[3];
+            dnnl_memory_desc pMd = s.md(sDims, Tensor.rowMajorStrides(sDims));
+            dnnl_memory_desc vMd = s.md(new long[]{b, h, tk, d}, new long[]{v.stride(0), d, v.stride(1), 1});
+            dnnl_memory_desc oMd = s.md(new long[]{b, h, rows, d}, new long[]{out.stride(0), d, out.stride(1), 1});
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_matmul_primitive_desc_create(pd, engine(), pMd, vMd, null, oMd, s.attr(fpmath)), "matmul_primitive_desc_create(attention values)");
+            return pd;
+        });
+    }
+}

@@ -1,0 +1,185 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.kernels.Conv2d;
+import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.NativeBuffer;
+import dev.unet4j.core.tensor.Tensor;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+
+import java.util.Arrays;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * A convolution prepared for oneDNN: weights reordered once into the blocked layout the convolution prefers,
+ * bias copied, one primitive per (input shape, fused epilogue). Runs channels-last: NHWC in and out, which is
+ * where oneDNN's brgemm/AMX convolutions are fastest.
+ */
+final class DnnlConv2d implements Conv2d {
+    /** Input size used to ask oneDNN for its preferred weight layout before any real input is seen. */
+    private static final int NOMINAL_SIZE = 64;
+
+    private final DnnlKernels kernels;
+    private final Conv2dSpec spec;
+    private final PackedWeights weights;
+    private final NativeBuffer bias;
+    private final PrimitiveCache primitives = new PrimitiveCache();
+    private boolean closed;
+
+    DnnlConv2d(DnnlKernels kernels, Conv2dSpec spec, Tensor weight, Tensor bias) {
+        this.kernels = kernels;
+        this.spec = spec;
+        checkWeights(spec, weight, bias);
+        long size = Math.max(NOMINAL_SIZE, Math.max((long) spec.dilationH() * (spec.kernelH() - 1) + 1,
+                (long) spec.dilationW() * (spec.kernelW() - 1) + 1));
+        long[] nominal = {1, spec.inChannels(), size, size};
+        dnnl_primitive_desc pd;
+        try (Dnnl.Scope s = new Dnnl.Scope()) {
+            pd = describe(s, spec, nominal, Dnnl.channelsLastStrides(nominal), bias != null, false, 1f, kernels.fpmathMode());
+        }
+        try (Dnnl.Scope s = new Dnnl.Scope()) {
+            this.weights = new PackedWeights("conv2d " + spec, plainWeightsMd(s, spec, weight), weight.address(),
+                    dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+        } finally {
+            dnnl_primitive_desc_destroy(pd);
+        }
+        this.bias = bias == null ? null : copyToNative(bias);
+    }
+
+    static void checkWeights(Conv2dSpec spec, Tensor weight, Tensor bias) {
+        if (!Arrays.equals(weight.shape(), spec.weightShape())) {
+            throw new IllegalArgumentException("conv2d " + spec + ": weight " + weight + ", expected shape " + Arrays.toString(spec.weightShape()));
+        }
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != spec.outChannels())) {
+            throw new IllegalArgumentException("conv2d " + spec + ": bias " + bias + ", expected [" + spec.outChannels() + "]");
+        }
+    }
+
+    static void checkInput(Conv2dSpec spec, Tensor x, Tensor residual) {
+        if (x.rank() != 4 || x.dim(1) != spec.inChannels()) {
+            throw new IllegalArgumentException("conv2d " + spec + ": input " + x + ", expected [N, " + spec.inChannels() + ", H, W]");
+        }
+        if (spec.outH(x.dim(2)) <= 0 || spec.outW(x.dim(3)) <= 0) {
+            throw new IllegalArgumentException("conv2d " + spec + ": input " + x + " smaller than the kernel");
+        }
+        if (residual != null && !Arrays.equals(residual.shape(), outShape(spec, x))) {
+            throw new IllegalArgumentException("conv2d " + spec + ": residual " + residual + ", expected " + Arrays.toString(outShape(spec, x)));
+        }
+    }
+
+    static long[] outShape(Conv2dSpec spec, Tensor x) {
+        return new long[]{x.dim(0), spec.outChannels(), spec.outH(x.dim(2)), spec.outW(x.dim(3))};
+    }
+
+    /** A 1-D copy of {@code bias} in native memory owned by the layer. */
+    static NativeBuffer copyToNative(Tensor bias) {
+        NativeBuffer b = Allocator.direct().acquire(bias.numel());
+        b.floatBuffer(0, bias.numel()).put(bias.toFloatArray());
+        return b;
+    }
+
+    /** Weights as torch stores them: {@code oihw}, or {@code goihw} (5-D) for grouped convolutions. */
+    static dnnl_memory_desc plainWeightsMd(Dnnl.Scope s, Conv2dSpec spec, Tensor w) {
+        long[] st = w.strides();
+        if (spec.groups() == 1) return s.md(w.shape(), st);
+        long g = spec.groups(), og = spec.outChannels() / g;
+        return s.md(new long[]{g, og, spec.inChannels() / g, spec.kernelH(), spec.kernelW()},
+                new long[]{og * st[0], st[0], st[1], st[2], st[3]});
+    }
+
+    /**
+     * The convolution descriptor: {@code src} as given (normally NHWC), weights in the layout oneDNN prefers,
+     * NHWC destination, and the epilogue {@code (y + residual) * scale} as post-ops.
+     */
+    static dnnl_primitive_desc describe(Dnnl.Scope s, Conv2dSpec spec, long[] srcDims, long[] srcStrides, boolean hasBias,
+                                        boolean residual, float scale, int fpmath) {
+        long[] dst = {srcDims[0], spec.outChannels(), spec.outH(srcDims[2]), spec.outW(srcDims[3])};
+        long g = spec.groups();
+        long[] wDims = g == 1
+                ? new long[]{spec.outChannels(), spec.inChannels(), spec.kernelH(), spec.kernelW()}
+                : new long[]{g, spec.outChannels() / g, spec.inChannels() / g, spec.kernelH(), spec.kernelW()};
+        dnnl_memory_desc srcMd = s.md(srcDims, srcStrides);
+        dnnl_memory_desc wMd = s.tag(wDims, dnnl_format_tag_any);
+        dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{spec.outChannels()}, dnnl_a) : null;
+        dnnl_memory_desc dstMd = s.md(dst, Dnnl.channelsLastStrides(dst));
+        dnnl_primitive_attr attr = s.attr(fpmath);
+        s.residualAndScale(attr, residual ? dstMd : null, scale);
+        dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        check(dnnl_convolution_forward_primitive_desc_create(pd, engine(), dnnl_forward_inference, dnnl_convolution_direct,
+                        srcMd, wMd, bMd, dstMd,
+                        new long[]{spec.strideH(), spec.strideW()},
+                        new long[]{spec.dilationH() - 1, spec.dilationW() - 1},
+                        new long[]{spec.padTop(), spec.padLeft()},
+                        new long[]{spec.padBottom(), spec.padRight()}, attr),
+                "convolution_forward_primitive_desc_create(" + spec + ", src " + Arrays.toString(srcDims) + ")");
+        return pd;
+    }
+
+    static Key key(String op, Conv2dSpec spec, Tensor x, boolean hasBias, boolean residual, float scale) {
+        return key(op, spec, x, hasBias, residual, scale, new long[0]);
+    }
+
+    static Key key(String op, Conv2dSpec spec, Tensor x, boolean hasBias, boolean residual, float scale, long[] extra) {
+        return Key.of(op).add(extra).add(spec.inChannels()).add(spec.outChannels()).add(spec.kernelH()).add(spec.kernelW())
+                .add(spec.strideH()).add(spec.strideW()).add(spec.padTop()).add(spec.padBottom()).add(spec.padLeft())
+                .add(spec.padRight()).add(spec.dilationH()).add(spec.dilationW()).add(spec.groups())
+                .add(x.shape()).add(hasBias).add(residual).add(scale).build();
+    }
+
+    static Primitive primitive(PrimitiveCache cache, Key key, Conv2dSpec spec, Tensor xNhwc, boolean hasBias, boolean residual,
+                               float scale, int fpmath) {
+        return cache.get(key, k -> "conv2d " + spec + " on " + xNhwc + (residual ? " + residual" : "") + (scale != 1f ? " * " + scale : ""),
+                s -> describe(s, spec, xNhwc.shape(), xNhwc.strides(), hasBias, residual, scale, fpmath));
+    }
+
+    @Override
+    public Conv2dSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public Tensor forward(Workspace workspace, Tensor x, Tensor residual, float outputScale) {
+        DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
+        checkInput(spec, x, residual);
+        try (Tensor xin = kernels.channelsLastOrNull(ws, x); Tensor rin = kernels.channelsLastOrNull(ws, residual)) {
+            Tensor src = xin != null ? xin : x;
+            Tensor res = rin != null ? rin : residual;
+            Primitive p = primitive(primitives, key("conv2d", spec, x, bias != null, res != null, outputScale), spec, src,
+                    bias != null, res != null, outputScale, kernels.fpmathMode());
+            long[] o = outShape(spec, x);
+            Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
+            try {
+                ArgList args = new ArgList().add(DNNL_ARG_SRC, src.address())
+                        .add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
+                        .add(DNNL_ARG_DST, out.address());
+                if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
+                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+                p.execute(ws, args.toArray());
+                return out;
+            } catch (RuntimeException e) {
+                out.close();
+                throw e;
+            }
+        }
+    }
+
+    /** Bytes of packed weights (all layouts) and bias. */
+    long weightBytes() {
+        return weights.bytes() + (bias == null ? 0 : bias.capacity() * Float.BYTES);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        primitives.close();
+        weights.close();
+        if (bias != null) Allocator.direct().release(bias);
+    }
+}

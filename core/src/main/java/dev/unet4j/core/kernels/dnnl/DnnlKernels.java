@@ -1,0 +1,290 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.kernels.Conv2d;
+import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.Linear;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.Tensor;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * The production {@link Kernels} backend on oneDNN (the JavaCPP {@code org.bytedeco:dnnl} preset, C API).
+ *
+ * <p>Design: one CPU engine per process; every primitive is built once per (operation, shapes, layouts) and cached
+ * in a concurrent map, then executed from any thread, each thread bringing its own {@link DnnlWorkspace} (stream and
+ * user-managed scratchpad). Tensors are wrapped in place (no copies); 4-D results are channels-last (NHWC), the
+ * layout oneDNN's AVX-512/AMX convolutions run best on. Inputs in other layouts are read through their strides, or
+ * reordered to NHWC first where a primitive needs it.
+ *
+ * <p>Threads: the bundled oneDNN is built with OpenMP (libgomp); each primitive uses all cores unless
+ * {@code OMP_NUM_THREADS} is set in the environment before the JVM starts (e.g. {@code OMP_NUM_THREADS=8} when
+ * running two generations side by side on 16 cores). {@code ONEDNN_VERBOSE=1} prints every primitive and the
+ * implementation chosen (you want {@code brg}/{@code jit:avx512}/{@code amx}, not {@code gemm}/{@code ref}).
+ *
+ * <p>Instances are long-lived (their primitive caches are only freed by {@link #close()}); prepared layers own
+ * their weights and primitives and free them in {@code close()}.
+ */
+public final class DnnlKernels implements Kernels, AutoCloseable {
+
+    /**
+     * @param bf16Compute         compute convolutions and matmuls (including attention) with bf16 inputs and float32
+     *                            accumulation ({@code dnnl_fpmath_mode_bf16}) on CPUs with AVX-512 BF16 / AMX; tensors
+     *                            stay float32. False: exact float32 ({@code fpmath strict}).
+     * @param attentionScoreBytes largest attention score block {@code [B, H, rows, Tk]} held at once; longer queries
+     *                            are processed in chunks of rows (SD 1.5 at 64x64 latents has 4096 x 4096 scores per head)
+     */
+    public record Options(boolean bf16Compute, long attentionScoreBytes) {
+        public static final long DEFAULT_ATTENTION_SCORE_BYTES = 64L << 20;
+
+        public Options {
+            if (attentionScoreBytes <= 0) throw new IllegalArgumentException("attentionScoreBytes must be positive: " + attentionScoreBytes);
+        }
+
+        public Options(boolean bf16Compute) {
+            this(bf16Compute, DEFAULT_ATTENTION_SCORE_BYTES);
+        }
+
+        /** Exact float32, default chunking. */
+        public static Options exact() {
+            return new Options(false);
+        }
+    }
+
+    private final Options options;
+    private final PrimitiveCache cache = new PrimitiveCache();
+    private final DnnlPointwise pointwise = new DnnlPointwise(this);
+    private final DnnlNorms norms = new DnnlNorms(this);
+    private final DnnlAttention attention = new DnnlAttention(this);
+    private final DnnlResampling resampling = new DnnlResampling(this);
+    private final DnnlCallTimeWeights callTime = new DnnlCallTimeWeights(this);
+
+    public DnnlKernels() {
+        this(Options.exact());
+    }
+
+    public DnnlKernels(Options options) {
+        this.options = options;
+        Dnnl.engine(); // fail fast if the native library does not load
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Primitives created in this process so far, all instances (diagnostics and tests: a cached call adds none). */
+    public static long primitivesCreated() {
+        return Primitive.createdCount();
+    }
+
+    @Override
+    public String name() {
+        return options.bf16Compute() ? "onednn-bf16" : "onednn";
+    }
+
+    @Override
+    public DnnlWorkspace newWorkspace(Allocator allocator) {
+        return new DnnlWorkspace(allocator);
+    }
+
+    int fpmathMode() {
+        return options.bf16Compute() ? dnnl_fpmath_mode_bf16 : dnnl_fpmath_mode_strict;
+    }
+
+    DnnlPointwise pointwise() {
+        return pointwise;
+    }
+
+    PrimitiveCache cache() {
+        return cache;
+    }
+
+    static DnnlWorkspace dnnl(Workspace ws) {
+        if (ws instanceof DnnlWorkspace d) return d;
+        throw new IllegalArgumentException("DnnlKernels needs a workspace from DnnlKernels.newWorkspace, got " + (ws == null ? "null" : ws.getClass().getName()));
+    }
+
+    // ------------------------------------------------------------ layers with weights
+
+    @Override
+    public Conv2d conv2d(Conv2dSpec spec, Tensor weight, Tensor bias) {
+        return new DnnlConv2d(this, spec, weight, bias);
+    }
+
+    @Override
+    public Linear linear(Tensor weight, Tensor bias) {
+        return new DnnlLinear(this, weight, bias);
+    }
+
+    @Override
+    public Tensor conv2d(Workspace ws, Conv2dSpec spec, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale) {
+        return callTime.conv2d(dnnl(ws), spec, x, weight, bias, residual, outputScale);
+    }
+
+    @Override
+    public Tensor linear(Workspace ws, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale) {
+        return callTime.linear(dnnl(ws), x, weight, bias, residual, outputScale);
+    }
+
+    // ------------------------------------------------------------ normalisation and activations
+
+    @Override
+    public Tensor groupNorm(Workspace ws, Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        return norms.groupNorm(dnnl(ws), x, groups, gamma, beta, eps, silu);
+    }
+
+    @Override
+    public Tensor layerNorm(Workspace ws, Tensor x, Tensor gamma, Tensor beta, float eps) {
+        return norms.layerNorm(dnnl(ws), x, gamma, beta, eps);
+    }
+
+    @Override
+    public Tensor silu(Workspace ws, Tensor x) {
+        return pointwise.eltwise(dnnl(ws), "silu", x, dnnl_eltwise_swish, 1f, 0f);
+    }
+
+    @Override
+    public Tensor gelu(Workspace ws, Tensor x, boolean exact) {
+        return pointwise.eltwise(dnnl(ws), exact ? "gelu" : "gelu_tanh", x, exact ? dnnl_eltwise_gelu_erf : dnnl_eltwise_gelu_tanh, 0f, 0f);
+    }
+
+    @Override
+    public Tensor geglu(Workspace ws, Tensor x) {
+        return pointwise.geglu(dnnl(ws), x);
+    }
+
+    @Override
+    public Tensor softmax(Workspace ws, Tensor x) {
+        return pointwise.softmax(dnnl(ws), x);
+    }
+
+    // ------------------------------------------------------------ matmul and attention
+
+    @Override
+    public Tensor matmul(Workspace ws, Tensor a, Tensor b, boolean transposeB, float alpha) {
+        return attention.matmul(dnnl(ws), a, b, transposeB, alpha);
+    }
+
+    @Override
+    public Tensor attention(Workspace ws, Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor bias) {
+        return attention.attention(dnnl(ws), q, k, v, heads, scale, bias);
+    }
+
+    // ------------------------------------------------------------ resampling and shape ops
+
+    @Override
+    public Tensor upsampleNearest(Workspace ws, Tensor x, int outH, int outW) {
+        return resampling.upsampleNearest(dnnl(ws), x, outH, outW);
+    }
+
+    @Override
+    public Tensor avgPool2d(Workspace ws, Tensor x, int kernel, int stride) {
+        return resampling.avgPool2d(dnnl(ws), x, kernel, stride);
+    }
+
+    @Override
+    public Tensor concat(Workspace ws, Tensor a, Tensor b) {
+        return resampling.concat(dnnl(ws), a, b);
+    }
+
+    // ------------------------------------------------------------ elementwise
+
+    @Override
+    public Tensor add(Workspace ws, Tensor a, Tensor b, float alpha, float beta) {
+        return pointwise.add(dnnl(ws), a, b, alpha, beta);
+    }
+
+    @Override
+    public Tensor mul(Workspace ws, Tensor a, Tensor b) {
+        return pointwise.mul(dnnl(ws), a, b);
+    }
+
+    @Override
+    public Tensor scale(Workspace ws, Tensor a, float s) {
+        return pointwise.eltwise(dnnl(ws), "scale", a, dnnl_eltwise_linear, s, 0f);
+    }
+
+    @Override
+    public Tensor scaleShift(Workspace ws, Tensor x, Tensor scale, Tensor shift) {
+        return pointwise.scaleShift(dnnl(ws), x, scale, shift);
+    }
+
+    @Override
+    public Tensor copy(Workspace ws, Tensor x) {
+        DnnlWorkspace d = dnnl(ws);
+        Tensor out = allocateDense(d, x);
+        return reorderInto(d, x, out);
+    }
+
+    // ------------------------------------------------------------ layout helpers shared by the op classes
+
+    /** A new tensor shaped like {@code x}: channels-last for 4-D, row-major otherwise. */
+    static Tensor allocateDense(DnnlWorkspace ws, Tensor x) {
+        return allocateDense(ws, x.shape());
+    }
+
+    static Tensor allocateDense(DnnlWorkspace ws, long[] shape) {
+        return shape.length == 4
+                ? Tensor.allocateChannelsLast(ws.allocator(), shape[0], shape[1], shape[2], shape[3])
+                : Tensor.allocate(ws.allocator(), shape);
+    }
+
+    /** A new tensor in the same dense layout as {@code like} (NHWC or row-major) with {@code shape}. */
+    static Tensor allocateLike(DnnlWorkspace ws, Tensor like, long[] shape) {
+        if (shape.length == 4 && like.isChannelsLast()) return Tensor.allocateChannelsLast(ws.allocator(), shape[0], shape[1], shape[2], shape[3]);
+        return Tensor.allocate(ws.allocator(), shape);
+    }
+
+    /** Copies {@code src} into {@code dst} (same shape, any layouts) with a cached reorder; returns {@code dst}. */
+    Tensor reorderInto(DnnlWorkspace ws, Tensor src, Tensor dst) {
+        if (src.numel() == 0) return dst;
+        Key key = Key.of("reorder").add(src).add(dst.strides()).build();
+        Primitive p = cache.get(key, k -> "reorder " + src + " -> " + dst, s -> {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_reorder_primitive_desc_create(pd, s.md(src), engine(), s.md(dst), engine(), s.attr()), "reorder_primitive_desc_create");
+            return pd;
+        });
+        try {
+            p.execute(ws, DNNL_ARG_SRC, src.address(), DNNL_ARG_DST, dst.address());
+            return dst;
+        } catch (RuntimeException e) {
+            dst.close();
+            throw e;
+        }
+    }
+
+    /** Null when {@code x} is null or already NHWC; otherwise an NHWC copy the caller closes. */
+    Tensor channelsLastOrNull(DnnlWorkspace ws, Tensor x) {
+        if (x == null || x.isChannelsLast()) return null;
+        return reorderInto(ws, x, Tensor.allocateChannelsLast(ws.allocator(), x.dim(0), x.dim(1), x.dim(2), x.dim(3)));
+    }
+
+    /** Null when {@code x} is dense (row-major or NHWC); otherwise a dense copy the caller closes. */
+    Tensor denseOrNull(DnnlWorkspace ws, Tensor x) {
+        if (x == null || Dnnl.isDense(x)) return null;
+        return reorderInto(ws, x, allocateDense(ws, x));
+    }
+
+    /** Null when {@code x}'s leading dimensions fold into matrix rows; otherwise a row-major copy. */
+    Tensor rowsOrNull(DnnlWorkspace ws, Tensor x) {
+        if (x == null || Dnnl.foldsToRows(x)) return null;
+        return reorderInto(ws, x, Tensor.allocate(ws.allocator(), x.shape()));
+    }
+
+    /** Null when {@code x} is row-major; otherwise a row-major copy. */
+    Tensor contiguousOrNull(DnnlWorkspace ws, Tensor x) {
+        if (x == null || x.isContiguous()) return null;
+        return reorderInto(ws, x, Tensor.allocate(ws.allocator(), x.shape()));
+    }
+
+    /** Frees every cached primitive. Prepared layers stay valid (they own theirs). */
+    @Override
+    public void close() {
+        cache.close();
+    }
+}

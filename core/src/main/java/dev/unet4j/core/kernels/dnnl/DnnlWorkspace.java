@@ -1,0 +1,87 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.kernels.Attributes;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.NativeBuffer;
+import org.bytedeco.dnnl.dnnl_stream;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * One thread's execution context for {@link DnnlKernels}: its own oneDNN stream and scratchpad (every primitive
+ * is created with {@code dnnl_scratchpad_mode_user}, so primitives shared between workspaces never share
+ * temporary memory), the allocator results come from, and the session attributes. Not thread-safe.
+ */
+public final class DnnlWorkspace implements Workspace {
+    private static final int SCALAR_SLOTS = 16;
+
+    private final Allocator allocator;
+    private final Attributes attributes = new Attributes();
+    private final dnnl_stream stream;
+    private NativeBuffer scratchpad;
+    private final NativeBuffer scalars;
+    private boolean closed;
+
+    DnnlWorkspace(Allocator allocator) {
+        this.allocator = allocator;
+        dnnl_stream s = new dnnl_stream();
+        check(dnnl_stream_create(s, Dnnl.engine(), dnnl_stream_default_flags), "stream_create");
+        this.stream = s;
+        this.scalars = Allocator.direct().acquire(SCALAR_SLOTS);
+    }
+
+    @Override
+    public Allocator allocator() {
+        return allocator;
+    }
+
+    @Override
+    public Attributes attributes() {
+        return attributes;
+    }
+
+    dnnl_stream stream() {
+        checkOpen();
+        return stream;
+    }
+
+    /** Address of a scratchpad of at least {@code bytes}, grown (never shrunk) as larger primitives run. */
+    long scratchpad(long bytes) {
+        checkOpen();
+        long floats = (bytes + Float.BYTES - 1) / Float.BYTES;
+        if (scratchpad == null || scratchpad.capacity() < floats) {
+            if (scratchpad != null) Allocator.direct().release(scratchpad);
+            scratchpad = null;
+            scratchpad = Allocator.direct().acquire(floats);
+        }
+        return scratchpad.address(0);
+    }
+
+    /** Address of scalar slot {@code i} after writing {@code value} there (runtime scales). */
+    long scalar(int i, float value) {
+        checkOpen();
+        scalars.floatBuffer(i, 1).put(0, value);
+        return scalars.address(i);
+    }
+
+    /** Bytes of scratchpad currently held. */
+    public long scratchpadBytes() {
+        return scratchpad == null ? 0 : scratchpad.capacity() * Float.BYTES;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("DnnlWorkspace used after close");
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        dnnl_stream_destroy(stream);
+        if (scratchpad != null) Allocator.direct().release(scratchpad);
+        Allocator.direct().release(scalars);
+        scratchpad = null;
+    }
+}

@@ -1,0 +1,78 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.NativeBuffer;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * Layer weights in the layouts oneDNN's primitives asked for (usually one blocked layout per layer). The first
+ * copy is reordered from the caller's plain tensor at preparation; if a later input shape makes oneDNN prefer
+ * another layout, that copy is reordered from the first, so no plain float copy is kept.
+ */
+final class PackedWeights implements AutoCloseable {
+    private record Entry(dnnl_memory_desc md, NativeBuffer buffer) {
+    }
+
+    private final List<Entry> entries = new ArrayList<>();
+    private final String layer;
+
+    /** Reorders {@code plainMd} at {@code plainAddress} into {@code wantedMd} (cloned; the caller keeps its own). */
+    PackedWeights(String layer, dnnl_memory_desc plainMd, long plainAddress, dnnl_memory_desc wantedMd) {
+        this.layer = layer;
+        entries.add(reorderedCopy(plainMd, plainAddress, wantedMd));
+    }
+
+    /** Address of the weights in layout {@code wanted}, reordering once if this layout is new. */
+    synchronized long address(dnnl_memory_desc wanted) {
+        for (Entry e : entries) {
+            if (dnnl_memory_desc_equal(e.md, wanted) != 0) return e.buffer.address(0);
+        }
+        if (entries.isEmpty()) throw new IllegalStateException("weights of " + layer + " used after close");
+        Entry first = entries.get(0);
+        Entry e = reorderedCopy(first.md, first.buffer.address(0), wanted);
+        entries.add(e);
+        return e.buffer.address(0);
+    }
+
+    private Entry reorderedCopy(dnnl_memory_desc srcMd, long srcAddress, dnnl_memory_desc wantedMd) {
+        dnnl_memory_desc clone = new dnnl_memory_desc();
+        check(dnnl_memory_desc_clone(clone, wantedMd), "memory_desc_clone for " + layer);
+        NativeBuffer buffer = Allocator.direct().acquire((dnnl_memory_desc_get_size(clone) + 3) / 4);
+        try (Dnnl.Scope s = new Dnnl.Scope(); DnnlWorkspace ws = new DnnlWorkspace(Allocator.direct())) {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_reorder_primitive_desc_create(pd, srcMd, engine(), clone, engine(), s.attr()), "reorder weights of " + layer);
+            try (Primitive reorder = new Primitive(pd, "reorder weights of " + layer)) {
+                reorder.execute(ws, DNNL_ARG_SRC, srcAddress, DNNL_ARG_DST, buffer.address(0));
+            }
+        } catch (RuntimeException e) {
+            Allocator.direct().release(buffer);
+            dnnl_memory_desc_destroy(clone);
+            throw e;
+        }
+        return new Entry(clone, buffer);
+    }
+
+    /** Bytes held over all layouts. */
+    synchronized long bytes() {
+        long b = 0;
+        for (Entry e : entries) b += e.buffer.capacity() * Float.BYTES;
+        return b;
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Entry e : entries) {
+            Allocator.direct().release(e.buffer);
+            dnnl_memory_desc_destroy(e.md);
+        }
+        entries.clear();
+    }
+}

@@ -1,0 +1,125 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import org.bytedeco.dnnl.dnnl_exec_arg_t;
+import org.bytedeco.dnnl.dnnl_memory;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerPointer;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.at;
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * A oneDNN primitive with its descriptor. Created once per (operation, shapes) and then executed from any
+ * thread: all mutable state (stream, scratchpad) comes from the calling {@link DnnlWorkspace}.
+ */
+final class Primitive implements AutoCloseable {
+    private static final AtomicLong CREATED = new AtomicLong();
+    private static final dnnl_memory_desc SCALAR_MD = scalarMd();
+
+    private final dnnl_primitive_desc pd;
+    private final dnnl_primitive primitive;
+    private final long scratchpadBytes;
+    private final String what;
+    private boolean closed;
+
+    /** Takes ownership of {@code pd}. {@code what} names the operation and shapes for error messages. */
+    Primitive(dnnl_primitive_desc pd, String what) {
+        this.pd = pd;
+        this.what = what;
+        dnnl_primitive p = new dnnl_primitive();
+        try {
+            check(dnnl_primitive_create(p, pd), "primitive_create for " + what);
+        } catch (RuntimeException e) {
+            dnnl_primitive_desc_destroy(pd);
+            throw e;
+        }
+        this.primitive = p;
+        dnnl_memory_desc sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        this.scratchpadBytes = sp == null || sp.isNull() ? 0 : dnnl_memory_desc_get_size(sp);
+        CREATED.incrementAndGet();
+    }
+
+    /** Primitives created in this process so far (a repeated call with cached shapes adds none). */
+    static long createdCount() {
+        return CREATED.get();
+    }
+
+    /** The memory descriptor this primitive expects for execution argument {@code arg}. */
+    dnnl_memory_desc argMd(int arg) {
+        return dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg);
+    }
+
+    /** Bytes of the memory for argument {@code arg} (e.g. blocked weights). */
+    long argBytes(int arg) {
+        return dnnl_memory_desc_get_size(argMd(arg));
+    }
+
+    /** oneDNN's implementation name (e.g. "brg_conv_fwd:avx512_core_amx"), for diagnostics. */
+    String implementation() {
+        try (PointerPointer<BytePointer> out = new PointerPointer<>(1)) {
+            check(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, out), "query impl_info_str");
+            return out.getString(0);
+        }
+    }
+
+    /**
+     * Executes with (argument id, native address) pairs, blocking until done. Memory objects wrap the caller's
+     * buffers (no copies); runtime scale arguments ({@code DNNL_ARG_ATTR_SCALES | arg}) point at one float.
+     */
+    void execute(DnnlWorkspace ws, long... argAddressPairs) {
+        if (closed) throw new IllegalStateException("oneDNN primitive used after close: " + what);
+        int userArgs = argAddressPairs.length / 2;
+        int n = userArgs + (scratchpadBytes > 0 ? 1 : 0);
+        dnnl_memory[] memories = new dnnl_memory[n];
+        try (dnnl_exec_arg_t args = new dnnl_exec_arg_t(n)) {
+            for (int i = 0; i < userArgs; i++) {
+                int arg = (int) argAddressPairs[2 * i];
+                dnnl_memory_desc md = (arg & DNNL_ARG_ATTR_SCALES) != 0 ? SCALAR_MD : argMd(arg);
+                memories[i] = memory(md, argAddressPairs[2 * i + 1], arg);
+                args.position(i).arg(arg).memory(memories[i]);
+            }
+            if (scratchpadBytes > 0) {
+                memories[n - 1] = memory(argMd(DNNL_ARG_SCRATCHPAD), ws.scratchpad(scratchpadBytes), DNNL_ARG_SCRATCHPAD);
+                args.position(n - 1).arg(DNNL_ARG_SCRATCHPAD).memory(memories[n - 1]);
+            }
+            args.position(0);
+            check(dnnl_primitive_execute(primitive, ws.stream(), n, args), "execute " + what);
+            check(dnnl_stream_wait(ws.stream()), "stream_wait after " + what);
+        } finally {
+            for (dnnl_memory m : memories) {
+                if (m != null) dnnl_memory_destroy(m);
+            }
+        }
+    }
+
+    private dnnl_memory memory(dnnl_memory_desc md, long address, int arg) {
+        dnnl_memory m = new dnnl_memory();
+        check(dnnl_memory_create(m, md, engine(), at(address)), "memory_create(arg " + arg + ") for " + what);
+        return m;
+    }
+
+    private static dnnl_memory_desc scalarMd() {
+        dnnl_memory_desc md = new dnnl_memory_desc();
+        check(dnnl_memory_desc_create_with_tag(md, 1, new long[]{1}, dnnl_f32, dnnl_a), "memory_desc_create_with_tag([1])");
+        return md; // process lifetime
+    }
+
+    String what() {
+        return what;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        dnnl_primitive_destroy(primitive);
+        dnnl_primitive_desc_destroy(pd);
+    }
+}

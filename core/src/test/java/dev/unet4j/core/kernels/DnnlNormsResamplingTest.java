@@ -1,0 +1,61 @@
+package dev.unet4j.core.kernels;
+
+import dev.unet4j.core.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static dev.unet4j.core.kernels.DnnlTestSupport.EXACT;
+import static dev.unet4j.core.kernels.DnnlTestSupport.assertMatches;
+
+/** GroupNorm(+SiLU), LayerNorm, nearest upsampling, average pooling and concatenation against the reference. */
+class DnnlNormsResamplingTest {
+
+    @Test
+    void groupNormWithAndWithoutAffineAndSilu() {
+        try (var t = new DnnlTestSupport.Tensors(21)) {
+            Tensor gamma = t.randn(12), beta = t.randn(12);
+            for (Tensor x : new Tensor[]{t.randn(2, 12, 7, 5), t.randnNhwc(2, 12, 7, 5), t.randn(3, 12, 10), t.randnPadded(2, 12, 3, 4)}) {
+                for (boolean silu : new boolean[]{false, true}) {
+                    assertMatches("groupNorm(4) " + x + " silu " + silu, EXACT, (k, ws) -> k.groupNorm(ws, x, 4, gamma, beta, 1e-6f, silu));
+                    assertMatches("groupNorm(3) no affine " + x, EXACT, (k, ws) -> k.groupNorm(ws, x, 3, null, null, 1e-5f, silu));
+                }
+            }
+        }
+    }
+
+    @Test
+    void layerNormOverLastDimension() {
+        try (var t = new DnnlTestSupport.Tensors(22)) {
+            Tensor gamma = t.randn(24), beta = t.randn(24);
+            for (Tensor x : new Tensor[]{t.randn(2, 9, 24), t.randnPadded(3, 24), t.randn(24)}) {
+                assertMatches("layerNorm " + x, EXACT, (k, ws) -> k.layerNorm(ws, x, gamma, beta, 1e-5f));
+                assertMatches("layerNorm no affine " + x, EXACT, (k, ws) -> k.layerNorm(ws, x, null, null, 1e-6f));
+            }
+        }
+    }
+
+    @Test
+    void nearestUpsamplingIntegerAndFractionalFactors() {
+        try (var t = new DnnlTestSupport.Tensors(23)) {
+            for (Tensor x : new Tensor[]{t.randn(2, 3, 5, 7), t.randnNhwc(2, 3, 5, 7)}) {
+                assertMatches("upsample x2 " + x, 0, (k, ws) -> k.upsampleNearest(ws, x, 10, 14));
+                assertMatches("upsample x3,x1 " + x, 0, (k, ws) -> k.upsampleNearest(ws, x, 15, 7));
+                assertMatches("upsample fractional " + x, 0, (k, ws) -> k.upsampleNearest(ws, x, 8, 11));
+                assertMatches("downsample " + x, 0, (k, ws) -> k.upsampleNearest(ws, x, 3, 4));
+            }
+        }
+    }
+
+    @Test
+    void averagePoolingAndConcat() {
+        try (var t = new DnnlTestSupport.Tensors(24)) {
+            for (Tensor x : new Tensor[]{t.randn(2, 4, 9, 8), t.randnNhwc(2, 4, 9, 8)}) {
+                assertMatches("avgPool 2/2 " + x, EXACT, (k, ws) -> k.avgPool2d(ws, x, 2, 2));
+                assertMatches("avgPool 3/2 " + x, EXACT, (k, ws) -> k.avgPool2d(ws, x, 3, 2));
+            }
+            Tensor a = t.randnNhwc(2, 5, 4, 3), b = t.randn(2, 3, 4, 3);
+            assertMatches("concat nhwc + nchw", 0, (k, ws) -> k.concat(ws, a, b));
+            Tensor ta = t.randn(2, 7, 6), tb = t.randnPadded(2, 4, 6);
+            assertMatches("concat tokens", 0, (k, ws) -> k.concat(ws, ta, tb));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.unet4j.core.kernels;
+
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.BiFunction;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Runs one operation on {@link DnnlKernels} and on {@link ReferenceKernels} (the independent plain-Java truth) and
+ * compares {@code max|dnnl - ref| / max|ref|}.
+ */
+final class DnnlTestSupport {
+    static final DnnlKernels DNNL = new DnnlKernels();
+    static final ReferenceKernels REF = new ReferenceKernels();
+    /** Exact float32 mode: only summation order differs from the double-accumulating reference. */
+    static final double EXACT = 1e-5;
+
+    private DnnlTestSupport() {
+    }
+
+    /** Tensors made for one test, closed together. */
+    static final class Tensors implements AutoCloseable {
+        private final List<Tensor> owned = new ArrayList<>();
+        private final Random random;
+
+        Tensors(long seed) {
+            random = new Random(seed);
+        }
+
+        /** Gaussian values, row-major. */
+        Tensor randn(long... shape) {
+            return keep(Tensor.of(values(Tensor.numel(shape)), shape));
+        }
+
+        /** Gaussian values in a channels-last (NHWC) tensor. */
+        Tensor randnNhwc(long n, long c, long h, long w) {
+            Tensor t = keep(Tensor.allocateChannelsLast(Allocator.direct(), n, c, h, w));
+            t.setFrom(values(n * c * h * w));
+            return t;
+        }
+
+        /** Gaussian values in a non-dense strided view: {@code shape} padded by 3 in the last storage dimension. */
+        Tensor randnPadded(long... shape) {
+            long[] big = shape.clone();
+            big[big.length - 1] += 3;
+            Tensor base = keep(Tensor.of(values(Tensor.numel(big)), big));
+            Tensor v = base;
+            return v.narrow(shape.length - 1, 1, shape[shape.length - 1]);
+        }
+
+        float[] values(long n) {
+            float[] v = new float[Math.toIntExact(n)];
+            for (int i = 0; i < v.length; i++) v[i] = (float) random.nextGaussian();
+            return v;
+        }
+
+        <T extends Tensor> T keep(T t) {
+            owned.add(t);
+            return t;
+        }
+
+        @Override
+        public void close() {
+            for (Tensor t : owned) t.close();
+        }
+    }
+
+    /** Relative max error of {@code got} against {@code want}. */
+    static double relError(float[] want, float[] got) {
+        double maxRef = 0, maxDiff = 0;
+        for (int i = 0; i < want.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(want[i]));
+            maxDiff = Math.max(maxDiff, Math.abs((double) want[i] - got[i]));
+            if (Float.isNaN(got[i]) != Float.isNaN(want[i])) return Double.POSITIVE_INFINITY;
+        }
+        return maxRef == 0 ? maxDiff : maxDiff / maxRef;
+    }
+
+    /** Runs {@code op} on both backends and asserts the shapes agree and the relative error is within {@code tol}. */
+    static float[] assertMatches(String what, double tol, BiFunction<Kernels, Workspace, Tensor> op) {
+        float[] want, got;
+        long[] wantShape, gotShape;
+        try (Workspace ws = REF.newWorkspace(Allocator.direct()); Tensor y = op.apply(REF, ws)) {
+            want = y.toFloatArray();
+            wantShape = y.shape();
+        }
+        try (Workspace ws = DNNL.newWorkspace(Allocator.direct()); Tensor y = op.apply(DNNL, ws)) {
+            got = y.toFloatArray();
+            gotShape = y.shape();
+            assertTrue(y.isOwner(), what + ": result owns its memory");
+        }
+        assertArrayEquals(wantShape, gotShape, what + ": shape");
+        double err = relError(want, got);
+        assertTrue(err <= tol, what + ": max|dnnl - ref| / max|ref| = " + err + " > " + tol);
+        return got;
+    }
+}

@@ -1,0 +1,37 @@
+package dev.unet4j.unet;
+
+import dev.unet4j.core.kernels.Conv2d;
+import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.Linear;
+import dev.unet4j.core.tensor.Tensor;
+
+/**
+ * Turns each checkpoint weight into a prepared layer while a model is built. The default prepares float32 layers on
+ * the model's {@link Kernels}; quantization plugs in here (keeping int8/fp8 weights and decoding them per call).
+ * Called once per layer with the diffusers module path ({@code down_blocks.0.resnets.1.conv1}); the weight and bias
+ * are closed by the builder after the call, so keep copies, not references.
+ */
+public interface LayerFactory {
+
+    /** {@code weight} {@code [out, in/groups, kh, kw]}, {@code bias} {@code [out]} or null. */
+    Conv2d conv2d(String path, Conv2dSpec spec, Tensor weight, Tensor bias);
+
+    /** {@code weight} {@code [out, in]}, {@code bias} {@code [out]} or null. */
+    Linear linear(String path, Tensor weight, Tensor bias);
+
+    /** Plain float32 layers prepared by {@code kernels}. */
+    static LayerFactory of(Kernels kernels) {
+        return new LayerFactory() {
+            @Override
+            public Conv2d conv2d(String path, Conv2dSpec spec, Tensor weight, Tensor bias) {
+                return kernels.conv2d(spec, weight, bias);
+            }
+
+            @Override
+            public Linear linear(String path, Tensor weight, Tensor bias) {
+                return kernels.linear(weight, bias);
+            }
+        };
+    }
+}

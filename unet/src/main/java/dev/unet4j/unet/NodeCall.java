@@ -1,0 +1,47 @@
+package dev.unet4j.unet;
+
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Tensor;
+
+/**
+ * One visit of a graph node, handed to a {@link NodeInterceptor}. Valid only during
+ * {@link NodeInterceptor#intercept}. Tensors obtained here are owned by the graph: read them, copy what you keep,
+ * never close them.
+ */
+public interface NodeCall {
+    /** diffusers module path, e.g. {@code down_blocks.1.attentions.0.transformer_blocks.0.attn2}. */
+    String path();
+
+    NodeLevel level();
+
+    NodeKind kind();
+
+    /** Index of this UNet call within the session (0 for the first forward/encode/decode of the session). */
+    int callIndex();
+
+    /** The node's main input, read-only (the hidden state; for attn1/attn2/ff the normed tokens). */
+    Tensor input();
+
+    /** The time embedding the blocks receive ({@code [B, temb]}), or null before it exists. */
+    Tensor temb();
+
+    /** The encoder hidden states of this call ({@code [B, T, D]}), or null. */
+    Tensor encoderHiddenStates();
+
+    /**
+     * Runs the node as it would run without an interceptor (children are still intercepted) and returns its
+     * output. May be called at most once. The graph keeps ownership: return it, or return another tensor and the
+     * graph closes this one.
+     */
+    Tensor proceed();
+
+    /** A graph-owned copy of {@link #input()} ("skip this node"). */
+    Tensor passThrough();
+
+    /** The session's workspace: allocate tensors you return into the graph from it. */
+    Workspace workspace();
+
+    /** The model's kernels, for small edits such as scaling an output. */
+    Kernels kernels();
+}

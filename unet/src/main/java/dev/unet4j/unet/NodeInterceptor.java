@@ -1,0 +1,33 @@
+package dev.unet4j.unet;
+
+import dev.unet4j.core.tensor.Tensor;
+
+/**
+ * Consulted at every graph node of a session's calls (set with {@link UNetSession#setInterceptor}). It may observe
+ * a node ({@code return call.proceed()}), replace its output (return a tensor of the same shape), scale it, or skip
+ * it ({@code return call.passThrough()}).
+ *
+ * <p>Ownership: every tensor returned into the graph becomes owned by the graph, which closes it after use. A cache
+ * must therefore return a fresh copy (allocated from {@link NodeCall#workspace()}) and copy what it keeps. Returning
+ * {@link NodeCall#input()} itself is allowed and is treated as {@link NodeCall#passThrough()}.
+ */
+public interface NodeInterceptor {
+
+    /** Called at each node; the default runs it unchanged. */
+    default Tensor intercept(NodeCall call) {
+        return call.proceed();
+    }
+
+    /**
+     * A tensor is pushed on the skip stack; return it, or a replacement (graph-owned) to push instead. The hidden
+     * state flowing down is not affected by a replacement.
+     */
+    default Tensor onSkipPush(SkipEvent event) {
+        return event.tensor();
+    }
+
+    /** A tensor is popped by an up block; return it, or a replacement (graph-owned) the up block uses instead. */
+    default Tensor onSkipPop(SkipEvent event) {
+        return event.tensor();
+    }
+}

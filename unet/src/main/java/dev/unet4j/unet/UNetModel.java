@@ -1,0 +1,113 @@
+package dev.unet4j.unet;
+
+import dev.unet4j.core.model.ModelFiles;
+import dev.unet4j.core.model.ModelLocator;
+import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.unet.config.ConfigReader;
+import dev.unet4j.unet.nn.Node;
+import dev.unet4j.unet.nn.UNetGraph;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A loaded diffusers UNet ({@link UNet2DModel} or {@link UNet2DConditionModel}): immutable and thread-safe. Run it
+ * through a {@link UNetSession} per thread ({@link #newSession()}); sessions hold all per-call state.
+ */
+public abstract sealed class UNetModel implements AutoCloseable permits UNet2DModel, UNet2DConditionModel {
+    private final UNetGraph graph;
+    private final Kernels kernels;
+
+    UNetModel(UNetGraph graph, Kernels kernels) {
+        this.graph = graph;
+        this.kernels = kernels;
+    }
+
+    /**
+     * Loads the UNet from a diffusers model folder ({@code config.json} + {@code diffusion_pytorch_model.safetensors}),
+     * a pipeline folder (its {@code unet/}), or a Hugging Face cache repository folder ({@code models--org--name}).
+     */
+    public static UNetModel load(Path path, LoadOptions options) throws IOException {
+        ModelFiles files = ModelLocator.locate(path, ModelLocator.Options.defaults().withVariant(options.variant()));
+        ConfigReader cfg = ConfigReader.of(files.configJson());
+        String cls = cfg.className();
+        try (WeightSource weights = WeightSource.open(files)) {
+            ParameterSource src = ParameterSource.of(weights);
+            String name = files.weightFiles().size() == 1 ? files.weightFiles().get(0).toString() : files.folder() + " (sharded)";
+            if ("UNet2DModel".equals(cls)) {
+                return UNet2DModel.build(dev.unet4j.unet.config.UNet2DConfig.from(cfg), src, name, options);
+            }
+            if ("UNet2DConditionModel".equals(cls)) {
+                return UNet2DConditionModel.build(dev.unet4j.unet.config.UNet2DConditionConfig.from(cfg), src, name, options);
+            }
+            throw new UnsupportedConfigException(files.configJson() + ": _class_name " + cls + " is not UNet2DModel or UNet2DConditionModel");
+        }
+    }
+
+    /** A new session (allocator, workspace, interceptor, captures, trace) for one thread. */
+    public UNetSession newSession() {
+        return new UNetSession(this);
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /** The typed config this model was built from. */
+    public abstract Record config();
+
+    /** How this model class types a Python float timestep. */
+    public TimestepRule timestepRule() {
+        return graph.spec().timestepRule();
+    }
+
+    public int inChannels() {
+        return graph.spec().inChannels();
+    }
+
+    public int outChannels() {
+        return graph.spec().outChannels();
+    }
+
+    /** Number of parameters loaded. */
+    public long parameterCount() {
+        return graph.parameters();
+    }
+
+    /** Every normalisation layer with its groups and eps. */
+    public List<NormInfo> normModules() {
+        return graph.norms();
+    }
+
+    /** Every attention layer with heads, head dim and scale. */
+    public List<AttentionInfo> attentionModules() {
+        return graph.attentions();
+    }
+
+    /** Every graph node path, in running order (parents before their children). */
+    public List<String> nodePaths() {
+        return graph.nodes().stream().map(Node::path).toList();
+    }
+
+    /** Level of node {@code path}. */
+    public NodeLevel nodeLevel(String path) {
+        return graph.nodes().stream().filter(n -> n.path().equals(path)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no node " + path)).level();
+    }
+
+    /** Number of tensors on the skip stack after the down path ({@code skip.0 .. skip.n-1}). */
+    public int skipCount() {
+        return graph.skipCount();
+    }
+
+    UNetGraph graph() {
+        return graph;
+    }
+
+    @Override
+    public void close() {
+        graph.close();
+    }
+}

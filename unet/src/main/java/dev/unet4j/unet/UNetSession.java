@@ -1,0 +1,205 @@
+package dev.unet4j.unet;
+
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.PoolingAllocator;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.nn.Pass;
+import dev.unet4j.unet.nn.UNetGraph;
+
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Per-thread state for running a {@link UNetModel}: a {@link PoolingAllocator} and {@link Workspace} (so repeated
+ * calls of the same shapes allocate no new native memory), the {@link NodeInterceptor}, the capture set and the trace
+ * of the last call. Not thread-safe; use one session per thread. Results returned to the caller come from the
+ * session's pool: close them (they return to the pool), and do not use them after the session is closed.
+ */
+public final class UNetSession implements AutoCloseable {
+    private final UNetModel model;
+    private final UNetGraph graph;
+    private final PoolingAllocator pool = new PoolingAllocator();
+    private final Workspace ws;
+    private NodeInterceptor interceptor;
+    private final Set<String> capture = new LinkedHashSet<>();
+    private final Map<String, Tensor> captured = new LinkedHashMap<>();
+    private final Map<String, Map<String, Long>> fullMacs = new HashMap<>();
+    private CallTrace lastTrace;
+    private int calls;
+    private boolean closed;
+
+    UNetSession(UNetModel model) {
+        this.model = model;
+        this.graph = model.graph();
+        this.ws = model.kernels().newWorkspace(pool);
+    }
+
+    public UNetModel model() {
+        return model;
+    }
+
+    /** Sets (or clears, with null) the interceptor consulted at every node of later calls. */
+    public void setInterceptor(NodeInterceptor interceptor) {
+        this.interceptor = interceptor;
+    }
+
+    public NodeInterceptor interceptor() {
+        return interceptor;
+    }
+
+    /**
+     * Adds names to capture in later calls: any node path ({@code down_blocks.1.attentions.0}, {@code time_proj},
+     * {@code conv_norm_out}, ...) or {@code skip.k}. Captured copies are available from {@link #captured} until the
+     * next call.
+     */
+    public void capture(Collection<String> names) {
+        capture.addAll(names);
+    }
+
+    public void capture(String... names) {
+        capture(Arrays.asList(names));
+    }
+
+    public void clearCapture() {
+        capture.clear();
+    }
+
+    /** The copy of {@code name} taken during the last call (session-owned, do not close), or null. */
+    public Tensor captured(String name) {
+        return captured.get(name);
+    }
+
+    /** Every capture of the last call. */
+    public Map<String, Tensor> captures() {
+        return java.util.Collections.unmodifiableMap(captured);
+    }
+
+    /** What the last call did, or null before the first. */
+    public CallTrace lastTrace() {
+        return lastTrace;
+    }
+
+    /** Number of calls made (the next call's index). */
+    public int callCount() {
+        return calls;
+    }
+
+    /** The session's allocator (for interceptors and tests). */
+    public PoolingAllocator allocator() {
+        return pool;
+    }
+
+    public Workspace workspace() {
+        return ws;
+    }
+
+    // ------------------------------------------------------------------ calls
+
+    /** One full UNet call: the model output {@code [B, out_channels, H, W]}, owned by the caller. */
+    public Tensor forward(UNetInputs in) {
+        int batch = batchOf(in);
+        graph.validate(in, batch, true);
+        Pass p = begin(signature(in.sample().shape(), in));
+        Tensor emb = null, bias = null, mid = null;
+        try {
+            bias = graph.condition(p, in);
+            emb = graph.embed(p, in, batch);
+            p.setTemb(emb);
+            mid = graph.encode(p, in);
+            return graph.decode(p, mid, in, batch);
+        } finally {
+            p.release(mid);
+            end(p, emb, bias);
+        }
+    }
+
+    /**
+     * The encoder half: embeddings, conv_in, down blocks, mid block (and ControlNet residuals). The state is owned by
+     * the caller.
+     */
+    public EncoderState encode(UNetInputs in) {
+        int batch = batchOf(in);
+        graph.validate(in, batch, true);
+        Pass p = begin(signature(in.sample().shape(), in));
+        Tensor emb = null, bias = null;
+        boolean ok = false;
+        try {
+            bias = graph.condition(p, in);
+            emb = graph.embed(p, in, batch);
+            p.setTemb(emb);
+            Tensor mid = graph.encode(p, in);
+            EncoderState s = new EncoderState(emb, p.skips.drain(), mid, in.sample().shape());
+            ok = true;
+            return s;
+        } finally {
+            end(p, ok ? null : emb, bias);
+        }
+    }
+
+    /**
+     * The decoder half from {@code state} (not consumed), with the time embedding of {@code in.timestep()} and
+     * {@code in}'s conditioning ({@code in.sample()} is ignored): output {@code [B, out_channels, H, W]}.
+     */
+    public Tensor decode(EncoderState state, UNetInputs in) {
+        int batch = state.batch();
+        graph.validate(in, batch, false);
+        if (in.downBlockAdditionalResiduals() != null) {
+            throw new IllegalArgumentException("ControlNet residuals belong to encode(), not decode()");
+        }
+        Pass p = begin(signature(state.sampleShape(), in));
+        Tensor emb = null, bias = null;
+        try {
+            bias = graph.condition(p, in);
+            emb = graph.embed(p, in, batch);
+            p.setTemb(emb);
+            for (Tensor s : state.skips()) p.skips.pushBorrowed(s);
+            return graph.decode(p, state.mid(), in, batch);
+        } finally {
+            end(p, emb, bias);
+        }
+    }
+
+    private static int batchOf(UNetInputs in) {
+        if (in.sample() == null) throw new IllegalArgumentException("sample is required");
+        if (in.sample().rank() != 4) throw new IllegalArgumentException("sample must be [B, C, H, W], got " + in.sample());
+        return (int) in.sample().dim(0);
+    }
+
+    private static String signature(long[] sampleShape, UNetInputs in) {
+        Tensor e = in.encoderHiddenStates();
+        return Arrays.toString(sampleShape) + (e == null ? "" : Arrays.toString(e.shape()));
+    }
+
+    private Pass begin(String signature) {
+        if (closed) throw new IllegalStateException("session is closed");
+        for (Tensor t : captured.values()) t.close();
+        captured.clear();
+        Map<String, Long> full = fullMacs.computeIfAbsent(signature, k -> new HashMap<>());
+        return new Pass(model.kernels(), ws, calls++, interceptor, capture, captured, full);
+    }
+
+    private void end(Pass p, Tensor emb, Tensor bias) {
+        for (Tensor t : p.skips.drain()) p.release(t);
+        p.finish();
+        if (emb != null) emb.close();
+        if (bias != null) bias.close();
+        List<String> top = graph.topLevelPaths();
+        lastTrace = p.trace(top);
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        for (Tensor t : captured.values()) t.close();
+        captured.clear();
+        ws.close();
+        pool.close();
+    }
+}

@@ -1,0 +1,201 @@
+package dev.unet4j.unet.config;
+
+import dev.unet4j.unet.UnsupportedConfigException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * diffusers {@code UNet2DConditionModel} config (v0.31), with per-block fields already expanded to one entry per
+ * down block (as the constructor expands an int). Defaults are the constructor's. {@code attentionHeadDim} is the
+ * number of HEADS of each cross-attention transformer ({@code num_attention_heads = num_attention_heads or
+ * attention_head_dim}); the mid block uses the last entry, up blocks the reversed list. Only AttnDown/AttnUp blocks
+ * read it as a head dim (not reversed).
+ *
+ * @param inChannels                       4
+ * @param outChannels                      4
+ * @param centerInputSample                false
+ * @param flipSinToCos                     true
+ * @param freqShift                        0
+ * @param downBlockTypes                   (CrossAttnDownBlock2D x3, DownBlock2D)
+ * @param midBlockType                     "UNetMidBlock2DCrossAttn" | "UNetMidBlock2D" | null
+ * @param upBlockTypes                     (UpBlock2D, CrossAttnUpBlock2D x3)
+ * @param onlyCrossAttention               false, per down block
+ * @param blockOutChannels                 (320, 640, 1280, 1280)
+ * @param layersPerBlock                   2, per down block
+ * @param downsamplePadding                1
+ * @param midBlockScaleFactor              1
+ * @param actFn                            "silu"
+ * @param normNumGroups                    32; null = no conv_norm_out
+ * @param normEps                          1e-5
+ * @param crossAttentionDim                1280, per down block
+ * @param transformerLayersPerBlock        1, per down block (a block may list one value per layer)
+ * @param reverseTransformerLayersPerBlock null = reversed transformerLayersPerBlock
+ * @param attentionHeadDim                 8, per down block
+ * @param useLinearProjection              false
+ * @param upcastAttention                  false (float32 already)
+ * @param resnetTimeScaleShift             "default" | "scale_shift"
+ * @param resnetSkipTimeAct                false (read only by block types not supported here)
+ * @param resnetOutScaleFactor             1.0 (read only by block types not supported here)
+ * @param timeEmbeddingType                "positional" | "fourier"
+ * @param timeEmbeddingDim                 null = block_out_channels[0] * 4 (fourier: * 2)
+ * @param timeEmbeddingActFn               null: activation applied to the final embedding
+ * @param timestepPostAct                  null: activation at the end of the time MLP
+ * @param timeCondProjDim                  null: timestep_cond projection input width
+ * @param convInKernel                     3
+ * @param convOutKernel                    3
+ * @param classEmbedType                   null | "timestep" | "identity" | "projection" | "simple_projection"
+ * @param numClassEmbeds                   null
+ * @param projectionClassEmbeddingsInputDim null
+ */
+public record UNet2DConditionConfig(int inChannels, int outChannels, boolean centerInputSample, boolean flipSinToCos,
+                                    double freqShift, List<String> downBlockTypes, String midBlockType,
+                                    List<String> upBlockTypes, boolean[] onlyCrossAttention, int[] blockOutChannels,
+                                    int[] layersPerBlock, int downsamplePadding, double midBlockScaleFactor,
+                                    String actFn, Integer normNumGroups, double normEps, int[] crossAttentionDim,
+                                    int[][] transformerLayersPerBlock, int[][] reverseTransformerLayersPerBlock,
+                                    Integer[] attentionHeadDim, boolean useLinearProjection, boolean upcastAttention,
+                                    String resnetTimeScaleShift, boolean resnetSkipTimeAct, double resnetOutScaleFactor,
+                                    String timeEmbeddingType, Integer timeEmbeddingDim, String timeEmbeddingActFn,
+                                    String timestepPostAct, Integer timeCondProjDim, int convInKernel, int convOutKernel,
+                                    String classEmbedType, Integer numClassEmbeds,
+                                    Integer projectionClassEmbeddingsInputDim) {
+    private static final Logger LOG = LoggerFactory.getLogger(UNet2DConditionConfig.class);
+    private static final Set<String> DOWN = Set.of("DownBlock2D", "AttnDownBlock2D", "CrossAttnDownBlock2D");
+    private static final Set<String> UP = Set.of("UpBlock2D", "AttnUpBlock2D", "CrossAttnUpBlock2D");
+
+    public UNet2DConditionConfig {
+        String m = "UNet2DConditionModel";
+        int n = blockOutChannels.length;
+        if (downBlockTypes.size() != n || upBlockTypes.size() != n) {
+            throw new UnsupportedConfigException(m + ": " + n + " block_out_channels but " + downBlockTypes.size()
+                    + " down and " + upBlockTypes.size() + " up block types");
+        }
+        for (String t : downBlockTypes) {
+            if (!DOWN.contains(t)) throw new UnsupportedConfigException(m + ": down block type " + t + " is not supported " + DOWN);
+        }
+        for (String t : upBlockTypes) {
+            if (!UP.contains(t)) throw new UnsupportedConfigException(m + ": up block type " + t + " is not supported " + UP);
+        }
+        if (midBlockType != null) Check.oneOf(m, "mid_block_type", midBlockType, "UNetMidBlock2DCrossAttn", "UNetMidBlock2D");
+        Check.oneOf(m, "resnet_time_scale_shift", resnetTimeScaleShift, "default", "scale_shift");
+        Check.oneOf(m, "time_embedding_type", timeEmbeddingType, "positional", "fourier");
+        if (classEmbedType != null) {
+            Check.oneOf(m, "class_embed_type", classEmbedType, "timestep", "identity", "projection", "simple_projection");
+            if (classEmbedType.endsWith("projection") && projectionClassEmbeddingsInputDim == null) {
+                throw new UnsupportedConfigException(m + ": class_embed_type " + classEmbedType + " requires projection_class_embeddings_input_dim");
+            }
+        }
+        for (int[] arr : new int[][]{layersPerBlock, crossAttentionDim}) {
+            if (arr.length != n) throw new UnsupportedConfigException(m + ": per-block lists must have " + n + " entries");
+        }
+        if (onlyCrossAttention.length != n || attentionHeadDim.length != n || transformerLayersPerBlock.length != n) {
+            throw new UnsupportedConfigException(m + ": per-block lists must have " + n + " entries");
+        }
+        if (normNumGroups == null) {
+            // diffusers allows it (no conv_norm_out) but every resnet would then get groups=None and fail
+            throw new UnsupportedConfigException(m + ": norm_num_groups null is not supported");
+        }
+        blockOutChannels = blockOutChannels.clone();
+        downBlockTypes = List.copyOf(downBlockTypes);
+        upBlockTypes = List.copyOf(upBlockTypes);
+    }
+
+    /** Parses {@code config.json} contents. */
+    public static UNet2DConditionConfig from(ConfigReader c) {
+        String m = "UNet2DConditionModel";
+        List<String> down = c.strings("down_block_types", List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"));
+        int n = down.size();
+        unsupportedIf(c.bool("dual_cross_attention", false), m + ": dual_cross_attention is not supported");
+        unsupportedIf(c.intOrListAnyLength("num_attention_heads", null) != null,
+                m + ": num_attention_heads must be null (diffusers 0.31 refuses it too; use attention_head_dim)");
+        unsupportedIf(c.string("addition_embed_type", null) != null, m + ": addition_embed_type " + c.string("addition_embed_type", null) + " (SDXL text_time etc.) is not supported yet");
+        unsupportedIf(c.string("encoder_hid_dim_type", null) != null || c.optInteger("encoder_hid_dim", null) != null,
+                m + ": encoder_hid_dim / encoder_hid_dim_type are not supported");
+        unsupportedIf(!"default".equals(c.string("attention_type", "default")), m + ": attention_type " + c.string("attention_type", "default") + " is not supported");
+        unsupportedIf(c.bool("class_embeddings_concat", false), m + ": class_embeddings_concat is not supported");
+        unsupportedIf(c.string("cross_attention_norm", null) != null, m + ": cross_attention_norm is not supported");
+        Integer[] heads = c.intOrList("attention_head_dim", 8, n);
+        Integer[] cross = c.intOrListAnyLength("cross_attention_dim", 1280);
+        if (cross == null) throw new UnsupportedConfigException(m + ": cross_attention_dim null is not supported");
+        int[] crossPerBlock = new int[n];
+        for (int i = 0; i < n; i++) crossPerBlock[i] = cross.length == 1 ? cross[0] : i < cross.length ? cross[i] : -1;
+        if (cross.length != 1 && cross.length != n) throw new UnsupportedConfigException(m + ": cross_attention_dim needs 1 or " + n + " entries");
+        Integer[] lpb = c.intOrList("layers_per_block", 2, n);
+        int[] layers = new int[n];
+        for (int i = 0; i < n; i++) layers[i] = lpb[i];
+        c.skip("mid_block_only_cross_attention"); // only UNetMidBlock2DSimpleCrossAttn reads it
+        UNet2DConditionConfig cfg = new UNet2DConditionConfig(
+                c.integer("in_channels", 4),
+                c.integer("out_channels", 4),
+                c.bool("center_input_sample", false),
+                c.bool("flip_sin_to_cos", true),
+                c.number("freq_shift", 0),
+                down,
+                c.string("mid_block_type", "UNetMidBlock2DCrossAttn"),
+                c.strings("up_block_types", List.of("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")),
+                c.boolOrList("only_cross_attention", false, n),
+                c.ints("block_out_channels", new int[]{320, 640, 1280, 1280}),
+                layers,
+                c.integer("downsample_padding", 1),
+                c.number("mid_block_scale_factor", 1),
+                c.string("act_fn", "silu"),
+                c.optInteger("norm_num_groups", 32),
+                c.number("norm_eps", 1e-5),
+                crossPerBlock,
+                c.nestedInts("transformer_layers_per_block", 1, n),
+                c.has("reverse_transformer_layers_per_block") ? c.nestedInts("reverse_transformer_layers_per_block", 1, n) : null,
+                heads,
+                c.bool("use_linear_projection", false),
+                c.bool("upcast_attention", false),
+                c.string("resnet_time_scale_shift", "default"),
+                c.bool("resnet_skip_time_act", false),
+                c.number("resnet_out_scale_factor", 1.0),
+                c.string("time_embedding_type", "positional"),
+                c.optInteger("time_embedding_dim", null),
+                c.string("time_embedding_act_fn", null),
+                c.string("timestep_post_act", null),
+                c.optInteger("time_cond_proj_dim", null),
+                c.integer("conv_in_kernel", 3),
+                c.integer("conv_out_kernel", 3),
+                c.string("class_embed_type", null),
+                c.optInteger("num_class_embeds", null),
+                c.optInteger("projection_class_embeddings_input_dim", null));
+        c.optInteger("sample_size", null);
+        c.number("dropout", 0);
+        c.optInteger("addition_time_embed_dim", null);
+        c.optInteger("addition_embed_type_num_heads", 64);
+        c.logUnread(LOG);
+        return cfg;
+    }
+
+    public static UNet2DConditionConfig fromJson(String json) {
+        return from(ConfigReader.of(json));
+    }
+
+    private static void unsupportedIf(boolean cond, String message) {
+        if (cond) throw new UnsupportedConfigException(message);
+    }
+
+    /** Cross-attention heads of down block {@code i} ({@code num_attention_heads = attention_head_dim}). */
+    public int heads(int i) {
+        if (attentionHeadDim[i] == null) throw new UnsupportedConfigException("UNet2DConditionModel: attention_head_dim[" + i + "] is null");
+        return attentionHeadDim[i];
+    }
+
+    /** Head dim of AttnDown/AttnUp block {@code i}'s attention: {@code attention_head_dim[i]}, or the block's channels. */
+    public int spatialHeadDim(int i, int channels) {
+        return attentionHeadDim[i] == null ? channels : attentionHeadDim[i];
+    }
+
+    /** Transformer depth per up block: reverse_transformer_layers_per_block, else the reversed down list. */
+    public int[][] upTransformerLayers() {
+        if (reverseTransformerLayersPerBlock != null) return reverseTransformerLayersPerBlock;
+        int n = transformerLayersPerBlock.length;
+        int[][] r = new int[n][];
+        for (int i = 0; i < n; i++) r[i] = transformerLayersPerBlock[n - 1 - i];
+        return r;
+    }
+}

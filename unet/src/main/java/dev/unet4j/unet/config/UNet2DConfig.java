@@ -1,0 +1,116 @@
+package dev.unet4j.unet.config;
+
+import dev.unet4j.unet.UnsupportedConfigException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+
+/**
+ * diffusers {@code UNet2DModel} config (v0.31). Defaults are the constructor's. {@code attentionHeadDim} is the
+ * channels per head ({@code null}: one head as wide as the block).
+ *
+ * @param sampleSize           informational
+ * @param inChannels           3
+ * @param outChannels          3
+ * @param centerInputSample    false: {@code 2x - 1} first when true
+ * @param timeEmbeddingType    "positional" | "fourier"
+ * @param freqShift            0
+ * @param flipSinToCos         true
+ * @param downBlockTypes       (DownBlock2D, AttnDownBlock2D, AttnDownBlock2D, AttnDownBlock2D)
+ * @param upBlockTypes         (AttnUpBlock2D, AttnUpBlock2D, AttnUpBlock2D, UpBlock2D)
+ * @param blockOutChannels     (224, 448, 672, 896)
+ * @param layersPerBlock       2 (up blocks have one more)
+ * @param midBlockScaleFactor  1
+ * @param downsamplePadding    1 (0 = asymmetric right/bottom pad)
+ * @param downsampleType       "conv" | "resnet" (AttnDownBlock2D only)
+ * @param upsampleType         "conv" | "resnet" (AttnUpBlock2D only)
+ * @param actFn                "silu"
+ * @param attentionHeadDim     8
+ * @param normNumGroups        32
+ * @param attnNormNumGroups    null: the mid attention uses norm_num_groups, or no norm with scale_shift
+ * @param normEps              1e-5
+ * @param resnetTimeScaleShift "default" | "scale_shift"
+ * @param addAttention         true (mid-block attention)
+ * @param classEmbedType       null | "timestep" | "identity"
+ * @param numClassEmbeds       null (an nn.Embedding when set and classEmbedType is null)
+ */
+public record UNet2DConfig(Integer sampleSize, int inChannels, int outChannels, boolean centerInputSample,
+                           String timeEmbeddingType, double freqShift, boolean flipSinToCos,
+                           List<String> downBlockTypes, List<String> upBlockTypes, int[] blockOutChannels,
+                           int layersPerBlock, double midBlockScaleFactor, int downsamplePadding,
+                           String downsampleType, String upsampleType, String actFn, Integer attentionHeadDim,
+                           int normNumGroups, Integer attnNormNumGroups, double normEps, String resnetTimeScaleShift,
+                           boolean addAttention, String classEmbedType, Integer numClassEmbeds) {
+    private static final Logger LOG = LoggerFactory.getLogger(UNet2DConfig.class);
+
+    public UNet2DConfig {
+        downBlockTypes = List.copyOf(downBlockTypes);
+        upBlockTypes = List.copyOf(upBlockTypes);
+        blockOutChannels = blockOutChannels.clone();
+        int n = blockOutChannels.length;
+        if (downBlockTypes.size() != n || upBlockTypes.size() != n) {
+            throw new UnsupportedConfigException("UNet2DModel: " + n + " block_out_channels but " + downBlockTypes.size()
+                    + " down and " + upBlockTypes.size() + " up block types");
+        }
+        for (String t : downBlockTypes) {
+            if (!t.equals("DownBlock2D") && !t.equals("AttnDownBlock2D")) {
+                throw new UnsupportedConfigException("UNet2DModel: down block type " + t + " is not supported (DownBlock2D, AttnDownBlock2D)");
+            }
+        }
+        for (String t : upBlockTypes) {
+            if (!t.equals("UpBlock2D") && !t.equals("AttnUpBlock2D")) {
+                throw new UnsupportedConfigException("UNet2DModel: up block type " + t + " is not supported (UpBlock2D, AttnUpBlock2D)");
+            }
+        }
+        if (!timeEmbeddingType.equals("positional") && !timeEmbeddingType.equals("fourier")) {
+            throw new UnsupportedConfigException("UNet2DModel: time_embedding_type " + timeEmbeddingType + " is not supported (positional, fourier)");
+        }
+        Check.oneOf("UNet2DModel", "resnet_time_scale_shift", resnetTimeScaleShift, "default", "scale_shift");
+        Check.oneOf("UNet2DModel", "downsample_type", downsampleType, "conv", "resnet");
+        Check.oneOf("UNet2DModel", "upsample_type", upsampleType, "conv", "resnet");
+        if (classEmbedType != null) Check.oneOf("UNet2DModel", "class_embed_type", classEmbedType, "timestep", "identity");
+    }
+
+    /** Parses {@code config.json} contents. */
+    public static UNet2DConfig from(ConfigReader c) {
+        UNet2DConfig cfg = new UNet2DConfig(
+                c.optInteger("sample_size", null),
+                c.integer("in_channels", 3),
+                c.integer("out_channels", 3),
+                c.bool("center_input_sample", false),
+                c.string("time_embedding_type", "positional"),
+                c.number("freq_shift", 0),
+                c.bool("flip_sin_to_cos", true),
+                c.strings("down_block_types", List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D")),
+                c.strings("up_block_types", List.of("AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D")),
+                c.ints("block_out_channels", new int[]{224, 448, 672, 896}),
+                c.integer("layers_per_block", 2),
+                c.number("mid_block_scale_factor", 1),
+                c.integer("downsample_padding", 1),
+                c.string("downsample_type", "conv"),
+                c.string("upsample_type", "conv"),
+                c.string("act_fn", "silu"),
+                c.optInteger("attention_head_dim", 8),
+                c.integer("norm_num_groups", 32),
+                c.optInteger("attn_norm_num_groups", null),
+                c.number("norm_eps", 1e-5),
+                c.string("resnet_time_scale_shift", "default"),
+                c.bool("add_attention", true),
+                c.string("class_embed_type", null),
+                c.optInteger("num_class_embeds", null));
+        c.number("dropout", 0); // inference: no effect
+        c.optInteger("num_train_timesteps", null); // only for time_embedding_type "learned"
+        c.logUnread(LOG);
+        return cfg;
+    }
+
+    public static UNet2DConfig fromJson(String json) {
+        return from(ConfigReader.of(json));
+    }
+
+    @Override
+    public int[] blockOutChannels() {
+        return blockOutChannels.clone();
+    }
+}

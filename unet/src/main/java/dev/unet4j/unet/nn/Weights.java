@@ -1,0 +1,120 @@
+package dev.unet4j.unet.nn;
+
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.AttentionInfo;
+import dev.unet4j.unet.LayerFactory;
+import dev.unet4j.unet.NormInfo;
+import dev.unet4j.unet.ParameterSource;
+import dev.unet4j.unet.WeightMismatchException;
+import dev.unet4j.unet.WeightMismatchException.Problem;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One model build: hands out parameters by name to {@link VarBuilder}s, turns weights into prepared layers through the
+ * {@link LayerFactory}, records every problem (missing, mis-shaped) and what the model ends up owning. {@link #finish}
+ * adds the never-requested names and throws one {@link WeightMismatchException} listing everything.
+ */
+public final class Weights {
+    private final ParameterSource source;
+    private final String sourceName;
+    final LayerFactory factory;
+    private final Set<String> requested = new LinkedHashSet<>();
+    private final List<Problem> problems = new ArrayList<>();
+    private final List<AutoCloseable> owned = new ArrayList<>();
+    private final List<NormInfo> norms = new ArrayList<>();
+    private final List<AttentionInfo> attentions = new ArrayList<>();
+    private long parameters;
+
+    public Weights(ParameterSource source, String sourceName, LayerFactory factory) {
+        this.source = source;
+        this.sourceName = sourceName;
+        this.factory = factory;
+    }
+
+    public VarBuilder root() {
+        return new VarBuilder(this, "", null);
+    }
+
+    /** Loads {@code key} (or {@code legacyKey}) with {@code shape}; a zero placeholder after recording a problem. */
+    Tensor load(String key, String legacyKey, long[] shape) {
+        requested.add(key);
+        Tensor t = source.load(key, shape);
+        if (t == null && legacyKey != null) {
+            requested.add(legacyKey);
+            t = source.load(legacyKey, shape);
+        }
+        if (t == null) {
+            problems.add(new Problem(key, shape.clone(), null));
+            return Tensor.zeros(shape);
+        }
+        if (!Arrays.equals(t.shape(), shape)) {
+            problems.add(new Problem(key, shape.clone(), t.shape()));
+            t.close();
+            return Tensor.zeros(shape);
+        }
+        parameters += t.numel();
+        return t;
+    }
+
+    <T extends AutoCloseable> T own(T resource) {
+        owned.add(resource);
+        return resource;
+    }
+
+    void norm(NormInfo info) {
+        norms.add(info);
+    }
+
+    void attention(AttentionInfo info) {
+        attentions.add(info);
+    }
+
+    /** Everything the built model owns, or a {@link WeightMismatchException} (after freeing it all). */
+    public Resources finish() {
+        for (String name : source.names()) {
+            if (!requested.contains(name)) problems.add(new Problem(name, null, shapeOf(name)));
+        }
+        Resources r = new Resources(owned, norms, attentions, parameters);
+        if (!problems.isEmpty()) {
+            r.close();
+            throw new WeightMismatchException(sourceName, problems);
+        }
+        return r;
+    }
+
+    /** Frees what was built so far (the build failed for another reason). */
+    public void abandon() {
+        new Resources(owned, norms, attentions, parameters).close();
+    }
+
+    private long[] shapeOf(String name) {
+        long[] s = source.shapeOf(name);
+        return s == null ? new long[0] : s;
+    }
+
+    /** The native resources and module tables of a built model. */
+    public record Resources(List<AutoCloseable> owned, List<NormInfo> norms, List<AttentionInfo> attentions,
+                            long parameters) implements AutoCloseable {
+        public Resources {
+            owned = List.copyOf(owned);
+            norms = List.copyOf(norms);
+            attentions = List.copyOf(attentions);
+        }
+
+        @Override
+        public void close() {
+            for (AutoCloseable c : owned) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing " + c, e);
+                }
+            }
+        }
+    }
+}
