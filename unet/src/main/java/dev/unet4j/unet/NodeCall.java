@@ -36,8 +36,16 @@ public interface NodeCall {
      */
     Tensor proceed();
 
-    /** A graph-owned copy of {@link #input()} ("skip this node"). */
+    /** A graph-owned copy of {@link #input()} ("skip this node"), in the input's layout. */
     Tensor passThrough();
+
+    /**
+     * A copy of {@code t} in the same memory layout (NCHW or channels-last), from the session's workspace: the way to
+     * return a cached tensor into the graph. Keeping the layout keeps the following kernels, and so the bits, the same.
+     */
+    default Tensor copyOf(Tensor t) {
+        return Layouts.sameLayoutCopy(workspace().allocator(), t);
+    }
 
     /** The session's workspace: allocate tensors you return into the graph from it. */
     Workspace workspace();

@@ -2,7 +2,7 @@ package dev.unet4j.unet;
 
 /** What a graph node computes (its diffusers module class), independent of where it sits. */
 public enum NodeKind {
-    TIME_PROJECTION, TIME_EMBEDDING, CLASS_EMBEDDING, CONV_IN, CONV_NORM_OUT, CONV_OUT,
+    TIME_PROJECTION, TIME_EMBEDDING, CLASS_EMBEDDING, ADD_EMBEDDING, CONV_IN, CONV_NORM_OUT, CONV_OUT,
     DOWN_BLOCK, MID_BLOCK, UP_BLOCK,
     RESNET,
     /** UNet2DModel-style {@code Attention} over an image (group norm, residual inside). */

@@ -2,7 +2,7 @@ package dev.unet4j.unet;
 
 /** Granularity of a graph node, from the whole-model stem layers down to attention/feed-forward units. */
 public enum NodeLevel {
-    /** Top-level layers outside the blocks: time_proj, time_embedding, class_embedding, conv_in, conv_norm_out, conv_out. */
+    /** Top-level layers outside the blocks: time_proj, time_embedding, class_embedding, add_embedding, conv_in, conv_norm_out, conv_out. */
     STEM,
     /** {@code down_blocks.i}, {@code mid_block}, {@code up_blocks.i}. */
     BLOCK,

@@ -2,6 +2,7 @@ package dev.unet4j.unet;
 
 import dev.unet4j.unet.config.UNet2DConditionConfig;
 import dev.unet4j.unet.nn.Activation;
+import dev.unet4j.unet.nn.AddedEmbedding;
 import dev.unet4j.unet.nn.BlockSpec;
 import dev.unet4j.unet.nn.ClassEmbedding;
 import dev.unet4j.unet.nn.GraphSpec;
@@ -116,6 +117,8 @@ public final class UNet2DConditionModel extends UNetModel {
         return new GraphSpec("UNet2DConditionModel", c.inChannels(), c.outChannels(), c.convInKernel(), c.convOutKernel(), boc,
                 tp, temb, act, c.timestepPostAct() == null ? null : Activation.of(c.timestepPostAct()), c.timeCondProjDim(), ce,
                 c.timeEmbeddingActFn() == null ? null : Activation.of(c.timeEmbeddingActFn()), r, down, mid, up, groups, c.normEps(),
-                act, c.centerInputSample(), false, TimestepRule.PYTHON_FLOAT_AS_FLOAT64, true, false, crossDim);
+                act, c.centerInputSample(), false, TimestepRule.PYTHON_FLOAT_AS_FLOAT64, true, false, crossDim,
+                c.additionEmbedType() == null ? null : new AddedEmbedding.Spec(c.additionTimeEmbedDim(), c.flipSinToCos(),
+                        c.freqShift(), c.projectionClassEmbeddingsInputDim()));
     }
 }

@@ -82,7 +82,7 @@ public final class UNet2DModel extends UNetModel {
         }
         return new GraphSpec("UNet2DModel", c.inChannels(), c.outChannels(), 3, 3, boc, tp, temb, Activation.SILU, null, null,
                 ce, null, r, down, mid, up, c.normNumGroups(), c.normEps(), Activation.SILU, c.centerInputSample(), fourier,
-                TimestepRule.TRUNCATE_PYTHON_FLOAT, false, true, 0);
+                TimestepRule.TRUNCATE_PYTHON_FLOAT, false, true, 0, null);
     }
 
     /** AttnDown/AttnUp attention: head dim = attention_head_dim or the block's channels; norm_num_groups groups. */

@@ -17,10 +17,12 @@ import java.util.List;
  * @param timestepCond                    {@code [B, time_cond_proj_dim]} (LCM guidance embedding), or null
  * @param downBlockAdditionalResiduals    ControlNet residuals, one per skip tensor ({@code skip.0..}), or null
  * @param midBlockAdditionalResidual      ControlNet residual added to the mid block output, or null
+ * @param textEmbeds                      SDXL {@code added_cond_kwargs["text_embeds"]} {@code [B, D]}, or null
+ * @param timeIds                         SDXL {@code added_cond_kwargs["time_ids"]} {@code [B, n]}, or null
  */
 public record UNetInputs(Tensor sample, Timestep timestep, Tensor encoderHiddenStates, Tensor encoderAttentionMask,
                          Tensor classLabels, Tensor timestepCond, List<Tensor> downBlockAdditionalResiduals,
-                         Tensor midBlockAdditionalResidual) {
+                         Tensor midBlockAdditionalResidual, Tensor textEmbeds, Tensor timeIds) {
 
     public UNetInputs {
         if (timestep == null) throw new IllegalArgumentException("timestep is required");
@@ -34,13 +36,13 @@ public record UNetInputs(Tensor sample, Timestep timestep, Tensor encoderHiddenS
     /** The same inputs with another sample and timestep (samplers reuse the conditioning). */
     public UNetInputs with(Tensor newSample, Timestep newTimestep) {
         return new UNetInputs(newSample, newTimestep, encoderHiddenStates, encoderAttentionMask, classLabels, timestepCond,
-                downBlockAdditionalResiduals, midBlockAdditionalResidual);
+                downBlockAdditionalResiduals, midBlockAdditionalResidual, textEmbeds, timeIds);
     }
 
     public static final class Builder {
         private final Tensor sample;
         private final Timestep timestep;
-        private Tensor encoderHiddenStates, encoderAttentionMask, classLabels, timestepCond, midResidual;
+        private Tensor encoderHiddenStates, encoderAttentionMask, classLabels, timestepCond, midResidual, textEmbeds, timeIds;
         private List<Tensor> downResiduals;
 
         private Builder(Tensor sample, Timestep timestep) {
@@ -75,9 +77,16 @@ public record UNetInputs(Tensor sample, Timestep timestep, Tensor encoderHiddenS
             return this;
         }
 
+        /** SDXL micro-conditioning ({@code addition_embed_type="text_time"}): pooled text embeds and time ids. */
+        public Builder addedCond(Tensor textEmbeds, Tensor timeIds) {
+            this.textEmbeds = textEmbeds;
+            this.timeIds = timeIds;
+            return this;
+        }
+
         public UNetInputs build() {
             return new UNetInputs(sample, timestep, encoderHiddenStates, encoderAttentionMask, classLabels, timestepCond,
-                    downResiduals, midResidual);
+                    downResiduals, midResidual, textEmbeds, timeIds);
         }
     }
 }

@@ -48,7 +48,9 @@ import java.util.Set;
  * @param convOutKernel                    3
  * @param classEmbedType                   null | "timestep" | "identity" | "projection" | "simple_projection"
  * @param numClassEmbeds                   null
- * @param projectionClassEmbeddingsInputDim null
+ * @param projectionClassEmbeddingsInputDim null (also the input width of the SDXL add_embedding)
+ * @param additionEmbedType                null | "text_time" (SDXL)
+ * @param additionTimeEmbedDim             null: sinusoid width per SDXL time id
  */
 public record UNet2DConditionConfig(int inChannels, int outChannels, boolean centerInputSample, boolean flipSinToCos,
                                     double freqShift, List<String> downBlockTypes, String midBlockType,
@@ -61,7 +63,8 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
                                     String timeEmbeddingType, Integer timeEmbeddingDim, String timeEmbeddingActFn,
                                     String timestepPostAct, Integer timeCondProjDim, int convInKernel, int convOutKernel,
                                     String classEmbedType, Integer numClassEmbeds,
-                                    Integer projectionClassEmbeddingsInputDim) {
+                                    Integer projectionClassEmbeddingsInputDim, String additionEmbedType,
+                                    Integer additionTimeEmbedDim) {
     private static final Logger LOG = LoggerFactory.getLogger(UNet2DConditionConfig.class);
     private static final Set<String> DOWN = Set.of("DownBlock2D", "AttnDownBlock2D", "CrossAttnDownBlock2D");
     private static final Set<String> UP = Set.of("UpBlock2D", "AttnUpBlock2D", "CrossAttnUpBlock2D");
@@ -94,6 +97,12 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
         if (onlyCrossAttention.length != n || attentionHeadDim.length != n || transformerLayersPerBlock.length != n) {
             throw new UnsupportedConfigException(m + ": per-block lists must have " + n + " entries");
         }
+        if (additionEmbedType != null) {
+            Check.oneOf(m, "addition_embed_type", additionEmbedType, "text_time");
+            if (additionTimeEmbedDim == null || projectionClassEmbeddingsInputDim == null) {
+                throw new UnsupportedConfigException(m + ": addition_embed_type text_time needs addition_time_embed_dim and projection_class_embeddings_input_dim");
+            }
+        }
         if (normNumGroups == null) {
             // diffusers allows it (no conv_norm_out) but every resnet would then get groups=None and fail
             throw new UnsupportedConfigException(m + ": norm_num_groups null is not supported");
@@ -111,7 +120,6 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
         unsupportedIf(c.bool("dual_cross_attention", false), m + ": dual_cross_attention is not supported");
         unsupportedIf(c.intOrListAnyLength("num_attention_heads", null) != null,
                 m + ": num_attention_heads must be null (diffusers 0.31 refuses it too; use attention_head_dim)");
-        unsupportedIf(c.string("addition_embed_type", null) != null, m + ": addition_embed_type " + c.string("addition_embed_type", null) + " (SDXL text_time etc.) is not supported yet");
         unsupportedIf(c.string("encoder_hid_dim_type", null) != null || c.optInteger("encoder_hid_dim", null) != null,
                 m + ": encoder_hid_dim / encoder_hid_dim_type are not supported");
         unsupportedIf(!"default".equals(c.string("attention_type", "default")), m + ": attention_type " + c.string("attention_type", "default") + " is not supported");
@@ -162,10 +170,11 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
                 c.integer("conv_out_kernel", 3),
                 c.string("class_embed_type", null),
                 c.optInteger("num_class_embeds", null),
-                c.optInteger("projection_class_embeddings_input_dim", null));
+                c.optInteger("projection_class_embeddings_input_dim", null),
+                c.string("addition_embed_type", null),
+                c.optInteger("addition_time_embed_dim", null));
         c.optInteger("sample_size", null);
         c.number("dropout", 0);
-        c.optInteger("addition_time_embed_dim", null);
         c.optInteger("addition_embed_type_num_heads", 64);
         c.logUnread(LOG);
         return cfg;

@@ -34,6 +34,7 @@ import java.util.List;
  *                                    spatial sizes must be divisible by 2^downsamplers as diffusers' cat would fail
  * @param classLabelsWithoutEmbedding what class labels do on a model without class embedding: true = error
  * @param crossAttentionDim           width of encoder hidden states the cross-attentions expect (0: none)
+ * @param addedEmbedding              SDXL text_time embedding, or null
  */
 public record GraphSpec(String modelClass, int inChannels, int outChannels, int convInKernel, int convOutKernel,
                         int[] blockOutChannels, TimeProjection.Spec timeProj, int tembDim, Activation timeAct,
@@ -41,7 +42,8 @@ public record GraphSpec(String modelClass, int inChannels, int outChannels, int 
                         Activation tembFinalAct, ResnetDefaults resnet, List<BlockSpec> down, MidSpec mid,
                         List<BlockSpec> up, int normOutGroups, double normOutEps, Activation convAct,
                         boolean centerInput, boolean divideByTimestep, TimestepRule timestepRule,
-                        boolean forwardsUpsampleSize, boolean classLabelsWithoutEmbedding, int crossAttentionDim) {
+                        boolean forwardsUpsampleSize, boolean classLabelsWithoutEmbedding, int crossAttentionDim,
+                        AddedEmbedding.Spec addedEmbedding) {
 
     /**
      * @param type       diffusers class name

@@ -146,7 +146,7 @@ public final class Pass {
                 call.done = true;
             }
             if (out == null) throw new IllegalStateException("interceptor returned null at " + node.path);
-            if (out == x) out = copyOf(x);
+            if (out == x) out = dev.unet4j.unet.Layouts.sameLayoutCopy(ws.allocator(), x);
             if (out != call.result) {
                 outcome = Outcome.REPLACED;
                 replacements++;
@@ -264,7 +264,7 @@ public final class Pass {
 
         @Override
         public Tensor passThrough() {
-            return copyOf(input);
+            return dev.unet4j.unet.Layouts.sameLayoutCopy(ws.allocator(), input);
         }
 
         @Override

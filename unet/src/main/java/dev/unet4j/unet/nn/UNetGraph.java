@@ -23,6 +23,7 @@ public final class UNetGraph implements AutoCloseable {
     private final TimeProjection timeProj;
     private final TimeEmbedding timeEmbedding;
     private final ClassEmbedding classEmbedding;
+    private final AddedEmbedding addedEmbedding;
     private final ConvNode convIn, convOut;
     private final List<DownBlock> down = new ArrayList<>();
     private final MidBlock mid;
@@ -40,6 +41,7 @@ public final class UNetGraph implements AutoCloseable {
         timeProj = new TimeProjection(vb.pp("time_proj"), s.timeProj());
         timeEmbedding = new TimeEmbedding(vb.pp("time_embedding"), s.timeProj().outDim(), s.tembDim(), s.timeAct(), s.timePostAct(), s.condProjDim());
         classEmbedding = s.classEmbedding() == null ? null : new ClassEmbedding(vb.pp("class_embedding"), s.classEmbedding(), s.tembDim(), timeProj);
+        addedEmbedding = s.addedEmbedding() == null ? null : new AddedEmbedding(vb.pp("add_embedding"), s.addedEmbedding(), s.tembDim());
         int skips = 1;
         for (int i = 0; i < s.down().size(); i++) {
             BlockSpec b = s.down().get(i);
@@ -56,6 +58,7 @@ public final class UNetGraph implements AutoCloseable {
         resources = w.finish();
         topLevel.add(timeEmbedding.path());
         if (classEmbedding != null) topLevel.add(classEmbedding.path());
+        if (addedEmbedding != null) topLevel.add(addedEmbedding.path());
         topLevel.add(convIn.path());
         for (DownBlock d : down) topLevel.add(d.path());
         if (mid != null) topLevel.add(mid.path());
@@ -106,6 +109,7 @@ public final class UNetGraph implements AutoCloseable {
         List<Node> out = new ArrayList<>();
         List<Node> roots = new ArrayList<>(List.of(timeProj, timeEmbedding));
         if (classEmbedding != null) roots.add(classEmbedding);
+        if (addedEmbedding != null) roots.add(addedEmbedding);
         roots.add(convIn);
         roots.addAll(down);
         if (mid != null) roots.add(mid);
@@ -169,6 +173,15 @@ public final class UNetGraph implements AutoCloseable {
         } else if (labels != null && spec.classLabelsWithoutEmbedding()) {
             throw new IllegalArgumentException(m + ": class_labels given but the model has no class embedding");
         }
+        if (addedEmbedding != null) {
+            Tensor text = in.textEmbeds(), ids = in.timeIds();
+            if (text == null || ids == null) throw new IllegalArgumentException(m + ": addition_embed_type text_time requires text_embeds and time_ids");
+            if (text.rank() != 2 || ids.rank() != 2 || text.dim(0) != batch || ids.dim(0) != batch
+                    || text.dim(1) + ids.dim(1) * spec.addedEmbedding().timeDim() != spec.addedEmbedding().inDim()) {
+                throw new IllegalArgumentException(m + ": text_embeds " + text + " and time_ids " + ids + " must be [" + batch
+                        + ", D] and [" + batch + ", n] with D + n * " + spec.addedEmbedding().timeDim() + " = " + spec.addedEmbedding().inDim());
+            }
+        }
         if (in.timestepCond() != null && spec.condProjDim() == null) {
             throw new IllegalArgumentException(m + ": timestep_cond given but the model has no time_cond_proj_dim");
         }
@@ -196,7 +209,10 @@ public final class UNetGraph implements AutoCloseable {
         return bias;
     }
 
-    /** time_proj -> time_embedding (+ class_embedding) (-> time_embedding_act); the result is owned by the caller. */
+    /**
+     * time_proj -> time_embedding (+ class_embedding) (+ add_embedding) (-> time_embedding_act); the result is owned by
+     * the caller.
+     */
     public Tensor embed(Pass p, UNetInputs in, int batch) {
         double[] ts = in.timestep().resolve(batch, spec.timestepRule());
         Tensor emb;
@@ -215,6 +231,16 @@ public final class UNetGraph implements AutoCloseable {
             Tensor c = classEmbedding.apply(p, in.classLabels());              // [B, temb]
             Tensor sum = p.k.add(p.ws, emb, c, 1f, 1f);
             p.release(c);
+            p.release(emb);
+            emb = sum;
+        }
+        if (addedEmbedding != null) {
+            Tensor aug;
+            try (Tensor addEmbeds = addedEmbedding.addEmbeds(p, in.textEmbeds(), in.timeIds())) {
+                aug = addedEmbedding.apply(p, addEmbeds);                      // [B, temb]
+            }
+            Tensor sum = p.k.add(p.ws, emb, aug, 1f, 1f);
+            p.release(aug);
             p.release(emb);
             emb = sum;
         }

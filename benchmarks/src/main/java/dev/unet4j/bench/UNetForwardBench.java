@@ -1,0 +1,78 @@
+package dev.unet4j.bench;
+
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.UNetSession;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One UNet forward (oneDNN, float32) of real architectures with seeded random weights: milliseconds per forward, and
+ * achieved GFLOPS ({@code gflop} counter: 2 x the MACs the session's trace counted, per second).
+ * {@code java -jar benchmarks/target/benchmarks.jar UNetForwardBench -p workload=SD15_32_B2}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 5)
+@Measurement(iterations = 3, time = 10)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx8g"})
+public class UNetForwardBench {
+
+    @Param({"DDPM_CIFAR10_B1", "DDPM_CIFAR10_B8", "SD15_32_B2", "SD15_64_B2"})
+    public UNetForwardCases workload;
+
+    private DnnlKernels kernels;
+    private UNetModel model;
+    private UNetSession session;
+    private UNetForwardCases.Inputs inputs;
+    private double gflopPerCall;
+
+    /** JMH reports the sum of {@link #gflop} per second: achieved GFLOPS. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Flops {
+        public double gflop;
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        kernels = new DnnlKernels();
+        model = workload.arch.build(kernels);
+        session = model.newSession();
+        inputs = workload.inputs(model);
+        session.forward(inputs.inputs()).close();
+        gflopPerCall = 2.0 * session.lastTrace().macsDone() / 1e9;
+    }
+
+    @Benchmark
+    public float forward(Flops flops) {
+        try (Tensor y = session.forward(inputs.inputs())) {
+            flops.gflop += gflopPerCall;
+            return y.get(0, 0, 0, 0);
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        inputs.close();
+        session.close();
+        model.close();
+        kernels.close();
+    }
+}
