@@ -183,11 +183,6 @@ final class DnnlConv2d implements Conv2d {
         }
     }
 
-    /** Bytes of packed weights (all layouts) and bias. */
-    long weightBytes() {
-        return weights.bytes() + (bias == null ? 0 : bias.capacity() * Float.BYTES);
-    }
-
     @Override
     public synchronized void close() {
         if (closed) return;

@@ -124,10 +124,6 @@ final class Primitive implements AutoCloseable {
         return md; // process lifetime
     }
 
-    String what() {
-        return what;
-    }
-
     @Override
     public synchronized void close() {
         if (closed) return;

@@ -1,0 +1,51 @@
+package dev.unet4j.samplers;
+
+import java.util.Arrays;
+
+/**
+ * The bookkeeping shared by every sampler's loop: numbers model evaluations, fetches step noise, reports progress
+ * and honours cancellation. One per run.
+ */
+public final class SamplingRun {
+    private final Denoiser model;
+    private final SamplingRequest request;
+    private final int totalSteps;
+    private int calls;
+
+    public SamplingRun(Denoiser model, SamplingRequest request, int totalSteps) {
+        this.model = model;
+        this.request = request;
+        this.totalSteps = totalSteps;
+    }
+
+    public SamplingRequest request() {
+        return request;
+    }
+
+    /** Evaluates the model once (the next call index) and checks the output's shape. */
+    public Latents evaluate(Latents x, int stepIndex, double timestep, double sigma) {
+        Latents out = model.predict(x, new ModelCall(stepIndex, calls++, timestep, sigma));
+        if (out == null || !Arrays.equals(out.shape(), x.shape())) {
+            throw new IllegalStateException("model output for call " + (calls - 1) + " has shape "
+                    + (out == null ? "null" : Arrays.toString(out.shape())) + ", expected " + Arrays.toString(x.shape()));
+        }
+        return out;
+    }
+
+    public int lastCallIndex() {
+        return calls - 1;
+    }
+
+    /** Noise for a stochastic step, shaped like the latents. */
+    public Latents stepNoise(int stepIndex) {
+        return request.noise().step(stepIndex, request.shape());
+    }
+
+    /** Reports a finished step; throws {@link SamplingCancelledException} if the callback or an interrupt says stop. */
+    public void completed(int stepIndex, double timestep, double sigma, Latents latents, Latents predictedX0) {
+        boolean go = request.callback().onStep(new StepInfo(stepIndex, totalSteps, lastCallIndex(), timestep, sigma,
+                latents, predictedX0));
+        if (!go) throw new SamplingCancelledException(stepIndex, "the step callback returned false");
+        if (Thread.currentThread().isInterrupted()) throw new SamplingCancelledException(stepIndex, "thread interrupted");
+    }
+}
