@@ -69,7 +69,13 @@ public final class CachingTable {
                  Conditioning uncond, Conditioning cond, double guidance) {
     }
 
-    record Run(Latents sample, GenerationReport report, long nanos) {
+    /** The final sample, the cache report, wall-clock and process CPU nanoseconds of the generation. */
+    record Run(Latents sample, GenerationReport report, long nanos, long cpuNanos) {
+    }
+
+    private static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
     }
 
     public static void main(String[] args) throws IOException {
@@ -126,15 +132,16 @@ public final class CachingTable {
         System.out.println();
         System.out.println("## " + s.name());
         System.out.println();
-        System.out.println("| policy | UNet MACs vs full | predicted speedup | wall-clock speedup | wall / predicted | PSNR dB | max abs diff | peak cache MB |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("| policy | UNet MACs vs full | predicted speedup | wall-clock speedup | wall / predicted | CPU-time speedup | CPU / predicted | PSNR dB | max abs diff | peak cache MB |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         try (UNetSession session = s.model().newSession()) {
+            // one warm-up generation creates the kernels' primitives for every shape of a full call
             if (warmup) generate(s, session, CachePolicies.NONE, s.steps());
+            else warmUp(s, session);
             Run full = generate(s, session, CachePolicies.NONE, s.steps());
             row("none (full compute)", full, full, s.steps(), s.steps());
             for (String p : policies) {
                 CachePolicy policy = CachePolicies.parse(p);
-                if (warmup) generate(s, session, policy, s.steps());
                 row(p, generate(s, session, policy, s.steps()), full, s.steps(), s.steps());
             }
             if (sd50) {
@@ -142,12 +149,19 @@ public final class CachingTable {
                 Run r = generate(s, session, dc, 50);
                 double perCall = (double) full.nanos() / s.steps();
                 GenerationReport rep = r.report();
-                System.out.printf("| %s (50 steps; vs 50 x mean full call) | %.1f%% | %.2fx | %.2fx | %.0f%% | - | - | %.1f |%n",
+                double perCpu = (double) full.cpuNanos() / s.steps();
+                System.out.printf("| %s (50 steps; vs 50 x mean full call) | %.1f%% | %.2fx | %.2fx | %.0f%% | %.2fx | %.0f%% | - | - | %.1f |%n",
                         dc.spec(), 100.0 * rep.macsDone() / rep.fullMacs(), rep.predictedSpeedup(), 50 * perCall / r.nanos(),
-                        100 * (50 * perCall / r.nanos()) / rep.predictedSpeedup(), rep.peakBytes() / 1e6);
+                        100 * (50 * perCall / r.nanos()) / rep.predictedSpeedup(), 50 * perCpu / r.cpuNanos(),
+                        100 * (50 * perCpu / r.cpuNanos()) / rep.predictedSpeedup(), rep.peakBytes() / 1e6);
             }
             return new Row(full);
         }
+    }
+
+    /** A one-call generation: primitives for the full-call shapes without the cost of a whole run. */
+    static void warmUp(Setup s, UNetSession session) {
+        generate(s, session, CachePolicies.NONE, 1);
     }
 
     static void row(String name, Run r, Run full, int steps, int fullSteps) {
@@ -165,8 +179,9 @@ public final class CachingTable {
         double psnr = mse == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10((max - min) * (max - min) / mse);
         double wall = (double) full.nanos() / r.nanos();
         double predicted = rep.predictedSpeedup();
-        System.out.printf("| %s | %.1f%% | %.2fx | %.2fx | %.0f%% | %s | %.2e | %.1f |%n", name,
-                100.0 * rep.macsDone() / rep.fullMacs(), predicted, wall, 100 * wall / predicted,
+        double cpu = (double) full.cpuNanos() / r.cpuNanos();
+        System.out.printf("| %s | %.1f%% | %.2fx | %.2fx | %.0f%% | %.2fx | %.0f%% | %s | %.2e | %.1f |%n", name,
+                100.0 * rep.macsDone() / rep.fullMacs(), predicted, wall, 100 * wall / predicted, cpu, 100 * cpu / predicted,
                 Double.isInfinite(psnr) ? "inf (exact)" : String.format("%.1f", psnr), maxAbs, rep.peakBytes() / 1e6);
     }
 
@@ -176,10 +191,17 @@ public final class CachingTable {
         try (CacheSession cache = CacheSession.open(session, policy, GenerationInfo.withTimesteps(callTs))) {
             CachedDiffusionModel m = new CachedDiffusionModel(cache);
             SamplingRequest req = SamplingRequest.of(steps, s.shape(), NoiseSource.perItem(s.seeds()));
+            String label = policy.spec();
+            req = req.withCallback(info -> {
+                System.err.printf("  %s step %d/%d%n", label, info.stepIndex() + 1, info.totalSteps());
+                return true;
+            });
+            long c0 = processCpuNanos();
             long t0 = System.nanoTime();
             Latents out = s.sampler().sample(Guidance.classifierFree(m, s.uncond(), s.cond(), s.guidance(), 0), req);
             long nanos = System.nanoTime() - t0;
-            return new Run(out, cache.report(), nanos);
+            long cpu = processCpuNanos() - c0;
+            return new Run(out, cache.report(), nanos, cpu);
         }
     }
 }

@@ -25,9 +25,11 @@ import java.util.StringJoiner;
  * runs each call through the policy and reports, per call, which nodes ran, MACs done vs full compute and the bytes
  * held. The model stays shared and untouched; everything here is per generation. Not thread-safe (one per session).
  *
- * <p>Skip bookkeeping: when a policy replaces whole blocks, the skip stack of a call no longer holds the full call's
- * entries at the full call's positions. Every pop is therefore mapped to the skip index the popping layer receives in
- * a full call ({@link UNetStructure#poppedSkip}) and served from this call's pushes, or from a policy's cache.
+ * <p>Skip bookkeeping: policies should keep the skip stack aligned (replace a pushing or popping block by its layers,
+ * not whole, as {@link dev.unet4j.caching.policy.DeepCache} does), because the graph also reads upsample sizes from
+ * the stack. As a safety net every pop is mapped to the skip index the popping layer receives in a full call
+ * ({@link UNetStructure#poppedSkip}): a misplaced entry is served from this call's pushes, or from a policy's
+ * {@link PolicyRun#cachedSkip}.
  */
 public final class CacheSession implements AutoCloseable {
     private final UNetSession session;

@@ -14,8 +14,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Feature inheritance (A-SDM style): on chosen calls, the selected nodes (glob patterns over node paths, at block,
- * layer or unit level) return the output they had on the last call that computed them; on the other calls they run
+ * Feature inheritance (A-SDM style): on chosen calls, the selected nodes (glob patterns over node paths: the mid
+ * block, layers, attention/feed-forward units; {@code *} one path segment, {@code **} any; down/up blocks themselves
+ * are refused since they carry skip connections) return the output they had on the last call that computed them; on the other calls they run
  * and their outputs are kept. Calls are chosen by {@code every=k} (reuse unless {@code call % k == 0}), an explicit
  * {@code calls=} list, or a timestep range {@code from..to} (inclusive; the call's first timestep value). A selected
  * node that has nothing kept yet (call 0) runs.
@@ -59,6 +60,13 @@ public record FeatureInheritance(NodeGlob nodes, int every, int[] calls, double 
 
     @Override
     public PolicyRun start(RunContext ctx) {
+        // a down/up block replaced whole would skip its skip-stack pushes/pops and misalign every later block
+        for (String p : ctx.structure().paths()) {
+            if (nodes.matches(p) && p.matches("(down|up)_blocks\\.\\d+")) {
+                throw new IllegalArgumentException("inherit: pattern '" + nodes + "' selects " + p
+                        + ", a block that pushes or pops skip connections; select its layers instead (" + p + ".**)");
+            }
+        }
         return new Run(ctx.newStore());
     }
 

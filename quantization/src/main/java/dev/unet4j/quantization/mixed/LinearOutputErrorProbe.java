@@ -10,7 +10,7 @@ import java.util.Map;
  * A layer-local {@link SensitivityProbe}: the mean squared difference between {@code X W^T} and {@code X W_b^T}
  * over recorded calibration inputs {@code X} of the layer, where {@code W_b} is the layer's INT8 per-channel
  * quantization derived to {@code b} bits by double rounding. A convolution enters as its {@code [out, in*kh*kw]}
- * matrix with im2col rows of its input.
+ * matrix with im2col rows of its input. Not thread-safe (it caches each layer's quantization).
  */
 public final class LinearOutputErrorProbe implements SensitivityProbe {
     /** A layer's float weights {@code [out, k]} and calibration input rows {@code [rows, k]}. */

@@ -54,6 +54,7 @@ class CalibrationRunTest {
                 for (int i = 0; i < sample.length; i++) sample[i] = (float) (rnd.nextGaussian() * (1 + t / 500.0));
                 ctx.setTimestep(t);
                 try (Tensor x = Tensor.of(sample, 1, 1, 16, 16); Tensor y = s.forward(UNetInputs.builder(x, Timestep.of(t)).classLabels(labels).build())) {
+                    assertEquals(16 * 16, y.numel());
                     assertEquals(rangeOf(sample), cal.range(ActivationSite.input("conv_in"), t), "conv_in sees the sample at t=" + t);
                     // up_blocks.0.resnets.0 pops the last skip first; its shortcut sees cat(hidden, skip) unnormalised.
                     assertEquals(rangeOf(s.captured(lastSkip).toFloatArray()), cal.range(ActivationSite.concatSkip("up_blocks.0.resnets.0.conv_shortcut"), t));
