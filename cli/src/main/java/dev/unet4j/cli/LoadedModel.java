@@ -90,7 +90,7 @@ final class LoadedModel implements AutoCloseable {
         } else if (quant != null) {
             quant.requireSupported();
             QuantizingLayerFactory q = new QuantizingLayerFactory(kernels, WeightSource.of(quant.plan()));
-            unet = UNetModel.load(files.folder(), LoadOptions.of(kernels).withLayerFactory(k -> adapt(q)));
+            unet = UNetModel.load(files.folder(), LoadOptions.of(kernels).withLayerFactory(adapt(q)));
             setup = quant.sessionSetup();
         } else {
             unet = UNetModel.load(files.folder(), LoadOptions.of(kernels));
@@ -122,7 +122,7 @@ final class LoadedModel implements AutoCloseable {
             }
         };
         QuantizingLayerFactory q = new QuantizingLayerFactory(kernels, WeightSource.of(ckpt));
-        LoadOptions options = LoadOptions.of(kernels).withLayerFactory(k -> adapt(q));
+        LoadOptions options = LoadOptions.of(kernels).withLayerFactory(adapt(q));
         String name = folder.resolve(QuantizedCheckpoint.WEIGHTS_FILE).toString();
         return switch (cfg.className()) {
             case "UNet2DModel" -> UNet2DModel.build(UNet2DConfig.from(cfg), source, name, options);
