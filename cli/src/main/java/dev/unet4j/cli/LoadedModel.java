@@ -3,34 +3,22 @@ package dev.unet4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.core.io.SafetensorsFile;
-import dev.unet4j.core.kernels.Conv2d;
-import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.core.kernels.Linear;
 import dev.unet4j.core.model.ModelFiles;
 import dev.unet4j.core.model.ModelLocator;
-import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
-import dev.unet4j.quantization.nn.QuantizingLayerFactory;
-import dev.unet4j.quantization.nn.WeightSource;
+import dev.unet4j.quantization.nn.QuantizedUNets;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
-import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
-import dev.unet4j.unet.ParameterSource;
 import dev.unet4j.unet.UNet2DConditionModel;
-import dev.unet4j.unet.UNet2DModel;
 import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
-import dev.unet4j.unet.UnsupportedConfigException;
-import dev.unet4j.unet.config.ConfigReader;
-import dev.unet4j.unet.config.UNet2DConditionConfig;
-import dev.unet4j.unet.config.UNet2DConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -86,11 +74,19 @@ final class LoadedModel implements AutoCloseable {
             if (quant != null) {
                 throw new UserException(files.folder() + " is already a quantized checkpoint; run it without --quant");
             }
-            unet = loadCheckpoint(files.folder(), kernels);
+            unet = QuantizedUNets.loadCheckpoint(files.folder(), kernels);
+        } else if (quant != null && quant.kind() == QuantSpec.Kind.MIXED) {
+            QuantizedUNets.Loaded q = QuantizedUNets.loadWithLayers(files.folder(), kernels, quant.plan());
+            try {
+                WeightPrecision precision = MixedPrecision.assign(files.folder(), kernels, q, config, quant.budget());
+                setup = s -> s.workspace().attributes().put(WeightPrecision.class, precision);
+            } catch (IOException | RuntimeException e) {
+                q.close();
+                throw e;
+            }
+            unet = q.model();
         } else if (quant != null) {
-            quant.requireSupported();
-            QuantizingLayerFactory q = new QuantizingLayerFactory(kernels, WeightSource.of(quant.plan()));
-            unet = UNetModel.load(files.folder(), LoadOptions.of(kernels).withLayerFactory(adapt(q)));
+            unet = QuantizedUNets.load(files.folder(), kernels, quant.plan());
             setup = quant.sessionSetup();
         } else {
             unet = UNetModel.load(files.folder(), LoadOptions.of(kernels));
@@ -104,47 +100,6 @@ final class LoadedModel implements AutoCloseable {
         try (SafetensorsFile f = SafetensorsFile.open(weights)) {
             return f.metadata().containsKey(QuantizedCheckpoint.METADATA_KEY);
         }
-    }
-
-    /** A folder written by {@code unet4j quantize}: the stored codes become the layers' weights as they are. */
-    private static UNetModel loadCheckpoint(Path folder, Kernels kernels) throws IOException {
-        QuantizedCheckpoint ckpt = QuantizedCheckpoint.read(folder);
-        ConfigReader cfg = ConfigReader.of(ckpt.config());
-        ParameterSource source = new ParameterSource() {
-            @Override
-            public Tensor load(String name, long[] expectedShape) {
-                return ckpt.loadFloat(name);
-            }
-
-            @Override
-            public Set<String> names() {
-                return ckpt.parameterNames();
-            }
-        };
-        QuantizingLayerFactory q = new QuantizingLayerFactory(kernels, WeightSource.of(ckpt));
-        LoadOptions options = LoadOptions.of(kernels).withLayerFactory(adapt(q));
-        String name = folder.resolve(QuantizedCheckpoint.WEIGHTS_FILE).toString();
-        return switch (cfg.className()) {
-            case "UNet2DModel" -> UNet2DModel.build(UNet2DConfig.from(cfg), source, name, options);
-            case "UNet2DConditionModel" -> UNet2DConditionModel.build(UNet2DConditionConfig.from(cfg), source, name, options);
-            default -> throw new UnsupportedConfigException(folder + ": _class_name " + cfg.className()
-                    + " is not UNet2DModel or UNet2DConditionModel");
-        };
-    }
-
-    /** The quantization module's factory has the UNet builder's hook shape but not its type. */
-    private static LayerFactory adapt(QuantizingLayerFactory q) {
-        return new LayerFactory() {
-            @Override
-            public Conv2d conv2d(String path, Conv2dSpec spec, Tensor weight, Tensor bias) {
-                return q.conv2d(path, spec, weight, bias);
-            }
-
-            @Override
-            public Linear linear(String path, Tensor weight, Tensor bias) {
-                return q.linear(path, weight, bias);
-            }
-        };
     }
 
     /** A session with the model's per-session settings applied. */
@@ -166,6 +121,10 @@ final class LoadedModel implements AutoCloseable {
 
     /** {@code sample_size} of the config (an int or [h, w]), or null. */
     int[] sampleSize() {
+        return sampleSize(config);
+    }
+
+    static int[] sampleSize(JsonNode config) {
         JsonNode s = config.get("sample_size");
         if (s == null || s.isNull()) return null;
         if (s.isInt()) return new int[] {s.asInt(), s.asInt()};
@@ -175,6 +134,10 @@ final class LoadedModel implements AutoCloseable {
 
     /** {@code num_class_embeds} when the model takes integer class labels, else 0. */
     int numClassEmbeds() {
+        return numClassEmbeds(config);
+    }
+
+    static int numClassEmbeds(JsonNode config) {
         JsonNode n = config.get("num_class_embeds");
         JsonNode type = config.get("class_embed_type");
         boolean plainEmbedding = type == null || type.isNull();
@@ -183,6 +146,10 @@ final class LoadedModel implements AutoCloseable {
 
     /** {@code cross_attention_dim} of a text-conditional UNet (first entry of a list), else 0. */
     int crossAttentionDim() {
+        return crossAttentionDim(unet, config);
+    }
+
+    static int crossAttentionDim(UNetModel unet, JsonNode config) {
         if (!(unet instanceof UNet2DConditionModel)) return 0;
         JsonNode c = config.get("cross_attention_dim");
         if (c == null || c.isNull()) return 1280; // diffusers' default

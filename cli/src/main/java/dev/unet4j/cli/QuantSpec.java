@@ -16,8 +16,11 @@ import java.util.function.Consumer;
  *   <li>{@code int8}: INT8 weights per output channel, float32 activations (W8A32), the default float32 set kept;</li>
  *   <li>{@code fp8-e4m3}, {@code fp8-e5m2}: FP8 weights per output channel (W8A32);</li>
  *   <li>{@code dr:N}: INT8 weights run at N bits (2..8) by double rounding, set per session;</li>
- *   <li>{@code int8-w8a8}, {@code mixed:BUDGET}: parsed, but not wired into the UNet layers by the quantization
- *       module yet, so they are refused with "not supported yet" rather than silently run in float.</li>
+ *   <li>{@code mixed:BITS}: INT8 weights, each layer run at 8, 6, 4 or 2 bits by double rounding, chosen by the
+ *       quantization module's knapsack from measured model-output sensitivities so that the weights average at most
+ *       BITS bits ({@link MixedPrecision});</li>
+ *   <li>{@code int8-w8a8}: parsed, but the quantization module has no W8A8 UNet layers yet, so it is refused with
+ *       "not supported yet" rather than silently run with float activations.</li>
  * </ul>
  *
  * @param text   the spec as given
@@ -72,8 +75,6 @@ record QuantSpec(String text, Kind kind, int bits, double budget) {
         switch (kind) {
             case INT8_W8A8 -> throw new UserException("not supported yet: --quant " + text
                     + " (the quantization module has activation quantizers but no W8A8 conv/linear layers for the UNet)");
-            case MIXED -> throw new UserException("not supported yet: --quant " + text
-                    + " (the quantization module has the knapsack solver but no UNet sensitivity probe to feed it)");
             default -> {
                 return this;
             }

@@ -105,6 +105,29 @@ class InspectQuantizeBenchTest {
     }
 
     @Test
+    void mixedPrecisionBeatsUniformBitsAtTheSameAverage() throws IOException {
+        // the knapsack spends the 4-bit average where the measured sensitivity is: closer to float than all-4-bit
+        Cli.Result r = Cli.run("bench", "--iterations", 1, "--warmup", 0, "--quant", "dr:4", "--quant", "mixed:4", "--json").assertOk();
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> lines = new ArrayList<>();
+        for (String l : r.out().strip().split("\\R")) lines.add(json.readTree(l));
+        double uniform = lines.get(1).get("psnr_db_vs_full").asDouble();
+        double mixed = lines.get(2).get("psnr_db_vs_full").asDouble();
+        assertEquals("quant mixed:4", lines.get(2).get("config").asText());
+        assertTrue(mixed > uniform + 3, "mixed:4 " + mixed + " dB vs dr:4 " + uniform + " dB");
+    }
+
+    @Test
+    void benchTakesTheForwardInputsFile() throws IOException {
+        Path fx = Fixtures.fixture("unet2d-cond-sd-tiny");
+        Cli.Result r = Cli.run("bench", "--model", fx, "--inputs", fx.resolve("inputs.safetensors"), "--iterations", 1, "--json").assertOk();
+        JsonNode n = new ObjectMapper().readTree(r.out().strip());
+        assertEquals(2, n.get("batch").asInt(), "the fixture's batch");
+        assertEquals("16x16", n.get("size").asText());
+        Cli.run("bench", "--model", fx, "--inputs", fx.resolve("inputs.safetensors"), "--batch", 4).assertError(1, "--inputs sets the batch");
+    }
+
+    @Test
     void benchTableWithoutJson() {
         Cli.Result r = Cli.run("bench", "--iterations", 1, "--warmup", 0, "--batch", 2, "--size", "8x8").assertOk();
         assertTrue(r.out().contains("batch 2, 8x8") && r.out().contains("plain"), r.out());
