@@ -49,7 +49,10 @@ public final class QuantizedUNets {
      */
     public static Loaded loadWithLayers(Path floatModel, Kernels kernels, QuantizationPlan plan, Function<String, float[]> inputMeans) throws IOException {
         QuantizingLayerFactory factory = new QuantizingLayerFactory(kernels, WeightSource.of(plan), inputMeans);
-        UNetModel model = UNetModel.load(floatModel, LoadOptions.of(kernels).withLayerFactory(factory));
+        UNetModel model = UNetModel.load(floatModel, LoadOptions.of(kernels).withLayerFactory(k -> {
+            if (k != kernels) throw new IllegalStateException("layer factory asked for other kernels than the model's");
+            return factory;
+        }));
         return new Loaded(model, factory.quantizedLayers());
     }
 
@@ -68,7 +71,7 @@ public final class QuantizedUNets {
                 return ckpt.parameterNames();
             }
         };
-        LoadOptions options = LoadOptions.of(kernels).withLayerFactory(new QuantizingLayerFactory(kernels, WeightSource.of(ckpt)));
+        LoadOptions options = LoadOptions.of(kernels).withLayerFactory(k -> new QuantizingLayerFactory(k, WeightSource.of(ckpt)));
         String name = folder.resolve(QuantizedCheckpoint.WEIGHTS_FILE).toString();
         return switch (cfg.className()) {
             case "UNet2DModel" -> UNet2DModel.build(UNet2DConfig.from(cfg), source, name, options);

@@ -43,7 +43,7 @@ class CalibrationRunTest {
         CalibrationContext ctx = new CalibrationContext(cal);
         int[] steps = {999, 500, 1};
         Random rnd = new Random(17);
-        try (UNetModel model = UNetModel.load(Fixtures.model("digits-16"), LoadOptions.of(kernels).withLayerFactory(new CalibratingLayerFactory(LayerFactory.of(kernels))));
+        try (UNetModel model = UNetModel.load(Fixtures.model("digits-16"), LoadOptions.of(kernels).withLayerFactory(k -> new CalibratingLayerFactory(LayerFactory.of(k))));
              UNetSession s = model.newSession(); Tensor labels = Tensor.of(new float[]{4}, 1)) {
             s.workspace().attributes().put(CalibrationContext.class, ctx);
             s.setInterceptor(new CalibratingInterceptor(ctx));

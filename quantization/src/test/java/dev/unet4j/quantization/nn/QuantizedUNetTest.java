@@ -129,7 +129,7 @@ class QuantizedUNetTest {
         dev.unet4j.quantization.activation.Calibrator cal = new dev.unet4j.quantization.activation.Calibrator(4);
         dev.unet4j.quantization.activation.CalibrationContext ctx = new dev.unet4j.quantization.activation.CalibrationContext(cal);
         Random rnd = new Random(8);
-        try (UNetModel f = UNetModel.load(folder, LoadOptions.of(kernels).withLayerFactory(new CalibratingLayerFactory(dev.unet4j.unet.LayerFactory.of(kernels))));
+        try (UNetModel f = UNetModel.load(folder, LoadOptions.of(kernels).withLayerFactory(k -> new CalibratingLayerFactory(dev.unet4j.unet.LayerFactory.of(k))));
              UNetSession s = f.newSession()) {
             s.workspace().attributes().put(dev.unet4j.quantization.activation.CalibrationContext.class, ctx);
             s.setInterceptor(new dev.unet4j.quantization.activation.CalibratingInterceptor(ctx));
