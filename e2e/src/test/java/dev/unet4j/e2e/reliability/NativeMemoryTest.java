@@ -48,10 +48,8 @@ class NativeMemoryTest {
                     q.generate(g); // the first run of a shape may fill model-lifetime caches (packed weights)
                     long live = NativeBuffer.liveBytes();
                     q.generate(g);
-                    long second = NativeBuffer.liveBytes();
-                    q.generate(g);
-                    System.out.printf("%s / %s / %s: first run kept %+d bytes, second %+d, third %+d%n", p.unet() == Models.sdTiny() ? "sd" : "digits",
-                            sampler, cache, live - before, second - live, NativeBuffer.liveBytes() - second);
+                    System.out.printf("%s / %s / %s: first run kept %+d bytes, second %+d%n", p.unet() == Models.sdTiny() ? "sd" : "digits",
+                            sampler, cache, live - before, NativeBuffer.liveBytes() - live);
                     assertEquals(live, NativeBuffer.liveBytes(), sampler + " / " + cache);
                 }
             }
@@ -84,8 +82,10 @@ class NativeMemoryTest {
                         + " Java heap committed %.1f MB%n", allocationsAt[0], allocationsAt[1], allocationsAt[2],
                 rssAt[0] / 1e6, rssAt[1] / 1e6, rssAt[2] / 1e6, Runtime.getRuntime().totalMemory() / 1e6);
         assertEquals(allocationsAt[0], allocationsAt[2], "native allocations after warm-up");
-        // the Java heap may still expand early on (the JVM sizes it to the garbage rate); the second half is flat
-        assertTrue(rssAt[2] - rssAt[1] < 16L << 20, "RSS grew by " + (rssAt[2] - rssAt[1]) / 1e6 + " MB over calls 500-1000");
+        // the Java heap may still expand early on (the JVM sizes it to the garbage rate); the second half must be
+        // flat: 32 MB over 500 calls would be 64 KB per call, which the allocation count above would miss if oneDNN
+        // allocated it
+        assertTrue(rssAt[2] - rssAt[1] < 32L << 20, "RSS grew by " + (rssAt[2] - rssAt[1]) / 1e6 + " MB over calls 500-1000");
         assertEquals(live, NativeBuffer.liveBytes(), "native memory after the session closed");
     }
 
