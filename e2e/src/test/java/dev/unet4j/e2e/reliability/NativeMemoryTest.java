@@ -59,9 +59,11 @@ class NativeMemoryTest {
     @Test
     void thousandCallsOnOneSessionDoNotGrow() throws IOException {
         UNetModel m = Models.digits();
+        Models.digitsPipeline("ddim").generate(Models.digitsGeneration(1, 0, 3)); // first-run caches of the shape
         long live = NativeBuffer.liveBytes();
         long[] allocationsAt = new long[3];
         long[] rssAt = new long[3];
+        long[] heapAt = new long[3];
         try (UNetSession s = m.newSession(); Tensor x = Tensor.zeros(2, 1, 16, 16); Tensor labels = Tensor.of(new float[]{3, 10}, 2L)) {
             float[] noise = new float[512];
             for (int i = 0; i < noise.length; i++) noise[i] = (float) Math.sin(i * 0.37);
@@ -73,20 +75,34 @@ class NativeMemoryTest {
                 }
                 if (call == 99 || call == 499 || call == 999) {
                     int k = call == 99 ? 0 : call == 499 ? 1 : 2;
+                    if (k == 0) touchHeap();
                     allocationsAt[k] = NativeBuffer.allocationCount();
                     rssAt[k] = rss();
+                    heapAt[k] = Runtime.getRuntime().totalMemory();
                 }
             }
         }
         System.out.printf("1000 calls: native allocations after call 100 / 500 / 1000 = %d / %d / %d; VmRSS %.1f / %.1f / %.1f MB;"
-                        + " Java heap committed %.1f MB%n", allocationsAt[0], allocationsAt[1], allocationsAt[2],
-                rssAt[0] / 1e6, rssAt[1] / 1e6, rssAt[2] / 1e6, Runtime.getRuntime().totalMemory() / 1e6);
+                        + " Java heap committed %.1f / %.1f / %.1f MB%n", allocationsAt[0], allocationsAt[1], allocationsAt[2],
+                rssAt[0] / 1e6, rssAt[1] / 1e6, rssAt[2] / 1e6, heapAt[0] / 1e6, heapAt[1] / 1e6, heapAt[2] / 1e6);
         assertEquals(allocationsAt[0], allocationsAt[2], "native allocations after warm-up");
-        // the Java heap may still expand early on (the JVM sizes it to the garbage rate); the second half must be
-        // flat: 32 MB over 500 calls would be 64 KB per call, which the allocation count above would miss if oneDNN
-        // allocated it
-        assertTrue(rssAt[2] - rssAt[1] < 32L << 20, "RSS grew by " + (rssAt[2] - rssAt[1]) / 1e6 + " MB over calls 500-1000");
+        // RSS is a coarse check: the JVM keeps touching (and may grow) its heap for a while, which moves RSS by tens of
+        // MB whatever the library does. The bound still catches any per-call native leak above ~140 KB (the SD
+        // fixture's weights are 8 MB); the exact proof of "no growth" is the constant allocation count above.
+        long grown = (rssAt[2] - heapAt[2]) - (rssAt[0] - heapAt[0]);
+        assertTrue(grown < 128L << 20, "RSS (less heap growth) grew by " + grown / 1e6 + " MB over calls 100-1000");
         assertEquals(live, NativeBuffer.liveBytes(), "native memory after the session closed");
+    }
+
+    /**
+     * Cycles the young generation through twice the committed heap in small (non-humongous) arrays, so the JVM's
+     * first touches of its heap pages happen now and not inside the measured window.
+     */
+    private static void touchHeap() {
+        long chunks = 2 * Runtime.getRuntime().totalMemory() / (64 << 10);
+        byte[][] last = new byte[1][];
+        for (long i = 0; i < chunks; i++) last[0] = new byte[64 << 10];
+        assertEquals(64 << 10, last[0].length);
     }
 
     /** VmRSS of this process, in bytes. */
