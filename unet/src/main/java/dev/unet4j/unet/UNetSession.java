@@ -19,7 +19,8 @@ import java.util.Set;
  * Per-thread state for running a {@link UNetModel}: a {@link PoolingAllocator} and {@link Workspace} (so repeated
  * calls of the same shapes allocate no new native memory), the {@link NodeInterceptor}, the capture set and the trace
  * of the last call. Not thread-safe; use one session per thread. Results returned to the caller come from the
- * session's pool: close them (they return to the pool), and do not use them after the session is closed.
+ * session's pool: close them (they return to the pool), and do not use them after the session is closed (closing
+ * the session frees all of its memory, including tensors a failed call left behind).
  */
 public final class UNetSession implements AutoCloseable {
     private final UNetModel model;
@@ -235,6 +236,7 @@ public final class UNetSession implements AutoCloseable {
         for (Tensor t : captured.values()) t.close();
         captured.clear();
         ws.close();
-        pool.close();
+        // also frees what a failed call (an exception from a node, an interceptor or a kernel) left unclosed
+        pool.closeAll();
     }
 }

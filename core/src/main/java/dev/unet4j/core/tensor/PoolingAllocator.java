@@ -1,8 +1,11 @@
 package dev.unet4j.core.tensor;
 
 import java.util.ArrayDeque;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A per-session caching allocator: released buffers are kept by exact size and handed out again, so steady-state
@@ -11,6 +14,8 @@ import java.util.Map;
  */
 public final class PoolingAllocator implements Allocator, AutoCloseable {
     private final Map<Long, ArrayDeque<NativeBuffer>> free = new HashMap<>();
+    // handed out and not yet released: what closeAll() frees when a failed call left tensors unclosed
+    private final Set<NativeBuffer> handedOut = Collections.newSetFromMap(new IdentityHashMap<>());
     private long pooledBytes;
     private long outstandingBytes;
     private long peakBytes;
@@ -29,6 +34,7 @@ public final class PoolingAllocator implements Allocator, AutoCloseable {
             pooledBytes -= key * Float.BYTES;
         }
         outstandingBytes += key * Float.BYTES;
+        handedOut.add(b);
         peakBytes = Math.max(peakBytes, outstandingBytes + pooledBytes);
         return b;
     }
@@ -36,6 +42,7 @@ public final class PoolingAllocator implements Allocator, AutoCloseable {
     @Override
     public void release(NativeBuffer buffer) {
         long key = buffer.capacity();
+        if (!handedOut.remove(buffer) && buffer.isFreed()) return; // freed by closeAll(), its tensor closed later
         outstandingBytes -= key * Float.BYTES;
         if (closed) {
             buffer.free();
@@ -78,5 +85,23 @@ public final class PoolingAllocator implements Allocator, AutoCloseable {
     public void close() {
         trim();
         closed = true;
+    }
+
+    /**
+     * Closes the pool and also frees the buffers still handed out, for an owner whose contract ends every tensor's
+     * life with its own (a session: its results must not be used after it closes). An exception in the middle of a
+     * call can leave intermediate tensors unclosed; this returns their memory. Tensors over such buffers fail with
+     * {@link IllegalStateException} if used afterwards, and closing them is a no-op. Returns the bytes freed that way.
+     */
+    public long closeAll() {
+        close();
+        long bytes = 0;
+        for (NativeBuffer b : handedOut) {
+            bytes += b.capacity() * Float.BYTES;
+            b.free();
+        }
+        handedOut.clear();
+        outstandingBytes = 0;
+        return bytes;
     }
 }

@@ -174,8 +174,29 @@ public final class QuantizedCheckpoint {
         });
         floats.forEach((name, t) -> adds.put(name, () -> w.add(name, t.data(), t.shape())));
         adds.values().forEach(Runnable::run);
-        w.write(folder.resolve(WEIGHTS_FILE));
-        Files.writeString(folder.resolve(CONFIG_FILE), config);
+        // config first to a temporary file, then the weights (written atomically), then the config moved in: a
+        // failure at any point leaves no weights without their config and no temporary file
+        Path weights = folder.resolve(WEIGHTS_FILE);
+        Path configTmp = Files.createTempFile(folder, "." + CONFIG_FILE + ".", ".tmp");
+        boolean done = false;
+        try {
+            Files.writeString(configTmp, config);
+            w.write(weights);
+            try {
+                try {
+                    Files.move(configTmp, folder.resolve(CONFIG_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                    Files.move(configTmp, folder.resolve(CONFIG_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            } catch (IOException | RuntimeException e) {
+                Files.deleteIfExists(weights);
+                throw e;
+            }
+            done = true;
+        } finally {
+            if (!done) Files.deleteIfExists(configTmp);
+        }
     }
 
     /** Reads a folder written by {@link #write}. */

@@ -101,6 +101,13 @@ public final class DpmSolverSampler extends SigmaSampler {
         } else {
             ts = options.customTimesteps() != null ? options.customTimesteps()
                     : options.spacing().dpmSolver(noiseSchedule.numTrainTimesteps(), steps, options.stepsOffset());
+            int train = noiseSchedule.numTrainTimesteps();
+            for (long t : ts) {
+                // interpolateSigma would clamp a wrong value silently and the UNet would see it unchanged
+                if (t < 0 || t >= train) {
+                    throw new IllegalArgumentException("DPM-Solver timestep " + t + " outside [0, " + train + "); check custom timesteps");
+                }
+            }
             body = new double[ts.length];
             for (int i = 0; i < ts.length; i++) body[i] = noiseSchedule.interpolateSigma(ts[i]);
         }

@@ -107,6 +107,23 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
             // diffusers allows it (no conv_norm_out) but every resnet would then get groups=None and fail
             throw new UnsupportedConfigException(m + ": norm_num_groups null is not supported");
         }
+        Check.positive(m, "block_out_channels", blockOutChannels);
+        Check.positive(m, "in_channels", inChannels);
+        Check.positive(m, "out_channels", outChannels);
+        Check.positive(m, "layers_per_block", layersPerBlock);
+        Check.positive(m, "norm_num_groups", normNumGroups);
+        Check.positive(m, "cross_attention_dim", crossAttentionDim);
+        Check.positive(m, "attention_head_dim", attentionHeadDim);
+        for (int[][] t : new int[][][]{transformerLayersPerBlock, reverseTransformerLayersPerBlock}) {
+            if (t != null) for (int[] block : t) Check.positive(m, "transformer_layers_per_block", block);
+        }
+        Check.positive(m, "conv_in_kernel / conv_out_kernel", convInKernel, convOutKernel);
+        Check.positive(m, "time_embedding_dim", timeEmbeddingDim);
+        Check.positive(m, "time_cond_proj_dim", timeCondProjDim);
+        Check.positive(m, "num_class_embeds", numClassEmbeds);
+        Check.positive(m, "projection_class_embeddings_input_dim", projectionClassEmbeddingsInputDim);
+        Check.positive(m, "addition_time_embed_dim", additionTimeEmbedDim);
+        Check.padding(m, downsamplePadding);
         blockOutChannels = blockOutChannels.clone();
         downBlockTypes = List.copyOf(downBlockTypes);
         upBlockTypes = List.copyOf(upBlockTypes);
@@ -127,13 +144,18 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
         unsupportedIf(c.string("cross_attention_norm", null) != null, m + ": cross_attention_norm is not supported");
         Integer[] heads = c.intOrList("attention_head_dim", 8, n);
         Integer[] cross = c.intOrListAnyLength("cross_attention_dim", 1280);
-        if (cross == null) throw new UnsupportedConfigException(m + ": cross_attention_dim null is not supported");
+        if (cross == null || java.util.Arrays.asList(cross).contains(null)) {
+            throw new UnsupportedConfigException(m + ": cross_attention_dim null is not supported");
+        }
         int[] crossPerBlock = new int[n];
         for (int i = 0; i < n; i++) crossPerBlock[i] = cross.length == 1 ? cross[0] : i < cross.length ? cross[i] : -1;
         if (cross.length != 1 && cross.length != n) throw new UnsupportedConfigException(m + ": cross_attention_dim needs 1 or " + n + " entries");
         Integer[] lpb = c.intOrList("layers_per_block", 2, n);
         int[] layers = new int[n];
-        for (int i = 0; i < n; i++) layers[i] = lpb[i];
+        for (int i = 0; i < n; i++) {
+            if (lpb[i] == null) throw new UnsupportedConfigException(c.source() + ": \"layers_per_block\" must be an integer or a list of integers");
+            layers[i] = lpb[i];
+        }
         c.skip("mid_block_only_cross_attention"); // only UNetMidBlock2DSimpleCrossAttn reads it
         UNet2DConditionConfig cfg = new UNet2DConditionConfig(
                 c.integer("in_channels", 4),

@@ -70,6 +70,16 @@ public record UNet2DConfig(Integer sampleSize, int inChannels, int outChannels, 
         Check.oneOf("UNet2DModel", "downsample_type", downsampleType, "conv", "resnet");
         Check.oneOf("UNet2DModel", "upsample_type", upsampleType, "conv", "resnet");
         if (classEmbedType != null) Check.oneOf("UNet2DModel", "class_embed_type", classEmbedType, "timestep", "identity");
+        String m = "UNet2DModel";
+        Check.positive(m, "block_out_channels", blockOutChannels);
+        Check.positive(m, "in_channels", inChannels);
+        Check.positive(m, "out_channels", outChannels);
+        Check.positive(m, "layers_per_block", layersPerBlock);
+        Check.positive(m, "norm_num_groups", normNumGroups);
+        Check.positive(m, "attention_head_dim", attentionHeadDim);
+        Check.positive(m, "attn_norm_num_groups", attnNormNumGroups);
+        Check.positive(m, "num_class_embeds", numClassEmbeds);
+        Check.padding(m, downsamplePadding);
     }
 
     /** Parses {@code config.json} contents. */

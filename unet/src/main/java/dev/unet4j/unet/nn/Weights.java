@@ -29,6 +29,14 @@ public final class Weights {
     private final List<NormInfo> norms = new ArrayList<>();
     private final List<AttentionInfo> attentions = new ArrayList<>();
     private long parameters;
+    private long placeholderFloats;
+
+    /**
+     * Zero stand-ins for missing or mis-shaped tensors let the build go on and list every problem; their total is
+     * capped so that a hostile or broken config (block_out_channels of 2^30) cannot make the builder allocate from its
+     * numbers alone: past the cap the problems found so far are thrown.
+     */
+    static final long PLACEHOLDER_LIMIT_FLOATS = 1L << 25;
 
     public Weights(ParameterSource source, String sourceName, LayerFactory factory) {
         this.source = source;
@@ -50,15 +58,33 @@ public final class Weights {
         }
         if (t == null) {
             problems.add(new Problem(key, shape.clone(), null));
-            return Tensor.zeros(shape);
+            return placeholder(key, shape);
         }
         if (!Arrays.equals(t.shape(), shape)) {
             problems.add(new Problem(key, shape.clone(), t.shape()));
             t.close();
-            return Tensor.zeros(shape);
+            return placeholder(key, shape);
         }
         parameters += t.numel();
         return t;
+    }
+
+    private Tensor placeholder(String key, long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d <= 0 || n > PLACEHOLDER_LIMIT_FLOATS / d) {
+                n = Long.MAX_VALUE;
+                break;
+            }
+            n *= d;
+        }
+        placeholderFloats = n == Long.MAX_VALUE ? n : placeholderFloats + n;
+        if (placeholderFloats > PLACEHOLDER_LIMIT_FLOATS) {
+            abandon();
+            throw new WeightMismatchException(sourceName + " (listing stopped at " + key + ": the config asks for "
+                    + "tensors far larger than the checkpoint holds)", problems);
+        }
+        return Tensor.zeros(shape);
     }
 
     <T extends AutoCloseable> T own(T resource) {
