@@ -1,0 +1,207 @@
+package dev.unet4j.bench;
+
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CachedDiffusionModel;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.GenerationReport;
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.samplers.Latents;
+import dev.unet4j.samplers.NoiseSource;
+import dev.unet4j.samplers.SamplingRequest;
+import dev.unet4j.samplers.TorchGenerator;
+import dev.unet4j.samplers.ddim.DdimSampler;
+import dev.unet4j.samplers.guidance.ClassConditioning;
+import dev.unet4j.samplers.guidance.Conditioning;
+import dev.unet4j.samplers.guidance.Guidance;
+import dev.unet4j.samplers.guidance.TextConditioning;
+import dev.unet4j.samplers.schedule.SchedulerConfig;
+import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.UNetSession;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The caching table: per model, one row per policy with the UNet MACs done vs full compute, the wall-clock speedup vs
+ * the full-compute generation measured in the same run, the speedup the MACs predict, and the fidelity of the final
+ * sample vs full compute from the same noise (PSNR with R = max - min of the full-compute sample, and max|diff|).
+ *
+ * <pre>
+ * CachingTable [--models digits,sd15] [--digits PATH] [--sd-steps 25] [--sd50]
+ *              [--digits-policies "p1;p2"] [--sd-policies "p1;p2"]
+ * </pre>
+ * Models: {@code digits} = the trained demo model (DDIM 25 steps, guidance 1.5, null class 10, one sample per digit);
+ * {@code sd15} = the Stable Diffusion 1.5 UNet with seeded random weights at 32x32 latents, DDIM with guidance 7.5 on
+ * random text embeddings. {@code --sd50} adds 50-step DeepCache N=3 b=0, timed against 50 x the mean full-compute call
+ * time of the 25-step full run (the full 50-step run itself is not repeated).
+ */
+public final class CachingTable {
+    private CachingTable() {
+    }
+
+    static final List<String> DIGITS_POLICIES = List.of(
+            "deepcache:interval=2,branch=0",
+            "deepcache:interval=3,branch=0",
+            "deepcache:interval=3,branch=1",
+            "deepcache:interval=3,branch=3",
+            "deepcache:interval=5,branch=0,schedule=quad,pow=1.4,center=10",
+            "faster:keys=0,1,2,3,5,8,12,16,20",
+            "faster:keys=0,1,2,3,5,8,12,16,20;parallel",
+            "inherit:nodes=up_blocks.*.attentions.*|down_blocks.*.attentions.*,every=2",
+            "balanced:speedup=2",
+            "balanced:speedup=3",
+            "adaptive:threshold=0.15,warmup=2,cooldown=2,max-run=2",
+            "skiptune:top=1.0,bottom=0.9",
+            "scalelong:kappa=0.95",
+            "freeu:b1=1.1,b2=1.2,s1=0.9,s2=0.9",
+            "freeu:b1=1.1,b2=1.2,s1=0.9,s2=0.9+deepcache:interval=3,branch=0");
+    static final List<String> SD_POLICIES = List.of("deepcache:interval=3,branch=0");
+
+    /** One generation's setup. */
+    record Setup(String name, UNetModel model, DdimSampler sampler, int steps, int[] shape, long[] seeds,
+                 Conditioning uncond, Conditioning cond, double guidance) {
+    }
+
+    /** The final sample, the cache report, wall-clock and process CPU nanoseconds of the generation. */
+    record Run(Latents sample, GenerationReport report, long nanos, long cpuNanos) {
+    }
+
+    private static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
+    }
+
+    public static void main(String[] args) throws IOException {
+        List<String> models = List.of("digits", "sd15");
+        Path digits = Path.of("/work/shared/models/digits-16");
+        int sdSteps = 25;
+        boolean sd50 = false;
+        List<String> digitsPolicies = DIGITS_POLICIES, sdPolicies = SD_POLICIES;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--models" -> models = List.of(args[++i].split(","));
+                case "--digits" -> digits = Path.of(args[++i]);
+                case "--sd-steps" -> sdSteps = Integer.parseInt(args[++i]);
+                case "--sd50" -> sd50 = true;
+                case "--digits-policies" -> digitsPolicies = List.of(args[++i].split(";;"));
+                case "--sd-policies" -> sdPolicies = List.of(args[++i].split(";;"));
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + "; valid: --models, --digits, --sd-steps, --sd50, --digits-policies, --sd-policies");
+            }
+        }
+        try (DnnlKernels kernels = new DnnlKernels()) {
+            if (models.contains("digits")) {
+                try (UNetModel m = UNetModel.load(digits, LoadOptions.of(kernels))) {
+                    SchedulerConfig cfg = SchedulerConfig.parse(Files.readString(digits.resolve("scheduler_config.json")));
+                    long[] labels = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+                    long[] seeds = new long[10];
+                    for (int i = 0; i < 10; i++) seeds[i] = 100 + i;
+                    Setup s = new Setup("digits-16 (DDIM 25, guidance 1.5, 10 samples)", m, DdimSampler.fromConfig(cfg), 25,
+                            new int[] {10, 1, 16, 16}, seeds, ClassConditioning.repeat(10, 10), new ClassConditioning(labels), 1.5);
+                    table(s, digitsPolicies, true, false);
+                }
+            }
+            if (models.contains("sd15")) {
+                try (UNetModel m = UNetForwardCases.Arch.SD15.build(kernels)) {
+                    SchedulerConfig cfg = SchedulerConfig.parse("""
+                            {"_class_name": "DDIMScheduler", "beta_start": 0.00085, "beta_end": 0.012,
+                             "beta_schedule": "scaled_linear", "clip_sample": false, "set_alpha_to_one": false,
+                             "steps_offset": 1, "num_train_timesteps": 1000, "prediction_type": "epsilon"}""");
+                    TorchGenerator g = new TorchGenerator(7);
+                    Latents u = g.randn(new int[] {1, 77, 768}), c = g.randn(new int[] {1, 77, 768});
+                    Setup s = new Setup("SD 1.5 UNet, random weights, 32x32 latents (DDIM " + sdSteps + ", guidance 7.5)", m,
+                            DdimSampler.fromConfig(cfg), sdSteps, new int[] {1, 4, 32, 32}, new long[] {5},
+                            new TextConditioning(u.data(), new int[] {1, 77, 768}), new TextConditioning(c.data(), new int[] {1, 77, 768}), 7.5);
+                    Row full = table(s, sdPolicies, false, sd50);
+                }
+            }
+        }
+    }
+
+    record Row(Run full) {
+    }
+
+    static Row table(Setup s, List<String> policies, boolean warmup, boolean sd50) {
+        System.out.println();
+        System.out.println("## " + s.name());
+        System.out.println();
+        System.out.println("| policy | UNet MACs vs full | predicted speedup | wall-clock speedup | wall / predicted | CPU-time speedup | CPU / predicted | PSNR dB | max abs diff | peak cache MB |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+        try (UNetSession session = s.model().newSession()) {
+            // one warm-up generation creates the kernels' primitives for every shape of a full call
+            if (warmup) generate(s, session, CachePolicies.NONE, s.steps());
+            else warmUp(s, session);
+            Run full = generate(s, session, CachePolicies.NONE, s.steps());
+            row("none (full compute)", full, full, s.steps(), s.steps());
+            for (String p : policies) {
+                CachePolicy policy = CachePolicies.parse(p);
+                row(p, generate(s, session, policy, s.steps()), full, s.steps(), s.steps());
+            }
+            if (sd50) {
+                CachePolicy dc = CachePolicies.parse("deepcache:interval=3,branch=0");
+                Run r = generate(s, session, dc, 50);
+                double perCall = (double) full.nanos() / s.steps();
+                GenerationReport rep = r.report();
+                double perCpu = (double) full.cpuNanos() / s.steps();
+                System.out.printf("| %s (50 steps; vs 50 x mean full call) | %.1f%% | %.2fx | %.2fx | %.0f%% | %.2fx | %.0f%% | - | - | %.1f |%n",
+                        dc.spec(), 100.0 * rep.macsDone() / rep.fullMacs(), rep.predictedSpeedup(), 50 * perCall / r.nanos(),
+                        100 * (50 * perCall / r.nanos()) / rep.predictedSpeedup(), 50 * perCpu / r.cpuNanos(),
+                        100 * (50 * perCpu / r.cpuNanos()) / rep.predictedSpeedup(), rep.peakBytes() / 1e6);
+            }
+            return new Row(full);
+        }
+    }
+
+    /** A one-call generation: primitives for the full-call shapes without the cost of a whole run. */
+    static void warmUp(Setup s, UNetSession session) {
+        generate(s, session, CachePolicies.NONE, 1);
+    }
+
+    static void row(String name, Run r, Run full, int steps, int fullSteps) {
+        GenerationReport rep = r.report();
+        float[] a = full.sample().data(), b = r.sample().data();
+        double min = Double.MAX_VALUE, max = -Double.MAX_VALUE, se = 0, maxAbs = 0;
+        for (int i = 0; i < a.length; i++) {
+            min = Math.min(min, a[i]);
+            max = Math.max(max, a[i]);
+            double d = a[i] - b[i];
+            se += d * d;
+            maxAbs = Math.max(maxAbs, Math.abs(d));
+        }
+        double mse = se / a.length;
+        double psnr = mse == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10((max - min) * (max - min) / mse);
+        double wall = (double) full.nanos() / r.nanos();
+        double predicted = rep.predictedSpeedup();
+        double cpu = (double) full.cpuNanos() / r.cpuNanos();
+        System.out.printf("| %s | %.1f%% | %.2fx | %.2fx | %.0f%% | %.2fx | %.0f%% | %s | %.2e | %.1f |%n", name,
+                100.0 * rep.macsDone() / rep.fullMacs(), predicted, wall, 100 * wall / predicted, cpu, 100 * cpu / predicted,
+                Double.isInfinite(psnr) ? "inf (exact)" : String.format("%.1f", psnr), maxAbs, rep.peakBytes() / 1e6);
+    }
+
+    static Run generate(Setup s, UNetSession session, CachePolicy policy, int steps) {
+        long[] ts = s.sampler().timesteps(steps);
+        double[] callTs = Arrays.stream(ts).asDoubleStream().toArray();
+        try (CacheSession cache = CacheSession.open(session, policy, GenerationInfo.withTimesteps(callTs))) {
+            CachedDiffusionModel m = new CachedDiffusionModel(cache);
+            SamplingRequest req = SamplingRequest.of(steps, s.shape(), NoiseSource.perItem(s.seeds()));
+            String label = policy.spec();
+            req = req.withCallback(info -> {
+                System.err.printf("  %s step %d/%d%n", label, info.stepIndex() + 1, info.totalSteps());
+                return true;
+            });
+            long c0 = processCpuNanos();
+            long t0 = System.nanoTime();
+            Latents out = s.sampler().sample(Guidance.classifierFree(m, s.uncond(), s.cond(), s.guidance(), 0), req);
+            long nanos = System.nanoTime() - t0;
+            long cpu = processCpuNanos() - c0;
+            return new Run(out, cache.report(), nanos, cpu);
+        }
+    }
+}

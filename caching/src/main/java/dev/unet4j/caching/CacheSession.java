@@ -1,0 +1,404 @@
+package dev.unet4j.caching;
+
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.CallTrace;
+import dev.unet4j.unet.EncoderState;
+import dev.unet4j.unet.NodeCall;
+import dev.unet4j.unet.NodeInterceptor;
+import dev.unet4j.unet.NodeKind;
+import dev.unet4j.unet.NodeLevel;
+import dev.unet4j.unet.SkipEvent;
+import dev.unet4j.unet.UNetInputs;
+import dev.unet4j.unet.UNetSession;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * One generation's caching state over a {@link UNetSession}: installs itself as the session's interceptor, numbers
+ * the UNet calls 0, 1, 2, ... (a call with index 0 after others starts a new generation and resets every cache),
+ * runs each call through the policy and reports, per call, which nodes ran, MACs done vs full compute and the bytes
+ * held. The model stays shared and untouched; everything here is per generation. Not thread-safe (one per session).
+ *
+ * <p>Skip bookkeeping: policies should keep the skip stack aligned (replace a pushing or popping block by its layers,
+ * not whole, as {@link dev.unet4j.caching.policy.DeepCache} does), because the graph also reads upsample sizes from
+ * the stack. As a safety net every pop is mapped to the skip index the popping layer receives in a full call
+ * ({@link UNetStructure#poppedSkip}): a misplaced entry is served from this call's pushes, or from a policy's
+ * {@link PolicyRun#cachedSkip}.
+ */
+public final class CacheSession implements AutoCloseable {
+    private final UNetSession session;
+    private final CachePolicy policy;
+    private final GenerationInfo info;
+    private final CacheOptions options;
+    private final UNetStructure structure;
+    private final NodeInterceptor previous;
+    private final Hooks hooks = new Hooks();
+
+    private CacheBudget budget;
+    private List<PolicyRun> runs = List.of();
+    private PolicyRun callLevel;
+    private final List<CallReport> reports = new ArrayList<>();
+    private int next;
+    private long fullPerItem = -1;
+    private boolean closed;
+
+    // per-call state
+    private int current = -1;
+    private final List<Tensor> pushed = new ArrayList<>();
+    private final Map<String, Integer> pops = new HashMap<>();
+    private final List<String> computed = new ArrayList<>();
+    private long macs;
+    private long callFull;
+    private CallTrace lastTrace;
+    private String servedLabel;
+
+    private CacheSession(UNetSession session, CachePolicy policy, GenerationInfo info, CacheOptions options) {
+        this.session = session;
+        this.policy = policy;
+        this.info = info;
+        this.options = options;
+        this.structure = new UNetStructure(session.model());
+        this.previous = session.interceptor();
+        start();
+        session.setInterceptor(hooks);
+    }
+
+    /** Starts caching on {@code session} (its interceptor is restored on {@link #close}). */
+    public static CacheSession open(UNetSession session, CachePolicy policy, GenerationInfo info, CacheOptions options) {
+        return new CacheSession(session, policy, info, options);
+    }
+
+    public static CacheSession open(UNetSession session, CachePolicy policy, GenerationInfo info) {
+        return open(session, policy, info, CacheOptions.unbounded());
+    }
+
+    public CachePolicy policy() {
+        return policy;
+    }
+
+    public UNetSession unetSession() {
+        return session;
+    }
+
+    public UNetStructure structure() {
+        return structure;
+    }
+
+    public GenerationInfo info() {
+        return info;
+    }
+
+    /** The index the next call gets. */
+    public int nextCallIndex() {
+        return next;
+    }
+
+    /** The next UNet call of this generation; output owned by the caller. */
+    public Tensor call(UNetInputs in) {
+        return call(next, in);
+    }
+
+    /**
+     * UNet call {@code callIndex} (must be the next one, or 0 to start a new generation); output owned by the
+     * caller.
+     */
+    public Tensor call(int callIndex, UNetInputs in) {
+        if (closed) throw new IllegalStateException("cache session is closed");
+        if (callIndex == 0 && next > 0) reset();
+        if (callIndex != next) {
+            throw new IllegalStateException("UNet call " + callIndex + " out of order: the cache session expects call " + next);
+        }
+        if (callIndex >= info.totalCalls()) {
+            throw new IllegalStateException("call " + callIndex + " beyond the " + info.totalCalls() + " calls this generation was opened for");
+        }
+        next++;
+        current = callIndex;
+        computed.clear();
+        macs = 0;
+        callFull = -1;
+        lastTrace = null;
+        servedLabel = null;
+        long t0 = System.nanoTime();
+        Tensor out;
+        for (PolicyRun r : runs) r.beginCall(callIndex, in);
+        Runner runner = new Runner();
+        out = callLevel != null ? callLevel.runCall(callIndex, in, runner) : runner.forward(in);
+        for (PolicyRun r : runs) r.endCall(callIndex, lastTrace);
+        long nanos = System.nanoTime() - t0;
+        int batch = (int) out.dim(0);
+        long full = fullPerItem > 0 ? fullPerItem * batch : callFull;
+        reports.add(new CallReport(callIndex, label(callIndex), computed, macs, full, bytesHeld(), nanos));
+        current = -1;
+        return out;
+    }
+
+    private String label(int callIndex) {
+        StringJoiner j = new StringJoiner(" ");
+        if (servedLabel != null) j.add(servedLabel);
+        for (PolicyRun r : runs) {
+            String l = r.label(callIndex);
+            if (!l.isEmpty()) j.add(l);
+        }
+        return j.length() == 0 ? "full" : j.toString();
+    }
+
+    /** Bytes every policy holds now. */
+    public long bytesHeld() {
+        long b = 0;
+        for (PolicyRun r : runs) b += r.bytesHeld();
+        return b;
+    }
+
+    /** The calls so far. */
+    public GenerationReport report() {
+        return new GenerationReport(policy.spec(), reports, budget.peak());
+    }
+
+    /** Drops every cache and starts the generation over at call 0. */
+    public void reset() {
+        closeRuns();
+        start();
+    }
+
+    private void start() {
+        budget = new CacheBudget(options);
+        RunContext ctx = new RunContext(session.model(), structure, info, budget);
+        List<PolicyRun> list = new ArrayList<>();
+        callLevel = null;
+        try {
+            for (CachePolicy p : CachePolicies.parts(policy)) {
+                PolicyRun r = p.start(ctx);
+                list.add(r);
+                if (p.callLevel()) callLevel = r;
+            }
+        } catch (RuntimeException e) {
+            for (PolicyRun r : list) r.close();
+            throw e;
+        }
+        runs = List.copyOf(list);
+        reports.clear();
+        next = 0;
+        fullPerItem = -1;
+    }
+
+    private void closeRuns() {
+        for (PolicyRun r : runs) r.close();
+        runs = List.of();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        closeRuns();
+        if (session.interceptor() == hooks) session.setInterceptor(previous);
+    }
+
+    // ------------------------------------------------------------------ tracing
+
+    private void record(CallTrace t, int batch) {
+        lastTrace = t;
+        for (CallTrace.NodeRecord r : t.nodes()) {
+            if (r.outcome() == CallTrace.Outcome.COMPUTED) computed.add(r.path());
+        }
+        macs += t.macsDone();
+        if (t.fullMacs() > 0) {
+            callFull = t.fullMacs();
+            if (fullPerItem < 0) fullPerItem = t.fullMacs() / batch;
+        }
+    }
+
+    private void beginPass() {
+        pushed.clear();
+        pops.clear();
+    }
+
+    private final class Runner implements CallRunner {
+        @Override
+        public Tensor forward(UNetInputs in) {
+            beginPass();
+            Tensor out = session.forward(in);
+            record(session.lastTrace(), (int) out.dim(0));
+            return out;
+        }
+
+        @Override
+        public EncoderState encode(UNetInputs in) {
+            beginPass();
+            EncoderState s = session.encode(in);
+            record(session.lastTrace(), s.batch());
+            return s;
+        }
+
+        @Override
+        public Tensor decode(EncoderState state, UNetInputs in) {
+            beginPass();
+            Tensor out = session.decode(state, in);
+            record(session.lastTrace(), state.batch());
+            return out;
+        }
+
+        @Override
+        public Kernels kernels() {
+            return session.model().kernels();
+        }
+
+        @Override
+        public Workspace workspace() {
+            return session.workspace();
+        }
+
+        @Override
+        public void servedFromBatch(int batchedAtCall, int callsInBatch) {
+            servedLabel = "batched@" + batchedAtCall + "/" + callsInBatch;
+        }
+    }
+
+    // ------------------------------------------------------------------ interceptor
+
+    private final class Hooks implements NodeInterceptor {
+        @Override
+        public Tensor intercept(NodeCall call) {
+            if (current < 0) return call.proceed();               // a call made outside call(): leave it alone
+            return invoke(0, call, new Holder());
+        }
+
+        private Tensor invoke(int i, NodeCall base, Holder h) {
+            if (i == runs.size()) {
+                h.real = base.proceed();
+                return h.real;
+            }
+            Link next = new Link(base, i + 1, h);
+            Tensor x = runs.get(i).intercept(next, current);
+            Tensor inner = next.result;
+            if (inner != null && x != inner && inner != h.real && inner != base.input()) inner.close();
+            return x;
+        }
+
+        @Override
+        public Tensor onSkipPush(SkipEvent event) {
+            if (current >= 0) pushed.add(event.tensor());
+            return event.tensor();
+        }
+
+        @Override
+        public Tensor onSkipPop(SkipEvent event) {
+            if (current < 0) return event.tensor();
+            int u = upBlockIndex(event.node());
+            int j = pops.merge(event.node(), 1, Integer::sum) - 1;
+            int expected = structure.poppedSkip(u, j);
+            Kernels k = session.model().kernels();
+            Workspace ws = session.workspace();
+            Tensor t;
+            if (event.index() == expected) {
+                t = event.tensor();
+            } else if (expected < pushed.size()) {
+                t = k.copy(ws, pushed.get(expected));              // still on the stack below the popped entry
+            } else {
+                t = null;
+                for (PolicyRun r : runs) {
+                    t = r.cachedSkip(expected, current, k, ws);
+                    if (t != null) break;
+                }
+                if (t == null) {
+                    throw new IllegalStateException(event.node() + " needs skip." + expected + " on call " + current
+                            + ", which this call did not push and no policy kept");
+                }
+            }
+            for (PolicyRun r : runs) {
+                Tensor t2 = r.transformSkip(event, expected, t, k, ws);
+                if (t2 != t && t != event.tensor()) t.close();
+                t = t2;
+            }
+            return t;
+        }
+
+        private int upBlockIndex(String node) {
+            if (!node.startsWith("up_blocks.")) throw new IllegalStateException("skip popped by " + node + ", not an up block");
+            return Integer.parseInt(node.substring("up_blocks.".length()));
+        }
+    }
+
+    private static final class Holder {
+        Tensor real;
+    }
+
+    /** The call as policy {@code i-1} sees it: proceed() runs the policies after it, then the node. */
+    private final class Link implements NodeCall {
+        private final NodeCall base;
+        private final int nextPolicy;
+        private final Holder holder;
+        Tensor result;
+        private boolean proceeded;
+
+        Link(NodeCall base, int nextPolicy, Holder holder) {
+            this.base = base;
+            this.nextPolicy = nextPolicy;
+            this.holder = holder;
+        }
+
+        @Override
+        public String path() {
+            return base.path();
+        }
+
+        @Override
+        public NodeLevel level() {
+            return base.level();
+        }
+
+        @Override
+        public NodeKind kind() {
+            return base.kind();
+        }
+
+        @Override
+        public int callIndex() {
+            return current;
+        }
+
+        @Override
+        public Tensor input() {
+            return base.input();
+        }
+
+        @Override
+        public Tensor temb() {
+            return base.temb();
+        }
+
+        @Override
+        public Tensor encoderHiddenStates() {
+            return base.encoderHiddenStates();
+        }
+
+        @Override
+        public Tensor proceed() {
+            if (proceeded) throw new IllegalStateException("proceed() called twice at " + base.path());
+            proceeded = true;
+            result = hooks.invoke(nextPolicy, base, holder);
+            return result;
+        }
+
+        @Override
+        public Tensor passThrough() {
+            return base.passThrough();
+        }
+
+        @Override
+        public Workspace workspace() {
+            return base.workspace();
+        }
+
+        @Override
+        public Kernels kernels() {
+            return base.kernels();
+        }
+    }
+}

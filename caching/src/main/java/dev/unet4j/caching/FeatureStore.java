@@ -1,0 +1,116 @@
+package dev.unet4j.caching;
+
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Tensor;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Tensors a policy keeps between the calls of one generation, keyed by node path (or any name), charged to the
+ * generation's {@link CacheBudget}. Entries are private copies in the session's pool; {@link #take} hands the graph a
+ * fresh copy, as {@link dev.unet4j.unet.NodeInterceptor}'s ownership rule requires.
+ */
+public final class FeatureStore implements AutoCloseable {
+    private final CacheBudget budget;
+    private final Map<String, Tensor> entries = new HashMap<>();
+    private boolean refused;
+
+    public FeatureStore(CacheBudget budget) {
+        this.budget = budget;
+    }
+
+    /** Keeps a copy of {@code t} under {@code key}, replacing an older entry; false if the budget refused it. */
+    public boolean put(String key, Tensor t, Kernels k, Workspace ws) {
+        remove(key);
+        long bytes = bytes(t);
+        if (!budget.reserve(bytes, key + " " + t)) {
+            refused = true;
+            return false;
+        }
+        entries.put(key, k.copy(ws, t));
+        return true;
+    }
+
+    /** Keeps {@code t} itself (ownership passes to the store; it is closed if the budget refuses it). */
+    public boolean putOwned(String key, Tensor t) {
+        remove(key);
+        long bytes = bytes(t);
+        if (!budget.reserve(bytes, key + " " + t)) {
+            refused = true;
+            t.close();
+            return false;
+        }
+        entries.put(key, t);
+        return true;
+    }
+
+    /** Removes and returns the entry (now owned by the caller), or null. */
+    public Tensor removeOwned(String key) {
+        Tensor t = entries.remove(key);
+        if (t != null) budget.release(bytes(t));
+        return t;
+    }
+
+    /** The kept tensor (store-owned: read it, do not close it), or null. */
+    public Tensor get(String key) {
+        return entries.get(key);
+    }
+
+    public boolean contains(String key) {
+        return entries.containsKey(key);
+    }
+
+    public boolean containsAll(java.util.Collection<String> keys) {
+        return entries.keySet().containsAll(keys);
+    }
+
+    /** A graph-owned copy of the entry, or null if there is none. */
+    public Tensor take(String key, Kernels k, Workspace ws) {
+        Tensor t = entries.get(key);
+        return t == null ? null : k.copy(ws, t);
+    }
+
+    public void remove(String key) {
+        Tensor old = entries.remove(key);
+        if (old != null) {
+            budget.release(bytes(old));
+            old.close();
+        }
+    }
+
+    /** Whether some put since the last {@link #clear} was refused by the budget. */
+    public boolean refusedSome() {
+        return refused;
+    }
+
+    public int size() {
+        return entries.size();
+    }
+
+    public long bytes() {
+        long b = 0;
+        for (Tensor t : entries.values()) b += bytes(t);
+        return b;
+    }
+
+    /** Drops every entry and the refused flag (start of a new refresh). */
+    public void clear() {
+        for (Tensor t : entries.values()) {
+            budget.release(bytes(t));
+            t.close();
+        }
+        entries.clear();
+        refused = false;
+    }
+
+    static long bytes(Tensor t) {
+        return t.numel() * Float.BYTES;
+    }
+
+    @Override
+    public void close() {
+        clear();
+    }
+}

@@ -1,0 +1,61 @@
+package dev.unet4j.caching;
+
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.CallTrace;
+import dev.unet4j.unet.NodeCall;
+import dev.unet4j.unet.SkipEvent;
+import dev.unet4j.unet.UNetInputs;
+
+/**
+ * One policy's state for one generation, driven by the call index (never by the timestep value: Heun repeats
+ * timesteps). Calls arrive in order 0, 1, 2, ...; node callbacks belong to the call last begun.
+ */
+public interface PolicyRun extends AutoCloseable {
+
+    /** Call {@code callIndex} is about to run with {@code in}. */
+    default void beginCall(int callIndex, UNetInputs in) {
+    }
+
+    /**
+     * A node of the current call: {@code call.proceed()} runs it (through the policies composed after this one). The
+     * ownership rules of {@link dev.unet4j.unet.NodeInterceptor} apply.
+     */
+    default Tensor intercept(NodeCall call, int callIndex) {
+        return call.proceed();
+    }
+
+    /**
+     * A skip tensor about to be concatenated by an up block ({@code pop.node()}, full-call skip index
+     * {@code skipIndex}): return {@code skip} or a new tensor from {@code ws} (the caller frees {@code skip}).
+     */
+    default Tensor transformSkip(SkipEvent pop, int skipIndex, Tensor skip, Kernels k, Workspace ws) {
+        return skip;
+    }
+
+    /** A graph-owned copy of {@code skip.skipIndex} kept from an earlier call, for calls that did not push it; or null. */
+    default Tensor cachedSkip(int skipIndex, int callIndex, Kernels k, Workspace ws) {
+        return null;
+    }
+
+    /** The current call is done; {@code trace} is its last UNet pass (null if none ran). */
+    default void endCall(int callIndex, CallTrace trace) {
+    }
+
+    /** Call-level policies only: run call {@code callIndex} through {@code runner} and return its output. */
+    default Tensor runCall(int callIndex, UNetInputs in, CallRunner runner) {
+        return runner.forward(in);
+    }
+
+    /** A short label of what this policy did on the call just ended, or "" (e.g. {@code full}, {@code reuse b=0}). */
+    default String label(int callIndex) {
+        return "";
+    }
+
+    /** Bytes this run holds now. */
+    long bytesHeld();
+
+    @Override
+    void close();
+}

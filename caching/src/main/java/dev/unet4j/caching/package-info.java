@@ -1,0 +1,25 @@
+/**
+ * Feature caching and skip scaling for diffusers UNets, per generation.
+ *
+ * <p>The model ({@link dev.unet4j.unet.UNetModel}) stays shared and immutable; a {@link dev.unet4j.caching.CacheSession}
+ * is opened per generation on a {@link dev.unet4j.unet.UNetSession} with a {@link dev.unet4j.caching.CachePolicy}
+ * (parsed from text by {@link dev.unet4j.caching.CachePolicies#parse}, composed with {@code +}) and installs itself as
+ * the session's interceptor. Calls are numbered by the sampler's call index (never by timestep values); call 0 starts
+ * a new generation. Every call is reported ({@link dev.unet4j.caching.CallReport}): the nodes computed, MACs done vs
+ * full compute, the bytes held; {@link dev.unet4j.caching.CacheOptions} bounds those bytes.
+ *
+ * <pre>{@code
+ * try (UNetSession s = model.newSession();
+ *      CacheSession cache = CacheSession.open(s, CachePolicies.parse("deepcache:interval=3,branch=0"),
+ *                                             GenerationInfo.calls(25))) {
+ *     Denoiser d = Guidance.classifierFree(new CachedDiffusionModel(cache), uncond, cond, 7.5, 0);
+ *     Latents x = DdimSampler.fromConfig(cfg).sample(d, SamplingRequest.of(25, shape, NoiseSource.seeded(1)));
+ *     GenerationReport r = cache.report();
+ * }
+ * }</pre>
+ *
+ * Policies (package {@code dev.unet4j.caching.policy}): {@code deepcache}, {@code faster} (encoder propagation, with
+ * {@code parallel} batched decoding), {@code inherit}, {@code skiptune}, {@code scalelong}, {@code freeu},
+ * {@code balanced}, {@code adaptive}, {@code none}.
+ */
+package dev.unet4j.caching;

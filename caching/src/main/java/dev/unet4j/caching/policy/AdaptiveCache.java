@@ -1,0 +1,140 @@
+package dev.unet4j.caching.policy;
+
+import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.FeatureStore;
+import dev.unet4j.caching.PolicyArgs;
+import dev.unet4j.caching.PolicyRun;
+import dev.unet4j.caching.RunContext;
+import dev.unet4j.caching.UNetStructure;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.NodeCall;
+import dev.unet4j.unet.UNetInputs;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Adaptive whole-body caching (TeaCache-like). Every call runs conv_in; its output is the probe. Its relative L1
+ * change {@code mean|p - p_full| / mean|p_full|} against the probe of the last full call is accumulated over the calls
+ * since that full call; while the sum stays below {@code threshold} the call reuses: everything between conv_in and
+ * conv_norm_out is skipped and conv_norm_out receives {@code probe + residual}, the residual being
+ * {@code (conv_norm_out input) - (conv_in output)} of the last full call. The first {@code warmup} and last
+ * {@code cooldown} calls always run in full, and at most {@code max-run} calls in a row reuse.
+ */
+public record AdaptiveCache(double threshold, int warmup, int cooldown, int maxRun) implements CachePolicy {
+    public static final String NAME = "adaptive";
+
+    public AdaptiveCache {
+        if (!(threshold >= 0)) throw new IllegalArgumentException("adaptive: threshold must be >= 0, got " + threshold);
+        if (warmup < 1) throw new IllegalArgumentException("adaptive: warmup must be >= 1 (call 0 has nothing to reuse), got " + warmup);
+        if (cooldown < 0 || maxRun < 1) throw new IllegalArgumentException("adaptive: cooldown must be >= 0 and max-run >= 1");
+    }
+
+    public static AdaptiveCache parse(String text) {
+        PolicyArgs a = PolicyArgs.parse(NAME, text, List.of("threshold", "warmup", "cooldown", "max-run"), Set.of(), Set.of());
+        return new AdaptiveCache(a.number("threshold", 0.1), a.integer("warmup", 1), a.integer("cooldown", 1), a.integer("max-run", 3));
+    }
+
+    @Override
+    public String spec() {
+        return NAME + ":threshold=" + threshold + ",warmup=" + warmup + ",cooldown=" + cooldown + ",max-run=" + maxRun;
+    }
+
+    @Override
+    public PolicyRun start(RunContext ctx) {
+        return new Run(ctx.structure(), ctx.info().totalCalls(), ctx.newStore());
+    }
+
+    private final class Run implements PolicyRun {
+        private final String lastUp;
+        private final int total;
+        private final FeatureStore store;
+        private int callIndex, run;
+        private double accumulated;
+        private boolean reuse;
+        private Tensor probe;              // this call's conv_in output (graph-owned, alive until the call ends)
+        private String label = "";
+
+        Run(UNetStructure s, int total, FeatureStore store) {
+            this.lastUp = "up_blocks." + (s.upBlocks() - 1);
+            this.total = total;
+            this.store = store;
+        }
+
+        @Override
+        public void beginCall(int k, UNetInputs in) {
+            callIndex = k;
+            reuse = false;
+            probe = null;
+            label = "";
+        }
+
+        @Override
+        public Tensor intercept(NodeCall call, int k) {
+            String path = call.path();
+            if (path.equals("conv_in")) {
+                Tensor out = call.proceed();
+                probe = out;
+                decide(out);
+                if (!reuse) store.put("probe", out, call.kernels(), call.workspace());
+                return out;
+            }
+            if (reuse) {
+                if (path.equals(lastUp)) return call.kernels().add(call.workspace(), probe, store.get("residual"), 1f, 1f);
+                if (path.startsWith("down_blocks.") || path.equals("mid_block") || path.startsWith("up_blocks.")) {
+                    return call.passThrough();                       // skipped; only the last up block's value is used
+                }
+                return call.proceed();
+            }
+            if (path.equals("conv_norm_out") && store.contains("probe")) {
+                try (Tensor residual = call.kernels().add(call.workspace(), call.input(), store.get("probe"), 1f, -1f)) {
+                    store.put("residual", residual, call.kernels(), call.workspace());
+                }
+            }
+            return call.proceed();
+        }
+
+        private void decide(Tensor p) {
+            boolean forced = callIndex < warmup || callIndex >= total - cooldown || run >= maxRun
+                    || !store.contains("probe") || !store.contains("residual") || store.refusedSome();
+            if (forced) {
+                reuse = false;
+            } else {
+                accumulated += relativeL1(p, store.get("probe"));
+                reuse = accumulated < threshold;
+            }
+            if (reuse) {
+                run++;
+                label = String.format("reuse (acc %.3f)", accumulated);
+            } else {
+                run = 0;
+                accumulated = 0;
+            }
+        }
+
+        @Override
+        public String label(int k) {
+            return label;
+        }
+
+        @Override
+        public long bytesHeld() {
+            return store.bytes();
+        }
+
+        @Override
+        public void close() {
+            store.close();
+        }
+    }
+
+    static double relativeL1(Tensor a, Tensor ref) {
+        float[] x = a.toFloatArray(), r = ref.toFloatArray();
+        double num = 0, den = 0;
+        for (int i = 0; i < x.length; i++) {
+            num += Math.abs(x[i] - r[i]);
+            den += Math.abs(r[i]);
+        }
+        return den == 0 ? (num == 0 ? 0 : Double.POSITIVE_INFINITY) : num / den;
+    }
+}

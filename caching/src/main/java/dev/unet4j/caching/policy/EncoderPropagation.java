@@ -1,0 +1,298 @@
+package dev.unet4j.caching.policy;
+
+import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CallRunner;
+import dev.unet4j.caching.CacheBudget;
+import dev.unet4j.caching.FeatureStore;
+import dev.unet4j.caching.PolicyArgs;
+import dev.unet4j.caching.PolicyRun;
+import dev.unet4j.caching.RunContext;
+import dev.unet4j.caching.UNetStructure;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.EncoderState;
+import dev.unet4j.unet.NodeCall;
+import dev.unet4j.unet.Timestep;
+import dev.unet4j.unet.UNetInputs;
+
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Encoder propagation (Faster Diffusion, Li et al. 2023): key calls run the whole UNet and keep the encoder state
+ * ({@link dev.unet4j.unet.UNetSession#encode}); the other calls run only the decoder from that state with their own
+ * time embedding ({@link dev.unet4j.unet.UNetSession#decode}), so they ignore their input latents. Call 0 is always a
+ * key. Key sets: an explicit {@code keys=} list, {@code every=k}, or {@code preset=50} (the paper's
+ * {0,1,2,3,5,10,15,25,35} for 50 steps).
+ *
+ * <p>{@code parallel} (also the TiUE-style shared-encoder decoding): since non-key decoders depend only on the key's
+ * encoder features and their own timestep, the first non-key call after a key evaluates the decoders of the whole run
+ * of following non-key calls in one batch (their timesteps come from {@link dev.unet4j.caching.GenerationInfo
+ * #callTimesteps()}), and the sampler then consumes one output per call. The batched pass runs through the graph with
+ * the key call's conv_in output, down-layer outputs and mid-block output, batch-tiled, in place of the encoder.
+ * {@code group=n} caps the batch.
+ */
+public record EncoderPropagation(int[] keys, int every, boolean parallel, int group) implements CachePolicy {
+    public static final String NAME = "faster";
+    /** The paper's key steps for 50-step DDIM. */
+    public static final int[] PRESET_50 = {0, 1, 2, 3, 5, 10, 15, 25, 35};
+
+    public EncoderPropagation {
+        if ((keys == null) == (every < 1)) throw new IllegalArgumentException("faster: give exactly one of keys=, every= or preset=50");
+        if (keys != null) keys = keys.clone();
+        if (group < 1) throw new IllegalArgumentException("faster: group must be >= 1, got " + group);
+    }
+
+    public static EncoderPropagation parse(String text) {
+        PolicyArgs a = PolicyArgs.parse(NAME, text, List.of("keys", "every", "preset", "group"), Set.of("keys"), Set.of("parallel"));
+        int[] keys = a.ints("keys");
+        if (a.has("preset")) {
+            a.require(a.integer("preset", 0) == 50, "preset", "50 (the paper's 50-step key set)");
+            a.require(keys == null && !a.has("every"), "preset", "combined with keys= or every=");
+            keys = PRESET_50;
+        }
+        return new EncoderPropagation(keys, a.integer("every", 0), a.flag("parallel"), a.integer("group", Integer.MAX_VALUE));
+    }
+
+    @Override
+    public String spec() {
+        String s = NAME + ":" + (keys != null ? "keys=" + String.join(",", Arrays.stream(keys).mapToObj(String::valueOf).toList())
+                : "every=" + every);
+        if (group != Integer.MAX_VALUE) s += ",group=" + group;
+        return parallel ? s + ";parallel" : s;
+    }
+
+    @Override
+    public boolean callLevel() {
+        return true;
+    }
+
+    public boolean isKey(int call) {
+        if (call == 0) return true;
+        if (keys != null) {
+            for (int k : keys) if (k == call) return true;
+            return false;
+        }
+        return call % every == 0;
+    }
+
+    @Override
+    public PolicyRun start(RunContext ctx) {
+        if (parallel && ctx.info().callTimesteps() == null) {
+            throw new IllegalArgumentException("faster ...;parallel evaluates future calls ahead: open the cache session with "
+                    + "GenerationInfo.withTimesteps(...)");
+        }
+        return parallel ? new ParallelRun(ctx) : new SequentialRun(ctx.budget());
+    }
+
+    private final class SequentialRun implements PolicyRun {
+        private final CacheBudget budget;
+        private EncoderState state;
+        private long stateBytes;
+        private String label = "";
+
+        SequentialRun(CacheBudget budget) {
+            this.budget = budget;
+        }
+
+        @Override
+        public Tensor runCall(int callIndex, UNetInputs in, CallRunner runner) {
+            if (isKey(callIndex)) {
+                drop();
+                EncoderState s = runner.encode(in);
+                Tensor out = runner.decode(s, in);
+                long bytes = bytes(s);
+                if (budget.reserve(bytes, "encoder state of call " + callIndex)) {
+                    state = s;
+                    stateBytes = bytes;
+                } else {
+                    s.close();
+                }
+                label = "key";
+                return out;
+            }
+            if (state == null) {
+                label = "full (cache refused)";
+                return runner.forward(in);
+            }
+            label = "decode";
+            return runner.decode(state, in);
+        }
+
+        private void drop() {
+            if (state != null) {
+                state.close();
+                budget.release(stateBytes);
+                state = null;
+                stateBytes = 0;
+            }
+        }
+
+        @Override
+        public String label(int callIndex) {
+            return label;
+        }
+
+        @Override
+        public long bytesHeld() {
+            return stateBytes;
+        }
+
+        @Override
+        public void close() {
+            drop();
+        }
+    }
+
+    static long bytes(EncoderState s) {
+        long n = s.temb().numel() + s.mid().numel();
+        for (Tensor t : s.skips()) n += t.numel();
+        return n * Float.BYTES;
+    }
+
+    private static final Pattern ENCODER_LAYER = Pattern.compile("down_blocks\\.\\d+\\.(resnets|attentions|downsamplers)\\.\\d+");
+
+    private final class ParallelRun implements PolicyRun {
+        private final double[] timesteps;
+        private final int total;
+        private final FeatureStore encoder, outputs;
+        private final Set<String> encoderNodes = new HashSet<>();
+        private boolean keyNow;
+        private int tileNow;               // > 0 while a batched decode runs
+        private int batchStart, batchSize;
+        private String label = "";
+
+        ParallelRun(RunContext ctx) {
+            this.timesteps = ctx.info().callTimesteps();
+            this.total = ctx.info().totalCalls();
+            this.encoder = ctx.newStore();
+            this.outputs = ctx.newStore();
+            UNetStructure s = ctx.structure();
+            encoderNodes.add("conv_in");
+            for (String p : s.paths()) if (ENCODER_LAYER.matcher(p).matches()) encoderNodes.add(p);
+            if (s.hasMid()) encoderNodes.add("mid_block");
+        }
+
+        @Override
+        public Tensor runCall(int callIndex, UNetInputs in, CallRunner runner) {
+            if (isKey(callIndex)) {
+                encoder.clear();
+                outputs.clear();
+                keyNow = true;
+                try {
+                    label = "key";
+                    return runner.forward(in);
+                } finally {
+                    keyNow = false;
+                }
+            }
+            String key = "out." + callIndex;
+            if (outputs.contains(key)) {
+                label = "";
+                runner.servedFromBatch(batchStart, batchSize);
+                return outputs.removeOwned(key);
+            }
+            if (encoder.refusedSome() || encoder.size() < encoderNodes.size()) {
+                label = "full (cache refused)";
+                return runner.forward(in);
+            }
+            int n = 1;
+            while (callIndex + n < total && n < group && !isKey(callIndex + n)) n++;
+            Tensor out;
+            tileNow = n;
+            batchStart = callIndex;
+            batchSize = n;
+            try (Batched b = batched(in, callIndex, n, runner.workspace().allocator())) {
+                out = runner.forward(b.inputs);
+            } finally {
+                tileNow = 0;
+            }
+            try {
+                long batch = out.dim(0) / n;
+                for (int i = 1; i < n; i++) {
+                    outputs.putOwned("out." + (callIndex + i), Tiles.slice(out, i * batch, batch, runner.workspace().allocator()));
+                }
+                label = "decode x" + n;
+                return Tiles.slice(out, 0, batch, runner.workspace().allocator());
+            } finally {
+                out.close();
+            }
+        }
+
+        @Override
+        public void beginCall(int callIndex, UNetInputs in) {
+            label = "";
+        }
+
+        @Override
+        public Tensor intercept(NodeCall call, int callIndex) {
+            if (!encoderNodes.contains(call.path())) return call.proceed();
+            if (keyNow) {
+                Tensor out = call.proceed();
+                encoder.put(call.path(), out, call.kernels(), call.workspace());
+                return out;
+            }
+            if (tileNow > 0) return Tiles.repeat(encoder.get(call.path()), tileNow, call.workspace().allocator());
+            return call.proceed();
+        }
+
+        @Override
+        public String label(int callIndex) {
+            return label;
+        }
+
+        @Override
+        public long bytesHeld() {
+            return encoder.bytes() + outputs.bytes();
+        }
+
+        @Override
+        public void close() {
+            encoder.close();
+            outputs.close();
+        }
+
+        private Batched batched(UNetInputs in, int first, int n, dev.unet4j.core.tensor.Allocator allocator) {
+            int batch = (int) in.sample().dim(0);
+            double[] ts = new double[batch * n];
+            for (int i = 0; i < n; i++) Arrays.fill(ts, i * batch, (i + 1) * batch, timesteps[first + i]);
+            Timestep.Type type = switch (in.timestep().type()) {
+                case PYTHON_INT -> Timestep.Type.INT64;
+                case PYTHON_FLOAT -> Timestep.Type.FLOAT64;
+                default -> in.timestep().type();
+            };
+            if (in.downBlockAdditionalResiduals() != null) {
+                throw new UnsupportedOperationException("parallel encoder propagation with ControlNet residuals");
+            }
+            return new Batched(in, n, new Timestep(ts, type), allocator);
+        }
+    }
+
+    /** The inputs of a batched decode: every conditioning tensor tiled {@code n} times. */
+    private static final class Batched implements AutoCloseable {
+        final UNetInputs inputs;
+        private final List<Tensor> owned;
+
+        Batched(UNetInputs in, int n, Timestep ts, dev.unet4j.core.tensor.Allocator a) {
+            Tensor sample = tile(in.sample(), n, a), ehs = tile(in.encoderHiddenStates(), n, a);
+            Tensor mask = tile(in.encoderAttentionMask(), n, a), labels = tile(in.classLabels(), n, a);
+            Tensor cond = tile(in.timestepCond(), n, a), text = tile(in.textEmbeds(), n, a), ids = tile(in.timeIds(), n, a);
+            owned = java.util.stream.Stream.of(sample, ehs, mask, labels, cond, text, ids).filter(java.util.Objects::nonNull).toList();
+            UNetInputs.Builder b = UNetInputs.builder(sample, ts).encoderHiddenStates(ehs).encoderAttentionMask(mask)
+                    .classLabels(labels).timestepCond(cond);
+            if (text != null || ids != null) b.addedCond(text, ids);
+            inputs = b.build();
+        }
+
+        private static Tensor tile(Tensor t, int n, dev.unet4j.core.tensor.Allocator a) {
+            return t == null ? null : Tiles.repeat(t, n, a);
+        }
+
+        @Override
+        public void close() {
+            for (Tensor t : owned) t.close();
+        }
+    }
+}

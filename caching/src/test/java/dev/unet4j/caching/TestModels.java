@@ -1,0 +1,115 @@
+package dev.unet4j.caching;
+
+import dev.unet4j.core.io.SafetensorsFile;
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.unet.CallTrace;
+import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.NodeLevel;
+import dev.unet4j.unet.Timestep;
+import dev.unet4j.unet.UNetInputs;
+import dev.unet4j.unet.UNetModel;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The fixture models on oneDNN and a sequence of distinct UNet calls built from the fixtures' stored inputs: call k
+ * has sample {@code sample * (1 - 0.07 k) + 0.05 k} and timestep {@code 900 - 97 k}, so every call differs and a
+ * cache that served stale values would show.
+ */
+final class TestModels implements AutoCloseable {
+    static final String SD = "unet2d-cond-sd-tiny";
+    static final String DDPM = "unet2d-ddpm-tiny";
+
+    final DnnlKernels kernels = new DnnlKernels();
+    final UNetModel model;
+    private final float[] sample;
+    private final long[] sampleShape;
+    private final Tensor ehs;
+    private final List<Tensor> owned = new ArrayList<>();
+
+    TestModels(String fixture) {
+        Path dir = Fixtures.fixture(fixture);
+        try {
+            model = UNetModel.load(dir, LoadOptions.of(kernels));
+            try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("inputs.safetensors"))) {
+                try (Tensor s = f.load("sample", Allocator.direct())) {
+                    sample = s.toFloatArray();
+                    sampleShape = s.shape();
+                }
+                ehs = f.names().contains("encoder_hidden_states") ? f.load("encoder_hidden_states", Allocator.direct()) : null;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load fixture " + dir, e);
+        }
+    }
+
+    static double timestep(int k) {
+        return 900 - 97 * k;
+    }
+
+    /** The inputs of test call {@code k} (tensors owned by this object). */
+    synchronized UNetInputs call(int k) {
+        float[] v = sample.clone();
+        for (int i = 0; i < v.length; i++) v[i] = v[i] * (1 - 0.07f * k) + 0.05f * k;
+        Tensor s = Tensor.of(v, sampleShape);
+        owned.add(s);
+        return UNetInputs.builder(s, Timestep.float64(timestep(k))).encoderHiddenStates(ehs).build();
+    }
+
+    GenerationInfo info(int calls) {
+        double[] ts = new double[calls];
+        for (int k = 0; k < calls; k++) ts[k] = timestep(k);
+        return GenerationInfo.withTimesteps(ts);
+    }
+
+    /** Nodes computed at STEM or LAYER level in a trace, in order. */
+    Set<String> computedLayers(List<String> computed) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String p : computed) {
+            if (!model.nodePaths().contains(p)) continue;
+            NodeLevel l = model.nodeLevel(p);
+            if (l == NodeLevel.STEM || l == NodeLevel.LAYER) out.add(p);
+        }
+        return out;
+    }
+
+    Set<String> computedLayers(CallTrace t) {
+        List<String> c = new ArrayList<>();
+        for (CallTrace.NodeRecord r : t.nodes()) if (r.outcome() == CallTrace.Outcome.COMPUTED) c.add(r.path());
+        return computedLayers(c);
+    }
+
+    static void assertBitEqual(String what, float[] expected, Tensor actual) {
+        assertArrayEquals(expected, actual.toFloatArray(), what);
+    }
+
+    static void assertClose(String what, float[] expected, float[] actual, double tol) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        double max = 0, ref = 0;
+        for (int i = 0; i < expected.length; i++) {
+            max = Math.max(max, Math.abs(expected[i] - actual[i]));
+            ref = Math.max(ref, Math.abs(expected[i]));
+        }
+        if (max > tol * (1 + ref)) throw new AssertionError(what + ": max|diff| " + max + " > " + tol + " * (1 + " + ref + ")");
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : owned) t.close();
+        if (ehs != null) ehs.close();
+        model.close();
+        kernels.close();
+    }
+}

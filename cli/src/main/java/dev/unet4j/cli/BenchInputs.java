@@ -1,0 +1,62 @@
+package dev.unet4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.samplers.TorchGenerator;
+import dev.unet4j.unet.Timestep;
+import dev.unet4j.unet.UNetInputs;
+import dev.unet4j.unet.UNetModel;
+
+/**
+ * Seeded random inputs of the shapes a model takes, for benchmarks and MAC counts: a standard normal sample, the
+ * int64 timestep 500, standard normal {@code encoder_hidden_states [B, 77, cross_attention_dim]} for text-conditional
+ * models (77 = CLIP's token count), class labels {@code i mod num_class_embeds} for class-conditional ones.
+ */
+final class BenchInputs implements AutoCloseable {
+    static final int TOKENS = 77;
+    static final long TIMESTEP = 500;
+
+    private final Tensor sample;
+    private final Tensor text;
+    private final Tensor labels;
+    private final UNetInputs inputs;
+
+    private BenchInputs(Tensor sample, Tensor text, Tensor labels) {
+        this.sample = sample;
+        this.text = text;
+        this.labels = labels;
+        this.inputs = UNetInputs.builder(sample, Timestep.int64(TIMESTEP)).encoderHiddenStates(text).classLabels(labels).build();
+    }
+
+    static BenchInputs random(LoadedModel m, int batch, int height, int width, long seed) {
+        return random(m.unet, m.config, batch, height, width, seed);
+    }
+
+    static BenchInputs random(UNetModel unet, JsonNode config, int batch, int height, int width, long seed) {
+        TorchGenerator g = new TorchGenerator(seed);
+        int c = unet.inChannels();
+        Tensor sample = Tensor.of(g.randn(batch * c * height * width), batch, c, height, width);
+        Tensor text = null;
+        Tensor labels = null;
+        int dim = LoadedModel.crossAttentionDim(unet, config);
+        if (dim > 0) text = Tensor.of(g.randn(batch * TOKENS * dim), batch, TOKENS, dim);
+        int classes = LoadedModel.numClassEmbeds(config);
+        if (classes > 0) {
+            float[] l = new float[batch];
+            for (int i = 0; i < batch; i++) l[i] = i % classes;
+            labels = Tensor.of(l, batch);
+        }
+        return new BenchInputs(sample, text, labels);
+    }
+
+    UNetInputs inputs() {
+        return inputs;
+    }
+
+    @Override
+    public void close() {
+        sample.close();
+        if (text != null) text.close();
+        if (labels != null) labels.close();
+    }
+}

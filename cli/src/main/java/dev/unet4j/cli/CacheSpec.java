@@ -1,0 +1,77 @@
+package dev.unet4j.cli;
+
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CachedDiffusionModel;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.GenerationReport;
+import dev.unet4j.samplers.guidance.DiffusionModel;
+import dev.unet4j.samplers.pipeline.RunModel;
+import dev.unet4j.unet.UNetSession;
+
+/**
+ * A {@code --cache} value: a feature-caching policy in the caching module's text form ({@code deepcache:interval=3},
+ * {@code freeu:b1=1.5,b2=1.6,s1=0.9,s2=0.2+deepcache:interval=2}, ..., or {@code none}). Unknown names and bad
+ * arguments are refused by the caching module's parser with the valid names or keys (exit 1).
+ *
+ * @param text   the spec as given
+ * @param policy the parsed policy
+ */
+record CacheSpec(String text, CachePolicy policy) {
+
+    static CacheSpec parse(String spec) {
+        try {
+            return new CacheSpec(spec, CachePolicies.parse(spec.strip()));
+        } catch (IllegalArgumentException e) {
+            throw new UserException("bad --cache '" + spec + "': " + e.getMessage(), e);
+        }
+    }
+
+    boolean isNone() {
+        return policy == CachePolicies.NONE;
+    }
+
+    String label() {
+        return "cache " + policy.spec();
+    }
+
+    /** Each pipeline run through a fresh cache session planned for the run's calls. */
+    RunModel.Factory runModel() {
+        return (session, plan) -> {
+            CacheSession cache = CacheSession.open(session, policy, GenerationInfo.withTimesteps(plan.callTimesteps()));
+            return new Cached(cache);
+        };
+    }
+
+    /** A cache session over {@code session} for {@code calls} calls at the given timesteps. */
+    CacheSession open(UNetSession session, double[] callTimesteps) {
+        return CacheSession.open(session, policy, GenerationInfo.withTimesteps(callTimesteps));
+    }
+
+    /** A run model whose MACs come from the cache session's report (every pass of every call). */
+    private record Cached(CacheSession cache, DiffusionModel model) implements RunModel {
+        Cached(CacheSession cache) {
+            this(cache, new CachedDiffusionModel(cache));
+        }
+
+        @Override
+        public long macsDone() {
+            return report().macsDone();
+        }
+
+        @Override
+        public long macsFull() {
+            return report().fullMacs();
+        }
+
+        private GenerationReport report() {
+            return cache.report();
+        }
+
+        @Override
+        public void close() {
+            cache.close();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package dev.unet4j.cli;
+
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+
+/** Options every command takes. */
+final class CommonOptions {
+    @Option(names = "--verbose", description = "Debug logging and stack traces on errors.")
+    boolean verbose;
+
+    @Option(names = "--quiet", description = "No progress bar and no summary line on stdout (errors are still printed).")
+    boolean quiet;
+
+    @Option(names = "--threads", paramLabel = "T",
+            description = "Compute threads. oneDNN's OpenMP pool is sized when the process starts, so this takes effect "
+                    + "through the bin/unet4j launcher (which sets OMP_NUM_THREADS=T); with plain java -jar, set "
+                    + "OMP_NUM_THREADS yourself. Default: all cores (or OMP_NUM_THREADS).")
+    Integer threads;
+
+    /** Warns when --threads cannot take effect in this process. */
+    void checkThreads(PrintWriter err) {
+        if (threads == null) return;
+        if (threads < 1) throw new UserException("--threads must be >= 1, got " + threads);
+        String omp = System.getenv("OMP_NUM_THREADS");
+        if (!String.valueOf(threads).equals(omp == null ? null : omp.strip())) {
+            err.println("warning: --threads " + threads + " needs OMP_NUM_THREADS=" + threads
+                    + " before the JVM starts (bin/unet4j sets it); running with "
+                    + (omp == null ? "all cores" : "OMP_NUM_THREADS=" + omp));
+            err.flush();
+        }
+    }
+}

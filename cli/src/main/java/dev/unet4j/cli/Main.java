@@ -1,0 +1,42 @@
+package dev.unet4j.cli;
+
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.util.Arrays;
+
+/**
+ * The {@code unet4j} command line. Exit codes: 0 success, 1 bad input or a failed run (message on stderr, at most
+ * three lines, no stack trace unless {@code --verbose}), 2 usage errors (unknown option, missing value, conflicting
+ * options).
+ */
+public final class Main {
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_BAD_INPUT = 1;
+    public static final int EXIT_USAGE = 2;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        Logging.configure(Arrays.asList(args).contains("--verbose"));
+        System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    }
+
+    /** Runs one command line with the given streams (tests call this in-process) and returns the exit code. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        Logging.configure(Arrays.asList(args).contains("--verbose")); // no effect once a logger exists
+        return commandLine(out, err).execute(args);
+    }
+
+    /** The configured picocli command line (subcommands, exit codes, error handlers). */
+    public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new UnetCommand());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setParameterExceptionHandler(Errors::onUsageError);
+        cl.setExecutionExceptionHandler(Errors::onExecutionError);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return cl;
+    }
+}

@@ -1,0 +1,98 @@
+package dev.unet4j.cli;
+
+import dev.unet4j.core.model.ModelFiles;
+import dev.unet4j.quantization.io.QuantizedCheckpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+@Command(name = "quantize", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = {"Writes a quantized copy of a float model: config.json and diffusion_pytorch_model.safetensors with "
+                + "I8/F8 weights, their per-channel scales (<weight>.scale) and the plan in the header metadata. "
+                + "generate, forward and bench load such a folder as it is (no --quant).",
+                "The folder is written under a temporary name and renamed when complete; an existing --out is refused."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  unet4j quantize --quant int8 --out ./digits-int8", "  unet4j quantize --model ./unet --quant fp8-e4m3 --out ./unet-fp8",
+                "  unet4j generate --model ./digits-int8 --class-label 4 --out four.png"})
+final class QuantizeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--model", paramLabel = "DIR", defaultValue = DemoModel.NAME,
+            description = "Float diffusers model folder, or demo-digits. Default: ${DEFAULT-VALUE}.")
+    String model;
+
+    @Option(names = "--quant", paramLabel = "SPEC", required = true,
+            description = "int8, fp8-e4m3 or fp8-e5m2 (stored codes); dr:N stores INT8 (N bits are chosen at run time).")
+    String quant;
+
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "The folder to create.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        common.checkThreads(spec.commandLine().getErr());
+        QuantSpec q = QuantSpec.parse(quant).requireSupported();
+        if (Files.exists(out)) throw new UserException("--out " + out + " already exists; choose a new folder");
+        long t0 = System.nanoTime();
+        ModelFiles files = LoadedModel.locate(model);
+        QuantizedCheckpoint ckpt = QuantizedCheckpoint.quantize(files.folder(), q.plan());
+        Path target = out.toAbsolutePath();
+        Path parent = target.getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + "-");
+        try {
+            ckpt.write(tmp);
+            if (files.schedulerConfig().isPresent()) Files.copy(files.schedulerConfig().get(), tmp.resolve("scheduler_config.json"));
+            publicReadable(tmp);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target);
+            }
+        } finally {
+            if (Files.exists(tmp)) deleteTree(tmp);
+        }
+        if (!common.quiet) {
+            PrintWriter stdout = spec.commandLine().getOut();
+            long bytes = Files.size(target.resolve(QuantizedCheckpoint.WEIGHTS_FILE));
+            stdout.printf(Locale.ROOT, "wrote %s (%d quantized weights, %d float tensors, %d bytes) in %.1f s%n", out,
+                    ckpt.quantized().size(), ckpt.floats().size(), bytes, (System.nanoTime() - t0) / 1e9);
+            stdout.flush();
+        }
+        return Main.EXIT_OK;
+    }
+
+    /** Temporary folders and files are owner-only; the finished model gets the usual rwxr-xr-x / rw-r--r--. */
+    private static void publicReadable(Path dir) throws IOException {
+        if (Files.getFileAttributeView(dir, PosixFileAttributeView.class) == null) return;
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : s.toList()) Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.unet4j.e2e;
+
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CachedDiffusionModel;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.core.image.Image;
+import dev.unet4j.core.image.PngWriter;
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.samplers.Latents;
+import dev.unet4j.samplers.Sampler;
+import dev.unet4j.samplers.SamplerOptions;
+import dev.unet4j.samplers.Samplers;
+import dev.unet4j.samplers.pipeline.Generation;
+import dev.unet4j.samplers.pipeline.GenerationResult;
+import dev.unet4j.samplers.pipeline.Pipeline;
+import dev.unet4j.samplers.pipeline.RunModel;
+import dev.unet4j.samplers.schedule.SchedulerConfig;
+import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.UNetModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The README's quick start, verbatim between the markers: load a diffusers folder, build a sampler and a cache
+ * policy, generate with a progress callback, write a PNG. Given {@code Path model} (a diffusers UNet folder) and
+ * {@code Path png} (where to write).
+ */
+class ReadmeQuickStartTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void quickStartRunsAndWritesTheDigits() throws IOException {
+        Path model = Fixtures.model("digits-16");
+        Path png = dir.resolve("digits.png");
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true));
+        try {
+            // README-BEGIN
+            try (DnnlKernels kernels = new DnnlKernels();
+                 UNetModel unet = UNetModel.load(model, LoadOptions.of(kernels))) {
+                Sampler ddim = Samplers.byName("ddim", SamplerOptions.of(SchedulerConfig.load(model.resolve("scheduler_config.json"))));
+                CachePolicy deepCache = CachePolicies.parse("deepcache:interval=3");
+                Pipeline pipeline = Pipeline.of(unet, ddim).withRunModel((session, plan) -> {
+                    CacheSession cache = CacheSession.open(session, deepCache, GenerationInfo.withTimesteps(plan.callTimesteps()));
+                    return RunModel.of(new CachedDiffusionModel(cache), cache);
+                });
+                GenerationResult result = pipeline.generate(Generation.of(25)
+                        .classes(3, 1, 4, 1).seeds(0, 1, 2, 3).guidance(1.5, 10)    // digits; 10 = the null class
+                        .onStep(s -> { System.out.printf("step %d/%d%n", s.stepIndex() + 1, s.totalSteps()); return true; }));
+                Latents x = result.latents();                                        // [4, 1, 16, 16] in [-1, 1]
+                PngWriter.write(Image.grid(Image.batchFromSignedUnit(x.data(), x.shape()), 4).upscale(4), png);
+            }
+            // README-END
+        } finally {
+            System.setOut(stdout);
+        }
+        assertEquals(25, printed.toString().lines().filter(l -> l.matches("step \\d+/25")).count(), printed.toString());
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertEquals(4 * 16 * 4, img.getWidth());
+        assertEquals(16 * 4, img.getHeight());
+        for (int cell = 0; cell < 4; cell++) {
+            int lo = 255, hi = 0;
+            for (int y = 0; y < 64; y++) {
+                for (int x = cell * 64; x < cell * 64 + 64; x++) {
+                    int v = img.getRaster().getSample(x, y, 0);
+                    lo = Math.min(lo, v);
+                    hi = Math.max(hi, v);
+                }
+            }
+            assertTrue(lo < 40 && hi > 200, "digit " + cell + ": black background and white ink, got " + lo + ".." + hi);
+        }
+    }
+}

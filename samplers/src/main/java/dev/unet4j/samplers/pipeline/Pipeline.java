@@ -1,0 +1,142 @@
+package dev.unet4j.samplers.pipeline;
+
+import dev.unet4j.samplers.Denoiser;
+import dev.unet4j.samplers.Latents;
+import dev.unet4j.samplers.NoiseSource;
+import dev.unet4j.samplers.Sampler;
+import dev.unet4j.samplers.SamplingRequest;
+import dev.unet4j.samplers.StepCallback;
+import dev.unet4j.samplers.guidance.DiffusionModel;
+import dev.unet4j.samplers.guidance.Guidance;
+import dev.unet4j.unet.UNet2DModel;
+import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.UNetSession;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * A UNet and a sampler, ready to generate: conditioning, classifier-free guidance (one batched UNet call per
+ * evaluation, as diffusers), per-item seeds, a progress callback, and optionally a per-run {@link RunModel.Factory}
+ * that wraps the network (a feature cache).
+ *
+ * <pre>{@code
+ * Pipeline p = Pipeline.of(unet, Samplers.byName("ddim", SamplerOptions.of(schedulerConfig)));
+ * GenerationResult r = p.generate(Generation.of(25).classes(3).seeds(42).guidance(1.5, 10));
+ * }</pre>
+ *
+ * Immutable, and thread-safe when the model is: every {@link #generate} call opens its own {@link UNetSession}, so
+ * runs never share state and a run's UNet calls are numbered from 0 like the sampler's
+ * {@link dev.unet4j.samplers.ModelCall#callIndex()}. The model is borrowed: closing it stays the caller's job.
+ */
+public final class Pipeline {
+    private final UNetModel unet;
+    private final Sampler sampler;
+    private final RunModel.Factory runModel;
+    private final Consumer<UNetSession> sessionSetup;
+
+    private Pipeline(UNetModel unet, Sampler sampler, RunModel.Factory runModel, Consumer<UNetSession> sessionSetup) {
+        this.unet = Objects.requireNonNull(unet, "unet");
+        this.sampler = Objects.requireNonNull(sampler, "sampler");
+        this.runModel = Objects.requireNonNull(runModel, "runModel");
+        this.sessionSetup = sessionSetup;
+    }
+
+    public static Pipeline of(UNetModel unet, Sampler sampler) {
+        return new Pipeline(unet, sampler, (session, plan) -> RunModel.plain(session), null);
+    }
+
+    public Pipeline withSampler(Sampler s) {
+        return new Pipeline(unet, s, runModel, sessionSetup);
+    }
+
+    /**
+     * How each run wraps its session into the network the sampler calls, e.g. a feature cache:
+     * {@code (session, plan) -> RunModel.of(new CachedDiffusionModel(cache), cache)} with
+     * {@code cache = CacheSession.open(session, policy, GenerationInfo.withTimesteps(plan.callTimesteps()))}.
+     */
+    public Pipeline withRunModel(RunModel.Factory factory) {
+        return new Pipeline(unet, sampler, factory, sessionSetup);
+    }
+
+    /**
+     * Runs on each run's new session before anything else, e.g. to put per-session settings into the workspace
+     * attributes (a quantized model's run-time weight precision) or to install a {@code NodeInterceptor}.
+     */
+    public Pipeline withSessionSetup(Consumer<UNetSession> setup) {
+        return new Pipeline(unet, sampler, runModel, setup);
+    }
+
+    public UNetModel unet() {
+        return unet;
+    }
+
+    public Sampler sampler() {
+        return sampler;
+    }
+
+    /** Runs one generation and returns the final latents (for pixel models: images in [-1, 1]). */
+    public GenerationResult generate(Generation g) {
+        int[] shape = shape(g);
+        long start = System.nanoTime();
+        RunPlan plan = plan(g.steps(), shape);
+        try (UNetSession session = unet.newSession()) {
+            if (sessionSetup != null) sessionSetup.accept(session);
+            try (RunModel model = runModel.open(session, plan)) {
+                SamplingRequest request = new SamplingRequest(g.steps(), shape, g.newNoise(), null, 1.0, g.callback());
+                Latents out = sampler.sample(denoiser(model.model(), g), request);
+                return new GenerationResult(out, plan.totalCalls(), model.macsDone(), model.macsFull(), System.nanoTime() - start);
+            }
+        }
+    }
+
+    /**
+     * The UNet calls a run of {@code steps} on latents of {@code shape} makes, found by running the sampler on a
+     * zero network with zero noise: the samplers' timesteps never depend on the model's outputs.
+     */
+    public RunPlan plan(int steps, int[] shape) {
+        List<Double> timesteps = new ArrayList<>();
+        Denoiser zero = (x, call) -> {
+            timesteps.add(call.timestep());
+            return Latents.zeros(x.shape());
+        };
+        NoiseSource zeros = new NoiseSource() {
+            @Override
+            public Latents initial(int[] s) {
+                return Latents.zeros(s);
+            }
+
+            @Override
+            public Latents step(int stepIndex, int[] s) {
+                return Latents.zeros(s);
+            }
+        };
+        sampler.sample(zero, new SamplingRequest(steps, shape, zeros, null, 1.0, StepCallback.NONE));
+        return new RunPlan(shape, steps, timesteps.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    private static Denoiser denoiser(DiffusionModel model, Generation g) {
+        if (g.cond() == null) return Guidance.unconditional(model);
+        if (g.uncond() != null && g.guidanceScale() > 1) {
+            return Guidance.classifierFree(model, g.uncond(), g.cond(), g.guidanceScale(), 0);
+        }
+        return Guidance.conditioned(model, g.cond());
+    }
+
+    /** The latent shape of {@code g}: its batch, the model's input channels, its size or the config's sample_size. */
+    public int[] shape(Generation g) {
+        int[] size = sampleSize(g);
+        return new int[] {g.batchSize(), unet.inChannels(), size[0], size[1]};
+    }
+
+    private int[] sampleSize(Generation g) {
+        if (g.height() > 0 && g.width() > 0) return new int[] {g.height(), g.width()};
+        Integer s = unet instanceof UNet2DModel m ? m.config().sampleSize() : null;
+        if (s == null) {
+            throw new IllegalArgumentException("the model's config gives no sample_size here; set it with Generation.size(h, w)");
+        }
+        return new int[] {g.height() > 0 ? g.height() : s, g.width() > 0 ? g.width() : s};
+    }
+}
