@@ -59,6 +59,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--size", paramLabel = "HxW", description = "UNet sample size, HxW or one number. Default: the config's sample_size.")
     String size;
 
+    @Option(names = "--inputs", paramLabel = "IN",
+            description = "Time the forward on these tensors (forward's --inputs names) instead of seeded random ones; "
+                    + "sets the batch and size.")
+    java.nio.file.Path inputs;
+
     @Option(names = "--steps", paramLabel = "N", description = "Also time whole generations of N steps. Default: forward only.")
     Integer steps;
 
@@ -134,7 +139,16 @@ final class BenchCommand implements Callable<Integer> {
         return Main.EXIT_OK;
     }
 
-    private int[] size(LoadedModel m) {
+    private int[] size(LoadedModel m) throws IOException {
+        if (inputs != null) {
+            if (size != null || batch != 1) throw new UserException("--inputs sets the batch and size; drop --batch/--size");
+            try (TensorFile f = TensorFile.open(inputs, "--inputs")) {
+                long[] s = f.info("sample").shape();
+                if (s.length != 4) throw new UserException("--inputs " + inputs + ": sample must be [B, C, H, W]");
+                batch = (int) s[0];
+                return new int[] {(int) s[2], (int) s[3]};
+            }
+        }
         if (size == null) {
             int[] s = m.sampleSize();
             if (s == null) throw new UserException("the model config has no sample_size: give --size HxW");
@@ -151,14 +165,14 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private Result measure(String label, LoadedModel m, CacheSpec cache, int[] hw, Result plain, long seed) {
+    private Result measure(String label, LoadedModel m, CacheSpec cache, int[] hw, Result plain, long seed) throws IOException {
         double[] fwd = new double[iterations];
         long done = 0;
         float[] lastOutput;
         // with a cache policy the calls are one generation of warmup + iterations calls at the same timestep
         double[] timesteps = new double[warmup + iterations];
         java.util.Arrays.fill(timesteps, BenchInputs.TIMESTEP);
-        try (UNetSession s = m.newSession(); BenchInputs in = BenchInputs.random(m, batch, hw[0], hw[1], seed);
+        try (UNetSession s = m.newSession(); BenchInputs in = inputs != null ? BenchInputs.fromFile(inputs) : BenchInputs.random(m, batch, hw[0], hw[1], seed);
              CacheSession cached = cache == null || cache.isNone() ? null : cache.open(s, timesteps)) {
             for (int i = 0; i < warmup; i++) {
                 try (Tensor ignored = cached == null ? s.forward(in.inputs()) : cached.call(i, in.inputs())) {

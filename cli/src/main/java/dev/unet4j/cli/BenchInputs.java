@@ -8,7 +8,7 @@ import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;
 
 /**
- * Seeded random inputs of the shapes a model takes, for benchmarks and MAC counts: a standard normal sample, the
+ * Inputs for benchmarks and MAC counts: a file's, or seeded random inputs of the shapes a model takes: a standard normal sample, the
  * int64 timestep 500, standard normal {@code encoder_hidden_states [B, 77, cross_attention_dim]} for text-conditional
  * models (77 = CLIP's token count), class labels {@code i mod num_class_embeds} for class-conditional ones.
  */
@@ -16,16 +16,28 @@ final class BenchInputs implements AutoCloseable {
     static final int TOKENS = 77;
     static final long TIMESTEP = 500;
 
-    private final Tensor sample;
-    private final Tensor text;
-    private final Tensor labels;
+    private final java.util.List<Tensor> owned;
     private final UNetInputs inputs;
 
+    private BenchInputs(java.util.List<Tensor> owned, UNetInputs inputs) {
+        this.owned = owned;
+        this.inputs = inputs;
+    }
+
     private BenchInputs(Tensor sample, Tensor text, Tensor labels) {
-        this.sample = sample;
-        this.text = text;
-        this.labels = labels;
-        this.inputs = UNetInputs.builder(sample, Timestep.int64(TIMESTEP)).encoderHiddenStates(text).classLabels(labels).build();
+        this(new java.util.ArrayList<>(java.util.Arrays.asList(sample, text, labels)),
+                UNetInputs.builder(sample, Timestep.int64(TIMESTEP)).encoderHiddenStates(text).classLabels(labels).build());
+    }
+
+    /** The inputs of a file with the fixtures' tensor names (forward's --inputs). */
+    static BenchInputs fromFile(java.nio.file.Path file) throws java.io.IOException {
+        java.util.List<Tensor> owned = new java.util.ArrayList<>();
+        try (TensorFile f = TensorFile.open(file, "--inputs")) {
+            return new BenchInputs(owned, ForwardCommand.readInputs(f, null, owned));
+        } catch (java.io.IOException | RuntimeException e) {
+            owned.forEach(Tensor::close);
+            throw e;
+        }
     }
 
     static BenchInputs random(LoadedModel m, int batch, int height, int width, long seed) {
@@ -55,8 +67,6 @@ final class BenchInputs implements AutoCloseable {
 
     @Override
     public void close() {
-        sample.close();
-        if (text != null) text.close();
-        if (labels != null) labels.close();
+        for (Tensor t : owned) if (t != null) t.close();
     }
 }

@@ -94,7 +94,7 @@ final class ForwardCommand implements Callable<Integer> {
             session.capture(names);
             List<Tensor> owned = new ArrayList<>();
             try (CacheSession cached = c == null || c.isNone() ? null : c.open(session, new double[] {0})) {
-                UNetInputs call = inputs(in, owned);
+                UNetInputs call = readInputs(in, pythonTimestep, owned);
                 try (Tensor out = cached == null ? session.forward(call) : cached.call(0, call)) {
                     SafetensorsWriter w = new SafetensorsWriter().order(SafetensorsWriter.Order.INSERTION);
                     w.add("sample", out);
@@ -139,7 +139,9 @@ final class ForwardCommand implements Callable<Integer> {
         return names;
     }
 
-    private UNetInputs inputs(TensorFile in, List<Tensor> owned) throws IOException {
+    /** The call's inputs from a file with the fixtures' tensor names; the tensors go to {@code owned}. */
+    static UNetInputs readInputs(TensorFile in, String pythonTimestep, List<Tensor> owned) throws IOException {
+        in.allowOnly(INPUT_NAMES);
         Tensor sample = own(owned, in.floatTensor("sample", 4));
         Timestep t = pythonTimestep != null ? parsePython(pythonTimestep) : timestep(in);
         UNetInputs.Builder b = UNetInputs.builder(sample, t);

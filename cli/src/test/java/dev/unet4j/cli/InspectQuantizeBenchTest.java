@@ -118,6 +118,16 @@ class InspectQuantizeBenchTest {
     }
 
     @Test
+    void benchTakesTheForwardInputsFile() throws IOException {
+        Path fx = Fixtures.fixture("unet2d-cond-sd-tiny");
+        Cli.Result r = Cli.run("bench", "--model", fx, "--inputs", fx.resolve("inputs.safetensors"), "--iterations", 1, "--json").assertOk();
+        JsonNode n = new ObjectMapper().readTree(r.out().strip());
+        assertEquals(2, n.get("batch").asInt(), "the fixture's batch");
+        assertEquals("16x16", n.get("size").asText());
+        Cli.run("bench", "--model", fx, "--inputs", fx.resolve("inputs.safetensors"), "--batch", 4).assertError(1, "--inputs sets the batch");
+    }
+
+    @Test
     void benchTableWithoutJson() {
         Cli.Result r = Cli.run("bench", "--iterations", 1, "--warmup", 0, "--batch", 2, "--size", "8x8").assertOk();
         assertTrue(r.out().contains("batch 2, 8x8") && r.out().contains("plain"), r.out());
