@@ -163,6 +163,19 @@ final class DnnlInt8Layers {
             this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
         }
 
+        /**
+         * The matmul for {@code m} rows, asked first to take the weights in their packed layout: oneDNN picks other
+         * s8 layouts for other row counts (e.g. 2 rows of a time-embedding projection), and has no reorder between
+         * two such compensated blocked layouts, so a second packed copy could not be made from the first.
+         */
+        private dnnl_primitive_desc describe(Dnnl.Scope s, long m, boolean residual, float outputScale) {
+            try {
+                return DnnlLinear.describe(s, m, in, in, 1, out, weights.firstLayout(), bias != null, residual, outputScale, dnnl_fpmath_mode_strict, true);
+            } catch (DnnlException e) {
+                return DnnlLinear.describe(s, m, in, in, 1, out, null, bias != null, residual, outputScale, dnnl_fpmath_mode_strict, true);
+            }
+        }
+
         @Override
         public int inFeatures() {
             return in;
@@ -185,8 +198,8 @@ final class DnnlInt8Layers {
                 float srcScale = activationScale == DYNAMIC_SCALE ? kernels.quantizer().scale(ws, rows) : activationScale;
                 kernels.quantizer().quantize(ws, rows, srcScale, q.address(), new long[]{in, 1});
                 Key key = Key.of("linear.int8").add(m).add(res != null).add(outputScale).build();
-                Primitive p = primitives.get(key, k -> "int8 linear [" + out + ", " + in + "] on " + x, s -> DnnlLinear.describe(s, m, in, in, 1, out,
-                        null, bias != null, res != null, outputScale, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
+                Primitive p = primitives.get(key, k -> "int8 linear [" + out + ", " + in + "] on " + x, s -> describe(s, m, res != null, outputScale))
+                        .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
                 Tensor y = Tensor.allocate(ws.allocator(), DnnlLinear.outShape(x, out));
                 ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address()).add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
                         .add(DNNL_ARG_DST, y.address()).add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, ws.scalar(SLOT_SRC_SCALE, srcScale))
