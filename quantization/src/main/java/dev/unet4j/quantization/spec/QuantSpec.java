@@ -14,6 +14,8 @@ import dev.unet4j.quantization.mixed.SensitivityAnalysis;
 import dev.unet4j.quantization.nn.Int8Activations;
 import dev.unet4j.quantization.nn.QuantizationPlan;
 import dev.unet4j.quantization.nn.QuantizedUNets;
+import dev.unet4j.quantization.nn.QuantizingLayerFactory;
+import dev.unet4j.quantization.nn.WeightSource;
 import dev.unet4j.quantization.nn.UNetSensitivityProbe;
 import dev.unet4j.quantization.nn.WeightFootprint;
 import dev.unet4j.unet.LoadOptions;
@@ -25,6 +27,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -186,6 +189,27 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
         return scheme == Scheme.INT8_W8A8 ? Int8Activations.DYNAMIC : null;
     }
 
+    /** Where the layers' quantized weights come from: {@link #plan()} at load time (nothing for fp32/bf16). */
+    public WeightSource weightSource() {
+        QuantizationPlan plan = plan();
+        return plan == null ? (path, weight) -> Optional.empty() : WeightSource.of(plan);
+    }
+
+    /**
+     * The layer factory of a load with this scheme, taking weights from {@code source} (e.g. {@link #weightSource()},
+     * or a decorator of it); it reports the {@link WeightFootprint}. For models built from other parameter sources
+     * ({@code LoadOptions.of(kernels).withLayerFactory(k -> factory)}).
+     */
+    public QuantizingLayerFactory layerFactory(Kernels kernels, WeightSource source) {
+        return new QuantizingLayerFactory(kernels, source, null, activations());
+    }
+
+    /** The session weight precision of every scheme but {@code mixed:} (whose precision comes from {@link #load}). */
+    public WeightPrecision precision() {
+        if (scheme == Scheme.MIXED) throw new IllegalStateException(text + ": the mixed precision is chosen at load (QuantSpec.load)");
+        return scheme == Scheme.DOUBLE_ROUNDING ? WeightPrecision.uniform(bits) : WeightPrecision.STORED;
+    }
+
     /** A model loaded with this scheme, and the weight precision its sessions must run at. */
     public record Loaded(UNetModel model, WeightPrecision precision, WeightFootprint footprint) implements AutoCloseable {
         /** Puts {@link #precision} into a session's workspace (call before its first forward). */
@@ -214,14 +238,13 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
         if (scheme == Scheme.MIXED && (calibration == null || calibration.isEmpty())) {
             throw new IllegalArgumentException(text + ": mixed precision needs calibration inputs to measure layer sensitivities");
         }
-        QuantizationPlan plan = plan();
-        if (plan == null) plan = new QuantizationPlan(null, List.of(), Map.of()); // counts the footprint, quantizes nothing
-        QuantizedUNets.Loaded q = QuantizedUNets.loadWithLayers(folder, kernels, plan, null, activations());
+        QuantizingLayerFactory factory = layerFactory(kernels, weightSource());
+        UNetModel model = UNetModel.load(folder, LoadOptions.of(kernels).withLayerFactory(k -> factory));
+        QuantizedUNets.Loaded q = new QuantizedUNets.Loaded(model, factory.quantizedLayers(), factory.footprint());
         try {
             WeightPrecision precision = switch (scheme) {
-                case DOUBLE_ROUNDING -> WeightPrecision.uniform(bits);
                 case MIXED -> mixedPrecision(folder, kernels, q, calibration);
-                default -> WeightPrecision.STORED;
+                default -> precision();
             };
             return new Loaded(q.model(), precision, q.footprint());
         } catch (IOException | RuntimeException e) {
