@@ -265,7 +265,7 @@ public final class QuantTable {
                 System.gc();
             }
             double[] ratios = medians.stream().mapToDouble(Double::doubleValue).toArray();
-            print(title, rows, outs, samples.isEmpty() ? null : samples, ratios, true);
+            print(title, rows, outs, samples.isEmpty() ? null : samples, ratios, true, 1);
             if (int8 != null) int8.close();
         } finally {
             base.close();
@@ -320,22 +320,34 @@ public final class QuantTable {
         double[] ratios = new double[medianSeconds.length];
         for (int i = 0; i < ratios.length; i++) ratios[i] = medianSeconds[i] / medianSeconds[0];
         System.out.printf("%n(float32 median step %.3f s)%n", medianSeconds[0]);
-        print(title, configs, outs, samples, ratios, false);
+        print(title, configs, outs, samples, ratios, false, 10);
     }
 
-    static void print(String title, List<Config> configs, List<float[]> outs, List<float[]> samples, double[] timeRatios, boolean pairwise) {
+    /** Median and worst PSNR over the {@code images} items of the samples, each against its own float32 range. */
+    static String perImagePsnr(float[] ref, float[] got, int images) {
+        int n = ref.length / images;
+        double[] db = new double[images];
+        for (int i = 0; i < images; i++) {
+            db[i] = psnrDb(Arrays.copyOfRange(ref, i * n, (i + 1) * n), Arrays.copyOfRange(got, i * n, (i + 1) * n));
+        }
+        Arrays.sort(db);
+        return fmt(db[images / 2]) + " / " + fmt(db[0]);
+    }
+
+    static void print(String title, List<Config> configs, List<float[]> outs, List<float[]> samples, double[] timeRatios, boolean pairwise, int images) {
         System.out.println();
         System.out.println("## " + title + " — load average " + loadAverage());
         System.out.println();
-        System.out.println("| scheme | weight bytes vs fp32 | packed at run bits | median layer SQNR dB | one call max|Δ|/max|ref| | one call SQNR dB | final-sample PSNR dB | step time vs fp32" + (pairwise ? " (paired)" : "") + " |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("| scheme | weight bytes vs fp32 | packed at run bits | median layer SQNR dB | one call max|Δ|/max|ref| | one call SQNR dB | final-sample PSNR dB | per-image PSNR median / worst dB | step time vs fp32" + (pairwise ? " (paired)" : "") + " |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         float[] ref = outs.get(0);
         for (int i = 0; i < configs.size(); i++) {
             Config c = configs.get(i);
             float[] o = outs.get(i);
             String psnr = samples == null ? "-" : fmt(psnrDb(samples.get(0), samples.get(i)));
-            System.out.printf("| %s | %.3fx | %.3fx | %s | %.2e | %s | %s | %.2fx |%n", c.spec.text(), c.footprint.ratio(),
-                    (double) c.packedBytes() / c.footprint.float32Bytes(), fmt(c.medianWeightSqnr()), relMax(ref, o), fmt(sqnrDb(ref, o)), psnr, timeRatios[i]);
+            String perImage = samples == null ? "-" : perImagePsnr(samples.get(0), samples.get(i), images);
+            System.out.printf("| %s | %.3fx | %.3fx | %s | %.2e | %s | %s | %s | %.2fx |%n", c.spec.text(), c.footprint.ratio(),
+                    (double) c.packedBytes() / c.footprint.float32Bytes(), fmt(c.medianWeightSqnr()), relMax(ref, o), fmt(sqnrDb(ref, o)), psnr, perImage, timeRatios[i]);
         }
     }
 
