@@ -100,6 +100,7 @@ public final class QuantTable {
         final WeightFootprint footprint;
         final Map<String, LayerWeights> layers;
         final UNetSession session;
+        long poolPeakBytes; // the session's pooled workspace peak after its one-call run (activations and decode buffers)
 
         Config(QuantSpec spec, UNetModel model, WeightPrecision precision, WeightFootprint footprint, Map<String, LayerWeights> layers) {
             this.spec = spec;
@@ -195,6 +196,7 @@ public final class QuantTable {
                 try (Tensor y = c.session.forward(one)) {
                     outs.add(y.toFloatArray());
                 }
+                c.poolPeakBytes = c.session.allocator().peakBytes();
             }
             // full sampling runs from the same noise
             List<float[]> samples = new ArrayList<>();
@@ -252,6 +254,7 @@ public final class QuantTable {
                 try (Tensor y = cfg.session.forward(in.inputs())) {
                     outs.add(y.toFloatArray());
                 }
+                cfg.poolPeakBytes = cfg.session.allocator().peakBytes();
                 if (steps > 0) samples.add(sdSample(cfg, steps));
                 double[] m = stepTimes(List.of(base, cfg), in.inputs(), rounds);
                 medians.add(m[1] / m[0]);
@@ -338,16 +341,17 @@ public final class QuantTable {
         System.out.println();
         System.out.println("## " + title + " — load average " + loadAverage());
         System.out.println();
-        System.out.println("| scheme | weight bytes vs fp32 | packed at run bits | median layer SQNR dB | one call max|Δ|/max|ref| | one call SQNR dB | final-sample PSNR dB | per-image PSNR median / worst dB | step time vs fp32" + (pairwise ? " (paired)" : "") + " |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|");
+        System.out.println("| scheme | weight bytes vs fp32 | packed at run bits | median layer SQNR dB | one call max|Δ|/max|ref| | one call SQNR dB | final-sample PSNR dB | per-image PSNR median / worst dB | step time vs fp32" + (pairwise ? " (paired)" : "") + " | session pool peak MB |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         float[] ref = outs.get(0);
         for (int i = 0; i < configs.size(); i++) {
             Config c = configs.get(i);
             float[] o = outs.get(i);
             String psnr = samples == null ? "-" : fmt(psnrDb(samples.get(0), samples.get(i)));
             String perImage = samples == null ? "-" : perImagePsnr(samples.get(0), samples.get(i), images);
-            System.out.printf("| %s | %.3fx | %.3fx | %s | %.2e | %s | %s | %s | %.2fx |%n", c.spec.text(), c.footprint.ratio(),
-                    (double) c.packedBytes() / c.footprint.float32Bytes(), fmt(c.medianWeightSqnr()), relMax(ref, o), fmt(sqnrDb(ref, o)), psnr, perImage, timeRatios[i]);
+            System.out.printf("| %s | %.3fx | %.3fx | %s | %.2e | %s | %s | %s | %.2fx | %.1f |%n", c.spec.text(), c.footprint.ratio(),
+                    (double) c.packedBytes() / c.footprint.float32Bytes(), fmt(c.medianWeightSqnr()), relMax(ref, o), fmt(sqnrDb(ref, o)), psnr, perImage,
+                    timeRatios[i], c.poolPeakBytes / 1e6);
         }
     }
 
