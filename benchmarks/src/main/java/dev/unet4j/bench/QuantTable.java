@@ -56,7 +56,8 @@ import java.util.SplittableRandom;
  */
 public final class QuantTable {
     static final List<String> DIGITS_SCHEMES = List.of("fp32", "bf16", "int8", "int8-w8a8", "fp8-e4m3", "fp8-e5m2", "dr:6", "dr:4", "mixed:5");
-    static final List<String> SD_SCHEMES = List.of("fp32", "bf16", "int8", "int8-w8a8", "fp8-e4m3", "fp8-e5m2", "dr:6", "dr:4");
+    // int8, dr:6 and dr:4 share one model, so they come together; bf16 last (a second float32-sized model)
+    static final List<String> SD_SCHEMES = List.of("fp32", "int8", "dr:6", "dr:4", "int8-w8a8", "fp8-e4m3", "fp8-e5m2", "bf16");
 
     private QuantTable() {
     }
@@ -236,14 +237,19 @@ public final class QuantTable {
         String title = "SD 1.5 UNet, seeded random weights, 32x32 latents, batch 2" + (steps > 0 ? " (PSNR: DDIM " + steps + " steps, guidance 7.5)" : "");
         List<Config> rows = new ArrayList<>();
         List<float[]> outs = new ArrayList<>(), samples = new ArrayList<>();
-        List<Double> medians = new ArrayList<>();
         UNetForwardCases c = UNetForwardCases.SD15_32_B2;
         Config base = sdConfig(QuantSpec.parse("fp32"), exact, bf16);
+        header(title, true);
         try (UNetForwardCases.Inputs in = c.inputs(base.model)) {
             Config int8 = null; // int8, dr:6 and dr:4 share one model: only the session precision differs
             for (String s : schemes) {
                 QuantSpec spec = QuantSpec.parse(s);
                 System.err.println("SD 1.5 " + spec.text());
+                boolean keeps = spec.scheme() == QuantSpec.Scheme.INT8 || spec.scheme() == QuantSpec.Scheme.DOUBLE_ROUNDING;
+                if (!keeps && int8 != null) { // the INT8 rows are done: free that model before the next load
+                    int8.close();
+                    int8 = null;
+                }
                 Config cfg;
                 if (spec.scheme() == QuantSpec.Scheme.FP32) cfg = base;
                 else if (int8 != null && (spec.scheme() == QuantSpec.Scheme.DOUBLE_ROUNDING || spec.scheme() == QuantSpec.Scheme.INT8)) {
@@ -257,9 +263,9 @@ public final class QuantTable {
                 cfg.poolPeakBytes = cfg.session.allocator().peakBytes();
                 if (steps > 0) samples.add(sdSample(cfg, steps));
                 double[] m = stepTimes(List.of(base, cfg), in.inputs(), rounds);
-                medians.add(m[1] / m[0]);
                 rows.add(cfg);
-                boolean keeps = spec.scheme() == QuantSpec.Scheme.INT8 || spec.scheme() == QuantSpec.Scheme.DOUBLE_ROUNDING;
+                row(cfg, outs.get(0), outs.get(outs.size() - 1), samples.isEmpty() ? null : samples.get(0), samples.isEmpty() ? null : samples.get(samples.size() - 1), 1, m[1] / m[0]);
+                System.out.printf("  (%s: float32 %.2f s, %s %.2f s per call)%n", spec.text(), m[0], spec.text(), m[1]);
                 if (keeps && int8 == null) int8 = cfg;
                 if (cfg != base && cfg != int8) {
                     cfg.session.close();
@@ -267,8 +273,6 @@ public final class QuantTable {
                 }
                 System.gc();
             }
-            double[] ratios = medians.stream().mapToDouble(Double::doubleValue).toArray();
-            print(title, rows, outs, samples.isEmpty() ? null : samples, ratios, true, 1);
             if (int8 != null) int8.close();
         } finally {
             base.close();
@@ -338,21 +342,29 @@ public final class QuantTable {
     }
 
     static void print(String title, List<Config> configs, List<float[]> outs, List<float[]> samples, double[] timeRatios, boolean pairwise, int images) {
+        header(title, pairwise);
+        for (int i = 0; i < configs.size(); i++) {
+            row(configs.get(i), outs.get(0), outs.get(i), samples == null ? null : samples.get(0), samples == null ? null : samples.get(i), images, timeRatios[i]);
+        }
+    }
+
+    static void header(String title, boolean pairwise) {
         System.out.println();
         System.out.println("## " + title + " — load average " + loadAverage());
         System.out.println();
-        System.out.println("| scheme | weight bytes vs fp32 | packed at run bits | median layer SQNR dB | one call max|Δ|/max|ref| | one call SQNR dB | final-sample PSNR dB | per-image PSNR median / worst dB | step time vs fp32" + (pairwise ? " (paired)" : "") + " | session pool peak MB |");
+        System.out.println("| scheme | weight bytes vs fp32 | packed at run bits | median layer SQNR dB | one call max|Δ|/max|ref| | one call SQNR dB "
+                + "| final-sample PSNR dB | per-image PSNR median / worst dB | step time vs fp32" + (pairwise ? " (paired)" : "") + " | session pool peak MB |");
         System.out.println("|---|---|---|---|---|---|---|---|---|---|");
-        float[] ref = outs.get(0);
-        for (int i = 0; i < configs.size(); i++) {
-            Config c = configs.get(i);
-            float[] o = outs.get(i);
-            String psnr = samples == null ? "-" : fmt(psnrDb(samples.get(0), samples.get(i)));
-            String perImage = samples == null ? "-" : perImagePsnr(samples.get(0), samples.get(i), images);
-            System.out.printf("| %s | %.3fx | %.3fx | %s | %.2e | %s | %s | %s | %.2fx | %.1f |%n", c.spec.text(), c.footprint.ratio(),
-                    (double) c.packedBytes() / c.footprint.float32Bytes(), fmt(c.medianWeightSqnr()), relMax(ref, o), fmt(sqnrDb(ref, o)), psnr, perImage,
-                    timeRatios[i], c.poolPeakBytes / 1e6);
-        }
+    }
+
+    /** One table row; {@code refSample}/{@code sample} null when there was no sampling run. */
+    static void row(Config c, float[] refOut, float[] out, float[] refSample, float[] sample, int images, double timeRatio) {
+        String psnr = sample == null ? "-" : fmt(psnrDb(refSample, sample));
+        String perImage = sample == null ? "-" : perImagePsnr(refSample, sample, images);
+        System.out.printf("| %s | %.3fx | %.3fx | %s | %.2e | %s | %s | %s | %.2fx | %.1f |%n", c.spec.text(), c.footprint.ratio(),
+                (double) c.packedBytes() / c.footprint.float32Bytes(), fmt(c.medianWeightSqnr()), relMax(refOut, out), fmt(sqnrDb(refOut, out)), psnr, perImage,
+                timeRatio, c.poolPeakBytes / 1e6);
+        System.out.flush();
     }
 
     static String fmt(double db) {
