@@ -82,6 +82,33 @@ class DnnlInt8StaticScaleTest {
         }
     }
 
+    /**
+     * Row counts far from the 1024 the weights were packed for (2 rows of a time-embedding projection, then many):
+     * oneDNN prefers other s8 layouts for them and cannot reorder between two compensated layouts, so the layer
+     * must keep using its packed layout.
+     */
+    @Test
+    void int8LinearRunsOnAnyRowCount() {
+        Random r = new Random(65);
+        try (var t = new DnnlTestSupport.Tensors(66)) {
+            int in = 128, out = 32;
+            byte[] q = int8Weights(r, in * out);
+            float[] sc = new float[out];
+            for (int i = 0; i < out; i++) sc[i] = 0.002f + 0.01f * r.nextFloat();
+            Tensor bias = t.randn(out);
+            try (Tensor w = dequantize(q, sc, out, in); Linear lin = DNNL.int8Linear(q, out, in, sc, bias, SCALE);
+                 Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
+                for (int rows : new int[]{2, 1, 300, 2}) {
+                    Tensor x = t.randn(rows, in);
+                    try (Tensor xq = fakeQuantize(x); Tensor got = lin.forward(dws, x); Tensor want = REF.linear(rws, xq, w, bias, null, 1f)) {
+                        double err = relError(want.toFloatArray(), got.toFloatArray());
+                        assertTrue(err <= 1e-5, rows + " rows: static-scale int8 linear vs reference " + err);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void nonPositiveStaticScaleIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> DNNL.int8Linear(new byte[4], 2, 2, new float[]{1, 1}, null, 0f));
