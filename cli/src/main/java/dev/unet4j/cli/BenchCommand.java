@@ -175,9 +175,8 @@ final class BenchCommand implements Callable<Integer> {
         try (UNetSession s = m.newSession(); BenchInputs in = inputs != null ? BenchInputs.fromFile(inputs) : BenchInputs.random(m, batch, hw[0], hw[1], seed);
              CacheSession cached = cache == null || cache.isNone() ? null : cache.open(s, timesteps)) {
             for (int i = 0; i < warmup; i++) {
-                try (Tensor ignored = cached == null ? s.forward(in.inputs()) : cached.call(i, in.inputs())) {
-                    // warm-up: primitive creation, pool growth
-                }
+                // warm-up: primitive creation, pool growth
+                (cached == null ? s.forward(in.inputs()) : cached.call(i, in.inputs())).close();
             }
             float[] outData = null;
             for (int i = 0; i < iterations; i++) {

@@ -13,9 +13,9 @@ final class CommonOptions {
     boolean quiet;
 
     @Option(names = "--threads", paramLabel = "T",
-            description = "Compute threads. oneDNN's OpenMP pool is sized when the process starts, so this takes effect "
-                    + "through the bin/unet4j launcher (which sets OMP_NUM_THREADS=T); with plain java -jar, set "
-                    + "OMP_NUM_THREADS yourself. Default: all cores (or OMP_NUM_THREADS).")
+            description = "Compute threads. oneDNN's OpenMP pool reads OMP_NUM_THREADS when it loads, so bin/unet4j "
+                    + "exports it and java -jar reruns the command in a child JVM with it set. Default: all cores "
+                    + "(or OMP_NUM_THREADS).")
     Integer threads;
 
     /** Warns when --threads cannot take effect in this process. */
@@ -25,7 +25,7 @@ final class CommonOptions {
         String omp = System.getenv("OMP_NUM_THREADS");
         if (!String.valueOf(threads).equals(omp == null ? null : omp.strip())) {
             err.println("warning: --threads " + threads + " needs OMP_NUM_THREADS=" + threads
-                    + " before the JVM starts (bin/unet4j sets it); running with "
+                    + " before the JVM starts (bin/unet4j and java -jar set it; in-process callers must); running with "
                     + (omp == null ? "all cores" : "OMP_NUM_THREADS=" + omp));
             err.flush();
         }

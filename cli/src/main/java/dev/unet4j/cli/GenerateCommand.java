@@ -7,7 +7,6 @@ import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.StepCallback;
-import dev.unet4j.samplers.guidance.ClassConditioning;
 import dev.unet4j.samplers.guidance.Conditioning;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.pipeline.Generation;
@@ -196,7 +195,7 @@ final class GenerateCommand implements Callable<Integer> {
                 summary = single(m, pipeline, name, Format.of(target), target, err);
             }
             if (!common.quiet) {
-                stdout.printf(Locale.ROOT, "wrote %s (%s) in %.1f s%n", target, summary, (System.nanoTime() - t0) / 1e9);
+                stdout.printf(Locale.ROOT, "wrote %s (%s) in %.1f s%n", target.toAbsolutePath().normalize(), summary, (System.nanoTime() - t0) / 1e9);
                 stdout.flush();
             }
         }
@@ -273,7 +272,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (size == null) throw new UserException("the model config has no sample_size; give --init-noise to set the size");
 
         Generation gen = Generation.of(steps).size(size[0], size[1]);
-        gen = gen.noise(noiseSource(initial, batch), batch);
+        gen = gen.noise(CliNoise.of(noise.seed == null ? 0 : noise.seed, initial, noiseFrom), batch);
         double g = guidance(m);
         if (m.numClassEmbeds() > 0) {
             if (classLabel == null) throw new UserException("this model is class-conditional: give --class-label K (0.."
@@ -357,53 +356,6 @@ final class GenerateCommand implements Callable<Integer> {
 
     private static TextConditioning text(Latents l) {
         return new TextConditioning(l.data(), l.shape());
-    }
-
-    /**
-     * Initial noise from --init-noise or the seed; step noise from --noise-from or the seed. As in diffusers, one
-     * generator serves the whole batch, and when the initial latents are given the generator's first draw goes to
-     * the first stochastic step.
-     */
-    private NoiseSource noiseSource(Latents initial, int batch) throws IOException {
-        long seed = noise.seed == null ? 0 : noise.seed;
-        NoiseSource generated = NoiseSource.seeded(seed);
-        List<Latents> stepNoise = null;
-        if (noiseFrom != null) {
-            stepNoise = new ArrayList<>();
-            try (TensorFile f = TensorFile.open(noiseFrom, "--noise-from")) {
-                f.allowOnly(n -> n.matches("noise\\.\\d+"), "noise.0, noise.1, ...");
-                for (int i = 0; f.has("noise." + i); i++) stepNoise.add(f.latents("noise." + i, -1));
-                if (stepNoise.size() != f.names().size()) {
-                    throw new UserException("--noise-from " + noiseFrom + ": noise tensors must be numbered from noise.0 without gaps");
-                }
-            }
-        }
-        List<Latents> fileSteps = stepNoise;
-        return new NoiseSource() {
-            @Override
-            public Latents initial(int[] shape) {
-                if (initial == null) return generated.initial(shape);
-                if (!Arrays.equals(initial.shape(), shape)) {
-                    throw new UserException("initial_latents has shape " + Arrays.toString(initial.shape()) + ", expected " + Arrays.toString(shape));
-                }
-                return initial.copy();
-            }
-
-            @Override
-            public Latents step(int stepIndex, int[] shape) {
-                if (fileSteps == null) return generated.step(stepIndex, shape);
-                if (stepIndex >= fileSteps.size()) {
-                    throw new UserException("--noise-from " + noiseFrom + ": step " + stepIndex + " needs noise." + stepIndex
-                            + " but the file has " + fileSteps.size() + " noise tensors");
-                }
-                Latents n = fileSteps.get(stepIndex);
-                if (!Arrays.equals(n.shape(), shape)) {
-                    throw new UserException("--noise-from " + noiseFrom + ": noise." + stepIndex + " has shape "
-                            + Arrays.toString(n.shape()) + ", expected " + Arrays.toString(shape));
-                }
-                return n.copy();
-            }
-        };
     }
 
     private double guidance(LoadedModel m) {

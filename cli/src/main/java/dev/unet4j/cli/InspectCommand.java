@@ -8,7 +8,6 @@ import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.TensorInfo;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.CallTrace;
 import dev.unet4j.samplers.pipeline.Pipeline;
@@ -131,9 +130,8 @@ final class InspectCommand implements Callable<Integer> {
         CallTrace trace;
         try (UNetSession s = m.newSession();
              BenchInputs in = BenchInputs.random(m, 1, size[0], size[1], 0)) {
-            try (Tensor ignored = s.forward(in.inputs())) {
-                trace = s.lastTrace();
-            }
+            s.forward(in.inputs()).close();
+            trace = s.lastTrace();
         }
         out.println();
         out.printf(Locale.ROOT, "MACs per node (batch 1, %dx%d):%n", size[0], size[1]);
@@ -170,9 +168,7 @@ final class InspectCommand implements Callable<Integer> {
              CacheSession cache = c.open(s, ts)) {
             for (int i = 0; i < ts.length; i++) {
                 UNetInputs call = in.inputs().with(in.inputs().sample(), Timestep.float64(ts[i]));
-                try (Tensor ignored = cache.call(i, call)) {
-                    // only the report matters
-                }
+                cache.call(i, call).close(); // only the report matters
             }
             GenerationReport r = cache.report();
             for (CallReport call : r.calls()) {

@@ -19,6 +19,8 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        java.util.OptionalInt child = Relaunch.ifNeeded(args); // OpenMP settings need a fresh process
+        if (child.isPresent()) System.exit(child.getAsInt());
         Logging.configure(Arrays.asList(args).contains("--verbose"));
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -81,6 +82,21 @@ class PipelineTrajectoryTest {
             assertTrajectory(ref, steps, r.latents(), false);
             assertEquals(10, r.unetCalls());
             assertEquals(1.0, r.computedFraction(), 1e-12);
+        }
+    }
+
+    @Test
+    void planListsEveryUNetCallBeforeTheRun() throws IOException {
+        Path fx = Fixtures.fixture("unet2d-ddpm-tiny");
+        try (DnnlKernels k = new DnnlKernels(); UNetModel unet = UNetModel.load(fx, LoadOptions.of(k))) {
+            SchedulerConfig cfg = scheduler(fx);
+            int[] shape = {1, 3, 16, 16};
+            // the fixture's DDIMPipeline timesteps for 10 steps
+            assertArrayEquals(new double[] {900, 800, 700, 600, 500, 400, 300, 200, 100, 0},
+                    Pipeline.of(unet, Samplers.byName("ddim", SamplerOptions.of(cfg))).plan(10, shape).callTimesteps());
+            // Heun evaluates twice per step except the last (diffusers' repeat_interleave of the sigmas)
+            assertEquals(9, Pipeline.of(unet, Samplers.byName("heun-karras", SamplerOptions.of(cfg))).plan(5, shape).totalCalls());
+            assertEquals(5, Pipeline.of(unet, Samplers.byName("dpmpp-2m", SamplerOptions.of(cfg))).plan(5, shape).totalCalls());
         }
     }
 

@@ -1,0 +1,101 @@
+package dev.unet4j.cli;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * oneDNN's OpenMP runtime (libgomp) reads {@code OMP_NUM_THREADS} and {@code OMP_WAIT_POLICY} once, when the native
+ * library loads, and a JVM cannot change its own environment. So when {@code java -jar unet4j.jar} is started for a
+ * command that computes and the environment is not what it needs, {@link Main#main} runs the same command once more
+ * in a child JVM with the environment set (same java, JVM options, class path and arguments; output inherited; its
+ * exit code returned):
+ * <ul>
+ *   <li>{@code OMP_WAIT_POLICY=PASSIVE} unless set: spinning OpenMP threads make a forward 5-50x slower whenever other
+ *       processes share the cores (the 2-core default grid took 74-353 s instead of 15 s at load 10-14);</li>
+ *   <li>{@code OMP_NUM_THREADS=T} for {@code --threads T}.</li>
+ * </ul>
+ * {@code bin/unet4j} sets both itself, so it never relaunches. {@code UNET4J_NO_RELAUNCH=1} turns this off; a JVM
+ * started with a debugger or agent is never relaunched (the child would fight over its port).
+ */
+final class Relaunch {
+    static final String MARKER = "UNET4J_RELAUNCHED";
+    static final String OPT_OUT = "UNET4J_NO_RELAUNCH";
+    private static final Set<String> COMPUTING = Set.of("generate", "forward", "bench", "inspect");
+
+    private Relaunch() {
+    }
+
+    /** The environment variables the command needs that this process lacks (empty: run here). */
+    static Map<String, String> missingEnvironment(String[] args, Map<String, String> env) {
+        Map<String, String> need = new HashMap<>();
+        if (env.containsKey(MARKER) || "1".equals(env.get(OPT_OUT))) return need;
+        String command = null;
+        for (String a : args) {
+            if (a.equals("--help") || a.equals("-h") || a.equals("--version") || a.equals("-V")) return need;
+            if (command == null && !a.startsWith("-")) command = a;
+        }
+        if (command == null || !COMPUTING.contains(command)) return need;
+        if (!env.containsKey("OMP_WAIT_POLICY")) need.put("OMP_WAIT_POLICY", "PASSIVE");
+        threads(args).filter(t -> !t.equals(env.get("OMP_NUM_THREADS"))).ifPresent(t -> need.put("OMP_NUM_THREADS", t));
+        return need;
+    }
+
+    /** The value of {@code --threads T} / {@code --threads=T} when it is a positive integer. */
+    static Optional<String> threads(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String v = args[i].startsWith("--threads=") ? args[i].substring("--threads=".length())
+                    : args[i].equals("--threads") && i + 1 < args.length ? args[i + 1] : null;
+            if (v != null && v.matches("[1-9]\\d{0,4}")) return Optional.of(v);
+        }
+        return Optional.empty();
+    }
+
+    /** Runs the command in a child JVM when the environment must change; empty when it should run in this one. */
+    static OptionalInt ifNeeded(String[] args) {
+        Map<String, String> need = missingEnvironment(args, System.getenv());
+        if (need.isEmpty()) return OptionalInt.empty();
+        List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        for (String a : jvmArgs) {
+            if (a.startsWith("-agentlib") || a.startsWith("-javaagent") || a.startsWith("-Xrunjdwp") || a.startsWith("-Xdebug")) {
+                return OptionalInt.empty();
+            }
+        }
+        Path java = ProcessHandle.current().info().command().map(Path::of)
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java"));
+        if (!Files.isExecutable(java)) return OptionalInt.empty();
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java.toString());
+        cmd.addAll(jvmArgs);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        pb.environment().putAll(need);
+        pb.environment().put(MARKER, "1");
+        Process child;
+        try {
+            child = pb.start();
+        } catch (IOException e) {
+            return OptionalInt.empty(); // run in this process, as configured
+        }
+        Thread killer = new Thread(child::destroy, "unet4j-relaunch-cleanup");
+        Runtime.getRuntime().addShutdownHook(killer);
+        try {
+            return OptionalInt.of(child.waitFor());
+        } catch (InterruptedException e) {
+            child.destroy();
+            Thread.currentThread().interrupt();
+            return OptionalInt.of(130);
+        }
+    }
+}

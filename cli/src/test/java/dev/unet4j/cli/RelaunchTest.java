@@ -1,0 +1,39 @@
+package dev.unet4j.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class RelaunchTest {
+    private static Map<String, String> need(Map<String, String> env, String... args) {
+        return Relaunch.missingEnvironment(args, env);
+    }
+
+    @Test
+    void computingCommandsGetPassiveWaitingAndTheirThreadCount() {
+        assertEquals(Map.of("OMP_WAIT_POLICY", "PASSIVE"), need(Map.of(), "generate"));
+        assertEquals(Map.of("OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", "3"), need(Map.of(), "bench", "--threads", "3"));
+        assertEquals(Map.of("OMP_NUM_THREADS", "1"), need(Map.of("OMP_WAIT_POLICY", "ACTIVE"), "forward", "--threads=1"));
+        assertEquals(Map.of(), need(Map.of("OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", "2"), "inspect", "--threads", "2"));
+    }
+
+    @Test
+    void nothingForHelpOtherCommandsTheChildOrAnOptOut() {
+        assertEquals(Map.of(), need(Map.of(), "generate", "--help"));
+        assertEquals(Map.of(), need(Map.of(), "--version"));
+        assertEquals(Map.of(), need(Map.of(), "quantize", "--quant", "int8", "--out", "x"));
+        assertEquals(Map.of(), need(Map.of(), new String[0]));
+        assertEquals(Map.of(), need(Map.of(Relaunch.MARKER, "1"), "generate"));
+        assertEquals(Map.of(), need(Map.of(Relaunch.OPT_OUT, "1"), "generate"));
+    }
+
+    @Test
+    void threadValuesMustBePositiveIntegers() {
+        assertEquals(Optional.of("4"), Relaunch.threads(new String[] {"generate", "--threads", "4"}));
+        assertEquals(Optional.empty(), Relaunch.threads(new String[] {"generate", "--threads", "0"}));
+        assertEquals(Optional.empty(), Relaunch.threads(new String[] {"generate", "--threads", "x"}));
+    }
+}
