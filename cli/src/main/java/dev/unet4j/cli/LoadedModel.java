@@ -86,7 +86,7 @@ final class LoadedModel implements AutoCloseable {
             }
             unet = q.model();
         } else if (quant != null) {
-            unet = QuantizedUNets.load(files.folder(), kernels, quant.plan());
+            unet = QuantizedUNets.load(files.folder(), kernels, quant.plan(), quant.activations());
             setup = quant.sessionSetup();
         } else {
             unet = UNetModel.load(files.folder(), LoadOptions.of(kernels));

@@ -4,6 +4,7 @@ import dev.unet4j.quantization.Granularity;
 import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.WeightQuantizer;
+import dev.unet4j.quantization.nn.Int8Activations;
 import dev.unet4j.quantization.nn.QuantizationPlan;
 import dev.unet4j.unet.UNetSession;
 
@@ -19,8 +20,8 @@ import java.util.function.Consumer;
  *   <li>{@code mixed:BITS}: INT8 weights, each layer run at 8, 6, 4 or 2 bits by double rounding, chosen by the
  *       quantization module's knapsack from measured model-output sensitivities so that the weights average at most
  *       BITS bits ({@link MixedPrecision});</li>
- *   <li>{@code int8-w8a8}: parsed, but the quantization module has no W8A8 UNet layers yet, so it is refused with
- *       "not supported yet" rather than silently run with float activations.</li>
+ *   <li>{@code int8-w8a8}: INT8 weights and s8 activations (dynamic per-tensor scale) on oneDNN's int8 kernels
+ *       ({@link Int8Activations#DYNAMIC}), the default float32 set kept;</li>
  * </ul>
  *
  * @param text   the spec as given
@@ -72,13 +73,7 @@ record QuantSpec(String text, Kind kind, int bits, double budget) {
 
     /** Refuses schemes the quantization module cannot run yet. */
     QuantSpec requireSupported() {
-        switch (kind) {
-            case INT8_W8A8 -> throw new UserException("not supported yet: --quant " + text
-                    + " (the quantization module has activation quantizers but no W8A8 conv/linear layers for the UNet)");
-            default -> {
-                return this;
-            }
-        }
+        return this; // every parsed scheme runs now
     }
 
     /** The weight plan: every conv/linear quantized except the default float32 set. */
@@ -90,6 +85,11 @@ record QuantSpec(String text, Kind kind, int bits, double budget) {
             default -> WeightFormat.INT8;
         };
         return QuantizationPlan.defaults(WeightQuantizer.of(format, Granularity.PER_OUTPUT_CHANNEL));
+    }
+
+    /** The int8 activations of W8A8 layers, or null for W8A32. */
+    Int8Activations activations() {
+        return kind == Kind.INT8_W8A8 ? Int8Activations.DYNAMIC : null;
     }
 
     /** What each session needs before its first call (the run-time weight precision of {@code dr:N}). */

@@ -36,7 +36,6 @@ class ErrorHandlingTest {
 
     @Test
     void schemesTheModulesDoNotProvideAreRefusedNotIgnored() {
-        Cli.run("generate", "--quant", "int8-w8a8", "--class-label", 1).assertError(1, "not supported yet: --quant int8-w8a8");
         Cli.run("generate", "--quant", "mixed:1", "--class-label", 1).assertError(1, "the mixed bit budget must be in [2, 8]");
     }
 

@@ -13,7 +13,10 @@
  *
  * <h2>Layers and models</h2>
  * {@code nn}: {@code QuantizedConv2d} / {@code QuantizedLinear} decode their codes into a pooled workspace tensor on
- * every call and run the backend's call-time-weight kernels (W8A32); {@code QuantizationPlan} says which module paths
+ * every call and run the backend's call-time-weight kernels (W8A32); {@code Int8Conv2d} / {@code Int8Linear} run INT8
+ * weights with s8 activations on oneDNN's int8 kernels (W8A8; {@code Int8Activations}: a dynamic per-tensor scale or
+ * calibrated static ones); {@code WeightFootprint} reports the resident conv/linear weight bytes of a load;
+ * {@code QuantizationPlan} says which module paths
  * are quantized (globs; a default float32 set), {@code QuantizingLayerFactory} plugs into the UNet builder,
  * {@code QuantizedUNets} loads models, {@code UNetSensitivityProbe} measures per-layer sensitivity for the
  * {@code mixed} package's knapsack. {@code io.QuantizedCheckpoint} saves and loads quantized model folders.
@@ -21,6 +24,11 @@
  * <h2>Activations</h2>
  * {@code activation}: s8/u8 schemes, dynamic per-tensor/per-token scales, and static scales from a
  * {@code Calibrator} fed by {@code nn.CalibratingLayerFactory} over many timesteps, with the two halves of up-block
- * skip concatenations calibrated separately. No kernel consumes activation quantizers yet (the layers are W8A32).
+ * skip concatenations calibrated separately. Symmetric s8 static scales feed the W8A8 layers
+ * ({@code nn.Int8Activations.calibrated}).
+ *
+ * <h2>Schemes by name</h2>
+ * {@code spec.QuantSpec.parse} maps {@code fp32, bf16, int8, int8-w8a8, fp8-e4m3, fp8-e5m2, dr:N, mixed:BUDGET} to a
+ * plan, layer factory, kernel options and session precision, and loads a model with them.
  */
 package dev.unet4j.quantization;

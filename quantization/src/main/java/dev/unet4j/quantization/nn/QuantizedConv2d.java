@@ -52,8 +52,8 @@ public final class QuantizedConv2d implements Conv2d {
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
         int bits = weight.bits(ws);
-        try (Tensor w = weight.decode(ws, bits)) {
-            return kernels.conv2d(ws, spec, x, w, weight.bias(bits), residual, outputScale);
+        try (QuantizedWeight.Decoded w = weight.decode(ws, bits)) {
+            return kernels.conv2d(ws, spec, x, w.view(), weight.bias(bits), residual, outputScale);
         }
     }
 

@@ -46,8 +46,8 @@ public final class QuantizedLinear implements Linear {
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
         int bits = weight.bits(ws);
-        try (Tensor w = weight.decode(ws, bits)) {
-            return kernels.linear(ws, x, w, weight.bias(bits), residual, outputScale);
+        try (QuantizedWeight.Decoded w = weight.decode(ws, bits)) {
+            return kernels.linear(ws, x, w.view(), weight.bias(bits), residual, outputScale);
         }
     }
 

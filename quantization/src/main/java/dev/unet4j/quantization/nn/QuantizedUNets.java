@@ -25,8 +25,11 @@ public final class QuantizedUNets {
     private QuantizedUNets() {
     }
 
-    /** A loaded model and its quantized layers' weights by module path. Closing it closes the model. */
-    public record Loaded(UNetModel model, Map<String, QuantizedTensor> layers) implements AutoCloseable {
+    /**
+     * A loaded model, its W8A32 layers' quantized weights by module path, and its conv/linear weight footprint.
+     * Closing it closes the model.
+     */
+    public record Loaded(UNetModel model, Map<String, QuantizedTensor> layers, WeightFootprint footprint) implements AutoCloseable {
         @Override
         public void close() {
             model.close();
@@ -48,12 +51,26 @@ public final class QuantizedUNets {
      * after a calibration run of the float model); null for none.
      */
     public static Loaded loadWithLayers(Path floatModel, Kernels kernels, QuantizationPlan plan, Function<String, float[]> inputMeans) throws IOException {
-        QuantizingLayerFactory factory = new QuantizingLayerFactory(kernels, WeightSource.of(plan), inputMeans);
+        return loadWithLayers(floatModel, kernels, plan, inputMeans, null);
+    }
+
+    /** W8A8: {@code plan}'s INT8 layers run on the int8 kernels with {@code activations} (see {@link QuantizingLayerFactory}). */
+    public static UNetModel load(Path floatModel, Kernels kernels, QuantizationPlan plan, Int8Activations activations) throws IOException {
+        return loadWithLayers(floatModel, kernels, plan, null, activations).model();
+    }
+
+    /**
+     * The general load: bias correction from {@code inputMeans} (null for none) and W8A8 INT8 layers with
+     * {@code activations} (null for W8A32).
+     */
+    public static Loaded loadWithLayers(Path floatModel, Kernels kernels, QuantizationPlan plan, Function<String, float[]> inputMeans,
+                                        Int8Activations activations) throws IOException {
+        QuantizingLayerFactory factory = new QuantizingLayerFactory(kernels, WeightSource.of(plan), inputMeans, activations);
         UNetModel model = UNetModel.load(floatModel, LoadOptions.of(kernels).withLayerFactory(k -> {
             if (k != kernels) throw new IllegalStateException("layer factory asked for other kernels than the model's");
             return factory;
         }));
-        return new Loaded(model, factory.quantizedLayers());
+        return new Loaded(model, factory.quantizedLayers(), factory.footprint());
     }
 
     /** A folder written by {@link QuantizedCheckpoint#write}: its stored codes become the layers' weights as they are. */

@@ -1,7 +1,6 @@
 package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Workspace;
-import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 import dev.unet4j.quantization.WeightFormat;
@@ -61,16 +60,30 @@ final class QuantizedWeight implements AutoCloseable {
         return ws.attributes().getOrDefault(WeightPrecision.class, WeightPrecision.STORED).bitsFor(path);
     }
 
-    /** A fresh float32 weight tensor at {@code bits} for one call; the caller closes it after the kernel ran. */
-    Tensor decode(Workspace ws, int bits) {
-        Allocator a = ws.allocator();
-        Tensor w = Tensor.allocate(a, weight.shape());
+    /**
+     * A float32 weight at {@code bits} for one call, decoded into a workspace buffer whose size is rounded up to a
+     * power of two: the session pool then keeps one buffer per size class (a few dozen MB for SD 1.5) instead of one
+     * per distinct weight shape (about a float32 copy of every differently-shaped layer). The caller closes it after
+     * the kernel ran.
+     */
+    Decoded decode(Workspace ws, int bits) {
+        long n = Tensor.numel(weight.shape());
+        Tensor base = Tensor.allocate(ws.allocator(), Math.max(1, Long.highestOneBit(n - 1) << 1));
         try {
+            Tensor w = base.view(weight.shape(), Tensor.rowMajorStrides(weight.shape()), 0);
             weight.decodeInto(w, bits);
-            return w;
+            return new Decoded(base, w);
         } catch (RuntimeException e) {
-            w.close();
+            base.close();
             throw e;
+        }
+    }
+
+    /** A decoded weight {@code view} over {@code base}, which closing releases. */
+    record Decoded(Tensor base, Tensor view) implements AutoCloseable {
+        @Override
+        public void close() {
+            base.close();
         }
     }
 

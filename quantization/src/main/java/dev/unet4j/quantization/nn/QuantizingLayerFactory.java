@@ -4,6 +4,7 @@ import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.DoubleRounding;
 import dev.unet4j.quantization.QuantizedTensor;
@@ -29,10 +30,17 @@ public class QuantizingLayerFactory implements LayerFactory {
     private final Kernels kernels;
     private final WeightSource weights;
     private final Function<String, float[]> inputMeans;
+    private final Int8Activations int8Activations;
     private final Map<String, QuantizedTensor> made = new LinkedHashMap<>();
+    private final Map<String, WeightFootprint.LayerKind> kinds = new LinkedHashMap<>();
+    private long float32Bytes, residentBytes;
 
     public QuantizingLayerFactory(Kernels kernels, WeightSource weights) {
         this(kernels, weights, null);
+    }
+
+    public QuantizingLayerFactory(Kernels kernels, WeightSource weights, Function<String, float[]> inputMeans) {
+        this(kernels, weights, inputMeans, null);
     }
 
     /**
@@ -40,11 +48,20 @@ public class QuantizingLayerFactory implements LayerFactory {
      * path (e.g. {@link dev.unet4j.quantization.activation.Calibrator#channelMeans}), or null to leave that layer's
      * bias alone. Each quantized layer then keeps a corrected bias for every precision it can run at (2..8 bits for
      * INT8, 8 for FP8), computed against the float weight it was built from.
+     *
+     * <p>With {@code int8Activations} (null for none) INT8 layers become W8A8 {@link Int8Conv2d}/{@link Int8Linear}
+     * on oneDNN's int8 kernels (so {@code kernels} must be {@link DnnlKernels}), using the 8-bit corrected bias if
+     * any; FP8 layers stay W8A32. W8A8 layers keep their codes only in oneDNN's packed copy and are not listed in
+     * {@link #quantizedLayers()} (which serves the double-rounding tools of W8A32 layers).
      */
-    public QuantizingLayerFactory(Kernels kernels, WeightSource weights, Function<String, float[]> inputMeans) {
+    public QuantizingLayerFactory(Kernels kernels, WeightSource weights, Function<String, float[]> inputMeans, Int8Activations int8Activations) {
+        if (int8Activations != null && !(kernels instanceof DnnlKernels)) {
+            throw new IllegalArgumentException("W8A8 layers run on oneDNN's int8 kernels; the " + kernels.name() + " backend has none");
+        }
         this.kernels = kernels;
         this.weights = weights;
         this.inputMeans = inputMeans;
+        this.int8Activations = int8Activations;
     }
 
     public QuantizingLayerFactory(Kernels kernels, QuantizationPlan plan) {
@@ -54,24 +71,61 @@ public class QuantizingLayerFactory implements LayerFactory {
     @Override
     public Conv2d conv2d(String path, Conv2dSpec spec, Tensor weight, Tensor bias) {
         Optional<QuantizedTensor> q = weights.weightFor(path, weight);
-        if (q.isEmpty()) return kernels.conv2d(spec, weight, bias);
-        record(path, q.get());
+        if (q.isEmpty()) return floatLayer(path, weight, bias, kernels.conv2d(spec, weight, bias));
         float[] b = bias == null ? null : bias.toFloatArray();
         Map<Integer, float[]> corrected = corrections(path, q.get(), weight, spec.inChannels(),
                 (wf, wq, mean) -> BiasCorrection.conv2d(spec, b, wf, wq, mean));
-        return new QuantizedConv2d(kernels, path, spec, q.get(), b, corrected);
+        if (runsW8A8(q.get())) {
+            Int8Conv2d layer = new Int8Conv2d((DnnlKernels) kernels, path, spec, q.get(), corrected.getOrDefault(8, b), int8Activations.scaleFor(path));
+            return count(path, weight, bias, WeightFootprint.LayerKind.W8A8, layer.residentBytes(), layer);
+        }
+        record(path, q.get());
+        return count(path, weight, bias, WeightFootprint.LayerKind.W8A32, w8a32Bytes(q.get(), b, corrected),
+                new QuantizedConv2d(kernels, path, spec, q.get(), b, corrected));
     }
 
     @Override
     public Linear linear(String path, Tensor weight, Tensor bias) {
         Optional<QuantizedTensor> q = weights.weightFor(path, weight);
-        if (q.isEmpty()) return kernels.linear(weight, bias);
-        record(path, q.get());
+        if (q.isEmpty()) return floatLayer(path, weight, bias, kernels.linear(weight, bias));
         float[] b = bias == null ? null : bias.toFloatArray();
         int out = (int) weight.dim(0), in = (int) weight.dim(1);
         Map<Integer, float[]> corrected = corrections(path, q.get(), weight, in,
                 (wf, wq, mean) -> BiasCorrection.linear(b, wf, wq, out, in, mean));
-        return new QuantizedLinear(kernels, path, q.get(), b, corrected);
+        if (runsW8A8(q.get())) {
+            Int8Linear layer = new Int8Linear((DnnlKernels) kernels, path, q.get(), corrected.getOrDefault(8, b), int8Activations.scaleFor(path));
+            return count(path, weight, bias, WeightFootprint.LayerKind.W8A8, layer.residentBytes(), layer);
+        }
+        record(path, q.get());
+        return count(path, weight, bias, WeightFootprint.LayerKind.W8A32, w8a32Bytes(q.get(), b, corrected),
+                new QuantizedLinear(kernels, path, q.get(), b, corrected));
+    }
+
+    private boolean runsW8A8(QuantizedTensor q) {
+        return int8Activations != null && q.format() == WeightFormat.INT8;
+    }
+
+    private static long w8a32Bytes(QuantizedTensor q, float[] bias, Map<Integer, float[]> corrected) {
+        long b = bias == null ? 0 : 4L * bias.length;
+        for (float[] c : corrected.values()) b += 4L * c.length;
+        return q.storageBytes() + b;
+    }
+
+    private <L> L floatLayer(String path, Tensor weight, Tensor bias, L layer) {
+        long bytes = 4L * (weight.numel() + (bias == null ? 0 : bias.numel()));
+        return count(path, weight, bias, WeightFootprint.LayerKind.FLOAT32, bytes, layer);
+    }
+
+    private synchronized <L> L count(String path, Tensor weight, Tensor bias, WeightFootprint.LayerKind kind, long resident, L layer) {
+        float32Bytes += 4L * (weight.numel() + (bias == null ? 0 : bias.numel()));
+        residentBytes += resident;
+        kinds.put(path, kind);
+        return layer;
+    }
+
+    /** Resident bytes and kinds of the layers made so far. */
+    public synchronized WeightFootprint footprint() {
+        return new WeightFootprint(float32Bytes, residentBytes, kinds);
     }
 
     private interface Corrector {

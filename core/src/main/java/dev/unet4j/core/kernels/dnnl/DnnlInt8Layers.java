@@ -32,6 +32,15 @@ final class DnnlInt8Layers {
         return b;
     }
 
+    /** The activation scale that asks for a per-call {@code max|x| / 127}. */
+    static final float DYNAMIC_SCALE = 0f;
+
+    private static void checkActivationScale(String layer, float scale) {
+        if (scale != DYNAMIC_SCALE && !(scale > 0 && Float.isFinite(scale))) {
+            throw new IllegalArgumentException(layer + ": static activation scale " + scale + " is not positive and finite");
+        }
+    }
+
     private static void checkScales(String layer, float[] scales, long channels) {
         if (scales.length != channels) throw new IllegalArgumentException(layer + ": " + scales.length + " weight scales for " + channels + " output channels");
         for (float v : scales) {
@@ -45,10 +54,13 @@ final class DnnlInt8Layers {
         private final PackedWeights weights;
         private final NativeBuffer weightScales, bias;
         private final PrimitiveCache primitives = new PrimitiveCache();
+        private final float activationScale; // DYNAMIC_SCALE: max|x| / 127 per call
         private boolean closed;
 
-        Int8Conv2d(DnnlKernels kernels, Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias) {
+        Int8Conv2d(DnnlKernels kernels, Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias, float activationScale) {
             String layer = "int8 conv2d " + spec;
+            checkActivationScale(layer, activationScale);
+            this.activationScale = activationScale;
             long[] ws = spec.weightShape();
             if (weightsOihw.length != Tensor.numel(ws)) {
                 throw new IllegalArgumentException(layer + ": " + weightsOihw.length + " weight bytes, expected " + Arrays.toString(ws) + " = " + Tensor.numel(ws));
@@ -88,7 +100,7 @@ final class DnnlInt8Layers {
             try (Tensor xin = kernels.channelsLastOrNull(ws, x); Tensor rin = kernels.channelsLastOrNull(ws, residual);
                  Tensor q = Tensor.allocate(ws.allocator(), (x.numel() + 3) / 4)) {
                 Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual;
-                float srcScale = kernels.quantizer().scale(ws, src);
+                float srcScale = activationScale == DYNAMIC_SCALE ? kernels.quantizer().scale(ws, src) : activationScale;
                 long[] qStrides = Dnnl.channelsLastStrides(src.shape());
                 kernels.quantizer().quantize(ws, src, srcScale, q.address(), qStrides);
                 Key key = DnnlConv2d.key("conv2d.int8", spec, x, bias != null, res != null, outputScale);
@@ -122,10 +134,13 @@ final class DnnlInt8Layers {
         private final PackedWeights weights;
         private final NativeBuffer weightScales, bias;
         private final PrimitiveCache primitives = new PrimitiveCache();
+        private final float activationScale; // DYNAMIC_SCALE: max|x| / 127 per call
         private boolean closed;
 
-        Int8Linear(DnnlKernels kernels, byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias) {
+        Int8Linear(DnnlKernels kernels, byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias, float activationScale) {
             String layer = "int8 linear [" + out + ", " + in + "]";
+            checkActivationScale(layer, activationScale);
+            this.activationScale = activationScale;
             if (out <= 0 || in <= 0 || weightsOutIn.length != (long) out * in) {
                 throw new IllegalArgumentException(layer + ": " + weightsOutIn.length + " weight bytes, expected " + (long) out * in);
             }
@@ -148,6 +163,19 @@ final class DnnlInt8Layers {
             this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
         }
 
+        /**
+         * The matmul for {@code m} rows, asked first to take the weights in their packed layout: oneDNN picks other
+         * s8 layouts for other row counts (e.g. 2 rows of a time-embedding projection), and has no reorder between
+         * two such compensated blocked layouts, so a second packed copy could not be made from the first.
+         */
+        private dnnl_primitive_desc describe(Dnnl.Scope s, long m, boolean residual, float outputScale) {
+            try {
+                return DnnlLinear.describe(s, m, in, in, 1, out, weights.firstLayout(), bias != null, residual, outputScale, dnnl_fpmath_mode_strict, true);
+            } catch (DnnlException e) {
+                return DnnlLinear.describe(s, m, in, in, 1, out, null, bias != null, residual, outputScale, dnnl_fpmath_mode_strict, true);
+            }
+        }
+
         @Override
         public int inFeatures() {
             return in;
@@ -167,11 +195,11 @@ final class DnnlInt8Layers {
                 Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual;
                 long m = x.numel() / in;
                 Tensor rows = src.view(new long[]{m, in}, new long[]{in, 1}, src.offset());
-                float srcScale = kernels.quantizer().scale(ws, rows);
+                float srcScale = activationScale == DYNAMIC_SCALE ? kernels.quantizer().scale(ws, rows) : activationScale;
                 kernels.quantizer().quantize(ws, rows, srcScale, q.address(), new long[]{in, 1});
                 Key key = Key.of("linear.int8").add(m).add(res != null).add(outputScale).build();
-                Primitive p = primitives.get(key, k -> "int8 linear [" + out + ", " + in + "] on " + x, s -> DnnlLinear.describe(s, m, in, in, 1, out,
-                        null, bias != null, res != null, outputScale, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
+                Primitive p = primitives.get(key, k -> "int8 linear [" + out + ", " + in + "] on " + x, s -> describe(s, m, res != null, outputScale))
+                        .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
                 Tensor y = Tensor.allocate(ws.allocator(), DnnlLinear.outShape(x, out));
                 ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address()).add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
                         .add(DNNL_ARG_DST, y.address()).add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, ws.scalar(SLOT_SRC_SCALE, srcScale))

@@ -143,12 +143,28 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
      * residual and output scale are fused as in {@link #conv2d(Conv2dSpec, Tensor, Tensor)}. Ignores bf16Compute.
      */
     public Conv2d int8Conv2d(Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias) {
-        return new DnnlInt8Layers.Int8Conv2d(this, spec, weightsOihw, perOutChannelScale, bias);
+        return new DnnlInt8Layers.Int8Conv2d(this, spec, weightsOihw, perOutChannelScale, bias, DnnlInt8Layers.DYNAMIC_SCALE);
+    }
+
+    /**
+     * {@link #int8Conv2d(Conv2dSpec, byte[], float[], Tensor)} with a static (calibrated) per-tensor activation scale:
+     * every call quantises {@code q = saturate_s8(rint(x / activationScale))} (round half to even, clamped to
+     * [-128, 127]) instead of measuring {@code max|x|}.
+     */
+    public Conv2d int8Conv2d(Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias, float activationScale) {
+        if (!(activationScale > 0)) throw new IllegalArgumentException("int8 conv2d " + spec + ": static activation scale " + activationScale + " is not positive");
+        return new DnnlInt8Layers.Int8Conv2d(this, spec, weightsOihw, perOutChannelScale, bias, activationScale);
     }
 
     /** The int8 linear layer: {@code weightsOutIn} s8 {@code [out, in]} row-major, per-output scales; see {@link #int8Conv2d}. */
     public Linear int8Linear(byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias) {
-        return new DnnlInt8Layers.Int8Linear(this, weightsOutIn, out, in, perOutChannelScale, bias);
+        return new DnnlInt8Layers.Int8Linear(this, weightsOutIn, out, in, perOutChannelScale, bias, DnnlInt8Layers.DYNAMIC_SCALE);
+    }
+
+    /** {@link #int8Linear(byte[], int, int, float[], Tensor)} with a static activation scale, as {@link #int8Conv2d(Conv2dSpec, byte[], float[], Tensor, float)}. */
+    public Linear int8Linear(byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias, float activationScale) {
+        if (!(activationScale > 0)) throw new IllegalArgumentException("int8 linear [" + out + ", " + in + "]: static activation scale " + activationScale + " is not positive");
+        return new DnnlInt8Layers.Int8Linear(this, weightsOutIn, out, in, perOutChannelScale, bias, activationScale);
     }
 
     // ------------------------------------------------------------ normalisation and activations

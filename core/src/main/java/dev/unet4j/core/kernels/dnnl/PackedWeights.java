@@ -30,6 +30,12 @@ final class PackedWeights implements AutoCloseable {
         entries.add(reorderedCopy(plainMd, plainAddress, wantedMd));
     }
 
+    /** The layout of the first copy (owned by this object), e.g. to ask a primitive for it before any other. */
+    synchronized dnnl_memory_desc firstLayout() {
+        if (entries.isEmpty()) throw new IllegalStateException("weights of " + layer + " used after close");
+        return entries.get(0).md;
+    }
+
     /** Address of the weights in layout {@code wanted}, reordering once if this layout is new. */
     synchronized long address(dnnl_memory_desc wanted) {
         for (Entry e : entries) {

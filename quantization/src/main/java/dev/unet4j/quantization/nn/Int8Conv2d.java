@@ -1,0 +1,71 @@
+package dev.unet4j.quantization.nn;
+
+import dev.unet4j.core.kernels.Conv2d;
+import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.quantization.QuantizedTensor;
+
+import java.util.Arrays;
+
+/**
+ * A W8A8 convolution: INT8 weights (per output channel) and s8 activations, run by oneDNN's s8 x s8 -> f32 kernel
+ * (VNNI/AMX). The input is quantized per call with one per-tensor scale, dynamic ({@code max|x| / 127}) or static
+ * (calibrated), {@code q = saturate_s8(rint(x / scale))}; the result is {@code scale * wScale[o] * sum(q * qw) + bias}.
+ * The weight codes live only in oneDNN's packed native copy; no float32 weight is kept.
+ */
+public final class Int8Conv2d implements Conv2d {
+    private final String path;
+    private final Conv2d layer;
+    private final float activationScale;
+    private final long residentBytes;
+
+    /**
+     * @param activationScale static activation scale, or 0 for a dynamic one
+     * @param bias            float32 bias or null; copied
+     */
+    public Int8Conv2d(DnnlKernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, float activationScale) {
+        if (!Arrays.equals(weight.shape(), spec.weightShape())) {
+            throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec);
+        }
+        float[] scales = Int8Weights.channelScales(path, weight);
+        try (Tensor b = bias == null ? null : Tensor.of(bias, bias.length)) {
+            this.layer = activationScale == 0f ? kernels.int8Conv2d(spec, weight.codes(), scales, b)
+                    : kernels.int8Conv2d(spec, weight.codes(), scales, b, activationScale);
+        }
+        this.path = path;
+        this.activationScale = activationScale;
+        this.residentBytes = Int8Weights.residentBytes(weight, bias);
+    }
+
+    public String path() {
+        return path;
+    }
+
+    /** The static activation scale, or 0 when it is measured per call. */
+    public float activationScale() {
+        return activationScale;
+    }
+
+    /** Bytes this layer keeps for its weight and bias. */
+    public long residentBytes() {
+        return residentBytes;
+    }
+
+    @Override
+    public Conv2dSpec spec() {
+        return layer.spec();
+    }
+
+    @Override
+    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
+        Int8Weights.checkPrecision(ws, path);
+        return layer.forward(ws, x, residual, outputScale);
+    }
+
+    @Override
+    public void close() {
+        layer.close();
+    }
+}
