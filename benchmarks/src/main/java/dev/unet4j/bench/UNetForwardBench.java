@@ -4,7 +4,6 @@ import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -22,8 +21,9 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One UNet forward (oneDNN, float32) of real architectures with seeded random weights: milliseconds per forward, and
- * achieved GFLOPS ({@code gflop} counter: 2 x the MACs the session's trace counted, per second).
+ * One UNet forward (oneDNN, float32) of real architectures with seeded random weights: milliseconds per forward (the
+ * score), and the achieved GFLOPS (2 x the MACs the session's trace counted, over the measured time) printed after each
+ * iteration.
  * {@code java -jar benchmarks/target/benchmarks.jar UNetForwardBench -p workload=SD15_32_B2}
  */
 @State(Scope.Benchmark)
@@ -42,13 +42,7 @@ public class UNetForwardBench {
     private UNetSession session;
     private UNetForwardCases.Inputs inputs;
     private double gflopPerCall;
-
-    /** JMH reports the sum of {@link #gflop} per second: achieved GFLOPS. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    public static class Flops {
-        public double gflop;
-    }
+    private long calls, nanos;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -61,11 +55,23 @@ public class UNetForwardBench {
     }
 
     @Benchmark
-    public float forward(Flops flops) {
+    public float forward() {
+        long t0 = System.nanoTime();
         try (Tensor y = session.forward(inputs.inputs())) {
-            flops.gflop += gflopPerCall;
+            nanos += System.nanoTime() - t0;
+            calls++;
             return y.get(0, 0, 0, 0);
         }
+    }
+
+    @TearDown(Level.Iteration)
+    public void report() {
+        if (calls > 0) {
+            System.out.printf("%n%s: %.1f ms/forward, %.2f GFLOP/forward, %.1f GFLOPS%n", workload, nanos / 1e6 / calls,
+                    gflopPerCall, gflopPerCall * calls / (nanos / 1e9));
+        }
+        calls = 0;
+        nanos = 0;
     }
 
     @TearDown(Level.Trial)

@@ -10,7 +10,8 @@ import java.util.function.Function;
  * @param kernels      the compute backend (required)
  * @param variant      checkpoint variant ({@code "fp16"} reads {@code diffusion_pytorch_model.fp16.safetensors}),
  *                     or null for the default file
- * @param layerFactory makes the prepared conv/linear layers from the kernels; null = {@link LayerFactory#of}
+ * @param layerFactory makes the prepared conv/linear layers from the kernels (quantization plugs in here); null =
+ *                     plain float32 layers on the kernels ({@link LayerFactory#of})
  */
 public record LoadOptions(Kernels kernels, String variant, Function<Kernels, LayerFactory> layerFactory) {
 
@@ -28,6 +29,11 @@ public record LoadOptions(Kernels kernels, String variant, Function<Kernels, Lay
 
     public LoadOptions withLayerFactory(Function<Kernels, LayerFactory> f) {
         return new LoadOptions(kernels, variant, f);
+    }
+
+    /** A ready factory (it must build layers for {@link #kernels}). */
+    public LoadOptions withLayerFactory(LayerFactory f) {
+        return new LoadOptions(kernels, variant, k -> f);
     }
 
     /** The factory to build layers with. */

@@ -44,7 +44,7 @@ public interface NodeCall {
      * return a cached tensor into the graph. Keeping the layout keeps the following kernels, and so the bits, the same.
      */
     default Tensor copyOf(Tensor t) {
-        return Layouts.sameLayoutCopy(workspace().allocator(), t);
+        return dev.unet4j.unet.nn.Layouts.sameLayoutCopy(workspace().allocator(), t);
     }
 
     /** The session's workspace: allocate tensors you return into the graph from it. */

@@ -8,6 +8,9 @@ public enum NodeLevel {
     BLOCK,
     /** A block's {@code resnets.j}, {@code attentions.j}, {@code downsamplers.0}, {@code upsamplers.0}. */
     LAYER,
-    /** Inside a transformer: {@code transformer_blocks.k.attn1 / attn2 / ff}. */
+    /**
+     * Attention and feed-forward units: {@code transformer_blocks.k.attn1 / attn2 / ff}, and a UNet2DModel-style
+     * attention ({@code attentions.j}), which is visited as a LAYER and, inside it under the same path, as a UNIT.
+     */
     UNIT
 }

@@ -63,7 +63,7 @@ public final class UNet2DConditionModel extends UNetModel {
         else if ("simple_projection".equals(cet)) ce = new ClassEmbedding.Spec(ClassEmbedding.Type.SIMPLE_PROJECTION, c.projectionClassEmbeddingsInputDim(), act);
         boolean scaleShift = c.resnetTimeScaleShift().equals("scale_shift");
         int groups = c.normNumGroups();
-        ResnetDefaults r = new ResnetDefaults(temb, groups, c.normEps(), act, scaleShift, c.resnetSkipTimeAct());
+        ResnetDefaults r = new ResnetDefaults(temb, groups, c.normEps(), act, scaleShift);
         int[][] tl = c.transformerLayersPerBlock();
         Set<Integer> crossDims = new HashSet<>();
 

@@ -50,7 +50,7 @@ public final class UNet2DModel extends UNetModel {
         else if ("timestep".equals(c.classEmbedType())) ce = new ClassEmbedding.Spec(ClassEmbedding.Type.TIMESTEP, 0, Activation.SILU);
         else if ("identity".equals(c.classEmbedType())) ce = new ClassEmbedding.Spec(ClassEmbedding.Type.IDENTITY, 0, Activation.SILU);
         boolean scaleShift = c.resnetTimeScaleShift().equals("scale_shift");
-        ResnetDefaults r = new ResnetDefaults(temb, c.normNumGroups(), c.normEps(), act, scaleShift, false);
+        ResnetDefaults r = new ResnetDefaults(temb, c.normNumGroups(), c.normEps(), act, scaleShift);
 
         List<BlockSpec> down = new ArrayList<>();
         int out = boc[0];

@@ -75,6 +75,11 @@ class ConfigVariantsTest {
             assertEquals(0, at.get("mid_block.attentions.0").groupNormGroups(), "scale_shift + attn_norm_num_groups null: no mid norm");
             assertEquals(1.4142135, at.get("mid_block.attentions.0").rescaleOutputFactor(), 1e-7);
             assertEquals(4, at.get("up_blocks.0.attentions.1").groupNormGroups(), "AttnUp uses norm_num_groups");
+            try (UNetModel m = unet2d(json, REF); UNetSession s = m.newSession()) {
+                IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> s.forward(UNetInputs.builder(x, Timestep.float32(1f)).build()));
+                assertTrue(e.getMessage().contains("class_labels are required"), e.getMessage());
+            }
         }
     }
 

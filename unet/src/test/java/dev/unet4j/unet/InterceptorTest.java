@@ -191,4 +191,27 @@ class InterceptorTest {
             for (int i = 0; i < got.length; i++) assertEquals(0.5f * want[i], got[i], 1e-4f * (1 + Math.abs(want[i])));
         }
     }
+
+    /** A UNet2DModel attention block is both a LAYER and a UNIT (same path), and skipping the unit skips it. */
+    @Test
+    void unet2dAttentionIsVisitedAsLayerAndUnit() throws Exception {
+        try (Fixture f = new Fixture(Fixture.DDPM); UNetModel m = f.load(dnnl); UNetSession s = m.newSession()) {
+            List<String> visits = new ArrayList<>();
+            s.setInterceptor(new NodeInterceptor() {
+                @Override
+                public Tensor intercept(NodeCall call) {
+                    if (call.path().equals("mid_block.attentions.0")) visits.add(call.level() + ":" + call.kind());
+                    return call.level() == NodeLevel.UNIT && call.kind() == NodeKind.SPATIAL_ATTENTION ? call.passThrough() : call.proceed();
+                }
+            });
+            s.capture("mid_block.attentions.0", "mid_block.resnets.0");
+            s.forward(f.inputs()).close();
+            assertEquals(List.of("LAYER:SPATIAL_ATTENTION", "UNIT:SPATIAL_ATTENTION"), visits);
+            // with every attention unit skipped, the mid attention's output is its input
+            assertArrayEquals(s.captured("mid_block.resnets.0").toFloatArray(), s.captured("mid_block.attentions.0").toFloatArray());
+            s.setInterceptor(null);
+            s.forward(f.inputs()).close();
+            Fixture.assertClose("mid attention", f.outputs.get("mid_block.attentions.0"), s.captured("mid_block.attentions.0"));
+        }
+    }
 }

@@ -171,6 +171,26 @@ class SessionTest {
     }
 
     @Test
+    void batchedDecoderEqualsOneDecodePerTimestep() throws Exception {
+        UNetInputs in = sd.inputs();
+        List<Timestep> steps = List.of(Timestep.int64(900), Timestep.of(10.5), Timestep.float32(3f, 400f));
+        try (UNetModel refModel = sd.load(new ReferenceKernels()); UNetSession s = refModel.newSession();
+             EncoderState st = s.encode(in); Tensor all = s.decodeBatched(st, in, steps)) {
+            assertArrayEquals(new long[]{6, 4, 16, 16}, all.shape());
+            float[] got = all.toFloatArray();
+            int per = got.length / 3;
+            for (int k = 0; k < 3; k++) {
+                try (Tensor one = s.decode(st, in.with(null, steps.get(k)))) {
+                    float[] want = one.toFloatArray();
+                    for (int i = 0; i < per; i++) {
+                        assertEquals(want[i], got[k * per + i], 1e-5f * (1 + Math.abs(want[i])), "timestep " + k + " element " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void controlNetResidualsAreAddedToSkipsAndMid() {
         UNetInputs in = sd.inputs();
         int n = sdModel.skipCount();

@@ -176,4 +176,45 @@ class WeightLoadingTest {
                 dev.unet4j.unet.config.UNet2DConfig.fromJson("{\"down_block_types\": [\"SkipDownBlock2D\",\"DownBlock2D\",\"DownBlock2D\",\"DownBlock2D\"]}"));
         assertTrue(e.getMessage().contains("SkipDownBlock2D"), e.getMessage());
     }
+
+    /** A pipeline folder (model_index.json + unet/) loads the same model; a LayerFactory sees every layer by path. */
+    @Test
+    void pipelineFolderAndLayerFactoryHook(@TempDir Path tmp) throws Exception {
+        try (Fixture f = new Fixture(Fixture.SD)) {
+            Path unet = Files.createDirectories(tmp.resolve("unet"));
+            Files.writeString(tmp.resolve("model_index.json"), "{\"_class_name\": \"StableDiffusionPipeline\"}");
+            for (String n : List.of("config.json", "diffusion_pytorch_model.safetensors")) Files.copy(f.dir.resolve(n), unet.resolve(n));
+            List<String> convs = new ArrayList<>(), linears = new ArrayList<>();
+            LayerFactory plain = LayerFactory.of(ref);
+            LayerFactory recording = new LayerFactory() {
+                @Override
+                public dev.unet4j.core.kernels.Conv2d conv2d(String path, dev.unet4j.core.kernels.Conv2dSpec spec, Tensor w, Tensor b) {
+                    convs.add(path);
+                    return plain.conv2d(path, spec, w, b);
+                }
+
+                @Override
+                public dev.unet4j.core.kernels.Linear linear(String path, Tensor w, Tensor b) {
+                    linears.add(path);
+                    return plain.linear(path, w, b);
+                }
+            };
+            try (UNetModel a = f.load(ref); UNetModel b = UNetModel.load(tmp, LoadOptions.of(ref).withLayerFactory(recording));
+                 UNetSession sa = a.newSession(); UNetSession sb = b.newSession();
+                 Tensor ya = sa.forward(f.inputs()); Tensor yb = sb.forward(f.inputs())) {
+                assertArrayEquals(ya.toFloatArray(), yb.toFloatArray());
+            }
+            assertTrue(convs.contains("conv_in") && convs.contains("down_blocks.0.resnets.0.conv1")
+                    && convs.contains("down_blocks.0.attentions.0.proj_in") && convs.contains("up_blocks.0.upsamplers.0.conv"), convs.toString());
+            assertTrue(linears.contains("time_embedding.linear_1") && linears.contains("down_blocks.1.attentions.1.transformer_blocks.0.attn2.to_k")
+                    && linears.contains("mid_block.attentions.0.transformer_blocks.0.ff.net.0.proj"), linears.toString());
+            // every conv/linear weight of the checkpoint went through the factory exactly once
+            try (WeightSource ws = WeightSource.open(ModelLocator.locate(f.dir))) {
+                long layerWeights = ws.names().stream().filter(n -> n.endsWith(".weight")
+                        && ws.names().contains(n.substring(0, n.length() - 7) + ".bias") && !n.contains("norm")).count();
+                long noBias = ws.names().stream().filter(n -> n.matches(".*attn[12]\\.to_[qkv]\\.weight")).count();
+                assertEquals(layerWeights + noBias, convs.size() + linears.size());
+            }
+        }
+    }
 }

@@ -6,7 +6,6 @@ import dev.unet4j.core.tensor.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -128,19 +127,42 @@ public final class SafetensorsFile implements AutoCloseable {
         TensorInfo info = info(name);
         Tensor t = Tensor.allocate(allocator, info.shape());
         try {
-            long elementSize = info.dtype().byteSize();
-            long[] written = {0};
-            forEachWindow(info, (window, firstByte) -> {
-                long count = window.remaining() / elementSize;
-                FloatBuffer dst = t.buffer().floatBuffer(t.offset() + written[0], count);
-                TensorDecoder.decode(info.dtype(), window, dst);
-                written[0] += count;
-            });
+            loadInto(name, t);
             return t;
         } catch (IOException | RuntimeException | Error e) {
             t.close();
             throw e;
         }
+    }
+
+    /** {@link #load(String, Allocator)} with standalone memory ({@link Allocator#direct()}). */
+    public Tensor load(String name) throws IOException {
+        return load(name, Allocator.direct());
+    }
+
+    /**
+     * Decodes {@code name} into an existing tensor of the same shape, whatever its layout (e.g. channels-last or a
+     * pooled buffer). A contiguous target is filled in place; others go through a temporary contiguous copy.
+     */
+    public void loadInto(String name, Tensor target) throws IOException {
+        TensorInfo info = info(name);
+        if (!java.util.Arrays.equals(info.shape(), target.shape())) {
+            throw new SafetensorsException(path, name, "shape " + java.util.Arrays.toString(info.shape())
+                    + " does not match the target " + target);
+        }
+        if (!target.isContiguous()) {
+            try (Tensor tmp = load(name, Allocator.direct())) {
+                target.copyFrom(tmp);
+            }
+            return;
+        }
+        long elementSize = info.dtype().byteSize();
+        long[] written = {0};
+        forEachWindow(info, (window, firstByte) -> {
+            long count = window.remaining() / elementSize;
+            TensorDecoder.decode(info.dtype(), window, target.buffer().floatBuffer(target.offset() + written[0], count));
+            written[0] += count;
+        });
     }
 
     /** Integer or boolean tensor {@code name} as longs (row-major). */

@@ -2,6 +2,8 @@ package dev.unet4j.core.kernels;
 
 import dev.unet4j.core.tensor.Tensor;
 
+import java.util.Arrays;
+
 import static dev.unet4j.core.kernels.RefTensors.error;
 import static dev.unet4j.core.kernels.RefTensors.read;
 import static dev.unet4j.core.kernels.RefTensors.requireShape;
@@ -63,11 +65,11 @@ final class RefConv2d implements Conv2d {
         int cout = s.outChannels(), cinG = s.inChannels() / s.groups(), coutG = cout / s.groups();
         int kh = s.kernelH(), kw = s.kernelW();
         int plane = oh * ow;
-        float[] out = new float[n * cout * plane];
+        float[] out = new float[RefTensors.size(OP, outShape)];
         double[] acc = new double[plane];
         for (int b0 = 0; b0 < n; b0++) {
             for (int oc = 0; oc < cout; oc++) {
-                java.util.Arrays.fill(acc, b == null ? 0.0 : b[oc]);
+                Arrays.fill(acc, b == null ? 0.0 : b[oc]);
                 int firstIc = (oc / coutG) * cinG;
                 for (int icg = 0; icg < cinG; icg++) {
                     int inPlane = ((b0 * s.inChannels()) + firstIc + icg) * h * wd;

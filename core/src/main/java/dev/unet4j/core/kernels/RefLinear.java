@@ -60,9 +60,8 @@ final class RefLinear implements Linear {
         if (residual != null) requireShape(OP, "residual", residual, outShape);
         float[] xs = read(x);
         float[] res = residual == null ? null : read(residual);
-        int rows = xs.length / Math.max(1, inF);
-        if (inF == 0) rows = (int) (Tensor.numel(outShape) / Math.max(1, outF));
-        float[] y = new float[rows * outF];
+        float[] y = new float[RefTensors.size(OP, outShape)];
+        int rows = outF == 0 ? 0 : y.length / outF; // product of the leading dimensions
         for (int r = 0; r < rows; r++) {
             int xRow = r * inF;
             for (int o = 0; o < outF; o++) {

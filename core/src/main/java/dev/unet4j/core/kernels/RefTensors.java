@@ -49,9 +49,11 @@ final class RefTensors {
         if (t != null) requireShape(op, name, t, length);
     }
 
-    static int toInt(String op, long v, Tensor t) {
-        if (v > Integer.MAX_VALUE) throw error(op, "tensor too large for the reference backend: " + shape(t));
-        return (int) v;
+    /** Element count of a result of {@code shape}, which must fit a Java array. */
+    static int size(String op, long[] shape) {
+        long n = Tensor.numel(shape);
+        if (n > Integer.MAX_VALUE) throw error(op, "result " + Arrays.toString(shape) + " too large for the reference backend");
+        return (int) n;
     }
 
     /**

@@ -20,6 +20,10 @@ import static dev.unet4j.core.kernels.RefTensors.write;
  * Tests use it as the truth for the oneDNN backend; it also serves as a forced plain path. Results are always
  * contiguous (row-major) tensors from the workspace's allocator; inputs are read through their strides and never
  * modified. Stateless and thread-safe.
+ *
+ * <p>Where the {@link Kernels} contract allows float32 intermediates (attention scores, for instance) this backend keeps
+ * them in double: it states the exact math, and a float32 backend should land within float32 rounding of it.
+ * Upsampling follows torch's float32 index rule exactly, because there the rounding decides which pixel is copied.
  */
 public final class ReferenceKernels implements Kernels {
 
@@ -71,18 +75,20 @@ public final class ReferenceKernels implements Kernels {
         float[] v = read(x);
         int channels = (int) c, n = (int) x.dim(0);
         int spatial = channels == 0 || n == 0 ? 0 : v.length / (n * channels);
-        int groupSize = channels / groups * spatial;
         float[] g = gamma == null ? null : read(gamma), b = beta == null ? null : read(beta);
         float[] out = new float[v.length];
-        for (int ng = 0; ng < n * groups; ng++) {
-            int start = ng * groupSize;
-            double[] stats = meanAndInvStd(v, start, groupSize, eps);
-            for (int i = 0; i < groupSize; i++) {
-                int ch = (ng % groups) * (channels / groups) + i / spatial;
-                double y = (v[start + i] - stats[0]) * stats[1];
-                if (g != null) y *= g[ch];
-                if (b != null) y += b[ch];
-                out[start + i] = (float) (silu ? RefMath.silu(y) : y);
+        int perGroup = channels / groups;
+        for (int sample = 0; sample < n; sample++) {
+            for (int grp = 0; grp < groups; grp++) {
+                int start = (sample * channels + grp * perGroup) * spatial; // a group's channels are adjacent in row-major order
+                double[] stats = meanAndInvStd(v, start, perGroup * spatial, eps);
+                for (int ch = grp * perGroup; ch < (grp + 1) * perGroup; ch++) {
+                    double mul = stats[1] * (g == null ? 1.0 : g[ch]), add = b == null ? 0.0 : b[ch];
+                    for (int i = (sample * channels + ch) * spatial, end = i + spatial; i < end; i++) {
+                        double y = (v[i] - stats[0]) * mul + add;
+                        out[i] = (float) (silu ? RefMath.silu(y) : y);
+                    }
+                }
             }
         }
         return write(ws, x.shape(), out);
@@ -193,7 +199,7 @@ public final class ReferenceKernels implements Kernels {
             throw error(op, "a " + shape(a) + " incompatible with b " + shape(b) + (transposeB ? " (transposed)" : ""));
         }
         float[] av = read(a), bv = read(b);
-        float[] out = new float[batch * m * nn];
+        float[] out = new float[RefTensors.size(op, new long[]{batch, m, nn})];
         double[] acc = new double[nn];
         for (int i = 0; i < batch; i++) {
             int bBase = b.dim(0) == 1 ? 0 : i * k * nn;
@@ -269,7 +275,7 @@ public final class ReferenceKernels implements Kernels {
         int n = (int) x.dim(0), c = (int) x.dim(1), h = (int) x.dim(2), w = (int) x.dim(3);
         int[] rows = nearestSourceIndex(h, outH), cols = nearestSourceIndex(w, outW);
         float[] in = read(x);
-        float[] out = new float[n * c * outH * outW];
+        float[] out = new float[RefTensors.size("upsampleNearest", new long[]{n, c, outH, outW})];
         for (int plane = 0; plane < n * c; plane++) {
             for (int y = 0; y < outH; y++) {
                 int src = (plane * h + rows[y]) * w, dst = (plane * outH + y) * outW;

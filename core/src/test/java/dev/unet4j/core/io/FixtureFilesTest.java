@@ -146,6 +146,25 @@ class FixtureFilesTest {
         }
     }
 
+    /** Loading into an existing NHWC-strided tensor keeps the logical (NCHW) values. */
+    @Test
+    void loadIntoAChannelsLastTarget() throws IOException {
+        Path p = Fixtures.fixture("unet2d-ddpm-tiny/diffusion_pytorch_model.safetensors");
+        Plain plain = Plain.read(p);
+        try (SafetensorsFile f = SafetensorsFile.open(p);
+             Tensor nhwc = Tensor.allocateChannelsLast(Allocator.direct(), 32, 3, 3, 3);
+             Tensor plainTarget = Tensor.allocate(32, 3, 3, 3)) {
+            f.loadInto("conv_in.weight", nhwc);
+            assertTrue(nhwc.isChannelsLast());
+            assertArrayEquals(plain.f32(p, "conv_in.weight"), nhwc.toFloatArray());
+            f.loadInto("conv_in.weight", plainTarget);
+            assertArrayEquals(plain.f32(p, "conv_in.weight"), plainTarget.toFloatArray());
+            SafetensorsException e = org.junit.jupiter.api.Assertions.assertThrows(SafetensorsException.class,
+                    () -> f.loadInto("conv_in.bias", plainTarget));
+            assertTrue(e.getMessage().contains("'conv_in.bias'") && e.getMessage().contains("[32]"), e.getMessage());
+        }
+    }
+
     @Test
     void trajectoryTimestepsAreTheDocumentedI64Values() throws IOException {
         try (SafetensorsFile f = SafetensorsFile.open(Fixtures.fixture("unet2d-ddpm-tiny/trajectory-ddim.safetensors"))) {

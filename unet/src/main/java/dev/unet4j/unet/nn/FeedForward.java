@@ -15,6 +15,19 @@ public final class FeedForward extends Node {
         out = vb.pp("net").linear("2", inner, dim, true);
     }
 
+    /**
+     * {@code value * gelu_erf(gate)}, the halves read as strided views. Two dense-output element-wise kernels are ~20x
+     * faster on oneDNN than {@link dev.unet4j.core.kernels.Kernels#geglu}, whose split of the halves falls back to a
+     * reference reorder; the math (and the order of operations) is the same.
+     */
+    static Tensor geglu(Pass p, Tensor h) {
+        long inner = h.dim(-1) / 2;
+        int last = h.rank() - 1;
+        try (Tensor gelu = p.k.gelu(p.ws, h.narrow(last, inner, inner), true)) {   // [B, T, inner], dense
+            return p.k.mul(p.ws, h.narrow(last, 0, inner), gelu);
+        }
+    }
+
     @Override
     protected Tensor forward(Pass p, Tensor x) {
         return forwardPlus(p, x, null);
@@ -23,8 +36,8 @@ public final class FeedForward extends Node {
     @Override
     protected Tensor forwardPlus(Pass p, Tensor x, Tensor residual) {
         Tensor g;
-        try (Tensor h = proj.forward(p, x)) {          // [B, T, 2*inner]
-            g = p.k.geglu(p.ws, h);                     // [B, T, inner]
+        try (Tensor h = proj.forward(p, x)) {          // [B, T, 2*inner] = (value, gate)
+            g = geglu(p, h);                            // [B, T, inner]
         }
         try {
             return out.forward(p, g, residual, 1f);     // [B, T, dim]

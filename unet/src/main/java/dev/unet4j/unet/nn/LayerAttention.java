@@ -32,8 +32,8 @@ public sealed interface LayerAttention {
             if (channels % headDim != 0) {
                 throw new dev.unet4j.unet.UnsupportedConfigException(vb.path() + ": " + channels + " channels not divisible by attention head dim " + headDim);
             }
-            return new Attention(vb, NodeLevel.LAYER, NodeKind.SPATIAL_ATTENTION,
-                    new Attention.Spec(channels, 0, channels / headDim, headDim, true, normGroups, eps, true, rescale, false, true));
+            return new LayerOf(new Attention(vb, NodeLevel.UNIT, NodeKind.SPATIAL_ATTENTION,
+                    new Attention.Spec(channels, 0, channels / headDim, headDim, true, normGroups, eps, true, rescale, false, true)));
         }
     }
 

@@ -1,10 +1,29 @@
 package dev.unet4j.unet.nn;
 
+import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 
-/** Image {@code [B, C, H, W]} &lt;-&gt; tokens {@code [B, H*W, C]} without copying (both layouts are strided views). */
-final class Layouts {
+import java.util.Arrays;
+
+/**
+ * Image {@code [B, C, H, W]} &lt;-&gt; tokens {@code [B, H*W, C]} without copying (both layouts are strided views), and
+ * copies that keep a tensor's layout.
+ */
+public final class Layouts {
     private Layouts() {
+    }
+
+    /** A copy of {@code t} from {@code allocator}, channels-last if {@code t} is, else contiguous. */
+    public static Tensor sameLayoutCopy(Allocator allocator, Tensor t) {
+        Tensor c = t.isChannelsLast()
+                ? Tensor.allocateChannelsLast(allocator, t.dim(0), t.dim(1), t.dim(2), t.dim(3))
+                : Tensor.allocate(allocator, t.shape());
+        if (Arrays.equals(c.strides(), t.strides())) {
+            c.rawBuffer().put(t.rawBuffer());                 // same layout: one block copy
+        } else {
+            c.copyFrom(t);
+        }
+        return c;
     }
 
     /** A non-owning {@code [B, H*W, C]} view of an NCHW-shaped tensor (contiguous NCHW or channels-last). */

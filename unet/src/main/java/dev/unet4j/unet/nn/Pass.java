@@ -127,7 +127,7 @@ public final class Pass {
     Tensor visit(Node node, Tensor x, Tensor residual) {
         long macs0 = macs;
         int repl0 = replacements;
-        boolean observed = capture != null && capture.contains(node.path);
+        boolean observed = capture != null && capture.contains(node.path) && !(node instanceof LayerOf); // its unit captures
         Tensor out;
         Outcome outcome = Outcome.COMPUTED;
         if (interceptor == null) {
@@ -146,7 +146,7 @@ public final class Pass {
                 call.done = true;
             }
             if (out == null) throw new IllegalStateException("interceptor returned null at " + node.path);
-            if (out == x) out = dev.unet4j.unet.Layouts.sameLayoutCopy(ws.allocator(), x);
+            if (out == x) out = Layouts.sameLayoutCopy(ws.allocator(), x);
             if (out != call.result) {
                 outcome = Outcome.REPLACED;
                 replacements++;
@@ -264,7 +264,7 @@ public final class Pass {
 
         @Override
         public Tensor passThrough() {
-            return dev.unet4j.unet.Layouts.sameLayoutCopy(ws.allocator(), input);
+            return Layouts.sameLayoutCopy(ws.allocator(), input);
         }
 
         @Override

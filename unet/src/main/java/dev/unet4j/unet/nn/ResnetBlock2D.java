@@ -71,7 +71,12 @@ public final class ResnetBlock2D extends Node {
                 try {
                     if (spec.scaleShift) {
                         Tensor n = norm2.forward(p, h, false);
-                        Tensor m = p.k.scaleShift(p.ws, n, t.narrow(1, 0, spec.out), t.narrow(1, spec.out, spec.out));
+                        // (scale, shift) = chunk(temb, 2); dense [B, C] copies (tiny) since the oneDNN scaleShift
+                        // currently refuses the strided halves
+                        Tensor m;
+                        try (Tensor scale = p.copyOf(t.narrow(1, 0, spec.out)); Tensor shift = p.copyOf(t.narrow(1, spec.out, spec.out))) {
+                            m = p.k.scaleShift(p.ws, n, scale, shift);
+                        }
                         n.close();
                         h.close();
                         h = spec.act.apply(p, m);

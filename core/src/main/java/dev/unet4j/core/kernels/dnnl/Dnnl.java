@@ -100,6 +100,24 @@ final class Dnnl {
         return Math.max(1, d[d.length - 1]) * st[d.length - 1];
     }
 
+    /**
+     * Strides with every size-1 dimension given the stride a row-major tensor would have there (the span of the
+     * dimensions after it). Such strides never address memory, but oneDNN matches descriptors on them: a broadcast
+     * operand with stride 0 in a size-1 dimension is "strided" and sends binary ops to the slow {@code ref:any}.
+     */
+    static long[] canonicalStrides(long[] shape, long[] strides) {
+        long[] st = strides.clone();
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] != 1) continue;
+            long inner = 1;
+            for (int j = i + 1; j < shape.length; j++) {
+                if (shape[j] != 1) inner = Math.max(inner, st[j] * shape[j]);
+            }
+            st[i] = inner;
+        }
+        return st;
+    }
+
     static long[] channelsLastStrides(long[] d) {
         return new long[]{d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]};
     }
@@ -125,8 +143,9 @@ final class Dnnl {
             return md;
         }
 
+        /** {@code t}'s descriptor, with {@link #canonicalStrides canonical strides} for its size-1 dimensions. */
         dnnl_memory_desc md(Tensor t) {
-            return md(t.shape(), t.strides());
+            return md(t.shape(), canonicalStrides(t.shape(), t.strides()));
         }
 
         dnnl_memory_desc tag(long[] dims, int tag) {

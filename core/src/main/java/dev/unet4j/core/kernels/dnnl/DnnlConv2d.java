@@ -99,16 +99,30 @@ final class DnnlConv2d implements Conv2d {
      */
     static dnnl_primitive_desc describe(Dnnl.Scope s, Conv2dSpec spec, long[] srcDims, long[] srcStrides, boolean hasBias,
                                         boolean residual, float scale, int fpmath) {
+        return describe(s, spec, srcDims, srcStrides, hasBias, residual, scale, fpmath, false);
+    }
+
+    /**
+     * As above; with {@code int8} the source and weights are s8 with runtime scales (per-tensor source, per-output-
+     * channel weights) and the destination stays f32.
+     */
+    static dnnl_primitive_desc describe(Dnnl.Scope s, Conv2dSpec spec, long[] srcDims, long[] srcStrides, boolean hasBias,
+                                        boolean residual, float scale, int fpmath, boolean int8) {
         long[] dst = {srcDims[0], spec.outChannels(), spec.outH(srcDims[2]), spec.outW(srcDims[3])};
         long g = spec.groups();
         long[] wDims = g == 1
                 ? new long[]{spec.outChannels(), spec.inChannels(), spec.kernelH(), spec.kernelW()}
                 : new long[]{g, spec.outChannels() / g, spec.inChannels() / g, spec.kernelH(), spec.kernelW()};
-        dnnl_memory_desc srcMd = s.md(srcDims, srcStrides);
-        dnnl_memory_desc wMd = s.tag(wDims, dnnl_format_tag_any);
+        int type = int8 ? dnnl_s8 : dnnl_f32;
+        dnnl_memory_desc srcMd = s.md(srcDims, srcStrides, type);
+        dnnl_memory_desc wMd = s.tag(wDims, dnnl_format_tag_any, type);
         dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{spec.outChannels()}, dnnl_a) : null;
         dnnl_memory_desc dstMd = s.md(dst, Dnnl.channelsLastStrides(dst));
         dnnl_primitive_attr attr = s.attr(fpmath);
+        if (int8) {
+            check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_SRC, 0), "set_scales_mask(src)");
+            check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_WEIGHTS, g == 1 ? 1 : 3), "set_scales_mask(weights, per output channel)");
+        }
         s.residualAndScale(attr, residual ? dstMd : null, scale);
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         check(dnnl_convolution_forward_primitive_desc_create(pd, engine(), dnnl_forward_inference, dnnl_convolution_direct,
@@ -167,11 +181,6 @@ final class DnnlConv2d implements Conv2d {
                 throw e;
             }
         }
-    }
-
-    /** Bytes of packed weights (all layouts) and bias. */
-    long weightBytes() {
-        return weights.bytes() + (bias == null ? 0 : bias.capacity() * Float.BYTES);
     }
 
     @Override

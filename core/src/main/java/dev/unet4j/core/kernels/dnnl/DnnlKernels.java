@@ -63,6 +63,7 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     private final DnnlAttention attention = new DnnlAttention(this);
     private final DnnlResampling resampling = new DnnlResampling(this);
     private final DnnlCallTimeWeights callTime = new DnnlCallTimeWeights(this);
+    private final DnnlQuantizer quantizer = new DnnlQuantizer(this);
 
     public DnnlKernels() {
         this(Options.exact());
@@ -94,6 +95,10 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
 
     int fpmathMode() {
         return options.bf16Compute() ? dnnl_fpmath_mode_bf16 : dnnl_fpmath_mode_strict;
+    }
+
+    DnnlQuantizer quantizer() {
+        return quantizer;
     }
 
     DnnlPointwise pointwise() {
@@ -129,6 +134,21 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     @Override
     public Tensor linear(Workspace ws, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale) {
         return callTime.linear(dnnl(ws), x, weight, bias, residual, outputScale);
+    }
+
+    /**
+     * An int8 convolution (not part of {@link Kernels}; for the quantisation helper): {@code weightsOihw} are s8
+     * values {@code [out, in/groups, kh, kw]} row-major with {@code w = q * perOutChannelScale[o]}; activations are
+     * quantised per call with a dynamic per-tensor scale {@code max|x| / 127}; s8 x s8 -> f32 on VNNI/AMX. Bias,
+     * residual and output scale are fused as in {@link #conv2d(Conv2dSpec, Tensor, Tensor)}. Ignores bf16Compute.
+     */
+    public Conv2d int8Conv2d(Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias) {
+        return new DnnlInt8Layers.Int8Conv2d(this, spec, weightsOihw, perOutChannelScale, bias);
+    }
+
+    /** The int8 linear layer: {@code weightsOutIn} s8 {@code [out, in]} row-major, per-output scales; see {@link #int8Conv2d}. */
+    public Linear int8Linear(byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias) {
+        return new DnnlInt8Layers.Int8Linear(this, weightsOutIn, out, in, perOutChannelScale, bias);
     }
 
     // ------------------------------------------------------------ normalisation and activations

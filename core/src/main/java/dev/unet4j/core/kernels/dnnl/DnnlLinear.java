@@ -81,11 +81,23 @@ final class DnnlLinear implements Linear {
      */
     static dnnl_primitive_desc describe(Dnnl.Scope s, long m, long k, long srcRowStride, long srcColStride, long n,
                                         dnnl_memory_desc weightsMd, boolean hasBias, boolean residual, float scale, int fpmath) {
-        dnnl_memory_desc srcMd = s.md(new long[]{m, k}, new long[]{srcRowStride, srcColStride});
-        dnnl_memory_desc wMd = weightsMd != null ? weightsMd : s.tag(new long[]{k, n}, dnnl_format_tag_any);
+        return describe(s, m, k, srcRowStride, srcColStride, n, weightsMd, hasBias, residual, scale, fpmath, false);
+    }
+
+    /** As above; with {@code int8}, s8 source and weights with runtime scales (per-tensor source, per-column weights). */
+    static dnnl_primitive_desc describe(Dnnl.Scope s, long m, long k, long srcRowStride, long srcColStride, long n,
+                                        dnnl_memory_desc weightsMd, boolean hasBias, boolean residual, float scale, int fpmath,
+                                        boolean int8) {
+        int type = int8 ? dnnl_s8 : dnnl_f32;
+        dnnl_memory_desc srcMd = s.md(new long[]{m, k}, new long[]{srcRowStride, srcColStride}, type);
+        dnnl_memory_desc wMd = weightsMd != null ? weightsMd : s.tag(new long[]{k, n}, dnnl_format_tag_any, type);
         dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{1, n}, dnnl_ab) : null;
         dnnl_memory_desc dstMd = s.tag(new long[]{m, n}, dnnl_ab);
         dnnl_primitive_attr attr = s.attr(fpmath);
+        if (int8) {
+            check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_SRC, 0), "set_scales_mask(src)");
+            check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_WEIGHTS, 1 << 1), "set_scales_mask(weights, per column)");
+        }
         s.residualAndScale(attr, residual ? dstMd : null, scale);
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         check(dnnl_matmul_primitive_desc_create(pd, engine(), srcMd, wMd, bMd, dstMd, attr),

@@ -5,7 +5,7 @@ import org.bytedeco.dnnl.dnnl_post_ops;
 import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
@@ -15,8 +15,12 @@ import static org.bytedeco.dnnl.global.dnnl.*;
 /** GroupNorm (optionally + SiLU) and LayerNorm on oneDNN's normalisation primitives. */
 final class DnnlNorms {
     private final DnnlKernels kernels;
-    /** GroupNorm shapes whose fused swish post-op oneDNN refused; those run the SiLU as a second eltwise. */
-    private final Set<Key> unfusable = ConcurrentHashMap.newKeySet();
+    /**
+     * Per shape: whether GroupNorm with a fused swish post-op gets a jit implementation. oneDNN fuses it in its NHWC
+     * kernel, but for plain NCHW the fused variant is refused or falls to {@code ref:any}; those shapes run the
+     * (jit) plain GroupNorm and the SiLU as a second, in-place eltwise.
+     */
+    private final Map<Key, Boolean> fusedIsFast = new ConcurrentHashMap<>();
 
     DnnlNorms(DnnlKernels kernels) {
         this.kernels = kernels;
@@ -33,19 +37,10 @@ final class DnnlNorms {
             Tensor dst = DnnlKernels.allocateLike(ws, src, x.shape());
             if (x.numel() == 0) return dst;
             int flags = (scale != null ? dnnl_use_scale : 0) | (shift != null ? dnnl_use_shift : 0);
-            Key fused = Key.of("groupNorm").add(src).add(dst.strides()).add(groups).add(eps).add(flags).add(silu).build();
-            boolean fuse = silu && !unfusable.contains(fused);
-            Primitive p;
-            try {
-                p = groupNormPrimitive(fuse ? fused : Key.of("groupNorm").add(src).add(dst.strides()).add(groups).add(eps).add(flags).add(false).build(),
-                        src, dst, groups, eps, flags, fuse);
-            } catch (DnnlException e) {
-                if (!fuse) throw e;
-                unfusable.add(fused);
-                fuse = false;
-                p = groupNormPrimitive(Key.of("groupNorm").add(src).add(dst.strides()).add(groups).add(eps).add(flags).add(false).build(),
-                        src, dst, groups, eps, flags, false);
-            }
+            Key plain = Key.of("groupNorm").add(src).add(dst.strides()).add(groups).add(eps).add(flags).add(false).build();
+            Key fused = Key.of("groupNorm").add(src).add(dst.strides()).add(groups).add(eps).add(flags).add(true).build();
+            boolean fuse = silu && fusedIsFast.computeIfAbsent(fused, k -> fusedIsFast(k, src, dst, groups, eps, flags));
+            Primitive p = groupNormPrimitive(fuse ? fused : plain, src, dst, groups, eps, flags, fuse);
             ArgList args = new ArgList().add(DNNL_ARG_SRC, src.address()).add(DNNL_ARG_DST, dst.address());
             if (scale != null) args.add(DNNL_ARG_SCALE, scale.address());
             if (shift != null) args.add(DNNL_ARG_SHIFT, shift.address());
@@ -59,6 +54,14 @@ final class DnnlNorms {
                 }
             }
             return dst;
+        }
+    }
+
+    private boolean fusedIsFast(Key fused, Tensor src, Tensor dst, int groups, float eps, int flags) {
+        try {
+            return !groupNormPrimitive(fused, src, dst, groups, eps, flags, true).implementation().startsWith("ref");
+        } catch (DnnlException e) {
+            return false;
         }
     }
 

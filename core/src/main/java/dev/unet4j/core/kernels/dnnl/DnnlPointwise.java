@@ -26,7 +26,7 @@ final class DnnlPointwise {
         return eltwiseInto(ws, name, x, DnnlKernels.allocateLike(ws, x, x.shape()), alg, alpha, beta);
     }
 
-    /** Runs the eltwise from dense {@code src} into {@code dst} of the same layout (may be {@code src}); returns dst. */
+    /** Runs the eltwise from {@code src} into {@code dst} (may be {@code src}); returns dst, closing it on failure. */
     Tensor eltwiseInto(DnnlWorkspace ws, String name, Tensor src, Tensor dst, int alg, float alpha, float beta) {
         if (src.numel() == 0) return dst;
         Key key = Key.of("eltwise").add(alg).add(alpha).add(beta).add(src).add(dst.strides()).build();
@@ -67,12 +67,37 @@ final class DnnlPointwise {
         if (x.rank() < 1 || x.dim(-1) % 2 != 0) {
             throw new IllegalArgumentException("geglu: input " + x + ", expected an even last dimension (h, gate)");
         }
-        int last = x.rank() - 1;
-        long d = x.dim(-1) / 2;
-        Tensor value = x.narrow(last, 0, d), gate = x.narrow(last, d, d);
-        Tensor out = kernels.reorderInto(ws, gate, Tensor.allocate(ws.allocator(), value.shape()));
-        eltwiseInto(ws, "geglu gate", out, out, dnnl_eltwise_gelu_erf, 0f, 0f);
-        return binaryInto(ws, "geglu", dnnl_binary_mul, out, value, out, 1f, 1f);
+        long d = x.dim(-1) / 2, m = x.numel() / Math.max(1, x.dim(-1));
+        long[] outShape = x.shape();
+        outShape[outShape.length - 1] = d;
+        Tensor out = Tensor.allocate(ws.allocator(), outShape);
+        if (out.numel() == 0) return out;
+        // oneDNN's eltwise/binary jit kernels need dense operands (strided ones fall to ref:any), so one jit reorder
+        // splits the [M, (h, gate), D] rows into two dense planes [2, M, D]; then a single binary runs
+        // (gate + 0) -> gelu_erf post-op -> mul-by-h post-op.
+        try (Tensor rows = kernels.rowsOrNull(ws, x); Tensor planes = Tensor.allocate(ws.allocator(), 2, m, d)) {
+            Tensor src = rows != null ? rows : x;
+            Tensor split = src.view(new long[]{m, 2, d}, new long[]{Dnnl.rowStride(src), d * src.stride(-1), src.stride(-1)}, src.offset());
+            kernels.reorderInto(ws, split, planes.view(new long[]{m, 2, d}, new long[]{d, m * d, 1}, planes.offset()));
+            long[] md = {m, d}, ones = {1, 1};
+            Primitive p = kernels.cache().get(Key.of("geglu").add(md).build(), k -> "geglu " + x, s -> {
+                dnnl_primitive_attr attr = s.attr();
+                dnnl_post_ops po = s.postOps();
+                check(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_gelu_erf, 0f, 0f), "post_ops_append_eltwise(gelu_erf)");
+                check(dnnl_post_ops_append_binary(po, dnnl_binary_mul, s.tag(md, dnnl_ab)), "post_ops_append_binary(mul)");
+                check(dnnl_primitive_attr_set_post_ops(attr, po), "primitive_attr_set_post_ops");
+                dnnl_primitive_desc pd = new dnnl_primitive_desc();
+                check(dnnl_binary_primitive_desc_create(pd, engine(), dnnl_binary_add, s.tag(md, dnnl_ab), s.tag(ones, dnnl_ab),
+                        s.tag(md, dnnl_ab), attr), "binary_primitive_desc_create(geglu " + x + ")");
+                return pd;
+            });
+            long value = planes.address(), gate = planes.address() + m * d * Float.BYTES;
+            return run(ws, p, out, DNNL_ARG_SRC_0, gate, DNNL_ARG_SRC_1, ws.scalar(2, 0f), DNNL_ARG_DST, out.address(),
+                    Dnnl.postOpArg(1, DNNL_ARG_SRC_1), value);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
     }
 
     Tensor add(DnnlWorkspace ws, Tensor a, Tensor b, float alpha, float beta) {
@@ -86,8 +111,16 @@ final class DnnlPointwise {
     private Tensor binary(DnnlWorkspace ws, String name, int alg, Tensor a, Tensor b, float alpha, float beta) {
         Tensor bb = broadcastView(name, a, b);
         Tensor copy = kernels.denseOrNull(ws, a);
-        if (copy != null) return binaryInto(ws, name, alg, copy, bb, copy, alpha, beta);
-        return binaryInto(ws, name, alg, a, bb, DnnlKernels.allocateLike(ws, a, a.shape()), alpha, beta);
+        Tensor src0 = copy != null ? copy : a;
+        // the jit kernels want src1 in src0's layout (or broadcast); any other strides fall to ref:any
+        try (Tensor b2 = java.util.Arrays.equals(bb.shape(), a.shape()) && !java.util.Arrays.equals(bb.strides(), src0.strides())
+                ? kernels.reorderInto(ws, bb, DnnlKernels.allocateLike(ws, src0, a.shape())) : null) {
+            Tensor src1 = b2 != null ? b2 : bb;
+            return binaryInto(ws, name, alg, src0, src1, copy != null ? copy : DnnlKernels.allocateLike(ws, a, a.shape()), alpha, beta);
+        } catch (RuntimeException e) {
+            if (copy != null) copy.close();
+            throw e;
+        }
     }
 
     /** {@code b} viewed with {@code a}'s rank (leading 1s), checked against numpy broadcasting to {@code a}'s shape. */
@@ -127,7 +160,7 @@ final class DnnlPointwise {
         return run(ws, p, dst, args.toArray());
     }
 
-    /** {@code x * (1 + scale) + shift}: one binary mul with two binary-add post-ops ({@code + x}, {@code + shift}). */
+    /** {@code x * (1 + scale) + shift}. */
     Tensor scaleShift(DnnlWorkspace ws, Tensor x, Tensor scale, Tensor shift) {
         if (x.rank() < 2) throw new IllegalArgumentException("scaleShift: input " + x + ", expected [N, C, ...]");
         long[] nc = {x.dim(0), x.dim(1)};
@@ -136,25 +169,14 @@ final class DnnlPointwise {
                 throw new IllegalArgumentException("scaleShift: " + t + " for input " + x + ", expected " + Arrays.toString(nc));
             }
         }
-        Tensor sc = perChannelView(x, scale), sh = perChannelView(x, shift);
-        try (Tensor copy = kernels.denseOrNull(ws, x)) {
+        // (1 + scale) is a tiny [N, C] eltwise; then two jit binaries with per-channel broadcast (mul, then add in
+        // place). A single binary with the add as a post-op is what oneDNN 3.11 only runs as ref:any.
+        try (Tensor copy = kernels.denseOrNull(ws, x);
+             Tensor onePlus = eltwiseInto(ws, "1 + scale", scale, Tensor.allocate(ws.allocator(), nc), dnnl_eltwise_linear, 1f, 1f)) {
             Tensor src = copy != null ? copy : x;
-            Tensor dst = DnnlKernels.allocateLike(ws, src, x.shape());
-            if (x.numel() == 0) return dst;
-            Key key = Key.of("scaleShift").add(src).add(sc).add(sh).add(dst.strides()).build();
-            Primitive p = kernels.cache().get(key, k -> "scaleShift " + src, s -> {
-                dnnl_primitive_attr attr = s.attr();
-                dnnl_post_ops po = s.postOps();
-                check(dnnl_post_ops_append_binary(po, dnnl_binary_add, s.md(src)), "post_ops_append_binary(+x)");
-                check(dnnl_post_ops_append_binary(po, dnnl_binary_add, s.md(sh)), "post_ops_append_binary(+shift)");
-                check(dnnl_primitive_attr_set_post_ops(attr, po), "primitive_attr_set_post_ops");
-                dnnl_primitive_desc pd = new dnnl_primitive_desc();
-                check(dnnl_binary_primitive_desc_create(pd, engine(), dnnl_binary_mul, s.md(src), s.md(sc), s.md(dst), attr),
-                        "binary_primitive_desc_create(scaleShift " + src + ")");
-                return pd;
-            });
-            return run(ws, p, dst, DNNL_ARG_SRC_0, src.address(), DNNL_ARG_SRC_1, sc.address(), DNNL_ARG_DST, dst.address(),
-                    Dnnl.postOpArg(0, DNNL_ARG_SRC_1), src.address(), Dnnl.postOpArg(1, DNNL_ARG_SRC_1), sh.address());
+            Tensor dst = binaryInto(ws, "scaleShift scale", dnnl_binary_mul, src, perChannelView(x, onePlus),
+                    DnnlKernels.allocateLike(ws, src, x.shape()), 1f, 1f);
+            return binaryInto(ws, "scaleShift shift", dnnl_binary_add, dst, perChannelView(x, shift), dst, 1f, 1f);
         }
     }
 

@@ -66,6 +66,18 @@ public final class DnnlWorkspace implements Workspace {
         return scalars.address(i);
     }
 
+    /** Address of scalar slot {@code i} (a primitive writes its result there). */
+    long scalarSlot(int i) {
+        checkOpen();
+        return scalars.address(i);
+    }
+
+    /** The value in scalar slot {@code i}. */
+    float scalarValue(int i) {
+        checkOpen();
+        return scalars.floatBuffer(i, 1).get(0);
+    }
+
     /** Bytes of scratchpad currently held. */
     public long scratchpadBytes() {
         return scratchpad == null ? 0 : scratchpad.capacity() * Float.BYTES;

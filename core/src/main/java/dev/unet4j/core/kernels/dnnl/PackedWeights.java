@@ -60,13 +60,6 @@ final class PackedWeights implements AutoCloseable {
         return new Entry(clone, buffer);
     }
 
-    /** Bytes held over all layouts. */
-    synchronized long bytes() {
-        long b = 0;
-        for (Entry e : entries) b += e.buffer.capacity() * Float.BYTES;
-        return b;
-    }
-
     @Override
     public synchronized void close() {
         for (Entry e : entries) {

@@ -27,6 +27,8 @@ final class Primitive implements AutoCloseable {
     private final dnnl_primitive primitive;
     private final long scratchpadBytes;
     private final String what;
+    /** Descriptors of runtime scale arguments with more than one value (per-channel weight scales). */
+    private final java.util.Map<Integer, dnnl_memory_desc> scaleMds = new java.util.concurrent.ConcurrentHashMap<>();
     private boolean closed;
 
     /** Takes ownership of {@code pd}. {@code what} names the operation and shapes for error messages. */
@@ -81,7 +83,7 @@ final class Primitive implements AutoCloseable {
         try (dnnl_exec_arg_t args = new dnnl_exec_arg_t(n)) {
             for (int i = 0; i < userArgs; i++) {
                 int arg = (int) argAddressPairs[2 * i];
-                dnnl_memory_desc md = (arg & DNNL_ARG_ATTR_SCALES) != 0 ? SCALAR_MD : argMd(arg);
+                dnnl_memory_desc md = (arg & DNNL_ARG_ATTR_SCALES) != 0 ? scaleMds.getOrDefault(arg, SCALAR_MD) : argMd(arg);
                 memories[i] = memory(md, argAddressPairs[2 * i + 1], arg);
                 args.position(i).arg(arg).memory(memories[i]);
             }
@@ -99,6 +101,17 @@ final class Primitive implements AutoCloseable {
         }
     }
 
+    /** Declares that runtime scale argument {@code arg} ({@code DNNL_ARG_ATTR_SCALES | x}) holds {@code count} floats. */
+    Primitive scaleCount(int arg, long count) {
+        if (count == 1) return this;
+        scaleMds.computeIfAbsent(arg, a -> {
+            dnnl_memory_desc md = new dnnl_memory_desc();
+            check(dnnl_memory_desc_create_with_tag(md, 1, new long[]{count}, dnnl_f32, dnnl_a), "memory_desc_create_with_tag([" + count + "])");
+            return md;
+        });
+        return this;
+    }
+
     private dnnl_memory memory(dnnl_memory_desc md, long address, int arg) {
         dnnl_memory m = new dnnl_memory();
         check(dnnl_memory_create(m, md, engine(), at(address)), "memory_create(arg " + arg + ") for " + what);
@@ -111,15 +124,13 @@ final class Primitive implements AutoCloseable {
         return md; // process lifetime
     }
 
-    String what() {
-        return what;
-    }
-
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
         dnnl_primitive_destroy(primitive);
         dnnl_primitive_desc_destroy(pd);
+        scaleMds.values().forEach(org.bytedeco.dnnl.global.dnnl::dnnl_memory_desc_destroy);
+        scaleMds.clear();
     }
 }

@@ -15,13 +15,7 @@ final class PrimitiveCache implements AutoCloseable {
 
     private final ConcurrentHashMap<Key, Primitive> map = new ConcurrentHashMap<>();
 
-    Primitive get(Key key, String what, DescBuilder builder) {
-        Primitive p = map.get(key);
-        if (p != null) return p;
-        return map.computeIfAbsent(key, k -> create(what, builder));
-    }
-
-    /** Like {@link #get} but the description is computed only when the primitive is new. */
+    /** The primitive for {@code key}, built on first use; {@code what} (for error messages) is only computed then. */
     Primitive get(Key key, Function<Key, String> what, DescBuilder builder) {
         Primitive p = map.get(key);
         if (p != null) return p;
@@ -36,10 +30,6 @@ final class PrimitiveCache implements AutoCloseable {
             throw new DnnlException(e.status(), e.getMessage() + " [" + what + "]");
         }
         return new Primitive(pd, what);
-    }
-
-    int size() {
-        return map.size();
     }
 
     @Override

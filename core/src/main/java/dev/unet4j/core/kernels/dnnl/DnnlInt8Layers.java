@@ -1,0 +1,195 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.kernels.Conv2d;
+import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.Linear;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.NativeBuffer;
+import dev.unet4j.core.tensor.Tensor;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.javacpp.BytePointer;
+
+import java.util.Arrays;
+
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * int8 layers for the quantisation helper: s8 weights with per-output-channel scales, activations quantised per call
+ * with a dynamic per-tensor scale ({@link DnnlQuantizer}), s8 x s8 -> f32 oneDNN convolution/matmul (VNNI/AMX), the
+ * same fused bias, residual and output scale as the float layers.
+ */
+final class DnnlInt8Layers {
+    private static final int SLOT_SRC_SCALE = 6;
+
+    private DnnlInt8Layers() {
+    }
+
+    /** Per-output-channel float scales in native memory. */
+    private static NativeBuffer nativeScales(float[] scales) {
+        NativeBuffer b = Allocator.direct().acquire(scales.length);
+        b.floatBuffer(0, scales.length).put(scales);
+        return b;
+    }
+
+    private static void checkScales(String layer, float[] scales, long channels) {
+        if (scales.length != channels) throw new IllegalArgumentException(layer + ": " + scales.length + " weight scales for " + channels + " output channels");
+        for (float v : scales) {
+            if (!(v > 0) || !Float.isFinite(v)) throw new IllegalArgumentException(layer + ": weight scale " + v + " is not positive and finite");
+        }
+    }
+
+    static final class Int8Conv2d implements Conv2d {
+        private final DnnlKernels kernels;
+        private final Conv2dSpec spec;
+        private final PackedWeights weights;
+        private final NativeBuffer weightScales, bias;
+        private final PrimitiveCache primitives = new PrimitiveCache();
+        private boolean closed;
+
+        Int8Conv2d(DnnlKernels kernels, Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias) {
+            String layer = "int8 conv2d " + spec;
+            long[] ws = spec.weightShape();
+            if (weightsOihw.length != Tensor.numel(ws)) {
+                throw new IllegalArgumentException(layer + ": " + weightsOihw.length + " weight bytes, expected " + Arrays.toString(ws) + " = " + Tensor.numel(ws));
+            }
+            checkScales(layer, perOutChannelScale, spec.outChannels());
+            if (bias != null && (bias.rank() != 1 || bias.dim(0) != spec.outChannels())) {
+                throw new IllegalArgumentException(layer + ": bias " + bias + ", expected [" + spec.outChannels() + "]");
+            }
+            this.kernels = kernels;
+            this.spec = spec;
+            long[] nominal = {1, spec.inChannels(), 64, 64};
+            dnnl_primitive_desc pd;
+            try (Dnnl.Scope s = new Dnnl.Scope()) {
+                pd = DnnlConv2d.describe(s, spec, nominal, Dnnl.channelsLastStrides(nominal), bias != null, false, 1f, dnnl_fpmath_mode_strict, true);
+            }
+            try (Dnnl.Scope s = new Dnnl.Scope(); BytePointer plain = new BytePointer(weightsOihw)) {
+                long g = spec.groups(), og = spec.outChannels() / g, ig = spec.inChannels() / g, kh = spec.kernelH(), kw = spec.kernelW();
+                long[] dims = g == 1 ? ws : new long[]{g, og, ig, kh, kw};
+                this.weights = new PackedWeights(layer, s.md(dims, Tensor.rowMajorStrides(dims), dnnl_s8), plain.address(),
+                        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+            } finally {
+                dnnl_primitive_desc_destroy(pd);
+            }
+            this.weightScales = nativeScales(perOutChannelScale);
+            this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
+        }
+
+        @Override
+        public Conv2dSpec spec() {
+            return spec;
+        }
+
+        @Override
+        public Tensor forward(Workspace workspace, Tensor x, Tensor residual, float outputScale) {
+            DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
+            DnnlConv2d.checkInput(spec, x, residual);
+            try (Tensor xin = kernels.channelsLastOrNull(ws, x); Tensor rin = kernels.channelsLastOrNull(ws, residual);
+                 Tensor q = Tensor.allocate(ws.allocator(), (x.numel() + 3) / 4)) {
+                Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual;
+                float srcScale = kernels.quantizer().scale(ws, src);
+                long[] qStrides = Dnnl.channelsLastStrides(src.shape());
+                kernels.quantizer().quantize(ws, src, srcScale, q.address(), qStrides);
+                Key key = DnnlConv2d.key("conv2d.int8", spec, x, bias != null, res != null, outputScale);
+                Primitive p = primitives.get(key, k -> "int8 conv2d " + spec + " on " + x, s -> DnnlConv2d.describe(s, spec, src.shape(), qStrides,
+                        bias != null, res != null, outputScale, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, spec.outChannels());
+                long[] o = DnnlConv2d.outShape(spec, x);
+                Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
+                ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address()).add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
+                        .add(DNNL_ARG_DST, out.address()).add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, ws.scalar(SLOT_SRC_SCALE, srcScale))
+                        .add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, weightScales.address(0));
+                if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
+                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+                return DnnlPointwise.run(ws, p, out, args.toArray());
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) return;
+            closed = true;
+            primitives.close();
+            weights.close();
+            Allocator.direct().release(weightScales);
+            if (bias != null) Allocator.direct().release(bias);
+        }
+    }
+
+    static final class Int8Linear implements Linear {
+        private final DnnlKernels kernels;
+        private final int in, out;
+        private final PackedWeights weights;
+        private final NativeBuffer weightScales, bias;
+        private final PrimitiveCache primitives = new PrimitiveCache();
+        private boolean closed;
+
+        Int8Linear(DnnlKernels kernels, byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias) {
+            String layer = "int8 linear [" + out + ", " + in + "]";
+            if (out <= 0 || in <= 0 || weightsOutIn.length != (long) out * in) {
+                throw new IllegalArgumentException(layer + ": " + weightsOutIn.length + " weight bytes, expected " + (long) out * in);
+            }
+            checkScales(layer, perOutChannelScale, out);
+            if (bias != null && (bias.rank() != 1 || bias.dim(0) != out)) throw new IllegalArgumentException(layer + ": bias " + bias + ", expected [" + out + "]");
+            this.kernels = kernels;
+            this.in = in;
+            this.out = out;
+            dnnl_primitive_desc pd;
+            try (Dnnl.Scope s = new Dnnl.Scope()) {
+                pd = DnnlLinear.describe(s, 1024, in, in, 1, out, null, bias != null, false, 1f, dnnl_fpmath_mode_strict, true);
+            }
+            try (Dnnl.Scope s = new Dnnl.Scope(); BytePointer plain = new BytePointer(weightsOutIn)) {
+                this.weights = new PackedWeights(layer, s.md(new long[]{in, out}, new long[]{1, in}, dnnl_s8), plain.address(),
+                        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+            } finally {
+                dnnl_primitive_desc_destroy(pd);
+            }
+            this.weightScales = nativeScales(perOutChannelScale);
+            this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
+        }
+
+        @Override
+        public int inFeatures() {
+            return in;
+        }
+
+        @Override
+        public int outFeatures() {
+            return out;
+        }
+
+        @Override
+        public Tensor forward(Workspace workspace, Tensor x, Tensor residual, float outputScale) {
+            DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
+            DnnlLinear.checkInput(x, in, out, residual);
+            try (Tensor xin = kernels.contiguousOrNull(ws, x); Tensor rin = kernels.contiguousOrNull(ws, residual);
+                 Tensor q = Tensor.allocate(ws.allocator(), (x.numel() + 3) / 4)) {
+                Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual;
+                long m = x.numel() / in;
+                Tensor rows = src.view(new long[]{m, in}, new long[]{in, 1}, src.offset());
+                float srcScale = kernels.quantizer().scale(ws, rows);
+                kernels.quantizer().quantize(ws, rows, srcScale, q.address(), new long[]{in, 1});
+                Key key = Key.of("linear.int8").add(m).add(res != null).add(outputScale).build();
+                Primitive p = primitives.get(key, k -> "int8 linear [" + out + ", " + in + "] on " + x, s -> DnnlLinear.describe(s, m, in, in, 1, out,
+                        null, bias != null, res != null, outputScale, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
+                Tensor y = Tensor.allocate(ws.allocator(), DnnlLinear.outShape(x, out));
+                ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address()).add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
+                        .add(DNNL_ARG_DST, y.address()).add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, ws.scalar(SLOT_SRC_SCALE, srcScale))
+                        .add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, weightScales.address(0));
+                if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
+                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+                return DnnlPointwise.run(ws, p, y, args.toArray());
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) return;
+            closed = true;
+            primitives.close();
+            weights.close();
+            Allocator.direct().release(weightScales);
+            if (bias != null) Allocator.direct().release(bias);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.tensor.Tensor;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * Dynamic symmetric per-tensor int8 quantisation of activations: {@code scale = max|x| / 127} from two oneDNN
+ * reductions (max, min), then {@code q = round(x / scale)} by a reorder with a destination scale.
+ */
+final class DnnlQuantizer {
+    private static final int SLOT_MAX = 3, SLOT_MIN = 4, SLOT_SCALE = 5;
+
+    private final DnnlKernels kernels;
+
+    DnnlQuantizer(DnnlKernels kernels) {
+        this.kernels = kernels;
+    }
+
+    /** The per-tensor scale of {@code x} ({@code max|x| / 127}, 1 for an all-zero tensor). */
+    float scale(DnnlWorkspace ws, Tensor x) {
+        float max = reduce(ws, x, dnnl_reduction_max, SLOT_MAX), min = reduce(ws, x, dnnl_reduction_min, SLOT_MIN);
+        float absMax = Math.max(Math.abs(max), Math.abs(min));
+        if (!Float.isFinite(absMax)) throw new IllegalArgumentException("int8 quantisation of " + x + ": non-finite values (max " + max + ", min " + min + ")");
+        return absMax == 0f ? 1f : absMax / 127f;
+    }
+
+    /** max or min over a dense {@code x}, seen as one row of numel values (any dense layout reduces the same). */
+    private float reduce(DnnlWorkspace ws, Tensor x, int alg, int slot) {
+        if (!Dnnl.isDense(x)) throw new IllegalStateException("reduction needs a dense tensor, got " + x);
+        long[] row = {1, x.numel()}, one = {1, 1};
+        Primitive p = kernels.cache().get(Key.of("reduce").add(alg).add(x.numel()).build(), k -> "reduction " + alg + " of " + x, s -> {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_reduction_primitive_desc_create(pd, engine(), alg, s.tag(row, dnnl_ab), s.tag(one, dnnl_ab), 0f, 0f, s.attr()),
+                    "reduction_primitive_desc_create(" + x + ")");
+            return pd;
+        });
+        p.execute(ws, DNNL_ARG_SRC, x.address(), DNNL_ARG_DST, ws.scalarSlot(slot));
+        return ws.scalarValue(slot);
+    }
+
+    /** Writes {@code round(x / scale)} as s8 into {@code dstAddress}, laid out with {@code dstStrides} (elements). */
+    void quantize(DnnlWorkspace ws, Tensor x, float scale, long dstAddress, long[] dstStrides) {
+        Primitive p = kernels.cache().get(Key.of("quantize").add(x).add(dstStrides).build(), k -> "quantize " + x + " to s8", s -> {
+            dnnl_primitive_attr attr = s.attr();
+            check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_DST, 0), "set_scales_mask(dst)");
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_reorder_primitive_desc_create(pd, s.md(x), engine(), s.md(x.shape(), dstStrides, dnnl_s8), engine(), attr),
+                    "reorder_primitive_desc_create(quantize " + x + ")");
+            return pd;
+        });
+        p.execute(ws, DNNL_ARG_SRC, x.address(), DNNL_ARG_DST, dstAddress, DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, ws.scalar(SLOT_SCALE, scale));
+    }
+}

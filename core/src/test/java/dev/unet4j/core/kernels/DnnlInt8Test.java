@@ -1,0 +1,90 @@
+package dev.unet4j.core.kernels;
+
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static dev.unet4j.core.kernels.DnnlTestSupport.DNNL;
+import static dev.unet4j.core.kernels.DnnlTestSupport.REF;
+import static dev.unet4j.core.kernels.DnnlTestSupport.relError;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The int8 layers against the float reference run on the dequantised operands (what s8 x s8 -> f32 must equal up to
+ * float rounding) and, loosely, on the original activations (the quantisation error itself).
+ */
+class DnnlInt8Test {
+
+    private static byte[] int8Weights(Random r, int n) {
+        byte[] w = new byte[n];
+        for (int i = 0; i < n; i++) w[i] = (byte) (r.nextInt(255) - 127);
+        return w;
+    }
+
+    private static float[] scales(Random r, int n) {
+        float[] s = new float[n];
+        for (int i = 0; i < n; i++) s[i] = 0.002f + 0.01f * r.nextFloat();
+        return s;
+    }
+
+    /** Dequantised weights {@code q * scale[o]}, rows of {@code perRow} values per output channel. */
+    private static Tensor dequantize(byte[] q, float[] scale, long... shape) {
+        int perRow = q.length / scale.length;
+        float[] w = new float[q.length];
+        for (int i = 0; i < q.length; i++) w[i] = q[i] * scale[i / perRow];
+        return Tensor.of(w, shape);
+    }
+
+    /** {@code x} after symmetric per-tensor int8 quantisation with {@code max|x| / 127}. */
+    private static Tensor quantizeDequantize(Tensor x) {
+        float[] v = x.toFloatArray();
+        float absMax = 0;
+        for (float f : v) absMax = Math.max(absMax, Math.abs(f));
+        float s = absMax / 127f;
+        for (int i = 0; i < v.length; i++) v[i] = Math.round(v[i] / s) * s;
+        return Tensor.of(v, x.shape());
+    }
+
+    @Test
+    void int8ConvMatchesReferenceOnDequantisedOperands() {
+        Random r = new Random(51);
+        try (var t = new DnnlTestSupport.Tensors(52)) {
+            for (Conv2dSpec spec : new Conv2dSpec[]{Conv2dSpec.of(16, 24, 3, 1, 1), new Conv2dSpec(8, 12, 3, 3, 2, 2, 0, 1, 0, 1, 1, 1, 4)}) {
+                long[] ws = spec.weightShape();
+                byte[] q = int8Weights(r, (int) Tensor.numel(ws));
+                float[] sc = scales(r, spec.outChannels());
+                Tensor bias = t.randn(spec.outChannels()), x = t.randnNhwc(2, spec.inChannels(), 9, 7);
+                long[] o = {2, spec.outChannels(), spec.outH(9), spec.outW(7)};
+                Tensor res = t.randn(o);
+                try (Tensor w = dequantize(q, sc, ws); Tensor xq = quantizeDequantize(x); Conv2d conv = DNNL.int8Conv2d(spec, q, sc, bias);
+                     Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
+                     Tensor got = conv.forward(dws, x, res, 0.5f); Tensor exact = REF.conv2d(rws, spec, xq, w, bias, res, 0.5f);
+                     Tensor approx = REF.conv2d(rws, spec, x, w, bias, res, 0.5f)) {
+                    double err = relError(exact.toFloatArray(), got.toFloatArray());
+                    double quantErr = relError(approx.toFloatArray(), got.toFloatArray());
+                    assertTrue(err <= 1e-3, spec + ": int8 conv vs dequantised reference " + err);
+                    assertTrue(quantErr <= 3e-2, spec + ": int8 conv vs float reference " + quantErr);
+                }
+            }
+        }
+    }
+
+    @Test
+    void int8LinearMatchesReferenceOnDequantisedOperands() {
+        Random r = new Random(53);
+        try (var t = new DnnlTestSupport.Tensors(54)) {
+            int in = 40, out = 24;
+            byte[] q = int8Weights(r, in * out);
+            float[] sc = scales(r, out);
+            Tensor bias = t.randn(out), x = t.randn(2, 11, in);
+            try (Tensor w = dequantize(q, sc, out, in); Tensor xq = quantizeDequantize(x); Linear lin = DNNL.int8Linear(q, out, in, sc, bias);
+                 Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
+                 Tensor got = lin.forward(dws, x); Tensor exact = REF.linear(rws, xq, w, bias, null, 1f)) {
+                double err = relError(exact.toFloatArray(), got.toFloatArray());
+                assertTrue(err <= 1e-3, "int8 linear vs dequantised reference " + err);
+            }
+        }
+    }
+}

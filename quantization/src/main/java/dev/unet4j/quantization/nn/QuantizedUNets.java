@@ -1,0 +1,82 @@
+package dev.unet4j.quantization.nn;
+
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.quantization.QuantizedTensor;
+import dev.unet4j.quantization.io.QuantizedCheckpoint;
+import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.ParameterSource;
+import dev.unet4j.unet.UNet2DConditionModel;
+import dev.unet4j.unet.UNet2DModel;
+import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.UnsupportedConfigException;
+import dev.unet4j.unet.config.ConfigReader;
+import dev.unet4j.unet.config.UNet2DConditionConfig;
+import dev.unet4j.unet.config.UNet2DConfig;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/** Loading UNets with quantized layers. */
+public final class QuantizedUNets {
+    private QuantizedUNets() {
+    }
+
+    /** A loaded model and its quantized layers' weights by module path. Closing it closes the model. */
+    public record Loaded(UNetModel model, Map<String, QuantizedTensor> layers) implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
+    /** A float diffusers model quantized while it loads, as {@code plan} says. */
+    public static UNetModel load(Path floatModel, Kernels kernels, QuantizationPlan plan) throws IOException {
+        return loadWithLayers(floatModel, kernels, plan).model();
+    }
+
+    /** {@link #load}, also reporting which layers were quantized (e.g. for {@link UNetSensitivityProbe}). */
+    public static Loaded loadWithLayers(Path floatModel, Kernels kernels, QuantizationPlan plan) throws IOException {
+        return loadWithLayers(floatModel, kernels, plan, null);
+    }
+
+    /**
+     * {@link #loadWithLayers}, with bias correction from per-layer mean inputs (e.g. {@code calibrator::channelMeans}
+     * after a calibration run of the float model); null for none.
+     */
+    public static Loaded loadWithLayers(Path floatModel, Kernels kernels, QuantizationPlan plan, Function<String, float[]> inputMeans) throws IOException {
+        QuantizingLayerFactory factory = new QuantizingLayerFactory(kernels, WeightSource.of(plan), inputMeans);
+        UNetModel model = UNetModel.load(floatModel, LoadOptions.of(kernels).withLayerFactory(k -> {
+            if (k != kernels) throw new IllegalStateException("layer factory asked for other kernels than the model's");
+            return factory;
+        }));
+        return new Loaded(model, factory.quantizedLayers());
+    }
+
+    /** A folder written by {@link QuantizedCheckpoint#write}: its stored codes become the layers' weights as they are. */
+    public static UNetModel loadCheckpoint(Path folder, Kernels kernels) throws IOException {
+        QuantizedCheckpoint ckpt = QuantizedCheckpoint.read(folder);
+        ConfigReader cfg = ConfigReader.of(ckpt.config());
+        ParameterSource source = new ParameterSource() {
+            @Override
+            public Tensor load(String name, long[] expectedShape) {
+                return ckpt.loadFloat(name);
+            }
+
+            @Override
+            public Set<String> names() {
+                return ckpt.parameterNames();
+            }
+        };
+        LoadOptions options = LoadOptions.of(kernels).withLayerFactory(k -> new QuantizingLayerFactory(k, WeightSource.of(ckpt)));
+        String name = folder.resolve(QuantizedCheckpoint.WEIGHTS_FILE).toString();
+        return switch (cfg.className()) {
+            case "UNet2DModel" -> UNet2DModel.build(UNet2DConfig.from(cfg), source, name, options);
+            case "UNet2DConditionModel" -> UNet2DConditionModel.build(UNet2DConditionConfig.from(cfg), source, name, options);
+            default -> throw new UnsupportedConfigException(folder + ": _class_name " + cfg.className() + " is not UNet2DModel or UNet2DConditionModel");
+        };
+    }
+}
