@@ -3,10 +3,8 @@ package dev.unet4j.cli;
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.caching.CachePolicy;
 import dev.unet4j.caching.CacheSession;
-import dev.unet4j.caching.CachedDiffusionModel;
+import dev.unet4j.caching.CachedRunModel;
 import dev.unet4j.caching.GenerationInfo;
-import dev.unet4j.caching.GenerationReport;
-import dev.unet4j.samplers.guidance.DiffusionModel;
 import dev.unet4j.samplers.pipeline.RunModel;
 import dev.unet4j.unet.UNetSession;
 
@@ -38,40 +36,11 @@ record CacheSpec(String text, CachePolicy policy) {
 
     /** Each pipeline run through a fresh cache session planned for the run's calls. */
     RunModel.Factory runModel() {
-        return (session, plan) -> {
-            CacheSession cache = CacheSession.open(session, policy, GenerationInfo.withTimesteps(plan.callTimesteps()));
-            return new Cached(cache);
-        };
+        return CachedRunModel.factory(policy);
     }
 
     /** A cache session over {@code session} for {@code calls} calls at the given timesteps. */
     CacheSession open(UNetSession session, double[] callTimesteps) {
         return CacheSession.open(session, policy, GenerationInfo.withTimesteps(callTimesteps));
-    }
-
-    /** A run model whose MACs come from the cache session's report (every pass of every call). */
-    private record Cached(CacheSession cache, DiffusionModel model) implements RunModel {
-        Cached(CacheSession cache) {
-            this(cache, new CachedDiffusionModel(cache));
-        }
-
-        @Override
-        public long macsDone() {
-            return report().macsDone();
-        }
-
-        @Override
-        public long macsFull() {
-            return report().fullMacs();
-        }
-
-        private GenerationReport report() {
-            return cache.report();
-        }
-
-        @Override
-        public void close() {
-            cache.close();
-        }
     }
 }

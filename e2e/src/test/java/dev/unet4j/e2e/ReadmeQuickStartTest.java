@@ -2,9 +2,7 @@ package dev.unet4j.e2e;
 
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.caching.CachePolicy;
-import dev.unet4j.caching.CacheSession;
-import dev.unet4j.caching.CachedDiffusionModel;
-import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.CachedRunModel;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
@@ -16,7 +14,6 @@ import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.pipeline.Generation;
 import dev.unet4j.samplers.pipeline.GenerationResult;
 import dev.unet4j.samplers.pipeline.Pipeline;
-import dev.unet4j.samplers.pipeline.RunModel;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNetModel;
@@ -54,11 +51,8 @@ class ReadmeQuickStartTest {
             try (DnnlKernels kernels = new DnnlKernels();
                  UNetModel unet = UNetModel.load(model, LoadOptions.of(kernels))) {
                 Sampler ddim = Samplers.byName("ddim", SamplerOptions.of(SchedulerConfig.load(model.resolve("scheduler_config.json"))));
-                CachePolicy deepCache = CachePolicies.parse("deepcache:interval=3");
-                Pipeline pipeline = Pipeline.of(unet, ddim).withRunModel((session, plan) -> {
-                    CacheSession cache = CacheSession.open(session, deepCache, GenerationInfo.withTimesteps(plan.callTimesteps()));
-                    return RunModel.of(new CachedDiffusionModel(cache), cache);
-                });
+                CachePolicy deepCache = CachePolicies.parse("deepcache:interval=3");  // = DeepCache.uniform(3, 0)
+                Pipeline pipeline = Pipeline.of(unet, ddim).withRunModel(CachedRunModel.factory(deepCache));
                 GenerationResult result = pipeline.generate(Generation.of(25)
                         .classes(3, 1, 4, 1).seeds(0, 1, 2, 3).guidance(1.5, 10)    // digits; 10 = the null class
                         .onStep(s -> { System.out.printf("step %d/%d%n", s.stepIndex() + 1, s.totalSteps()); return true; }));

@@ -2,10 +2,7 @@ package dev.unet4j.e2e.reliability;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.caching.CachePolicies;
-import dev.unet4j.caching.CachePolicy;
-import dev.unet4j.caching.CacheSession;
-import dev.unet4j.caching.CachedDiffusionModel;
-import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.CachedRunModel;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.samplers.SamplerOptions;
@@ -99,11 +96,11 @@ final class Models {
 
     /** Each run through a fresh cache session of {@code policy}, with {@code outer} (may be null) wrapped around it. */
     static RunModel.Factory cached(String policy, NodeInterceptor outer) {
-        CachePolicy p = CachePolicies.parse(policy);
+        RunModel.Factory cached = CachedRunModel.factory(CachePolicies.parse(policy));
         return (session, plan) -> {
-            CacheSession cache = CacheSession.open(session, p, GenerationInfo.withTimesteps(plan.callTimesteps()));
+            RunModel run = cached.open(session, plan);
             if (outer != null) Interceptors.wrap(session, outer);
-            return RunModel.of(new CachedDiffusionModel(cache), cache);
+            return run;
         };
     }
 }

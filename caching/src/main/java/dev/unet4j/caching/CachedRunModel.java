@@ -1,0 +1,60 @@
+package dev.unet4j.caching;
+
+import dev.unet4j.samplers.guidance.DiffusionModel;
+import dev.unet4j.samplers.pipeline.RunModel;
+
+import java.util.Objects;
+
+/**
+ * A {@link dev.unet4j.samplers.pipeline.Pipeline} run whose UNet calls go through a fresh {@link CacheSession}:
+ * {@code pipeline.withRunModel(CachedRunModel.factory(CachePolicies.parse("deepcache:interval=3")))}. The cache
+ * session is planned for the run's calls (their timesteps), reports MACs done vs full compute from its
+ * {@link GenerationReport}, and is closed with the run.
+ */
+public final class CachedRunModel implements RunModel {
+    private final CacheSession cache;
+    private final DiffusionModel model;
+
+    private CachedRunModel(CacheSession cache) {
+        this.cache = cache;
+        this.model = new CachedDiffusionModel(cache);
+    }
+
+    /** Each run through a fresh, unbounded cache session of {@code policy}. */
+    public static RunModel.Factory factory(CachePolicy policy) {
+        return factory(policy, CacheOptions.unbounded());
+    }
+
+    /** Each run through a fresh cache session of {@code policy} with {@code options} (e.g. a byte bound). */
+    public static RunModel.Factory factory(CachePolicy policy, CacheOptions options) {
+        Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(options, "options");
+        return (session, plan) -> new CachedRunModel(
+                CacheSession.open(session, policy, GenerationInfo.withTimesteps(plan.callTimesteps()), options));
+    }
+
+    /** The run's cache session (its report lists what ran on each call). */
+    public CacheSession cache() {
+        return cache;
+    }
+
+    @Override
+    public DiffusionModel model() {
+        return model;
+    }
+
+    @Override
+    public long macsDone() {
+        return cache.report().macsDone();
+    }
+
+    @Override
+    public long macsFull() {
+        return cache.report().fullMacs();
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+    }
+}
