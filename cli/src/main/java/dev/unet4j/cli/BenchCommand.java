@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.TorchGenerator;
@@ -109,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
         if (iterations < 1 || warmup < 0 || generations < 1) throw new UserException("--iterations and --generations must be >= 1, --warmup >= 0");
         if (steps != null && steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
         List<CacheSpec> cacheSpecs = caches.stream().map(CacheSpec::parse).toList();
-        List<QuantSpec> quantSpecs = quants.stream().map(s -> QuantSpec.parse(s).requireSupported()).toList();
+        List<QuantSpec> quantSpecs = quants.stream().map(LoadedModel::parseQuant).toList();
 
         List<Result> results = new ArrayList<>();
         try (DnnlKernels kernels = new DnnlKernels()) {
@@ -127,8 +128,11 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             for (QuantSpec q : quantSpecs) {
-                try (LoadedModel m = LoadedModel.load(model, q, kernels)) {
-                    Result r = measure(q.label(), m, null, hw, plain, 0);
+                // bf16 computes on its own kernels; the other rows share the exact float32 ones
+                boolean own = !q.kernelOptions().equals(kernels.options());
+                try (DnnlKernels rowKernels = own ? LoadedModel.kernelsFor(q) : null;
+                     LoadedModel m = LoadedModel.load(model, q, own ? rowKernels : kernels)) {
+                    Result r = measure("quant " + q.text(), m, null, hw, plain, 0);
                     emit(out, r, hw);
                     results.add(r);
                 }

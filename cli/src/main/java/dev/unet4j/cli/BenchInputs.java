@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.Timestep;
+import dev.unet4j.unet.UNet2DConditionModel;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;
 
@@ -45,12 +46,23 @@ final class BenchInputs implements AutoCloseable {
     }
 
     static BenchInputs random(UNetModel unet, JsonNode config, int batch, int height, int width, long seed) {
+        return random(unet.inChannels(), unet instanceof UNet2DConditionModel, config, batch, height, width, seed);
+    }
+
+    /** Random inputs of the shapes {@code config} describes, before any model is loaded (calibration inputs). */
+    static BenchInputs random(JsonNode config, int batch, int height, int width, long seed) {
+        JsonNode c = config.get("in_channels");
+        if (c == null || !c.isInt()) throw new UserException("the model config has no in_channels");
+        boolean conditional = UNet2DConditionModel.class.getSimpleName().equals(config.path("_class_name").asText());
+        return random(c.asInt(), conditional, config, batch, height, width, seed);
+    }
+
+    private static BenchInputs random(int c, boolean conditional, JsonNode config, int batch, int height, int width, long seed) {
         TorchGenerator g = new TorchGenerator(seed);
-        int c = unet.inChannels();
         Tensor sample = Tensor.of(g.randn(batch * c * height * width), batch, c, height, width);
         Tensor text = null;
         Tensor labels = null;
-        int dim = LoadedModel.crossAttentionDim(unet, config);
+        int dim = LoadedModel.crossAttentionDim(conditional, config);
         if (dim > 0) text = Tensor.of(g.randn(batch * TOKENS * dim), batch, TOKENS, dim);
         int classes = LoadedModel.numClassEmbeds(config);
         if (classes > 0) {

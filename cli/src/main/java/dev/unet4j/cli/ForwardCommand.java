@@ -4,6 +4,7 @@ import dev.unet4j.caching.CacheSession;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;
@@ -79,13 +80,13 @@ final class ForwardCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
         common.checkThreads(err);
-        QuantSpec q = quant == null ? null : QuantSpec.parse(quant).requireSupported();
+        QuantSpec q = LoadedModel.parseQuant(quant);
         CacheSpec c = cache == null ? null : CacheSpec.parse(cache);
         if (!output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
             throw new UserException("--output " + output + ": write a .safetensors file");
         }
         long t0 = System.nanoTime();
-        try (DnnlKernels kernels = new DnnlKernels();
+        try (DnnlKernels kernels = LoadedModel.kernelsFor(q);
              LoadedModel m = LoadedModel.load(model, q, kernels);
              TensorFile in = TensorFile.open(inputs, "--inputs");
              UNetSession session = m.newSession()) {

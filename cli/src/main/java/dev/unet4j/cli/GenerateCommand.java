@@ -3,6 +3,7 @@ package dev.unet4j.cli;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.Sampler;
@@ -167,10 +168,10 @@ final class GenerateCommand implements Callable<Integer> {
         if (upscale != null && (upscale < 1 || upscale > 64)) throw new UserException("--upscale must be 1..64, got " + upscale);
         if (perClass < 1) throw new UserException("--per-class must be >= 1, got " + perClass);
         Format.of(out); // a bad extension fails before the model is loaded
-        QuantSpec q = quant == null ? null : QuantSpec.parse(quant).requireSupported();
+        QuantSpec q = LoadedModel.parseQuant(quant);
         CacheSpec c = cache == null ? null : CacheSpec.parse(cache);
         long t0 = System.nanoTime();
-        try (DnnlKernels kernels = new DnnlKernels(); LoadedModel m = LoadedModel.load(model, q, kernels)) {
+        try (DnnlKernels kernels = LoadedModel.kernelsFor(q); LoadedModel m = LoadedModel.load(model, q, kernels)) {
             SchedulerConfig cfg = m.schedulerConfig(schedulerConfig);
             String name = scheduler != null ? scheduler.toLowerCase(Locale.ROOT) : SamplerChoice.defaultName(cfg);
             Sampler sampler = new SamplerChoice(eta, sigmaMin, sigmaMax, rho, sChurn, sMin, sMax, sNoise).create(name, cfg);

@@ -4,11 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.model.ModelFiles;
 import dev.unet4j.core.model.ModelLocator;
-import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
 import dev.unet4j.quantization.nn.QuantizedUNets;
+import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNet2DConditionModel;
@@ -18,6 +19,7 @@ import dev.unet4j.unet.UNetSession;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -75,25 +77,39 @@ final class LoadedModel implements AutoCloseable {
                 throw new UserException(files.folder() + " is already a quantized checkpoint; run it without --quant");
             }
             unet = QuantizedUNets.loadCheckpoint(files.folder(), kernels);
-        } else if (quant != null && quant.kind() == QuantSpec.Kind.MIXED) {
-            QuantizedUNets.Loaded q = QuantizedUNets.loadWithLayers(files.folder(), kernels, quant.plan());
-            try {
-                WeightPrecision precision = MixedPrecision.assign(files.folder(), kernels, q, config, quant.budget());
-                setup = s -> s.workspace().attributes().put(WeightPrecision.class, precision);
-            } catch (IOException | RuntimeException e) {
-                q.close();
-                throw e;
-            }
-            unet = q.model();
         } else if (quant != null) {
-            unet = QuantizedUNets.load(files.folder(), kernels, quant.plan(), quant.activations());
-            setup = quant.sessionSetup();
+            QuantSpec.Loaded q = loadQuantized(files.folder(), config, quant, kernels);
+            unet = q.model();
+            setup = q::configure;
         } else {
             unet = UNetModel.load(files.folder(), LoadOptions.of(kernels));
         }
         boolean demo = isDemo(model) || DemoModel.isDemoConfig(Files.readAllBytes(files.configJson()));
         String name = isDemo(model) ? DemoModel.NAME : files.folder().toString();
         return new LoadedModel(name, demo, files, config, unet, setup, stored);
+    }
+
+    /** {@code --quant} by the library's parser (null: none); a bad spec is a user error naming it and the valid forms. */
+    static QuantSpec parseQuant(String spec) {
+        if (spec == null) return null;
+        try {
+            return QuantSpec.parse(spec);
+        } catch (QuantSpec.InvalidQuantSpecException e) {
+            throw new UserException("bad --quant '" + e.spec() + "': " + e.reason() + "\nvalid: " + QuantSpec.VALID);
+        }
+    }
+
+    /** The oneDNN kernels {@code quant} runs on (bf16 compute for {@code bf16}; null: exact float32). */
+    static DnnlKernels kernelsFor(QuantSpec quant) {
+        return new DnnlKernels(quant == null ? DnnlKernels.Options.exact() : quant.kernelOptions());
+    }
+
+    /** The library loads every scheme; {@code mixed:} gets seeded calibration inputs of the config's shapes. */
+    private static QuantSpec.Loaded loadQuantized(Path folder, JsonNode config, QuantSpec quant, Kernels kernels) throws IOException {
+        if (quant.scheme() != QuantSpec.Scheme.MIXED) return quant.load(folder, kernels, List.of());
+        try (MixedCalibration calibration = MixedCalibration.of(config)) {
+            return quant.load(folder, kernels, calibration.inputs());
+        }
     }
 
     private static boolean isQuantizedCheckpoint(Path weights) throws IOException {
@@ -146,11 +162,11 @@ final class LoadedModel implements AutoCloseable {
 
     /** {@code cross_attention_dim} of a text-conditional UNet (first entry of a list), else 0. */
     int crossAttentionDim() {
-        return crossAttentionDim(unet, config);
+        return crossAttentionDim(unet instanceof UNet2DConditionModel, config);
     }
 
-    static int crossAttentionDim(UNetModel unet, JsonNode config) {
-        if (!(unet instanceof UNet2DConditionModel)) return 0;
+    static int crossAttentionDim(boolean textConditional, JsonNode config) {
+        if (!textConditional) return 0;
         JsonNode c = config.get("cross_attention_dim");
         if (c == null || c.isNull()) return 1280; // diffusers' default
         return c.isArray() ? c.get(0).asInt() : c.asInt();

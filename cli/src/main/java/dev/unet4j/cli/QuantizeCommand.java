@@ -2,6 +2,7 @@ package dev.unet4j.cli;
 
 import dev.unet4j.core.model.ModelFiles;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
+import dev.unet4j.quantization.spec.QuantSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,7 +42,8 @@ final class QuantizeCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--quant", paramLabel = "SPEC", required = true,
-            description = "int8, fp8-e4m3 or fp8-e5m2 (stored codes); dr:N stores INT8 (N bits are chosen at run time).")
+            description = "int8, fp8-e4m3 or fp8-e5m2 (the stored codes). The other --quant forms are chosen when a float "
+                    + "model is loaded (bf16, int8-w8a8 activations, dr:N, mixed:BUDGET) and are refused here.")
     String quant;
 
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "The folder to create.")
@@ -50,7 +52,7 @@ final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         common.checkThreads(spec.commandLine().getErr());
-        QuantSpec q = QuantSpec.parse(quant).requireSupported();
+        QuantSpec q = checkpointScheme(LoadedModel.parseQuant(quant));
         if (Files.exists(out)) throw new UserException("--out " + out + " already exists; choose a new folder");
         long t0 = System.nanoTime();
         ModelFiles files = LoadedModel.locate(model);
@@ -79,6 +81,18 @@ final class QuantizeCommand implements Callable<Integer> {
             stdout.flush();
         }
         return Main.EXIT_OK;
+    }
+
+    /** The schemes a checkpoint stores completely: weight codes and scales, run as they are (no --quant at load). */
+    private static QuantSpec checkpointScheme(QuantSpec q) {
+        return switch (q.scheme()) {
+            case INT8, FP8_E4M3, FP8_E5M2 -> q;
+            case FP32, BF16 -> throw new UserException("--quant " + q.text() + " keeps float32 weights: there is nothing to "
+                    + "quantize; save int8, fp8-e4m3 or fp8-e5m2");
+            case INT8_W8A8, DOUBLE_ROUNDING, MIXED -> throw new UserException("--quant " + q.text() + " is chosen when the "
+                    + "float model is loaded, a checkpoint does not store it; save int8, fp8-e4m3 or fp8-e5m2, or run the float "
+                    + "model with --quant " + q.text());
+        };
     }
 
     /** Temporary folders and files are owner-only; the finished model gets the usual rwxr-xr-x / rw-r--r--. */

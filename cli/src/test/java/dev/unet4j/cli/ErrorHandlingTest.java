@@ -26,7 +26,8 @@ class ErrorHandlingTest {
         Cli.run("generate", "--model", dir.resolve("nope")).assertError(1, "model folder not found: " + dir.resolve("nope"));
         Cli.run("generate", "--cache", "deepcash:3").assertError(1, "unknown cache policy 'deepcash'");
         Cli.run("generate", "--cache", "deepcache:interval=zero").assertError(1, "bad --cache 'deepcache:interval=zero'");
-        Cli.run("generate", "--quant", "int4").assertError(1, "unknown --quant 'int4'");
+        Cli.run("generate", "--quant", "int4").assertError(1, "bad --quant 'int4': unknown scheme")
+                .assertError(1, "valid: fp32, bf16, int8, int8-w8a8, fp8-e4m3, fp8-e5m2, dr:N");
         Cli.run("generate", "--quant", "dr:9").assertError(1, "bits must be 2..8");
         Cli.run("generate", "--class-label", 11).assertError(1, "out of range 0..10");
         Cli.run("generate", "--out", dir.resolve("x.jpg")).assertError(1, ".png or .safetensors");
@@ -36,7 +37,11 @@ class ErrorHandlingTest {
 
     @Test
     void schemesTheModulesDoNotProvideAreRefusedNotIgnored() {
-        Cli.run("generate", "--quant", "mixed:1", "--class-label", 1).assertError(1, "the mixed bit budget must be in [2, 8]");
+        // between a fraction of the float32 bytes (<= 1) and average bits (>= 2): neither, refused before loading
+        Cli.run("generate", "--quant", "mixed:1.5", "--class-label", 1).assertError(1, "bad --quant 'mixed:1.5'")
+                .assertError(1, "a fraction in (0, 1] or average bits in [2, 8]");
+        Cli.run("quantize", "--quant", "mixed:4", "--out", dir.resolve("q")).assertError(1, "a checkpoint does not store it");
+        Cli.run("quantize", "--quant", "bf16", "--out", dir.resolve("q")).assertError(1, "nothing to quantize");
     }
 
     @Test

@@ -118,6 +118,23 @@ class InspectQuantizeBenchTest {
     }
 
     @Test
+    void everyLibraryFormRunsAsABenchRow() throws IOException {
+        // bf16 compute on its own kernels, s8 activations, and the mixed budget as a fraction and as a size
+        Cli.Result r = Cli.run("bench", "--iterations", 1, "--warmup", 0, "--quant", "bf16", "--quant", "int8-w8a8",
+                "--quant", "mixed:0.2", "--quant", "mixed:1.2MB", "--json").assertOk();
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> lines = new ArrayList<>();
+        for (String l : r.out().strip().split("\\R")) lines.add(json.readTree(l));
+        assertEquals(List.of("plain", "quant bf16", "quant int8-w8a8", "quant mixed:0.2", "quant mixed:1.2MB"),
+                lines.stream().map(n -> n.get("config").asText()).toList());
+        for (JsonNode n : lines.subList(1, lines.size())) {
+            double psnr = n.get("psnr_db_vs_full").asDouble();
+            // close to float32 (int8 W8A32 gives > 30 dB), yet not float32 itself: the scheme really ran
+            assertTrue(psnr > 40 && psnr < 120, n.toString());
+        }
+    }
+
+    @Test
     void benchTakesTheForwardInputsFile() throws IOException {
         Path fx = Fixtures.fixture("unet2d-cond-sd-tiny");
         Cli.Result r = Cli.run("bench", "--model", fx, "--inputs", fx.resolve("inputs.safetensors"), "--iterations", 1, "--json").assertOk();

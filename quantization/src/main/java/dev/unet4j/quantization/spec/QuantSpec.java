@@ -92,8 +92,23 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
 
     /** Thrown for a spec that is not one of {@link #VALID}. */
     public static final class InvalidQuantSpecException extends IllegalArgumentException {
+        private final String spec;
+        private final String reason;
+
         public InvalidQuantSpecException(String spec, String why) {
             super("bad quantization spec '" + spec + "': " + why + "; valid: " + VALID);
+            this.spec = spec;
+            this.reason = why;
+        }
+
+        /** The spec as given. */
+        public String spec() {
+            return spec;
+        }
+
+        /** What is wrong with it, without the list of valid forms (callers that word their own message). */
+        public String reason() {
+            return reason;
         }
     }
 
