@@ -4,7 +4,7 @@ import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.tensor.Tensor;
 import org.bytedeco.dnnl.dnnl_memory_desc;
-import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.javacpp.Pointer;
 
 import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
 import static org.bytedeco.dnnl.global.dnnl.*;
@@ -72,7 +72,8 @@ final class DnnlIm2colConv implements AutoCloseable {
             long[] inStrides;
             long base;
             if (padded) {
-                pad.fill(0f);
+                // zero border (memset: Tensor.fill walks a channels-last tensor element by element)
+                Pointer.memset(Dnnl.at(pad.address()), 0, pad.numel() * Float.BYTES);
                 try (Tensor interior = pad.view(src.shape(), pad.strides(),
                         pad.offset() + spec.padTop() * pad.stride(2) + spec.padLeft() * pad.stride(3))) {
                     kernels.reorderInto(ws, src, interior);
