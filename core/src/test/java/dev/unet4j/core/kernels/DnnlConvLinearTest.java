@@ -34,9 +34,8 @@ class DnnlConvLinearTest {
                 Tensor w = t.randn(spec.weightShape());
                 for (Tensor bias : new Tensor[]{null, t.randn(spec.outChannels())}) {
                     try (Conv2d d = DNNL.conv2d(spec, w, bias); Conv2d r = REF.conv2d(spec, w, bias)) {
-                        // up to 512 output pixels oneDNN runs a 3x3 conv as im2col + matmul, above as a convolution
                         for (Tensor x : new Tensor[]{t.randn(2, spec.inChannels(), 9, 11), t.randnNhwc(2, spec.inChannels(), 9, 11),
-                                t.randn(1, spec.inChannels(), 6, 5).permute(0, 1, 3, 2), t.randnNhwc(2, spec.inChannels(), 17, 19)}) {
+                                t.randn(1, spec.inChannels(), 6, 5).permute(0, 1, 3, 2)}) {
                             long[] o = {x.dim(0), spec.outChannels(), spec.outH(x.dim(2)), spec.outW(x.dim(3))};
                             Tensor res = t.randnNhwc(o[0], o[1], o[2], o[3]);
                             Tensor resRowMajor = t.randn(o);
@@ -47,6 +46,26 @@ class DnnlConvLinearTest {
                             compare(what + " * 2", d, r, x, null, 2f);
                             assertMatches("call-time " + what, EXACT, (k, ws) -> k.conv2d(ws, spec, x, w, bias, res, 0.5f));
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Weights of 8 MB or more on at most 512 output pixels: oneDNN runs the conv as im2col + one matmul. */
+    @Test
+    void largeWeightsOnFewPixelsMatchReference() {
+        try (var t = new DnnlTestSupport.Tensors(12)) {
+            for (Conv2dSpec spec : List.of(Conv2dSpec.of(512, 512, 3, 1, 1),
+                    new Conv2dSpec(512, 512, 3, 3, 2, 2, 0, 1, 0, 1, 1, 1, 1),
+                    new Conv2dSpec(600, 600, 3, 2, 1, 1, 2, 1, 1, 0, 2, 3, 1))) {
+                Tensor w = t.randn(spec.weightShape()), bias = t.randn(spec.outChannels());
+                try (Conv2d d = DNNL.conv2d(spec, w, bias); Conv2d r = REF.conv2d(spec, w, bias)) {
+                    for (Tensor x : new Tensor[]{t.randnNhwc(2, spec.inChannels(), 5, 6), t.randn(1, spec.inChannels(), 7, 4)}) {
+                        long[] o = {x.dim(0), spec.outChannels(), spec.outH(x.dim(2)), spec.outW(x.dim(3))};
+                        String what = spec + " x " + x;
+                        compare(what, d, r, x, null, 1f);
+                        compare(what + " + residual / 0.7", d, r, x, t.randnNhwc(o[0], o[1], o[2], o[3]), 1f / 0.7f);
                     }
                 }
             }
