@@ -17,7 +17,7 @@ import java.util.TreeMap;
 /**
  * Plain table printer: UNet forward time and achieved GFLOPS on oneDNN next to OpenBLAS sgemm GFLOPS measured in the
  * same run (the yardstick; target: the UNet reaches at least 85% of it), plus where the MACs go per block.
- * Usage: {@code UNetForwardTable [CASE ...] [--reps N]}, default DDPM_CIFAR10_B1 SD15_32_B2.
+ * Usage: {@code UNetForwardTable [CASE ...] [--reps N] [--score-mb MB]} (attention score block budget), default DDPM_CIFAR10_B1 SD15_32_B2.
  */
 public final class UNetForwardTable {
     private UNetForwardTable() {
@@ -26,8 +26,10 @@ public final class UNetForwardTable {
     public static void main(String[] args) {
         List<UNetForwardCases> cases = new ArrayList<>();
         int reps = 5;
+        long scoreBytes = DnnlKernels.Options.DEFAULT_ATTENTION_SCORE_BYTES;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--reps")) reps = Integer.parseInt(args[++i]);
+            else if (args[i].equals("--score-mb")) scoreBytes = Long.parseLong(args[++i]) << 20;
             else cases.add(UNetForwardCases.valueOf(args[i]));
         }
         if (cases.isEmpty()) cases = List.of(UNetForwardCases.DDPM_CIFAR10_B1, UNetForwardCases.SD15_32_B2);
@@ -35,7 +37,7 @@ public final class UNetForwardTable {
         double sgemmBefore = sgemmGflops(2048, 5);
         List<String> rows = new ArrayList<>();
         List<String> breakdowns = new ArrayList<>();
-        try (DnnlKernels kernels = new DnnlKernels()) {
+        try (DnnlKernels kernels = new DnnlKernels(new DnnlKernels.Options(false, scoreBytes))) {
             for (UNetForwardCases c : cases) {
                 try (UNetModel model = c.arch.build(kernels); UNetSession s = model.newSession();
                      UNetForwardCases.Inputs in = c.inputs(model)) {

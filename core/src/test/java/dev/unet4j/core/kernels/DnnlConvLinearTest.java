@@ -52,6 +52,26 @@ class DnnlConvLinearTest {
         }
     }
 
+    /** Weights of 8 MB or more on at most 512 output pixels: oneDNN runs the conv as im2col + one matmul. */
+    @Test
+    void largeWeightsOnFewPixelsMatchReference() {
+        try (var t = new DnnlTestSupport.Tensors(12)) {
+            for (Conv2dSpec spec : List.of(Conv2dSpec.of(512, 512, 3, 1, 1),
+                    new Conv2dSpec(512, 512, 3, 3, 2, 2, 0, 1, 0, 1, 1, 1, 1),
+                    new Conv2dSpec(600, 600, 3, 2, 1, 1, 2, 1, 1, 0, 2, 3, 1))) {
+                Tensor w = t.randn(spec.weightShape()), bias = t.randn(spec.outChannels());
+                try (Conv2d d = DNNL.conv2d(spec, w, bias); Conv2d r = REF.conv2d(spec, w, bias)) {
+                    for (Tensor x : new Tensor[]{t.randnNhwc(2, spec.inChannels(), 5, 6), t.randn(1, spec.inChannels(), 7, 4)}) {
+                        long[] o = {x.dim(0), spec.outChannels(), spec.outH(x.dim(2)), spec.outW(x.dim(3))};
+                        String what = spec + " x " + x;
+                        compare(what, d, r, x, null, 1f);
+                        compare(what + " + residual / 0.7", d, r, x, t.randnNhwc(o[0], o[1], o[2], o[3]), 1f / 0.7f);
+                    }
+                }
+            }
+        }
+    }
+
     private static void compare(String what, Conv2d dnnl, Conv2d ref, Tensor x, Tensor residual, float scale) {
         float[] want, got;
         try (Workspace ws = REF.newWorkspace(Allocator.direct()); Tensor y = ref.forward(ws, x, residual, scale)) {

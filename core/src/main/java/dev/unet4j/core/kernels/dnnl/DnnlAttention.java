@@ -16,6 +16,11 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * ever copied; the output is written straight into {@code [B, Tq, H*D]}.
  */
 final class DnnlAttention {
+    /** Scores of all heads up to this size are computed in one block; larger go one (batch, head) at a time. */
+    private static final long ALL_HEADS_MAX_BYTES = 4L << 20;
+    /** Per-head score block: fits a core's L2 with room for the Q/K/V rows. */
+    private static final long HEAD_BLOCK_BYTES = 1L << 20;
+
     private final DnnlKernels kernels;
 
     DnnlAttention(DnnlKernels kernels) {
@@ -82,23 +87,36 @@ final class DnnlAttention {
         long b = q.dim(0), tq = q.dim(1), tk = k.dim(1), c = q.dim(2), d = c / heads, h = heads;
         Tensor out = Tensor.allocate(ws.allocator(), b, tq, c);
         if (out.numel() == 0) return out;
-        long rowsPerChunk = Math.max(1, Math.min(tq, kernels.options().attentionScoreBytes() / (Float.BYTES * b * h * Math.max(1, tk))));
-        try (Tensor scores = Tensor.allocate(ws.allocator(), b * h * rowsPerChunk * tk)) {
-            for (long r0 = 0; r0 < tq; r0 += rowsPerChunk) {
-                long rows = Math.min(rowsPerChunk, tq - r0);
-                long[] sDims = {b, h, rows, tk};
-                Primitive qk = scoresPrimitive(q, k, bias, scale, sDims, d);
-                ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address() + r0 * q.stride(1) * Float.BYTES)
-                        .add(DNNL_ARG_WEIGHTS, k.address()).add(DNNL_ARG_DST, scores.address());
-                if (bias != null) args.add(Dnnl.postOpArg(1, DNNL_ARG_SRC_1), bias.address());
-                DnnlPointwise.run(ws, qk, out, args.toArray());
+        long budget = kernels.options().attentionScoreBytes();
+        // all heads in one block while the scores stay cache-sized; beyond, one (batch, head) at a time in blocks of
+        // query rows small enough that the scores QK^T writes are still in L2 when softmax and PV read them
+        boolean perHead = (double) Float.BYTES * b * h * tq * tk > Math.min(ALL_HEADS_MAX_BYTES, budget);
+        long rowsPerChunk = perHead ? Math.max(1, Math.min(tq, Math.min(budget, HEAD_BLOCK_BYTES) / (Float.BYTES * Math.max(1, tk))))
+                : tq;
+        long groups = perHead ? b * h : 1, gb = perHead ? 1 : b, gh = perHead ? 1 : h;
+        try (Tensor scores = Tensor.allocate(ws.allocator(), gb * gh * rowsPerChunk * tk)) {
+            for (long g = 0; g < groups; g++) {
+                long bi = perHead ? g / h : 0, hi = perHead ? g % h : 0;
+                long qBase = q.address() + (bi * q.stride(0) + hi * d) * Float.BYTES;
+                long kBase = k.address() + (bi * k.stride(0) + hi * d) * Float.BYTES;
+                long vBase = v.address() + (bi * v.stride(0) + hi * d) * Float.BYTES;
+                long oBase = out.address() + (bi * out.stride(0) + hi * d) * Float.BYTES;
+                for (long r0 = 0; r0 < tq; r0 += rowsPerChunk) {
+                    long rows = Math.min(rowsPerChunk, tq - r0);
+                    long[] sDims = {gb, gh, rows, tk};
+                    Primitive qk = scoresPrimitive(q, k, bias, scale, sDims, d);
+                    ArgList args = new ArgList().add(DNNL_ARG_SRC, qBase + r0 * q.stride(1) * Float.BYTES)
+                            .add(DNNL_ARG_WEIGHTS, kBase).add(DNNL_ARG_DST, scores.address());
+                    if (bias != null) args.add(Dnnl.postOpArg(1, DNNL_ARG_SRC_1), bias.address() + bi * bias.stride(0) * Float.BYTES);
+                    DnnlPointwise.run(ws, qk, out, args.toArray());
 
-                Tensor block = scores.view(sDims, Tensor.rowMajorStrides(sDims), 0);
-                kernels.pointwise().softmaxRows(ws, block, block);
+                    Tensor block = scores.view(sDims, Tensor.rowMajorStrides(sDims), 0);
+                    kernels.pointwise().softmaxRows(ws, block, block);
 
-                Primitive pv = valuesPrimitive(v, out, sDims, d);
-                DnnlPointwise.run(ws, pv, out, DNNL_ARG_SRC, scores.address(), DNNL_ARG_WEIGHTS, v.address(),
-                        DNNL_ARG_DST, out.address() + r0 * c * Float.BYTES);
+                    Primitive pv = valuesPrimitive(v, out, sDims, d);
+                    DnnlPointwise.run(ws, pv, out, DNNL_ARG_SRC, scores.address(), DNNL_ARG_WEIGHTS, vBase,
+                            DNNL_ARG_DST, oBase + r0 * c * Float.BYTES);
+                }
             }
         } catch (RuntimeException e) {
             out.close();

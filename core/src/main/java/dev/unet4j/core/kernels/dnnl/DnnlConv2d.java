@@ -30,6 +30,7 @@ final class DnnlConv2d implements Conv2d {
     private final PackedWeights weights;
     private final NativeBuffer bias;
     private final PrimitiveCache primitives = new PrimitiveCache();
+    private final DnnlIm2colConv im2col;
     private boolean closed;
 
     DnnlConv2d(DnnlKernels kernels, Conv2dSpec spec, Tensor weight, Tensor bias) {
@@ -50,6 +51,7 @@ final class DnnlConv2d implements Conv2d {
             dnnl_primitive_desc_destroy(pd);
         }
         this.bias = bias == null ? null : copyToNative(bias);
+        this.im2col = new DnnlIm2colConv(kernels, spec, weights);
     }
 
     static void checkWeights(Conv2dSpec spec, Tensor weight, Tensor bias) {
@@ -164,6 +166,7 @@ final class DnnlConv2d implements Conv2d {
         try (Tensor xin = kernels.channelsLastOrNull(ws, x); Tensor rin = kernels.channelsLastOrNull(ws, residual)) {
             Tensor src = xin != null ? xin : x;
             Tensor res = rin != null ? rin : residual;
+            if (DnnlIm2colConv.applies(spec, x)) return im2col.forward(ws, src, bias, res, outputScale);
             Primitive p = primitive(primitives, key("conv2d", spec, x, bias != null, res != null, outputScale), spec, src,
                     bias != null, res != null, outputScale, kernels.fpmathMode());
             long[] o = outShape(spec, x);
@@ -187,6 +190,7 @@ final class DnnlConv2d implements Conv2d {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        im2col.close();
         primitives.close();
         weights.close();
         if (bias != null) Allocator.direct().release(bias);

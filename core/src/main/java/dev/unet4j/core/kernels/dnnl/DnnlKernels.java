@@ -36,8 +36,9 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
      * @param bf16Compute         compute convolutions and matmuls (including attention) with bf16 inputs and float32
      *                            accumulation ({@code dnnl_fpmath_mode_bf16}) on CPUs with AVX-512 BF16 / AMX; tensors
      *                            stay float32. False: exact float32 ({@code fpmath strict}).
-     * @param attentionScoreBytes largest attention score block {@code [B, H, rows, Tk]} held at once; longer queries
-     *                            are processed in chunks of rows (SD 1.5 at 64x64 latents has 4096 x 4096 scores per head)
+     * @param attentionScoreBytes largest attention score block held at once: all heads {@code [B, H, Tq, Tk]} when
+     *                            that fits (and is at most 4 MB, cache-sized), else one head's {@code [rows, Tk]} chunk
+     *                            of query rows (at most 1 MB; SD 1.5 at 64x64 latents has 4096 x 4096 scores per head)
      */
     public record Options(boolean bf16Compute, long attentionScoreBytes) {
         public static final long DEFAULT_ATTENTION_SCORE_BYTES = 64L << 20;

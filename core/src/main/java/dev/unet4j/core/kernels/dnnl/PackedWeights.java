@@ -48,16 +48,29 @@ final class PackedWeights implements AutoCloseable {
         return e.buffer.address(0);
     }
 
+    /** Reorders the first (preparation-time) copy into caller memory laid out as {@code dstMd} (same dims). */
+    synchronized void copyInto(dnnl_memory_desc dstMd, long dstAddress) {
+        if (entries.isEmpty()) throw new IllegalStateException("weights of " + layer + " used after close");
+        Entry first = entries.get(0);
+        reorder(first.md, first.buffer.address(0), dstMd, dstAddress);
+    }
+
+    private void reorder(dnnl_memory_desc srcMd, long srcAddress, dnnl_memory_desc dstMd, long dstAddress) {
+        try (Dnnl.Scope s = new Dnnl.Scope(); DnnlWorkspace ws = new DnnlWorkspace(Allocator.direct())) {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_reorder_primitive_desc_create(pd, srcMd, engine(), dstMd, engine(), s.attr()), "reorder weights of " + layer);
+            try (Primitive reorder = new Primitive(pd, "reorder weights of " + layer)) {
+                reorder.execute(ws, DNNL_ARG_SRC, srcAddress, DNNL_ARG_DST, dstAddress);
+            }
+        }
+    }
+
     private Entry reorderedCopy(dnnl_memory_desc srcMd, long srcAddress, dnnl_memory_desc wantedMd) {
         dnnl_memory_desc clone = new dnnl_memory_desc();
         check(dnnl_memory_desc_clone(clone, wantedMd), "memory_desc_clone for " + layer);
         NativeBuffer buffer = Allocator.direct().acquire((dnnl_memory_desc_get_size(clone) + 3) / 4);
-        try (Dnnl.Scope s = new Dnnl.Scope(); DnnlWorkspace ws = new DnnlWorkspace(Allocator.direct())) {
-            dnnl_primitive_desc pd = new dnnl_primitive_desc();
-            check(dnnl_reorder_primitive_desc_create(pd, srcMd, engine(), clone, engine(), s.attr()), "reorder weights of " + layer);
-            try (Primitive reorder = new Primitive(pd, "reorder weights of " + layer)) {
-                reorder.execute(ws, DNNL_ARG_SRC, srcAddress, DNNL_ARG_DST, buffer.address(0));
-            }
+        try {
+            reorder(srcMd, srcAddress, clone, buffer.address(0));
         } catch (RuntimeException e) {
             Allocator.direct().release(buffer);
             dnnl_memory_desc_destroy(clone);

@@ -1,0 +1,129 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.tensor.NativeBuffer;
+import dev.unet4j.core.tensor.Tensor;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.javacpp.Pointer;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * A convolution over few output pixels as one matmul: {@code cols [B*OH*OW, KH*KW*IC] x W [KH*KW*IC, OC]}, the
+ * columns gathered from the NHWC input by one strided reorder per kernel tap. oneDNN's brgemm convolution walks the
+ * output row by row and streams all weights once per row, which at a UNet's 4x4 or 8x8 levels (weights of 60-120 MB
+ * per 3x3 conv, 2-8 output pixels per row) makes it memory bound at a fraction of sgemm speed; the matmul reads the
+ * weights once. Same fused epilogue as the convolution: bias, {@code (y + residual) * scale}.
+ */
+final class DnnlIm2colConv implements AutoCloseable {
+    /** Output pixels (batch included) up to which the matmul form is used; above, brgemm convolution wins. */
+    static final long MAX_ROWS = 512;
+    /**
+     * Weights from which on the matmul form is used: smaller ones stay in L2 between output rows, and there the
+     * convolution is as fast as the matmul without the gather (ddpm-cifar10's 256-channel 3x3 convs, 2.4-4.7 MB).
+     */
+    static final long MIN_WEIGHT_BYTES = 8L << 20;
+
+    private final DnnlKernels kernels;
+    private final Conv2dSpec spec;
+    private final PackedWeights convWeights;
+    private final PrimitiveCache primitives = new PrimitiveCache();
+    private PackedWeights weights; // [KH*KW*IC, OC] in the matmul's layout, made on first use
+
+    DnnlIm2colConv(DnnlKernels kernels, Conv2dSpec spec, PackedWeights convWeights) {
+        this.kernels = kernels;
+        this.spec = spec;
+        this.convWeights = convWeights;
+    }
+
+    /** Whether {@code x} ({@code [N, C, H, W]}) is computed here rather than by the convolution primitive. */
+    static boolean applies(Conv2dSpec spec, Tensor x) {
+        long rows = x.dim(0) * spec.outH(x.dim(2)) * spec.outW(x.dim(3));
+        long weightBytes = (long) Float.BYTES * spec.outChannels() * spec.inChannels() * spec.kernelH() * spec.kernelW();
+        return spec.groups() == 1 && spec.kernelH() * spec.kernelW() > 1 && rows <= MAX_ROWS && weightBytes >= MIN_WEIGHT_BYTES;
+    }
+
+    /** {@code src} NHWC; {@code res} null or dense NHWC of the output shape. */
+    Tensor forward(DnnlWorkspace ws, Tensor src, NativeBuffer bias, Tensor res, float scale) {
+        long n = src.dim(0), oh = spec.outH(src.dim(2)), ow = spec.outW(src.dim(3)), m = n * oh * ow;
+        long k = (long) spec.kernelH() * spec.kernelW() * spec.inChannels(), oc = spec.outChannels();
+        Key key = Key.of("conv2d.im2col").add(m).add(res != null).add(scale).build();
+        Primitive p = primitives.get(key, kk -> "conv2d " + spec + " as matmul [" + m + ", " + k + "] x [" + k + ", " + oc + "]",
+                s -> DnnlLinear.describe(s, m, k, k, 1, oc, null, bias != null, res != null, scale, kernels.fpmathMode()));
+        long weightsAddress = weights(p.argMd(DNNL_ARG_WEIGHTS));
+        Tensor out = Tensor.allocateChannelsLast(ws.allocator(), n, oc, oh, ow);
+        try (Tensor cols = Tensor.allocate(ws.allocator(), m, k)) {
+            gather(ws, src, cols);
+            ArgList args = new ArgList().add(DNNL_ARG_SRC, cols.address()).add(DNNL_ARG_WEIGHTS, weightsAddress)
+                    .add(DNNL_ARG_DST, out.address());
+            if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
+            if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+            p.execute(ws, args.toArray());
+            return out;
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /** im2col: row {@code (b, y, x)}, column {@code (kh, kw, c)} = the zero-padded input at the tap. */
+    private void gather(DnnlWorkspace ws, Tensor src, Tensor cols) {
+        long n = src.dim(0), c = src.dim(1), h = src.dim(2), w = src.dim(3);
+        long oh = spec.outH(h), ow = spec.outW(w), k = cols.dim(1);
+        boolean padded = spec.padTop() + spec.padBottom() + spec.padLeft() + spec.padRight() > 0;
+        long hp = h + spec.padTop() + spec.padBottom(), wp = w + spec.padLeft() + spec.padRight();
+        try (Tensor pad = padded ? Tensor.allocateChannelsLast(ws.allocator(), n, c, hp, wp) : null) {
+            // in: the (padded) input as NHWC-strided [N, C, Hp, Wp]; base = element offset of its (0, 0, 0, 0)
+            long[] inStrides;
+            long base;
+            if (padded) {
+                // zero border (memset: Tensor.fill walks a channels-last tensor element by element)
+                Pointer.memset(Dnnl.at(pad.address()), 0, pad.numel() * Float.BYTES);
+                try (Tensor interior = pad.view(src.shape(), pad.strides(),
+                        pad.offset() + spec.padTop() * pad.stride(2) + spec.padLeft() * pad.stride(3))) {
+                    kernels.reorderInto(ws, src, interior);
+                }
+                inStrides = pad.strides();
+                base = pad.offset();
+            } else {
+                inStrides = src.strides();
+                base = src.offset();
+            }
+            Tensor in = padded ? pad : src;
+            long[] tapDims = {n, c, oh, ow};
+            long[] tapStrides = {inStrides[0], inStrides[1], spec.strideH() * inStrides[2], spec.strideW() * inStrides[3]};
+            long[] colStrides = {oh * ow * k, 1, ow * k, k};
+            for (int kh = 0; kh < spec.kernelH(); kh++) {
+                for (int kw = 0; kw < spec.kernelW(); kw++) {
+                    long at = base + (long) kh * spec.dilationH() * inStrides[2] + (long) kw * spec.dilationW() * inStrides[3];
+                    try (Tensor tap = in.view(tapDims, tapStrides, at);
+                         Tensor dst = cols.view(tapDims, colStrides, cols.offset() + ((long) kh * spec.kernelW() + kw) * c)) {
+                        kernels.reorderInto(ws, tap, dst);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The weights as {@code [KH*KW*IC, OC]} in layout {@code wanted}: the conv's packed copy, reordered once. */
+    private synchronized long weights(dnnl_memory_desc wanted) {
+        if (weights == null) {
+            long o = spec.outChannels(), i = spec.inChannels(), kh = spec.kernelH(), kw = spec.kernelW();
+            try (Tensor hwio = Tensor.allocate(dev.unet4j.core.tensor.Allocator.direct(), kh * kw * i, o);
+                 Dnnl.Scope s = new Dnnl.Scope()) {
+                // oihw dims, laid out (kh, kw, i, o): exactly the row-major [KH*KW*IC, OC] matrix
+                convWeights.copyInto(s.md(new long[]{o, i, kh, kw}, new long[]{1, o, kw * i * o, i * o}), hwio.address());
+                weights = new PackedWeights("conv2d " + spec + " as matmul", s.md(hwio.shape(), hwio.strides()), hwio.address(), wanted);
+            }
+        }
+        return weights.address(wanted);
+    }
+
+    @Override
+    public synchronized void close() {
+        primitives.close();
+        if (weights != null) weights.close();
+        weights = null;
+    }
+}
