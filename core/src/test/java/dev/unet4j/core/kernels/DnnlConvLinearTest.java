@@ -72,6 +72,30 @@ class DnnlConvLinearTest {
         }
     }
 
+    /**
+     * A layer first run on few pixels (matmul form: the convolution's packed weights are evicted so the layer keeps
+     * one copy) and then on many (convolution form: the weights are restored from the matmul copy) stays exact both
+     * ways, in either order.
+     */
+    @Test
+    void largeWeightsSwitchingBetweenMatmulAndConvolutionForms() {
+        try (var t = new DnnlTestSupport.Tensors(13)) {
+            Conv2dSpec spec = Conv2dSpec.of(512, 512, 3, 1, 1); // 9.4 MB of weights
+            Tensor w = t.randn(spec.weightShape()), bias = t.randn(spec.outChannels());
+            Tensor few = t.randnNhwc(1, 512, 4, 4), many = t.randnNhwc(1, 512, 24, 24); // 16 and 576 output pixels
+            try (Conv2d d = DNNL.conv2d(spec, w, bias); Conv2d r = REF.conv2d(spec, w, bias)) {
+                compare("few pixels first (matmul form)", d, r, few, null, 1f);
+                compare("then many pixels (convolution form, restored weights)", d, r, many, null, 1f);
+                compare("few pixels again", d, r, few, null, 1f);
+            }
+            try (Conv2d d = DNNL.conv2d(spec, w, bias); Conv2d r = REF.conv2d(spec, w, bias)) {
+                compare("many pixels first (convolution form)", d, r, many, null, 1f);
+                compare("then few pixels (matmul form, convolution copy kept)", d, r, few, null, 1f);
+                compare("many pixels again", d, r, many, null, 1f);
+            }
+        }
+    }
+
     private static void compare(String what, Conv2d dnnl, Conv2d ref, Tensor x, Tensor residual, float scale) {
         float[] want, got;
         try (Workspace ws = REF.newWorkspace(Allocator.direct()); Tensor y = ref.forward(ws, x, residual, scale)) {

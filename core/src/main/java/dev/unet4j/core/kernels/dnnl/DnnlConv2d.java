@@ -167,6 +167,7 @@ final class DnnlConv2d implements Conv2d {
             Tensor src = xin != null ? xin : x;
             Tensor res = rin != null ? rin : residual;
             if (DnnlIm2colConv.applies(spec, x)) return im2col.forward(ws, src, bias, res, outputScale);
+            im2col.pinConvWeights();
             Primitive p = primitive(primitives, key("conv2d", spec, x, bias != null, res != null, outputScale), spec, src,
                     bias != null, res != null, outputScale, kernels.fpmathMode());
             long[] o = outShape(spec, x);

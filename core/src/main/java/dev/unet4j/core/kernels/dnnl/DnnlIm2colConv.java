@@ -30,6 +30,7 @@ final class DnnlIm2colConv implements AutoCloseable {
     private final PackedWeights convWeights;
     private final PrimitiveCache primitives = new PrimitiveCache();
     private PackedWeights weights; // [KH*KW*IC, OC] in the matmul's layout, made on first use
+    private boolean convUsed;      // the convolution primitive has used convWeights: they are never evicted again
 
     DnnlIm2colConv(DnnlKernels kernels, Conv2dSpec spec, PackedWeights convWeights) {
         this.kernels = kernels;
@@ -106,18 +107,45 @@ final class DnnlIm2colConv implements AutoCloseable {
         }
     }
 
-    /** The weights as {@code [KH*KW*IC, OC]} in layout {@code wanted}: the conv's packed copy, reordered once. */
+    /**
+     * The weights as {@code [KH*KW*IC, OC]} in layout {@code wanted}: the conv's packed copy, reordered once. The
+     * conv's own copy is then evicted (unless the convolution primitive has run), so a layer computed as a matmul
+     * keeps one copy of its weights, not two (SD 1.5: ~2 GB).
+     */
     private synchronized long weights(dnnl_memory_desc wanted) {
         if (weights == null) {
-            long o = spec.outChannels(), i = spec.inChannels(), kh = spec.kernelH(), kw = spec.kernelW();
-            try (Tensor hwio = Tensor.allocate(dev.unet4j.core.tensor.Allocator.direct(), kh * kw * i, o);
+            try (Tensor hwio = Tensor.allocate(dev.unet4j.core.tensor.Allocator.direct(), kernelRows(), spec.outChannels());
                  Dnnl.Scope s = new Dnnl.Scope()) {
-                // oihw dims, laid out (kh, kw, i, o): exactly the row-major [KH*KW*IC, OC] matrix
-                convWeights.copyInto(s.md(new long[]{o, i, kh, kw}, new long[]{1, o, kw * i * o, i * o}), hwio.address());
+                convWeights.copyInto(hwioAsOihw(s), hwio.address());
                 weights = new PackedWeights("conv2d " + spec + " as matmul", s.md(hwio.shape(), hwio.strides()), hwio.address(), wanted);
             }
+            if (!convUsed) convWeights.evict();
         }
         return weights.address(wanted);
+    }
+
+    /**
+     * Called before the convolution primitive uses {@code convWeights}: refills them from the matmul copy if they
+     * were evicted, and pins them (no later eviction, so concurrent convolutions never see them freed).
+     */
+    synchronized void pinConvWeights() {
+        convUsed = true;
+        if (!convWeights.isEvicted()) return;
+        try (Tensor hwio = Tensor.allocate(dev.unet4j.core.tensor.Allocator.direct(), kernelRows(), spec.outChannels());
+             Dnnl.Scope s = new Dnnl.Scope()) {
+            weights.copyInto(s.md(hwio.shape(), hwio.strides()), hwio.address());
+            convWeights.restore(hwioAsOihw(s), hwio.address());
+        }
+    }
+
+    private long kernelRows() {
+        return (long) spec.kernelH() * spec.kernelW() * spec.inChannels();
+    }
+
+    /** oihw dims over a row-major [KH*KW*IC, OC] buffer laid out (kh, kw, i, o). */
+    private dnnl_memory_desc hwioAsOihw(Dnnl.Scope s) {
+        long o = spec.outChannels(), i = spec.inChannels(), kh = spec.kernelH(), kw = spec.kernelW();
+        return s.md(new long[]{o, i, kh, kw}, new long[]{1, o, kw * i * o, i * o});
     }
 
     @Override

@@ -23,6 +23,8 @@ final class PackedWeights implements AutoCloseable {
 
     private final List<Entry> entries = new ArrayList<>();
     private final String layer;
+    /** Layout of the first copy, kept while the copies are evicted so {@link #restore} can refill it. */
+    private dnnl_memory_desc evictedLayout;
 
     /** Reorders {@code plainMd} at {@code plainAddress} into {@code wantedMd} (cloned; the caller keeps its own). */
     PackedWeights(String layer, dnnl_memory_desc plainMd, long plainAddress, dnnl_memory_desc wantedMd) {
@@ -36,8 +38,34 @@ final class PackedWeights implements AutoCloseable {
         return entries.get(0).md;
     }
 
+    /**
+     * Frees every copy, remembering the first one's layout: the layer's weights then live only in another
+     * {@code PackedWeights} (a convolution computed as a matmul), and {@link #restore} refills this one if it is
+     * needed again. The caller guarantees no primitive is using these copies.
+     */
+    synchronized void evict() {
+        if (evictedLayout != null || entries.isEmpty()) return;
+        Entry first = entries.get(0);
+        evictedLayout = new dnnl_memory_desc();
+        check(dnnl_memory_desc_clone(evictedLayout, first.md), "memory_desc_clone for " + layer);
+        close();
+    }
+
+    synchronized boolean isEvicted() {
+        return evictedLayout != null;
+    }
+
+    /** Refills evicted weights from {@code srcMd} at {@code srcAddress} (the same logical weights, any layout). */
+    synchronized void restore(dnnl_memory_desc srcMd, long srcAddress) {
+        if (evictedLayout == null) return;
+        entries.add(reorderedCopy(srcMd, srcAddress, evictedLayout));
+        dnnl_memory_desc_destroy(evictedLayout);
+        evictedLayout = null;
+    }
+
     /** Address of the weights in layout {@code wanted}, reordering once if this layout is new. */
     synchronized long address(dnnl_memory_desc wanted) {
+        if (evictedLayout != null) throw new IllegalStateException("weights of " + layer + " are evicted");
         for (Entry e : entries) {
             if (dnnl_memory_desc_equal(e.md, wanted) != 0) return e.buffer.address(0);
         }
@@ -50,6 +78,7 @@ final class PackedWeights implements AutoCloseable {
 
     /** Reorders the first (preparation-time) copy into caller memory laid out as {@code dstMd} (same dims). */
     synchronized void copyInto(dnnl_memory_desc dstMd, long dstAddress) {
+        if (evictedLayout != null) throw new IllegalStateException("weights of " + layer + " are evicted");
         if (entries.isEmpty()) throw new IllegalStateException("weights of " + layer + " used after close");
         Entry first = entries.get(0);
         reorder(first.md, first.buffer.address(0), dstMd, dstAddress);
@@ -81,6 +110,10 @@ final class PackedWeights implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (evictedLayout != null && entries.isEmpty()) {
+            dnnl_memory_desc_destroy(evictedLayout);
+            evictedLayout = null;
+        }
         for (Entry e : entries) {
             Allocator.direct().release(e.buffer);
             dnnl_memory_desc_destroy(e.md);
