@@ -5,10 +5,9 @@ import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.CallTrace;
 import dev.unet4j.unet.EncoderState;
+import dev.unet4j.unet.ForwardingNodeCall;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
-import dev.unet4j.unet.NodeKind;
-import dev.unet4j.unet.NodeLevel;
 import dev.unet4j.unet.SkipEvent;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetSession;
@@ -330,32 +329,16 @@ public final class CacheSession implements AutoCloseable {
     }
 
     /** The call as policy {@code i-1} sees it: proceed() runs the policies after it, then the node. */
-    private final class Link implements NodeCall {
-        private final NodeCall base;
+    private final class Link extends ForwardingNodeCall {
         private final int nextPolicy;
         private final Holder holder;
         Tensor result;
         private boolean proceeded;
 
         Link(NodeCall base, int nextPolicy, Holder holder) {
-            this.base = base;
+            super(base);
             this.nextPolicy = nextPolicy;
             this.holder = holder;
-        }
-
-        @Override
-        public String path() {
-            return base.path();
-        }
-
-        @Override
-        public NodeLevel level() {
-            return base.level();
-        }
-
-        @Override
-        public NodeKind kind() {
-            return base.kind();
         }
 
         @Override
@@ -364,41 +347,11 @@ public final class CacheSession implements AutoCloseable {
         }
 
         @Override
-        public Tensor input() {
-            return base.input();
-        }
-
-        @Override
-        public Tensor temb() {
-            return base.temb();
-        }
-
-        @Override
-        public Tensor encoderHiddenStates() {
-            return base.encoderHiddenStates();
-        }
-
-        @Override
         public Tensor proceed() {
             if (proceeded) throw new IllegalStateException("proceed() called twice at " + base.path());
             proceeded = true;
             result = hooks.invoke(nextPolicy, base, holder);
             return result;
-        }
-
-        @Override
-        public Tensor passThrough() {
-            return base.passThrough();
-        }
-
-        @Override
-        public Workspace workspace() {
-            return base.workspace();
-        }
-
-        @Override
-        public Kernels kernels() {
-            return base.kernels();
         }
     }
 }

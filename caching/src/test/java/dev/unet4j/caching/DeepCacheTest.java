@@ -1,9 +1,6 @@
 package dev.unet4j.caching;
 
 import dev.unet4j.caching.policy.DeepCache;
-import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.unet.NodeCall;
-import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.NodeLevel;
 import dev.unet4j.unet.UNetSession;
 import org.junit.jupiter.api.AfterAll;
@@ -39,29 +36,6 @@ class DeepCacheTest {
         ddpm.close();
     }
 
-    /** Runs {@code calls} cache calls; returns the outputs. */
-    static List<float[]> run(TestModels m, CacheSession cache, int calls) {
-        List<float[]> out = new ArrayList<>();
-        for (int k = 0; k < calls; k++) {
-            try (Tensor t = cache.call(m.call(k))) {
-                out.add(t.toFloatArray());
-            }
-        }
-        return out;
-    }
-
-    static List<float[]> plain(TestModels m, int calls) {
-        List<float[]> out = new ArrayList<>();
-        try (UNetSession s = m.model.newSession()) {
-            for (int k = 0; k < calls; k++) {
-                try (Tensor t = s.forward(m.call(k))) {
-                    out.add(t.toFloatArray());
-                }
-            }
-        }
-        return out;
-    }
-
     /**
      * Hand re-statement of a cheap call: call 0 in full capturing every LAYER-level node, then call {@code k} with an
      * interceptor returning the capture for each LAYER-level node {@code deep} selects.
@@ -69,32 +43,14 @@ class DeepCacheTest {
     static float[] handCheapCall(TestModels m, int k, Predicate<String> deep) {
         List<String> layers = new ArrayList<>();
         for (String p : m.model.nodePaths()) if (m.model.nodeLevel(p) == NodeLevel.LAYER && deep.test(p)) layers.add(p);
-        try (UNetSession s = m.model.newSession()) {
-            s.capture(layers);
-            s.forward(m.call(0)).close();
-            java.util.Map<String, Tensor> kept = new java.util.HashMap<>();
-            for (String p : layers) kept.put(p, s.captured(p).copy(s.allocator()));
-            s.clearCapture();
-            s.setInterceptor(new NodeInterceptor() {
-                @Override
-                public Tensor intercept(NodeCall call) {
-                    Tensor c = kept.get(call.path());
-                    return c == null ? call.proceed() : call.kernels().copy(call.workspace(), c);
-                }
-            });
-            try (Tensor out = s.forward(m.call(k))) {
-                return out.toFloatArray();
-            } finally {
-                kept.values().forEach(Tensor::close);
-            }
-        }
+        return m.withCall0Outputs(layers, k);
     }
 
     @Test
     void branch0OnStableDiffusionLayoutRunsOnlyTheShallowBranch() {
         try (UNetSession s = sd.model.newSession();
              CacheSession cache = CacheSession.open(s, CachePolicies.parse("deepcache:interval=3,branch=0"), sd.info(5))) {
-            List<float[]> outs = run(sd, cache, 5);
+            List<float[]> outs = sd.run(cache, 5);
             GenerationReport r = cache.report();
             Set<String> everyLayer = new LinkedHashSet<>();
             for (String p : sd.model.nodePaths()) {
@@ -131,7 +87,7 @@ class DeepCacheTest {
         // up_blocks.0 and up_blocks.1's layer 0 (reversed index 2 > 1) come from the cache.
         try (UNetSession s = ddpm.model.newSession();
              CacheSession cache = CacheSession.open(s, DeepCache.uniform(2, 4), ddpm.info(2))) {
-            List<float[]> outs = run(ddpm, cache, 2);
+            List<float[]> outs = ddpm.run(cache, 2);
             Set<String> ran = ddpm.computedLayers(cache.report().calls().get(1).computed());
             Set<String> expected = new LinkedHashSet<>(List.of("time_proj", "time_embedding", "conv_in",
                     "down_blocks.0.resnets.0", "down_blocks.0.resnets.1", "down_blocks.0.downsamplers.0",
@@ -149,12 +105,7 @@ class DeepCacheTest {
 
     @Test
     void intervalOneIsFullComputeBitForBit() {
-        List<float[]> full = plain(sd, 3);
-        try (UNetSession s = sd.model.newSession();
-             CacheSession cache = CacheSession.open(s, DeepCache.uniform(1, 0), sd.info(3))) {
-            List<float[]> outs = run(sd, cache, 3);
-            for (int k = 0; k < 3; k++) org.junit.jupiter.api.Assertions.assertArrayEquals(full.get(k), outs.get(k), "call " + k);
-        }
+        sd.assertFullCompute(DeepCache.uniform(1, 0), 3);
     }
 
     @Test

@@ -52,7 +52,7 @@ class EncoderPropagationTest {
         float[][] hand = byHand(5, Set.of(0, 3));
         try (UNetSession s = sd.model.newSession();
              CacheSession cache = CacheSession.open(s, CachePolicies.parse("faster:keys=0,3"), sd.info(5))) {
-            List<float[]> outs = DeepCacheTest.run(sd, cache, 5);
+            List<float[]> outs = sd.run(cache, 5);
             for (int k = 0; k < 5; k++) assertArrayEquals(hand[k], outs.get(k), "call " + k);
             GenerationReport r = cache.report();
             assertEquals(List.of("key", "decode", "decode", "key", "decode"), r.calls().stream().map(CallReport::mode).toList());
@@ -67,12 +67,7 @@ class EncoderPropagationTest {
 
     @Test
     void allKeysIsFullComputeBitForBit() {
-        List<float[]> full = DeepCacheTest.plain(sd, 3);
-        try (UNetSession s = sd.model.newSession();
-             CacheSession cache = CacheSession.open(s, CachePolicies.parse("faster:every=1"), sd.info(3))) {
-            List<float[]> outs = DeepCacheTest.run(sd, cache, 3);
-            for (int k = 0; k < 3; k++) assertArrayEquals(full.get(k), outs.get(k), "call " + k);
-        }
+        sd.assertFullCompute(CachePolicies.parse("faster:every=1"), 3);
     }
 
     @Test
@@ -80,7 +75,7 @@ class EncoderPropagationTest {
         float[][] hand = byHand(5, Set.of(0, 4));
         try (UNetSession s = sd.model.newSession();
              CacheSession cache = CacheSession.open(s, CachePolicies.parse("faster:keys=0,4;parallel"), sd.info(5))) {
-            List<float[]> outs = DeepCacheTest.run(sd, cache, 5);
+            List<float[]> outs = sd.run(cache, 5);
             // batched convolutions may round differently from batch-2 ones
             for (int k = 0; k < 5; k++) TestModels.assertClose("call " + k, hand[k], outs.get(k), 1e-5);
             GenerationReport r = cache.report();

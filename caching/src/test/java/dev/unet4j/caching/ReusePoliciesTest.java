@@ -9,9 +9,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -42,29 +40,11 @@ class ReusePoliciesTest {
         List<String> attn2 = sd.model.nodePaths().stream().filter(p -> p.matches("up_blocks\\.\\d+\\.attentions\\.\\d+\\.transformer_blocks\\.\\d+\\.attn2")).toList();
         assertEquals(6, attn2.size(), "SD tiny has 2 cross-attention up blocks x 3 layers");
         // by hand: call 0 plain with captures, call 1 with those captures in place of the attn2 outputs
-        float[] hand1;
-        try (UNetSession s = sd.model.newSession()) {
-            s.capture(attn2);
-            s.forward(sd.call(0)).close();
-            Map<String, Tensor> kept = new HashMap<>();
-            for (String p : attn2) kept.put(p, s.captured(p).copy(s.allocator()));
-            s.clearCapture();
-            s.setInterceptor(new NodeInterceptor() {
-                @Override
-                public Tensor intercept(NodeCall call) {
-                    Tensor c = kept.get(call.path());
-                    return c == null ? call.proceed() : call.kernels().copy(call.workspace(), c);
-                }
-            });
-            try (Tensor t = s.forward(sd.call(1))) {
-                hand1 = t.toFloatArray();
-            }
-            kept.values().forEach(Tensor::close);
-        }
-        List<float[]> full = DeepCacheTest.plain(sd, 3);
+        float[] hand1 = sd.withCall0Outputs(attn2, 1);
+        List<float[]> full = sd.plain(3);
         try (UNetSession s = sd.model.newSession();
              CacheSession cache = CacheSession.open(s, CachePolicies.parse("inherit:nodes=" + ATTN2 + ",every=2"), sd.info(3))) {
-            List<float[]> outs = DeepCacheTest.run(sd, cache, 3);
+            List<float[]> outs = sd.run(cache, 3);
             assertArrayEquals(full.get(0), outs.get(0), "call 0 computes");
             assertArrayEquals(hand1, outs.get(1), "call 1 inherits attn2 from call 0");
             assertArrayEquals(full.get(2), outs.get(2), "call 2 computes again");
@@ -77,12 +57,7 @@ class ReusePoliciesTest {
 
     @Test
     void adaptiveWithThresholdZeroIsFullCompute() {
-        List<float[]> full = DeepCacheTest.plain(sd, 3);
-        try (UNetSession s = sd.model.newSession();
-             CacheSession cache = CacheSession.open(s, CachePolicies.parse("adaptive:threshold=0,warmup=1,cooldown=0,max-run=5"), sd.info(3))) {
-            List<float[]> outs = DeepCacheTest.run(sd, cache, 3);
-            for (int k = 0; k < 3; k++) assertArrayEquals(full.get(k), outs.get(k), "call " + k);
-        }
+        sd.assertFullCompute(CachePolicies.parse("adaptive:threshold=0,warmup=1,cooldown=0,max-run=5"), 3);
     }
 
     @Test
@@ -120,7 +95,7 @@ class ReusePoliciesTest {
         }
         try (UNetSession s = sd.model.newSession();
              CacheSession cache = CacheSession.open(s, CachePolicies.parse("adaptive:threshold=100,warmup=1,cooldown=1,max-run=2"), sd.info(5))) {
-            List<float[]> outs = DeepCacheTest.run(sd, cache, 5);
+            List<float[]> outs = sd.run(cache, 5);
             TestModels.assertClose("call 1 vs hand", hand1, outs.get(1), 1e-6);
             List<String> modes = cache.report().calls().stream().map(c -> c.mode().startsWith("reuse") ? "reuse" : c.mode()).toList();
             assertEquals(List.of("full", "reuse", "reuse", "full", "full"), modes, "warm-up, max-run 2, cool-down 1");
@@ -138,11 +113,11 @@ class ReusePoliciesTest {
             CacheBudgetExceededException e = assertThrows(CacheBudgetExceededException.class, () -> cache.call(sd.call(0)).close());
             assertTrue(e.getMessage().contains("1000-byte cache bound"), e.getMessage());
         }
-        List<float[]> full = DeepCacheTest.plain(sd, 3);
+        List<float[]> full = sd.plain(3);
         try (UNetSession s = sd.model.newSession();
              CacheSession cache = CacheSession.open(s, CachePolicies.parse("deepcache:interval=2,branch=0"), sd.info(3),
                      CacheOptions.bounded(20_000, CacheOptions.Overflow.RUN_FULL))) {
-            List<float[]> outs = DeepCacheTest.run(sd, cache, 3);
+            List<float[]> outs = sd.run(cache, 3);
             for (int k = 0; k < 3; k++) assertArrayEquals(full.get(k), outs.get(k), "call " + k);
             assertEquals("full (cache refused)", cache.report().calls().get(1).mode());
             assertTrue(cache.report().peakBytes() <= 20_000);

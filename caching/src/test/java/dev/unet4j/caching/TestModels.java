@@ -7,17 +7,22 @@ import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.unet.CallTrace;
 import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.NodeCall;
+import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.NodeLevel;
 import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.UNetSession;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -89,6 +94,66 @@ final class TestModels implements AutoCloseable {
         List<String> c = new ArrayList<>();
         for (CallTrace.NodeRecord r : t.nodes()) if (r.outcome() == CallTrace.Outcome.COMPUTED) c.add(r.path());
         return computedLayers(c);
+    }
+
+    /** Outputs of test calls {@code 0..calls-1} on a plain session. */
+    List<float[]> plain(int calls) {
+        List<float[]> out = new ArrayList<>();
+        try (UNetSession s = model.newSession()) {
+            for (int k = 0; k < calls; k++) {
+                try (Tensor t = s.forward(call(k))) {
+                    out.add(t.toFloatArray());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Outputs of test calls {@code 0..calls-1} through {@code cache}. */
+    List<float[]> run(CacheSession cache, int calls) {
+        List<float[]> out = new ArrayList<>();
+        for (int k = 0; k < calls; k++) {
+            try (Tensor t = cache.call(call(k))) {
+                out.add(t.toFloatArray());
+            }
+        }
+        return out;
+    }
+
+    /** {@code policy} over {@code calls} calls reuses nothing: every output equals the plain run's, bit for bit. */
+    void assertFullCompute(CachePolicy policy, int calls) {
+        List<float[]> full = plain(calls);
+        try (UNetSession s = model.newSession();
+             CacheSession cache = CacheSession.open(s, policy, info(calls))) {
+            List<float[]> outs = run(cache, calls);
+            for (int k = 0; k < calls; k++) assertArrayEquals(full.get(k), outs.get(k), "call " + k);
+        }
+    }
+
+    /**
+     * Hand re-statement of reuse: call 0 in full capturing {@code nodes}, then call {@code k} with an interceptor
+     * returning call 0's capture for each of them.
+     */
+    float[] withCall0Outputs(List<String> nodes, int k) {
+        try (UNetSession s = model.newSession()) {
+            s.capture(nodes);
+            s.forward(call(0)).close();
+            Map<String, Tensor> kept = new HashMap<>();
+            for (String p : nodes) kept.put(p, s.captured(p).copy(s.allocator()));
+            s.clearCapture();
+            s.setInterceptor(new NodeInterceptor() {
+                @Override
+                public Tensor intercept(NodeCall call) {
+                    Tensor c = kept.get(call.path());
+                    return c == null ? call.proceed() : call.kernels().copy(call.workspace(), c);
+                }
+            });
+            try (Tensor out = s.forward(call(k))) {
+                return out.toFloatArray();
+            } finally {
+                kept.values().forEach(Tensor::close);
+            }
+        }
     }
 
     static void assertBitEqual(String what, float[] expected, Tensor actual) {

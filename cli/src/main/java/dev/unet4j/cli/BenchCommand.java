@@ -50,9 +50,8 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--model", paramLabel = "DIR", defaultValue = DemoModel.NAME,
-            description = "diffusers model folder, or demo-digits. Default: ${DEFAULT-VALUE}.")
-    String model;
+    @Mixin
+    ModelOption model;
 
     @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "Batch size of the UNet call. Default: ${DEFAULT-VALUE}.")
     int batch;
@@ -116,7 +115,7 @@ final class BenchCommand implements Callable<Integer> {
         try (DnnlKernels kernels = new DnnlKernels()) {
             Result plain;
             int[] hw;
-            try (LoadedModel m = LoadedModel.load(model, null, kernels)) {
+            try (LoadedModel m = LoadedModel.load(model.folder, null, kernels)) {
                 hw = size(m);
                 plain = measure("plain", m, null, hw, null, 0);
                 emit(out, plain, hw);
@@ -131,7 +130,7 @@ final class BenchCommand implements Callable<Integer> {
                 // bf16 computes on its own kernels; the other rows share the exact float32 ones
                 boolean own = !q.kernelOptions().equals(kernels.options());
                 try (DnnlKernels rowKernels = own ? LoadedModel.kernelsFor(q) : null;
-                     LoadedModel m = LoadedModel.load(model, q, own ? rowKernels : kernels)) {
+                     LoadedModel m = LoadedModel.load(model.folder, q, own ? rowKernels : kernels)) {
                     Result r = measure("quant " + q.text(), m, null, hw, plain, 0);
                     emit(out, r, hw);
                     results.add(r);
@@ -268,7 +267,7 @@ final class BenchCommand implements Callable<Integer> {
         if (!json) return;
         ObjectNode o = JSON.createObjectNode();
         o.put("config", r.config());
-        o.put("model", model);
+        o.put("model", model.folder);
         o.put("batch", batch);
         o.put("size", hw[0] + "x" + hw[1]);
         o.put("threads", threads());
@@ -293,7 +292,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void table(PrintWriter out, List<Result> results, int[] hw) {
-        out.printf(Locale.ROOT, "%s, batch %d, %dx%d, %d threads, %d iterations%s%n", model, batch, hw[0], hw[1], threads(), iterations,
+        out.printf(Locale.ROOT, "%s, batch %d, %dx%d, %d threads, %d iterations%s%n", model.folder, batch, hw[0], hw[1], threads(), iterations,
                 steps == null ? "" : ", generations of " + steps + " steps");
         out.printf(Locale.ROOT, "%-24s %12s %12s %14s %10s %10s%n", "config", "fwd median", "fwd min",
                 steps == null ? "" : "gen median", "MACs", "PSNR dB");

@@ -50,9 +50,8 @@ final class ForwardCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--model", paramLabel = "DIR", defaultValue = DemoModel.NAME,
-            description = "diffusers model folder, or demo-digits. Default: ${DEFAULT-VALUE}.")
-    String model;
+    @Mixin
+    ModelOption model;
 
     @Option(names = "--inputs", paramLabel = "IN", required = true, description = "safetensors file with the call's tensors.")
     Path inputs;
@@ -87,7 +86,7 @@ final class ForwardCommand implements Callable<Integer> {
         }
         long t0 = System.nanoTime();
         try (DnnlKernels kernels = LoadedModel.kernelsFor(q);
-             LoadedModel m = LoadedModel.load(model, q, kernels);
+             LoadedModel m = LoadedModel.load(model.folder, q, kernels);
              TensorFile in = TensorFile.open(inputs, "--inputs");
              UNetSession session = m.newSession()) {
             in.allowOnly(INPUT_NAMES);

@@ -45,9 +45,8 @@ final class InspectCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--model", paramLabel = "DIR", defaultValue = DemoModel.NAME,
-            description = "diffusers model folder, or demo-digits. Default: ${DEFAULT-VALUE}.")
-    String model;
+    @Mixin
+    ModelOption model;
 
     @Option(names = "--cache", paramLabel = "SPEC", description = "Show which nodes this cache policy skips. Default: none.")
     String cache;
@@ -66,7 +65,7 @@ final class InspectCommand implements Callable<Integer> {
         common.checkThreads(spec.commandLine().getErr());
         NodeLevel deepest = parseLevel(level);
         CacheSpec c = cache == null ? null : CacheSpec.parse(cache);
-        try (DnnlKernels kernels = new DnnlKernels(); LoadedModel m = LoadedModel.load(model, null, kernels)) {
+        try (DnnlKernels kernels = new DnnlKernels(); LoadedModel m = LoadedModel.load(model.folder, null, kernels)) {
             summary(out, m);
             weights(out, m);
             macs(out, m, deepest);

@@ -11,6 +11,7 @@ import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetSession;
 
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * Runs a diffusers UNet ({@link UNetSession}) as the samplers' {@link DiffusionModel}: copies the heap latents and
@@ -32,6 +33,14 @@ public final class UNetDenoiser implements DiffusionModel {
 
     @Override
     public Latents forward(Latents x, ModelCall call, Conditioning cond) {
+        return forward(x, call, cond, session::forward);
+    }
+
+    /**
+     * The conversion above around any UNet evaluation ({@code unet} gets the inputs, returns an output the caller
+     * closes here): for models that run the UNet another way, such as through a cache session.
+     */
+    public static Latents forward(Latents x, ModelCall call, Conditioning cond, Function<UNetInputs, Tensor> unet) {
         if (cond.batchSize() != x.batch()) {
             throw new IllegalArgumentException("conditioning has " + cond.batchSize() + " items for a batch of " + x.batch());
         }
@@ -50,7 +59,7 @@ public final class UNetDenoiser implements DiffusionModel {
             } else if (!(cond instanceof NoConditioning)) {
                 throw new IllegalArgumentException("UNetDenoiser does not understand " + cond.getClass().getName());
             }
-            try (Tensor out = session.forward(in.build())) {
+            try (Tensor out = unet.apply(in.build())) {
                 long[] s = out.shape();
                 int[] shape = new int[s.length];
                 for (int i = 0; i < s.length; i++) shape[i] = Math.toIntExact(s[i]);

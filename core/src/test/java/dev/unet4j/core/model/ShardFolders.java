@@ -11,19 +11,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Test helper: splits a safetensors file into diffusers-style shards with an index. */
-final class ShardFolders {
-    static final String INDEX = "diffusion_pytorch_model.safetensors.index.json";
+/** Test helper (core test-jar): splits a safetensors file into diffusers-style shards with an index. */
+public final class ShardFolders {
+    public static final String INDEX = "diffusion_pytorch_model.safetensors.index.json";
 
     private ShardFolders() {
     }
 
-    static String shardName(int i, int n) {
+    public static String shardName(int i, int n) {
         return String.format("diffusion_pytorch_model-%05d-of-%05d.safetensors", i, n);
     }
 
     /** {@code dir} with config.json, {@code shards} shards of {@code weights} (tensors dealt round-robin) and the index. */
-    static Path sharded(Path dir, Path config, Path weights, int shards) throws IOException {
+    public static Path sharded(Path dir, Path config, Path weights, int shards) throws IOException {
         Files.createDirectories(dir);
         Files.copy(config, dir.resolve("config.json"));
         ObjectMapper json = new ObjectMapper();

@@ -1,12 +1,8 @@
 package dev.unet4j.e2e.reliability;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.unet4j.core.io.SafetensorsFile;
-import dev.unet4j.core.io.SafetensorsWriter;
-import dev.unet4j.core.io.TensorInfo;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.model.ShardFolders;
 import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.unet.LoadOptions;
@@ -26,6 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static dev.unet4j.core.model.ShardFolders.INDEX;
+import static dev.unet4j.core.model.ShardFolders.shardName;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,7 +37,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class HostileModelFilesTest {
     private static final long SEED = 0xc0ff1eL;
-    private static final String INDEX = "diffusion_pytorch_model.safetensors.index.json";
     private static final String[] HOSTILE_NUMBERS = {"1073741824", "-1", "0", "2147483647", "4294967296", "1e308",
             "-2147483648", "3", "65536", "1.5", "null", "\"x\"", "[]", "{}", "true"};
 
@@ -287,31 +284,8 @@ class HostileModelFilesTest {
         return s.length() <= 200 ? s : s.substring(0, 200) + "...";
     }
 
-    static String shardName(int i, int n) {
-        return String.format("diffusion_pytorch_model-%05d-of-%05d.safetensors", i, n);
-    }
-
     /** {@code dir} with {@code src}'s config and its weights dealt round-robin into {@code shards} shards + index. */
     static Path sharded(Path dir, Path src, int shards) throws IOException {
-        Files.createDirectories(dir);
-        Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode index = json.createObjectNode();
-        Path weights = src.resolve("diffusion_pytorch_model.safetensors");
-        index.putObject("metadata").put("total_size", Files.size(weights));
-        ObjectNode map = index.putObject("weight_map");
-        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
-            SafetensorsWriter[] writers = new SafetensorsWriter[shards];
-            for (int s = 0; s < shards; s++) writers[s] = new SafetensorsWriter().metadata(f.metadata());
-            List<String> names = f.names();
-            for (int i = 0; i < names.size(); i++) {
-                TensorInfo t = f.info(names.get(i));
-                writers[i % shards].addRaw(t.name(), t.dtype(), t.shape(), f.slice(t.name()));
-                map.put(t.name(), shardName(i % shards + 1, shards));
-            }
-            for (int s = 0; s < shards; s++) writers[s].write(dir.resolve(shardName(s + 1, shards)));
-        }
-        json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(INDEX).toFile(), index);
-        return dir;
+        return ShardFolders.sharded(dir, src.resolve("config.json"), src.resolve("diffusion_pytorch_model.safetensors"), shards);
     }
 }

@@ -15,42 +15,22 @@ import java.util.Arrays;
  * (calibrated), {@code q = saturate_s8(rint(x / scale))}; the result is {@code scale * wScale[o] * sum(q * qw) + bias}.
  * The weight codes live only in oneDNN's packed native copy; no float32 weight is kept.
  */
-public final class Int8Conv2d implements Conv2d {
-    private final String path;
-    private final Conv2d layer;
-    private final float activationScale;
-    private final long residentBytes;
-
+public final class Int8Conv2d extends Int8Layer<Conv2d> implements Conv2d {
     /**
      * @param activationScale static activation scale, or 0 for a dynamic one
      * @param bias            float32 bias or null; copied
      */
     public Int8Conv2d(DnnlKernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, float activationScale) {
+        super(path, matching(path, spec, weight), bias, activationScale, (scales, b) -> activationScale == 0f
+                ? kernels.int8Conv2d(spec, weight.codes(), scales, b)
+                : kernels.int8Conv2d(spec, weight.codes(), scales, b, activationScale));
+    }
+
+    private static QuantizedTensor matching(String path, Conv2dSpec spec, QuantizedTensor weight) {
         if (!Arrays.equals(weight.shape(), spec.weightShape())) {
             throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec);
         }
-        float[] scales = Int8Weights.channelScales(path, weight);
-        try (Tensor b = bias == null ? null : Tensor.of(bias, bias.length)) {
-            this.layer = activationScale == 0f ? kernels.int8Conv2d(spec, weight.codes(), scales, b)
-                    : kernels.int8Conv2d(spec, weight.codes(), scales, b, activationScale);
-        }
-        this.path = path;
-        this.activationScale = activationScale;
-        this.residentBytes = Int8Weights.residentBytes(weight, bias);
-    }
-
-    public String path() {
-        return path;
-    }
-
-    /** The static activation scale, or 0 when it is measured per call. */
-    public float activationScale() {
-        return activationScale;
-    }
-
-    /** Bytes this layer keeps for its weight and bias. */
-    public long residentBytes() {
-        return residentBytes;
+        return weight;
     }
 
     @Override

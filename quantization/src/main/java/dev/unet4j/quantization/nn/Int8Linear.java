@@ -7,41 +7,20 @@ import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 /** The linear-layer counterpart of {@link Int8Conv2d}: W8A8 on oneDNN's s8 x s8 matmul, weights {@code [out, in]}. */
-public final class Int8Linear implements Linear {
-    private final String path;
-    private final Linear layer;
-    private final float activationScale;
-    private final long residentBytes;
-
+public final class Int8Linear extends Int8Layer<Linear> implements Linear {
     /**
      * @param activationScale static activation scale, or 0 for a dynamic one
      * @param bias            float32 bias or null; copied
      */
     public Int8Linear(DnnlKernels kernels, String path, QuantizedTensor weight, float[] bias, float activationScale) {
+        super(path, twoDimensional(path, weight), bias, activationScale, (scales, b) -> activationScale == 0f
+                ? kernels.int8Linear(weight.codes(), weight.channels(), weight.channelLength(), scales, b)
+                : kernels.int8Linear(weight.codes(), weight.channels(), weight.channelLength(), scales, b, activationScale));
+    }
+
+    private static QuantizedTensor twoDimensional(String path, QuantizedTensor weight) {
         if (weight.shape().length != 2) throw new IllegalArgumentException(path + ": linear weight must be [out, in], got " + weight);
-        float[] scales = Int8Weights.channelScales(path, weight);
-        int out = weight.channels(), in = weight.channelLength();
-        try (Tensor b = bias == null ? null : Tensor.of(bias, bias.length)) {
-            this.layer = activationScale == 0f ? kernels.int8Linear(weight.codes(), out, in, scales, b)
-                    : kernels.int8Linear(weight.codes(), out, in, scales, b, activationScale);
-        }
-        this.path = path;
-        this.activationScale = activationScale;
-        this.residentBytes = Int8Weights.residentBytes(weight, bias);
-    }
-
-    public String path() {
-        return path;
-    }
-
-    /** The static activation scale, or 0 when it is measured per call. */
-    public float activationScale() {
-        return activationScale;
-    }
-
-    /** Bytes this layer keeps for its weight and bias. */
-    public long residentBytes() {
-        return residentBytes;
+        return weight;
     }
 
     @Override

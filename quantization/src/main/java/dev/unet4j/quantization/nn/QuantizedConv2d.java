@@ -15,10 +15,9 @@ import java.util.Map;
  * the backend's call-time-weight convolution, so only the bytes and scales stay resident. INT8 layers run at the
  * precision of the workspace's {@link dev.unet4j.quantization.WeightPrecision}.
  */
-public final class QuantizedConv2d implements Conv2d {
+public final class QuantizedConv2d extends QuantizedLayer implements Conv2d {
     private final Kernels kernels;
     private final Conv2dSpec spec;
-    private final QuantizedWeight weight;
 
     /** {@code bias} may be null; it is copied. */
     public QuantizedConv2d(Kernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias) {
@@ -27,13 +26,17 @@ public final class QuantizedConv2d implements Conv2d {
 
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedConv2d(Kernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
+        super(new QuantizedWeight(path, matching(path, spec, weight), bias, correctedBias));
+        this.kernels = kernels;
+        this.spec = spec;
+    }
+
+    private static QuantizedTensor matching(String path, Conv2dSpec spec, QuantizedTensor weight) {
         if (!Arrays.equals(weight.shape(), spec.weightShape())) {
             throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec
                     + " (expected " + Arrays.toString(spec.weightShape()) + ")");
         }
-        this.kernels = kernels;
-        this.spec = spec;
-        this.weight = new QuantizedWeight(path, weight, bias, correctedBias);
+        return weight;
     }
 
     @Override
@@ -41,24 +44,8 @@ public final class QuantizedConv2d implements Conv2d {
         return spec;
     }
 
-    public String path() {
-        return weight.path();
-    }
-
-    public QuantizedTensor quantizedWeight() {
-        return weight.weight();
-    }
-
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        int bits = weight.bits(ws);
-        try (QuantizedWeight.Decoded w = weight.decode(ws, bits)) {
-            return kernels.conv2d(ws, spec, x, w.view(), weight.bias(bits), residual, outputScale);
-        }
-    }
-
-    @Override
-    public void close() {
-        weight.close();
+        return runDecoded(ws, (w, b) -> kernels.conv2d(ws, spec, x, w, b, residual, outputScale));
     }
 }

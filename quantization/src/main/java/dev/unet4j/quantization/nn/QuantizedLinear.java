@@ -9,9 +9,8 @@ import dev.unet4j.quantization.QuantizedTensor;
 import java.util.Map;
 
 /** The linear-layer counterpart of {@link QuantizedConv2d}: weights {@code [out, in]} decoded per call (W8A32). */
-public final class QuantizedLinear implements Linear {
+public final class QuantizedLinear extends QuantizedLayer implements Linear {
     private final Kernels kernels;
-    private final QuantizedWeight weight;
 
     /** {@code bias} may be null; it is copied. */
     public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias) {
@@ -20,9 +19,13 @@ public final class QuantizedLinear implements Linear {
 
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
-        if (weight.shape().length != 2) throw new IllegalArgumentException(path + ": linear weight must be [out, in], got " + weight);
+        super(new QuantizedWeight(path, twoDimensional(path, weight), bias, correctedBias));
         this.kernels = kernels;
-        this.weight = new QuantizedWeight(path, weight, bias, correctedBias);
+    }
+
+    private static QuantizedTensor twoDimensional(String path, QuantizedTensor weight) {
+        if (weight.shape().length != 2) throw new IllegalArgumentException(path + ": linear weight must be [out, in], got " + weight);
+        return weight;
     }
 
     @Override
@@ -35,24 +38,8 @@ public final class QuantizedLinear implements Linear {
         return weight.weight().channels();
     }
 
-    public String path() {
-        return weight.path();
-    }
-
-    public QuantizedTensor quantizedWeight() {
-        return weight.weight();
-    }
-
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        int bits = weight.bits(ws);
-        try (QuantizedWeight.Decoded w = weight.decode(ws, bits)) {
-            return kernels.linear(ws, x, w.view(), weight.bias(bits), residual, outputScale);
-        }
-    }
-
-    @Override
-    public void close() {
-        weight.close();
+        return runDecoded(ws, (w, b) -> kernels.linear(ws, x, w, b, residual, outputScale));
     }
 }

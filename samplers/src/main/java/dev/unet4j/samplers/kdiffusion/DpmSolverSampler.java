@@ -143,16 +143,18 @@ public final class DpmSolverSampler extends SigmaSampler {
 
     @Override
     public Latents sample(Denoiser model, SamplingRequest req) {
-        DiscreteSchedule s = schedule(req.steps());
-        int begin = req.startStep();
-        Latents x = start(req, s, begin);
-        float[] sig = s.sigmas();
-        int n = s.length();
-        SamplingRun run = new SamplingRun(model, req, n - begin);
-        float[] previousX0 = null;
-        int lowerOrderNums = 0;
-        for (int i = begin; i < n; i++) {
-            int step = i - begin;
+        return loop(model, req, new Multistep());
+    }
+
+    /** One run's multistep state: the previous step's x0 and how many lower-order steps have been taken. */
+    private final class Multistep implements Step {
+        private float[] previousX0;
+        private int lowerOrderNums;
+
+        @Override
+        public StepResult apply(SamplingRun run, DiscreteSchedule s, int i, int step, Latents x) {
+            float[] sig = s.sigmas();
+            int n = s.length();
             float sigma = sig[i];
             Latents out = run.evaluate(x, step, s.timesteps()[i], sigma);
             float[] xs = x.data();
@@ -196,9 +198,7 @@ public final class DpmSolverSampler extends SigmaSampler {
             }
             if (lowerOrderNums < options.solverOrder()) lowerOrderNums++;
             previousX0 = x0;
-            x = x.withData(prev);
-            run.completed(step, s.timesteps()[i], sigma, x, x.withData(x0));
+            return new StepResult(prev, x0);
         }
-        return x;
     }
 }

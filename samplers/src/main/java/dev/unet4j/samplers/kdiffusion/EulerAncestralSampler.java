@@ -39,32 +39,25 @@ public final class EulerAncestralSampler extends SigmaSampler {
 
     @Override
     public Latents sample(Denoiser model, SamplingRequest req) {
-        DiscreteSchedule s = schedule(req.steps());
-        int begin = req.startStep();
-        Latents x = start(req, s, begin);
-        float[] sig = s.sigmas();
-        int n = s.length();
-        SamplingRun run = new SamplingRun(model, req, n - begin);
-        for (int i = begin; i < n; i++) {
-            int step = i - begin;
-            float from = sig[i];
-            float to = sig[i + 1];
-            float[] xs = x.data();
-            Latents out = run.evaluate(scaleInput(x, from), step, s.timesteps()[i], from);
-            float[] x0 = predictX0(noiseSchedule.predictionType(), out.data(), xs, from, from);
-            float up = (float) Math.sqrt(to * to * (from * from - to * to) / (from * from));
-            float down = (float) Math.sqrt(to * to - up * up);
-            float dt = down - from;
-            float[] z = run.stepNoise(step).data();
-            float[] prev = new float[xs.length];
-            for (int k = 0; k < xs.length; k++) {
-                float derivative = (xs[k] - x0[k]) / from;
-                prev[k] = xs[k] + derivative * dt;
-                prev[k] = prev[k] + z[k] * up;
-            }
-            x = x.withData(prev);
-            run.completed(step, s.timesteps()[i], from, x, x.withData(x0));
+        return loop(model, req, this::step);
+    }
+
+    private StepResult step(SamplingRun run, DiscreteSchedule s, int i, int step, Latents x) {
+        float from = s.sigmas()[i];
+        float to = s.sigmas()[i + 1];
+        float[] xs = x.data();
+        Latents out = run.evaluate(scaleInput(x, from), step, s.timesteps()[i], from);
+        float[] x0 = predictX0(noiseSchedule.predictionType(), out.data(), xs, from, from);
+        float up = (float) Math.sqrt(to * to * (from * from - to * to) / (from * from));
+        float down = (float) Math.sqrt(to * to - up * up);
+        float dt = down - from;
+        float[] z = run.stepNoise(step).data();
+        float[] prev = new float[xs.length];
+        for (int k = 0; k < xs.length; k++) {
+            float derivative = (xs[k] - x0[k]) / from;
+            prev[k] = xs[k] + derivative * dt;
+            prev[k] = prev[k] + z[k] * up;
         }
-        return x;
+        return new StepResult(prev, x0);
     }
 }

@@ -51,39 +51,33 @@ public final class EulerSampler extends SigmaSampler {
 
     @Override
     public Latents sample(Denoiser model, SamplingRequest req) {
-        DiscreteSchedule s = schedule(req.steps());
-        int begin = req.startStep();
-        Latents x = start(req, s, begin);
+        return loop(model, req, this::step);
+    }
+
+    private StepResult step(SamplingRun run, DiscreteSchedule s, int i, int step, Latents x) {
         float[] sig = s.sigmas();
-        int n = s.length();
-        SamplingRun run = new SamplingRun(model, req, n - begin);
-        for (int i = begin; i < n; i++) {
-            int step = i - begin;
-            float sigma = sig[i];
-            Latents out = run.evaluate(scaleInput(x, sigma), step, s.timesteps()[i], sigma);
-            double gamma = churn.sChurn() > 0 && churn.sTmin() <= sigma && sigma <= churn.sTmax()
-                    ? Math.min(churn.sChurn() / (sig.length - 1), Math.sqrt(2) - 1) : 0.0;
-            float sigmaHat = sigma * (float) (gamma + 1);
-            float[] xs = x.data().clone();
-            if (churn.sChurn() > 0) {
-                Latents noise = run.stepNoise(step);
-                if (gamma > 0) {
-                    float amp = (float) Math.sqrt(sigmaHat * sigmaHat - sigma * sigma);
-                    float sn = (float) churn.sNoise();
-                    float[] z = noise.data();
-                    for (int k = 0; k < xs.length; k++) xs[k] = xs[k] + (z[k] * sn) * amp;
-                }
+        float sigma = sig[i];
+        Latents out = run.evaluate(scaleInput(x, sigma), step, s.timesteps()[i], sigma);
+        double gamma = churn.sChurn() > 0 && churn.sTmin() <= sigma && sigma <= churn.sTmax()
+                ? Math.min(churn.sChurn() / (sig.length - 1), Math.sqrt(2) - 1) : 0.0;
+        float sigmaHat = sigma * (float) (gamma + 1);
+        float[] xs = x.data().clone();
+        if (churn.sChurn() > 0) {
+            Latents noise = run.stepNoise(step);
+            if (gamma > 0) {
+                float amp = (float) Math.sqrt(sigmaHat * sigmaHat - sigma * sigma);
+                float sn = (float) churn.sNoise();
+                float[] z = noise.data();
+                for (int k = 0; k < xs.length; k++) xs[k] = xs[k] + (z[k] * sn) * amp;
             }
-            float[] x0 = predictX0(noiseSchedule.predictionType(), out.data(), xs, sigmaHat, sigma);
-            float dt = sig[i + 1] - sigmaHat;
-            float[] prev = new float[xs.length];
-            for (int k = 0; k < xs.length; k++) {
-                float derivative = (xs[k] - x0[k]) / sigmaHat;
-                prev[k] = xs[k] + derivative * dt;
-            }
-            x = x.withData(prev);
-            run.completed(step, s.timesteps()[i], sigma, x, x.withData(x0));
         }
-        return x;
+        float[] x0 = predictX0(noiseSchedule.predictionType(), out.data(), xs, sigmaHat, sigma);
+        float dt = sig[i + 1] - sigmaHat;
+        float[] prev = new float[xs.length];
+        for (int k = 0; k < xs.length; k++) {
+            float derivative = (xs[k] - x0[k]) / sigmaHat;
+            prev[k] = xs[k] + derivative * dt;
+        }
+        return new StepResult(prev, x0);
     }
 }

@@ -1,9 +1,11 @@
 package dev.unet4j.samplers.kdiffusion;
 
+import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.PredictionType;
 import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.SamplingRequest;
+import dev.unet4j.samplers.SamplingRun;
 import dev.unet4j.samplers.schedule.NoiseSchedule;
 
 /** Shared parts of the sigma-space samplers (diffusers' Euler/Heun/EulerAncestral/DPM-Solver schedulers). */
@@ -20,6 +22,34 @@ public abstract class SigmaSampler implements Sampler {
 
     /** The schedule for {@code steps} inference steps. */
     public abstract DiscreteSchedule schedule(int steps);
+
+    /** What one step of {@link #loop} computed: the next latents' data and this step's x0 prediction. */
+    protected record StepResult(float[] next, float[] x0) {
+    }
+
+    /** One step of {@link #loop}: from {@code x} at schedule entry {@code i}, the run's step {@code step}. */
+    protected interface Step {
+        StepResult apply(SamplingRun run, DiscreteSchedule s, int i, int step, Latents x);
+    }
+
+    /**
+     * The loop of the samplers with one schedule entry per step: the schedule, the start latents, then one
+     * {@code step} per entry from the request's start step, each reported to the run with the entry's timestep and
+     * sigma.
+     */
+    protected final Latents loop(Denoiser model, SamplingRequest req, Step step) {
+        DiscreteSchedule s = schedule(req.steps());
+        int begin = req.startStep();
+        Latents x = start(req, s, begin);
+        int n = s.length();
+        SamplingRun run = new SamplingRun(model, req, n - begin);
+        for (int i = begin; i < n; i++) {
+            StepResult r = step.apply(run, s, i, i - begin, x);
+            x = x.withData(r.next());
+            run.completed(i - begin, s.timesteps()[i], s.sigmas()[i], x, x.withData(r.x0()));
+        }
+        return x;
+    }
 
     /**
      * Initial latents: noise * init_noise_sigma for text-to-image; for img2img the init image noised to the sigma

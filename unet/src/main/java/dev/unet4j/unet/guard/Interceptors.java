@@ -1,12 +1,9 @@
 package dev.unet4j.unet.guard;
 
-import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.ForwardingNodeCall;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
-import dev.unet4j.unet.NodeKind;
-import dev.unet4j.unet.NodeLevel;
 import dev.unet4j.unet.SkipEvent;
 import dev.unet4j.unet.UNetSession;
 
@@ -85,15 +82,14 @@ public final class Interceptors {
     }
 
     /** The call one link sees: its proceed() runs the next link (or the node itself for the last link). */
-    private static final class Link implements NodeCall {
-        private final NodeCall base;
+    private static final class Link extends ForwardingNodeCall {
         private final java.util.function.Supplier<Tensor> next;
         private final Tensor[] real;
         private boolean proceeded;
         Tensor result;
 
         Link(NodeCall base, java.util.function.Supplier<Tensor> next, Tensor[] real) {
-            this.base = base;
+            super(base);
             this.next = next;
             this.real = real;
         }
@@ -109,56 +105,6 @@ public final class Interceptors {
                 result = next.get();
             }
             return result;
-        }
-
-        @Override
-        public String path() {
-            return base.path();
-        }
-
-        @Override
-        public NodeLevel level() {
-            return base.level();
-        }
-
-        @Override
-        public NodeKind kind() {
-            return base.kind();
-        }
-
-        @Override
-        public int callIndex() {
-            return base.callIndex();
-        }
-
-        @Override
-        public Tensor input() {
-            return base.input();
-        }
-
-        @Override
-        public Tensor temb() {
-            return base.temb();
-        }
-
-        @Override
-        public Tensor encoderHiddenStates() {
-            return base.encoderHiddenStates();
-        }
-
-        @Override
-        public Tensor passThrough() {
-            return base.passThrough();
-        }
-
-        @Override
-        public Workspace workspace() {
-            return base.workspace();
-        }
-
-        @Override
-        public Kernels kernels() {
-            return base.kernels();
         }
     }
 }
