@@ -32,6 +32,27 @@ final class DnnlInt8Layers {
         return b;
     }
 
+    /**
+     * Runs an int8 primitive on the s8 activations {@code q} (scale {@code srcScale}) and the packed s8 weights with
+     * per-output-channel scales, fused bias and residual, into {@code dst} (returned; closed on failure).
+     */
+    private static Tensor execute(DnnlWorkspace ws, Primitive p, Tensor q, float srcScale, PackedWeights weights,
+                                  NativeBuffer weightScales, NativeBuffer bias, Tensor res, Tensor dst) {
+        ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address()).add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
+                .add(DNNL_ARG_DST, dst.address()).add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, ws.scalar(SLOT_SRC_SCALE, srcScale))
+                .add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, weightScales.address(0));
+        if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
+        if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+        return DnnlPointwise.run(ws, p, dst, args.toArray());
+    }
+
+    private static void release(PrimitiveCache primitives, PackedWeights weights, NativeBuffer weightScales, NativeBuffer bias) {
+        primitives.close();
+        weights.close();
+        Allocator.direct().release(weightScales);
+        if (bias != null) Allocator.direct().release(bias);
+    }
+
     /** The activation scale that asks for a per-call {@code max|x| / 127}. */
     static final float DYNAMIC_SCALE = 0f;
 
@@ -108,12 +129,7 @@ final class DnnlInt8Layers {
                         bias != null, res != null, outputScale, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, spec.outChannels());
                 long[] o = DnnlConv2d.outShape(spec, x);
                 Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
-                ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address()).add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
-                        .add(DNNL_ARG_DST, out.address()).add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, ws.scalar(SLOT_SRC_SCALE, srcScale))
-                        .add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, weightScales.address(0));
-                if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
-                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
-                return DnnlPointwise.run(ws, p, out, args.toArray());
+                return execute(ws, p, q, srcScale, weights, weightScales, bias, res, out);
             }
         }
 
@@ -121,10 +137,7 @@ final class DnnlInt8Layers {
         public synchronized void close() {
             if (closed) return;
             closed = true;
-            primitives.close();
-            weights.close();
-            Allocator.direct().release(weightScales);
-            if (bias != null) Allocator.direct().release(bias);
+            release(primitives, weights, weightScales, bias);
         }
     }
 
@@ -201,12 +214,7 @@ final class DnnlInt8Layers {
                 Primitive p = primitives.get(key, k -> "int8 linear [" + out + ", " + in + "] on " + x, s -> describe(s, m, res != null, outputScale))
                         .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
                 Tensor y = Tensor.allocate(ws.allocator(), DnnlLinear.outShape(x, out));
-                ArgList args = new ArgList().add(DNNL_ARG_SRC, q.address()).add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
-                        .add(DNNL_ARG_DST, y.address()).add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, ws.scalar(SLOT_SRC_SCALE, srcScale))
-                        .add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, weightScales.address(0));
-                if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
-                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
-                return DnnlPointwise.run(ws, p, y, args.toArray());
+                return execute(ws, p, q, srcScale, weights, weightScales, bias, res, y);
             }
         }
 
@@ -214,10 +222,7 @@ final class DnnlInt8Layers {
         public synchronized void close() {
             if (closed) return;
             closed = true;
-            primitives.close();
-            weights.close();
-            Allocator.direct().release(weightScales);
-            if (bias != null) Allocator.direct().release(bias);
+            release(primitives, weights, weightScales, bias);
         }
     }
 }
