@@ -19,6 +19,13 @@ import java.util.List;
  */
 public final class KernelTable {
     private static final int WARMUP = 2;
+    /**
+     * Pause before each timed run. oneDNN (libgomp) and OpenBLAS (its own pthreads) each keep idle workers spinning
+     * for a while after a call (OpenBLAS for ~2^28 cycles); without a pause whichever library runs second shares the
+     * cores with the other's spinning threads and measures at about half speed.
+     */
+    private static final long PAUSE_MS = Long.getLong("unet4j.bench.pauseMs", 200);
+    private static final double TURN_SECONDS = 0.1;
 
     public static void main(String[] args) {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 5;
@@ -55,17 +62,28 @@ public final class KernelTable {
     }
 
     /**
-     * Median wall time of each runner over {@code reps} rounds after {@link #WARMUP} untimed ones. The runners take
-     * turns within each round, so on a shared machine they see the same background load.
+     * Median wall time of one run of each runner over {@code reps} rounds after {@link #WARMUP} untimed ones. The
+     * runners take turns within each round, so on a shared machine they see the same background load. Each turn
+     * starts with a {@link #PAUSE_MS} pause (so the other library's thread pool is no longer spinning) and one untimed
+     * run (so this library's pool is awake), then times enough back-to-back runs to fill about {@link #TURN_SECONDS}:
+     * steady-state throughput of each library, not the cost of waking it.
      */
     static double[] seconds(int reps, Runner... runners) {
-        for (int i = 0; i < WARMUP; i++) for (Runner r : runners) r.run();
+        int[] inner = new int[runners.length];
+        for (int j = 0; j < runners.length; j++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < WARMUP; i++) runners[j].run();
+            double once = (System.nanoTime() - t0) / 1e9 / WARMUP;
+            inner[j] = (int) Math.max(1, Math.min(50, Math.ceil(TURN_SECONDS / once)));
+        }
         double[][] t = new double[runners.length][reps];
         for (int i = 0; i < reps; i++) {
             for (int j = 0; j < runners.length; j++) {
-                long t0 = System.nanoTime();
+                pause();
                 runners[j].run();
-                t[j][i] = (System.nanoTime() - t0) / 1e9;
+                long t0 = System.nanoTime();
+                for (int k = 0; k < inner[j]; k++) runners[j].run();
+                t[j][i] = (System.nanoTime() - t0) / 1e9 / inner[j];
             }
         }
         double[] median = new double[runners.length];
@@ -74,5 +92,14 @@ public final class KernelTable {
             median[j] = t[j][reps / 2];
         }
         return median;
+    }
+
+    private static void pause() {
+        if (PAUSE_MS <= 0) return;
+        try {
+            Thread.sleep(PAUSE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
