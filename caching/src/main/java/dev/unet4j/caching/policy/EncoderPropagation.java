@@ -90,7 +90,7 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
         }
         double noise = a.number("noise", 0);
         a.require(noise >= 0, "noise", "a prior-noise strength >= 0 (the paper's is 0.003)");
-        a.require(!a.has("noise-below") || a.has("noise"), "noise-below", "used without noise= (the strength to inject)");
+        a.require(!a.has("noise-below") || a.has("noise"), "noise-below", "valid without noise= (the strength to inject)");
         double below = a.number("noise-below", PAPER_NOISE_BELOW);
         a.require(below >= 0, "noise-below", "a timestep >= 0 (the paper's is 500)");
         return new EncoderPropagation(keys, a.integer("every", 0), a.flag("parallel"), a.integer("group", Integer.MAX_VALUE),
