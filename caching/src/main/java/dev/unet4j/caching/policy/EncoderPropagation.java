@@ -49,9 +49,10 @@ import java.util.regex.Pattern;
  * scheduler step sees it too; t = 500 itself is not injected. Generalized to every sampler as: x_T is the run's
  * starting latents in the sampler's own space (what {@code prepare_latents} returns: the noise for DDIM and
  * DPM-Solver, noise * init_noise_sigma for Euler/Heun, noise * sigma_max for EDM), t is the timestep the step's first
- * evaluation feeds the network (fractional for Karras schedules; for EDM networks it is c_noise, which is always below
- * 500, so give {@code noise-below} in that scale there), and a step is injected once even when it evaluates twice
- * (Heun). The arithmetic is float32, {@code x + (float) s * x_T}, as torch's. With {@code parallel}, the official
+ * evaluation feeds the network (fractional for Karras schedules; for EDM-preconditioned networks it is c_noise =
+ * ln(sigma)/4, always far below 500, so give {@code noise-below} in that scale there), and a step is injected once
+ * even when it evaluates twice (Heun: diffusers' loop would also add to the corrector's input, but its second-order
+ * step restarts from the stored sample, so that addition reaches only the corrector's UNet input). The arithmetic is float32, {@code x + (float) s * x_T}, as torch's. With {@code parallel}, the official
  * {@code register_parallel_pipeline} adds the injections of a key's group only before each scheduler step, after the
  * group's single UNet pass, so its key UNet input lacks that step's injection; here both modes inject before the
  * key call, as the sequential pipeline (non-key calls ignore their input latents either way).
