@@ -1,7 +1,5 @@
 package dev.unet4j.samplers;
 
-import java.util.List;
-
 /**
  * Edits a sampler's running latents at the start of every step, before the step's first model evaluation: how a
  * method that changes the sampler's state, not only the network's output, plugs in (e.g. Faster Diffusion's
@@ -22,16 +20,4 @@ public interface LatentHook {
      * @return {@code x} itself to leave the step unchanged, or new latents of the same shape to start it from
      */
     Latents beforeStep(StepStart step, Latents x);
-
-    /** The hooks applied in order, each on the previous one's result; null when there are none. */
-    static LatentHook chain(List<LatentHook> hooks) {
-        List<LatentHook> list = hooks.stream().filter(java.util.Objects::nonNull).toList();
-        if (list.isEmpty()) return null;
-        if (list.size() == 1) return list.get(0);
-        return (step, x) -> {
-            Latents y = x;
-            for (LatentHook h : list) y = h.beforeStep(step, y);
-            return y;
-        };
-    }
 }

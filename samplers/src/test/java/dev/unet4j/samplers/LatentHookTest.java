@@ -13,7 +13,6 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -125,16 +124,5 @@ class LatentHookTest {
                 () -> sampler("euler").sample(DATA.epsilonModel(), request((step, x) -> Latents.zeros(1, 4, 2, 2))));
         assertTrue(e.getMessage().contains("the latents the hook returned at step 0 has shape [1, 4, 2, 2]"), e.getMessage());
         assertThrows(IllegalStateException.class, () -> sampler("ddim").sample(DATA.epsilonModel(), request((step, x) -> null)));
-    }
-
-    @Test
-    void chainAppliesHooksInOrderAndDropsNulls() {
-        LatentHook a = (step, x) -> x.withData(new float[] {x.data()[0] * 2});
-        LatentHook b = (step, x) -> x.withData(new float[] {x.data()[0] + 1});
-        LatentHook ab = LatentHook.chain(java.util.Arrays.asList(a, null, b));
-        StepStart st = new StepStart(0, 0, 999, 1, Latents.zeros(1));
-        assertArrayEquals(new float[] {7}, ab.beforeStep(st, new Latents(new float[] {3}, new int[] {1})).data());
-        assertEquals(null, LatentHook.chain(java.util.Arrays.asList(null, null)));
-        assertSame(a, LatentHook.chain(List.of(a)));
     }
 }
