@@ -66,7 +66,8 @@ public final class CachePolicies {
 
     /**
      * Parses {@code deepcache:interval=3,branch=0}, {@code freeu:b1=1.5,b2=1.6,s1=0.9,s2=0.2+deepcache:interval=2},
-     * ... Errors name the bad token and list the valid names or keys.
+     * {@code faster:preset=50,noise=0.003,noise-below=500;parallel} (encoder propagation with the paper's prior-noise
+     * injection, see {@link EncoderPropagation}), ... Errors name the bad token and list the valid names or keys.
      */
     public static CachePolicy parse(String text) {
         if (text == null || text.isBlank()) throw new IllegalArgumentException("empty cache policy; valid names: " + String.join(", ", names()));

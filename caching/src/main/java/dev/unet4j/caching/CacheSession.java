@@ -3,6 +3,8 @@ package dev.unet4j.caching;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.samplers.LatentHook;
+import dev.unet4j.samplers.Latents;
 import dev.unet4j.unet.CallTrace;
 import dev.unet4j.unet.EncoderState;
 import dev.unet4j.unet.ForwardingNodeCall;
@@ -96,6 +98,32 @@ public final class CacheSession implements AutoCloseable {
     /** The index the next call gets. */
     public int nextCallIndex() {
         return next;
+    }
+
+    /**
+     * What the policies do to the sampler's latents at each step start, for the generation's
+     * {@link dev.unet4j.samplers.SamplingRequest#withLatentHook}; null when no policy edits latents (e.g.
+     * {@code faster:...,noise=0.003} does). {@link CachedRunModel} passes it for a
+     * {@link dev.unet4j.samplers.pipeline.Pipeline}; a sampler driven by hand must be given it, or those policies
+     * only act on the UNet calls. It follows the session across generations: a step start whose first call is
+     * call 0 after other calls starts a new generation, as {@link #call} does.
+     */
+    public LatentHook latentHook() {
+        if (runs.stream().allMatch(r -> r.latentHook() == null)) return null;
+        return (step, x) -> {
+            if (closed) throw new IllegalStateException("cache session is closed");
+            if (step.callIndex() == 0 && next > 0) reset();
+            if (step.callIndex() != next) {
+                throw new IllegalStateException("step " + step.stepIndex() + " starts at call " + step.callIndex()
+                        + " but the cache session expects call " + next);
+            }
+            Latents y = x;
+            for (PolicyRun r : runs) {
+                LatentHook h = r.latentHook();
+                if (h != null) y = h.beforeStep(step, y);
+            }
+            return y;
+        };
     }
 
     /** The next UNet call of this generation; output owned by the caller. */

@@ -1,5 +1,6 @@
 package dev.unet4j.caching;
 
+import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.samplers.guidance.DiffusionModel;
 import dev.unet4j.samplers.pipeline.RunModel;
 
@@ -41,6 +42,12 @@ public final class CachedRunModel implements RunModel {
     @Override
     public DiffusionModel model() {
         return model;
+    }
+
+    /** The cache session's latent hook (policies that edit the sampler's latents), or null. */
+    @Override
+    public LatentHook latentHook() {
+        return cache.latentHook();
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.unet4j.caching;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.unet.CallTrace;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.SkipEvent;
@@ -51,6 +52,14 @@ public interface PolicyRun extends AutoCloseable {
     /** A short label of what this policy did on the call just ended, or "" (e.g. {@code full}, {@code reuse b=0}). */
     default String label(int callIndex) {
         return "";
+    }
+
+    /**
+     * What this policy does to the sampler's latents at each step start ({@link CacheSession#latentHook}), or null
+     * (most policies only act on UNet calls). Fixed for the run's life.
+     */
+    default LatentHook latentHook() {
+        return null;
     }
 
     /** Bytes this run holds now. */

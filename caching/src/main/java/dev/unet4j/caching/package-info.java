@@ -19,7 +19,12 @@
  * }</pre>
  *
  * Policies (package {@code dev.unet4j.caching.policy}): {@code deepcache}, {@code faster} (encoder propagation, with
- * {@code parallel} batched decoding), {@code inherit}, {@code skiptune}, {@code scalelong}, {@code freeu},
- * {@code balanced}, {@code adaptive}, {@code none}.
+ * {@code parallel} batched decoding and {@code noise=}/{@code noise-below=} prior-noise injection), {@code inherit},
+ * {@code skiptune}, {@code scalelong}, {@code freeu}, {@code balanced}, {@code adaptive}, {@code none}.
+ *
+ * <p>A policy that edits the sampler's latents (prior-noise injection) acts through
+ * {@link dev.unet4j.caching.CacheSession#latentHook}: a {@link dev.unet4j.samplers.pipeline.Pipeline} with
+ * {@link dev.unet4j.caching.CachedRunModel} passes it to the sampler; when driving a sampler by hand as above, add
+ * {@code .withLatentHook(cache.latentHook())} to the request.
  */
 package dev.unet4j.caching;

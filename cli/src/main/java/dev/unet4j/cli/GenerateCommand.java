@@ -140,7 +140,8 @@ final class GenerateCommand implements Callable<Integer> {
     Double sNoise;
 
     @Option(names = "--cache", paramLabel = "SPEC",
-            description = "Feature-cache policy: deepcache:interval=3, encoder-propagation, freeu:..., a+b compositions, or none. "
+            description = "Feature-cache policy: deepcache:interval=3, faster:preset=50 (encoder propagation; add ,noise=0.003 for the "
+                    + "paper's prior-noise injection), freeu:..., a+b compositions, or none. "
                     + "Default: none.")
     String cache;
 

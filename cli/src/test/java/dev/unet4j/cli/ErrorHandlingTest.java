@@ -26,6 +26,7 @@ class ErrorHandlingTest {
         Cli.run("generate", "--model", dir.resolve("nope")).assertError(1, "model folder not found: " + dir.resolve("nope"));
         Cli.run("generate", "--cache", "deepcash:3").assertError(1, "unknown cache policy 'deepcash'");
         Cli.run("generate", "--cache", "deepcache:interval=zero").assertError(1, "bad --cache 'deepcache:interval=zero'");
+        Cli.run("generate", "--cache", "faster:every=2,noise=-1").assertError(1, "noise=-1 is not a prior-noise strength >= 0");
         Cli.run("generate", "--quant", "int4").assertError(1, "bad --quant 'int4': unknown scheme")
                 .assertError(1, "valid: fp32, bf16, int8, int8-w8a8, fp8-e4m3, fp8-e5m2, dr:N");
         Cli.run("generate", "--quant", "dr:9").assertError(1, "bits must be 2..8");

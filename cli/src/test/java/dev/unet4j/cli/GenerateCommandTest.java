@@ -118,6 +118,24 @@ class GenerateCommandTest {
     }
 
     @Test
+    void priorNoiseInjectionReachesTheSamplerThroughTheCachePolicy() throws IOException {
+        float[] plain = finalLatents("plain", "faster:every=2");
+        float[] injected = finalLatents("injected", "faster:every=2,noise=0.003");
+        float[] never = finalLatents("never", "faster:every=2,noise=0.003,noise-below=0");
+        assertFalse(java.util.Arrays.equals(plain, injected), "x += 0.003 x_T on the steps with t < 500 changes the sample");
+        assertArrayEquals(plain, never, "a threshold no timestep is below injects nothing");
+    }
+
+    private float[] finalLatents(String name, String cache) throws IOException {
+        Path out = dir.resolve(name + ".safetensors");
+        Cli.run("generate", "--scheduler", "ddim", "--class-label", 4, "--seed", 5, "--steps", 4, "--cache", cache, "--out", out)
+                .assertOk();
+        try (SafetensorsFile f = SafetensorsFile.open(out); dev.unet4j.core.tensor.Tensor t = f.load("final_latents")) {
+            return t.toFloatArray();
+        }
+    }
+
+    @Test
     void everySamplerRuns() throws IOException {
         for (String s : dev.unet4j.samplers.Samplers.NAMES) {
             BufferedImage img = png(generate(s + ".png", "--scheduler", s, "--class-label", 0, "--steps", 2));

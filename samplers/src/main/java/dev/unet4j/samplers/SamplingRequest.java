@@ -12,9 +12,10 @@ import java.util.Objects;
  * @param initImage img2img: the clean latents to start from (same shape), or null for text-to-image
  * @param strength  img2img strength in (0, 1]: the fraction of the schedule that is run (diffusers' rule)
  * @param callback  per-step progress / cancellation
+ * @param latentHook edits the running latents at the start of every step, or null (see {@link LatentHook})
  */
 public record SamplingRequest(int steps, int[] shape, NoiseSource noise, Latents initImage, double strength,
-                              StepCallback callback) {
+                              StepCallback callback, LatentHook latentHook) {
     public SamplingRequest {
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
         Objects.requireNonNull(shape, "shape");
@@ -30,16 +31,26 @@ public record SamplingRequest(int steps, int[] shape, NoiseSource noise, Latents
         shape = shape.clone();
     }
 
+    /** A request without a latent hook. */
+    public SamplingRequest(int steps, int[] shape, NoiseSource noise, Latents initImage, double strength, StepCallback callback) {
+        this(steps, shape, noise, initImage, strength, callback, null);
+    }
+
     public static SamplingRequest of(int steps, int[] shape, NoiseSource noise) {
         return new SamplingRequest(steps, shape, noise, null, 1.0, StepCallback.NONE);
     }
 
     public SamplingRequest withCallback(StepCallback cb) {
-        return new SamplingRequest(steps, shape, noise, initImage, strength, cb);
+        return new SamplingRequest(steps, shape, noise, initImage, strength, cb, latentHook);
     }
 
     public SamplingRequest withInitImage(Latents image, double strength) {
-        return new SamplingRequest(steps, shape, noise, image, strength, callback);
+        return new SamplingRequest(steps, shape, noise, image, strength, callback, latentHook);
+    }
+
+    /** The same request with {@code hook} (null for none) editing the latents at each step start. */
+    public SamplingRequest withLatentHook(LatentHook hook) {
+        return new SamplingRequest(steps, shape, noise, initImage, strength, callback, hook);
     }
 
     /**

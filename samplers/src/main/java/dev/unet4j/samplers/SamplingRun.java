@@ -11,6 +11,7 @@ public final class SamplingRun {
     private final SamplingRequest request;
     private final int totalSteps;
     private int calls;
+    private Latents initial;
 
     public SamplingRun(Denoiser model, SamplingRequest request, int totalSteps) {
         this.model = model;
@@ -20,6 +21,26 @@ public final class SamplingRun {
 
     public SamplingRequest request() {
         return request;
+    }
+
+    /**
+     * Step {@code stepIndex} starts from {@code x}, its first evaluation at {@code timestep} / {@code sigma}: returns
+     * the latents to start it from, which are {@code x} itself unless the request's {@link LatentHook} edits them.
+     * The first call of a run keeps a copy of {@code x} as the run's initial latents.
+     */
+    public Latents beginStep(int stepIndex, double timestep, double sigma, Latents x) {
+        LatentHook hook = request.latentHook();
+        if (hook == null) return x;
+        if (initial == null) initial = x.copy();
+        Latents out = hook.beforeStep(new StepStart(stepIndex, calls, timestep, sigma, initial), x);
+        if (out == null) throw new IllegalStateException("the latent hook returned null at step " + stepIndex);
+        x.requireSameShape(out, "the latents the hook returned at step " + stepIndex);
+        return out;
+    }
+
+    /** Whether the request has a latent hook (samplers whose state is not a {@link Latents} convert only then). */
+    public boolean hasLatentHook() {
+        return request.latentHook() != null;
     }
 
     /** Evaluates the model once (the next call index) and checks the output's shape. */

@@ -9,6 +9,9 @@ import dev.unet4j.caching.PolicyRun;
 import dev.unet4j.caching.RunContext;
 import dev.unet4j.caching.UNetStructure;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.samplers.LatentHook;
+import dev.unet4j.samplers.Latents;
+import dev.unet4j.samplers.StepStart;
 import dev.unet4j.unet.EncoderState;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.Timestep;
@@ -33,27 +36,66 @@ import java.util.regex.Pattern;
  * #callTimesteps()}), and the sampler then consumes one output per call. The batched pass runs through the graph with
  * the key call's conv_in output, down-layer outputs and mid-block output, batch-tiled, in place of the encoder.
  * {@code group=n} caps the batch.
+ *
+ * <p>{@code noise=s[,noise-below=T]}: the paper's prior-noise injection, {@code x += s * x_T} on the sampler's running
+ * latents at the start of every step whose timestep is below {@code T} (default 500), key and non-key steps alike;
+ * off (no hook at all) unless {@code s > 0}. It acts through {@link dev.unet4j.samplers.LatentHook}
+ * ({@link dev.unet4j.caching.CacheSession#latentHook}), which a {@link dev.unet4j.samplers.pipeline.Pipeline} run with
+ * {@link dev.unet4j.caching.CachedRunModel} passes to the sampler; calls whose step injected are labelled
+ * {@code +noise} in the report. This follows the official code (hutaiHang/Faster-Diffusion, {@code utils_sd.py},
+ * {@code register_normal_pipeline}): {@code init_latents = latents.clone()} right after {@code prepare_latents}, then
+ * at the top of each denoising-loop iteration {@code if t/1000 < 0.5: latents = latents + 0.003*init_latents},
+ * before {@code scale_model_input} and the UNet call, so the addition persists in the loop's latents and the
+ * scheduler step sees it too; t = 500 itself is not injected. Generalized to every sampler as: x_T is the run's
+ * starting latents in the sampler's own space (what {@code prepare_latents} returns: the noise for DDIM and
+ * DPM-Solver, noise * init_noise_sigma for Euler/Heun, noise * sigma_max for EDM), t is the timestep the step's first
+ * evaluation feeds the network (fractional for Karras schedules; for EDM-preconditioned networks it is c_noise =
+ * ln(sigma)/4, always far below 500, so give {@code noise-below} in that scale there), and a step is injected once
+ * even when it evaluates twice (Heun: diffusers' loop would also add to the corrector's input, but its second-order
+ * step restarts from the stored sample, so that addition reaches only the corrector's UNet input). The arithmetic is float32, {@code x + (float) s * x_T}, as torch's. With {@code parallel}, the official
+ * {@code register_parallel_pipeline} adds the injections of a key's group only before each scheduler step, after the
+ * group's single UNet pass, so its key UNet input lacks that step's injection; here both modes inject before the
+ * key call, as the sequential pipeline (non-key calls ignore their input latents either way).
  */
-public record EncoderPropagation(int[] keys, int every, boolean parallel, int group) implements CachePolicy {
+public record EncoderPropagation(int[] keys, int every, boolean parallel, int group, double noise, double noiseBelow)
+        implements CachePolicy {
     public static final String NAME = "faster";
     /** The paper's key steps for 50-step DDIM. */
     public static final int[] PRESET_50 = {0, 1, 2, 3, 5, 10, 15, 25, 35};
+    /** The paper's prior-noise strength and timestep threshold. */
+    public static final double PAPER_NOISE = 0.003, PAPER_NOISE_BELOW = 500;
 
     public EncoderPropagation {
         if ((keys == null) == (every < 1)) throw new IllegalArgumentException("faster: give exactly one of keys=, every= or preset=50");
         if (keys != null) keys = keys.clone();
         if (group < 1) throw new IllegalArgumentException("faster: group must be >= 1, got " + group);
+        if (!(noise >= 0) || !Double.isFinite(noise)) throw new IllegalArgumentException("faster: noise must be a finite number >= 0, got " + noise);
+        if (!(noiseBelow >= 0) || !Double.isFinite(noiseBelow)) {
+            throw new IllegalArgumentException("faster: noise-below must be a finite timestep >= 0, got " + noiseBelow);
+        }
+    }
+
+    /** Without prior-noise injection. */
+    public EncoderPropagation(int[] keys, int every, boolean parallel, int group) {
+        this(keys, every, parallel, group, 0, PAPER_NOISE_BELOW);
     }
 
     public static EncoderPropagation parse(String text) {
-        PolicyArgs a = PolicyArgs.parse(NAME, text, List.of("keys", "every", "preset", "group"), Set.of("keys"), Set.of("parallel"));
+        PolicyArgs a = PolicyArgs.parse(NAME, text, List.of("keys", "every", "preset", "group", "noise", "noise-below"),
+                Set.of("keys"), Set.of("parallel"));
         int[] keys = a.ints("keys");
         if (a.has("preset")) {
             a.require(a.integer("preset", 0) == 50, "preset", "50 (the paper's 50-step key set)");
             a.require(keys == null && !a.has("every"), "preset", "combined with keys= or every=");
             keys = PRESET_50;
         }
-        return new EncoderPropagation(keys, a.integer("every", 0), a.flag("parallel"), a.integer("group", Integer.MAX_VALUE));
+        double noise = a.number("noise", 0);
+        a.require(noise >= 0, "noise", "a prior-noise strength >= 0 (the paper's is 0.003)");
+        a.require(!a.has("noise-below") || a.has("noise"), "noise-below", "valid without noise= (the strength to inject)");
+        double below = a.number("noise-below", PAPER_NOISE_BELOW);
+        a.require(below >= 0, "noise-below", "a timestep >= 0 (the paper's is 500)");
+        return new EncoderPropagation(keys, a.integer("every", 0), a.flag("parallel"), a.integer("group", Integer.MAX_VALUE),
+                noise, below);
     }
 
     @Override
@@ -61,7 +103,12 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
         String s = NAME + ":" + (keys != null ? "keys=" + String.join(",", Arrays.stream(keys).mapToObj(String::valueOf).toList())
                 : "every=" + every);
         if (group != Integer.MAX_VALUE) s += ",group=" + group;
+        if (noise > 0) s += ",noise=" + number(noise) + ",noise-below=" + number(noiseBelow);
         return parallel ? s + ";parallel" : s;
+    }
+
+    private static String number(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 
     @Override
@@ -84,17 +131,54 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
             throw new IllegalArgumentException("faster ...;parallel evaluates future calls ahead: open the cache session with "
                     + "GenerationInfo.withTimesteps(...)");
         }
-        return parallel ? new ParallelRun(ctx) : new SequentialRun(ctx.budget());
+        PriorNoise prior = noise > 0 ? new PriorNoise((float) noise, noiseBelow) : null;
+        return parallel ? new ParallelRun(ctx, prior) : new SequentialRun(ctx.budget(), prior);
+    }
+
+    /** The prior-noise injection of one generation: x + s * x_T on steps below the threshold. */
+    private static final class PriorNoise implements LatentHook {
+        private final float strength;
+        private final double below;
+        private int injectedCall = -1;
+
+        PriorNoise(float strength, double below) {
+            this.strength = strength;
+            this.below = below;
+        }
+
+        @Override
+        public Latents beforeStep(StepStart step, Latents x) {
+            if (!(step.timestep() < below)) return x;
+            float[] xs = x.data();
+            float[] init = step.initial().data();
+            float[] out = new float[xs.length];
+            for (int k = 0; k < xs.length; k++) out[k] = xs[k] + strength * init[k];
+            injectedCall = step.callIndex();
+            return x.withData(out);
+        }
+
+        /** {@code label} with {@code +noise} when call {@code callIndex}'s step injected. */
+        String label(int callIndex, String label) {
+            if (injectedCall != callIndex) return label;
+            return label.isEmpty() ? "+noise" : label + " +noise";
+        }
     }
 
     private final class SequentialRun implements PolicyRun {
         private final CacheBudget budget;
+        private final PriorNoise prior;
         private EncoderState state;
         private long stateBytes;
         private String label = "";
 
-        SequentialRun(CacheBudget budget) {
+        SequentialRun(CacheBudget budget, PriorNoise prior) {
             this.budget = budget;
+            this.prior = prior;
+        }
+
+        @Override
+        public LatentHook latentHook() {
+            return prior;
         }
 
         @Override
@@ -132,7 +216,7 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
 
         @Override
         public String label(int callIndex) {
-            return label;
+            return prior == null ? label : prior.label(callIndex, label);
         }
 
         @Override
@@ -159,12 +243,14 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
         private final int total;
         private final FeatureStore encoder, outputs;
         private final Set<String> encoderNodes = new HashSet<>();
+        private final PriorNoise prior;
         private boolean keyNow;
         private int tileNow;               // > 0 while a batched decode runs
         private int batchStart, batchSize;
         private String label = "";
 
-        ParallelRun(RunContext ctx) {
+        ParallelRun(RunContext ctx, PriorNoise prior) {
+            this.prior = prior;
             this.timesteps = ctx.info().callTimesteps();
             this.total = ctx.info().totalCalls();
             this.encoder = ctx.newStore();
@@ -222,6 +308,11 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
         }
 
         @Override
+        public LatentHook latentHook() {
+            return prior;
+        }
+
+        @Override
         public void beginCall(int callIndex, UNetInputs in) {
             label = "";
         }
@@ -240,7 +331,7 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
 
         @Override
         public String label(int callIndex) {
-            return label;
+            return prior == null ? label : prior.label(callIndex, label);
         }
 
         @Override

@@ -163,6 +163,7 @@ public final class DdimSampler implements Sampler {
         for (int i = start; i < ts.length; i++) {
             int step = i - start;
             long t = ts[i];
+            x = run.beginStep(step, t, schedule.sigma((int) t), x);
             Latents out = run.evaluate(x, step, t, schedule.sigma((int) t));
             Latents z = options.eta() > 0 ? run.stepNoise(step) : null;
             StepResult r = step(out, t, prevTimestep(ts, i), x, z);

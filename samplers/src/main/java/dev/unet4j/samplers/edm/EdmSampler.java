@@ -96,6 +96,7 @@ public final class EdmSampler implements Sampler {
             double gamma = options.sTmin() <= tCur && tCur <= options.sTmax()
                     ? Math.min(options.sChurn() / n, Math.sqrt(2) - 1) : 0;
             double tHat = tCur + gamma * tCur;
+            if (run.hasLatentHook()) x = hooked(run, step, precond.timestep(tHat), tHat, x, shape);
             double[] xHat = x;
             if (options.sChurn() > 0) {
                 float[] z = run.stepNoise(step).data();
@@ -121,6 +122,18 @@ public final class EdmSampler implements Sampler {
             run.completed(step, precond.timestep(tHat), tHat, toLatents(x, shape), toLatents(denoised, shape));
         }
         return toLatents(x, shape);
+    }
+
+    /** The latent hook on a float32 view of {@code x}; its edit, if any, is added to {@code x} as a difference. */
+    private static double[] hooked(SamplingRun run, int step, double timestep, double sigma, double[] x, int[] shape) {
+        Latents view = toLatents(x, shape);
+        Latents edited = run.beginStep(step, timestep, sigma, view);
+        if (edited == view) return x;
+        float[] a = view.data();
+        float[] b = edited.data();
+        double[] out = new double[x.length];
+        for (int k = 0; k < x.length; k++) out[k] = x[k] + ((double) b[k] - a[k]);
+        return out;
     }
 
     private static Latents toLatents(double[] d, int[] shape) {

@@ -67,6 +67,7 @@ public final class HeunSampler extends SigmaSampler {
             int step = k - begin;
             float sigma = sig[2 * k];
             float sigmaNext = sig[2 * k + 1];
+            x = run.beginStep(step, ts[2 * k], sigma, x);
             float[] xs = x.data();
             Latents out = run.evaluate(scaleInput(x, sigma), step, ts[2 * k], sigma);
             float[] x0 = x0(out, xs, sigma);

@@ -44,6 +44,7 @@ public abstract class SigmaSampler implements Sampler {
         int n = s.length();
         SamplingRun run = new SamplingRun(model, req, n - begin);
         for (int i = begin; i < n; i++) {
+            x = run.beginStep(i - begin, s.timesteps()[i], s.sigmas()[i], x);
             StepResult r = step.apply(run, s, i, i - begin, x);
             x = x.withData(r.next());
             run.completed(i - begin, s.timesteps()[i], s.sigmas()[i], x, x.withData(r.x0()));

@@ -85,7 +85,8 @@ public final class Pipeline {
         try (UNetSession session = unet.newSession()) {
             if (sessionSetup != null) sessionSetup.accept(session);
             try (RunModel model = runModel.open(session, plan)) {
-                SamplingRequest request = new SamplingRequest(g.steps(), shape, g.newNoise(), null, 1.0, g.callback());
+                SamplingRequest request = new SamplingRequest(g.steps(), shape, g.newNoise(), null, 1.0, g.callback(),
+                        model.latentHook());
                 Latents out = sampler.sample(denoiser(model.model(), g), request);
                 return new GenerationResult(out, plan.totalCalls(), model.macsDone(), model.macsFull(), System.nanoTime() - start);
             }

@@ -1,5 +1,6 @@
 package dev.unet4j.samplers.pipeline;
 
+import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.ModelCall;
 import dev.unet4j.samplers.UNetDenoiser;
@@ -24,6 +25,14 @@ public interface RunModel extends AutoCloseable {
 
     /** MACs the same calls cost with full computation, or -1 when unknown. */
     long macsFull();
+
+    /**
+     * What edits the sampler's latents at each step start in this run (e.g. a cache policy's prior-noise injection),
+     * or null: the pipeline puts it in the run's {@link dev.unet4j.samplers.SamplingRequest}.
+     */
+    default LatentHook latentHook() {
+        return null;
+    }
 
     /** Releases the run's state (the session itself is closed by the pipeline). */
     @Override
