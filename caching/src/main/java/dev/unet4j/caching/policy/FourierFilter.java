@@ -34,26 +34,43 @@ public final class FourierFilter {
         int b = (int) x.dim(0), c = (int) x.dim(1), h = (int) x.dim(2), w = (int) x.dim(3);
         float[] v = x.toFloatArray();
         int[] fy = window(h, threshold), fx = window(w, threshold);
+        // the 2-D exponential is separable: per-axis cos/sin tables, computed once per call (not per element)
+        double[][] cy = new double[fy.length][h], sy = new double[fy.length][h];
+        double[][] cx = new double[fx.length][w], sx = new double[fx.length][w];
+        for (int i = 0; i < fy.length; i++) {
+            for (int y = 0; y < h; y++) {
+                double a = 2 * Math.PI * ((double) fy[i] * y / h);
+                cy[i][y] = Math.cos(a);
+                sy[i][y] = Math.sin(a);
+            }
+        }
+        for (int j = 0; j < fx.length; j++) {
+            for (int xx = 0; xx < w; xx++) {
+                double a = 2 * Math.PI * ((double) fx[j] * xx / w);
+                cx[j][xx] = Math.cos(a);
+                sx[j][xx] = Math.sin(a);
+            }
+        }
         double[] out = new double[h * w];
         for (int plane = 0; plane < b * c; plane++) {
             int off = plane * h * w;
             java.util.Arrays.fill(out, 0);
-            for (int ky : fy) {
-                for (int kx : fx) {
-                    double re = 0, im = 0;                   // X[ky, kx]
+            for (int i = 0; i < fy.length; i++) {
+                for (int j = 0; j < fx.length; j++) {
+                    double re = 0, im = 0;                   // X[ky, kx] = sum v e^{-i(ay + ax)}
                     for (int y = 0; y < h; y++) {
+                        double rr = 0, ri = 0;               // the row's sum v e^{-i ax}
                         for (int xx = 0; xx < w; xx++) {
-                            double a = -2 * Math.PI * ((double) ky * y / h + (double) kx * xx / w);
                             double val = v[off + y * w + xx];
-                            re += val * Math.cos(a);
-                            im += val * Math.sin(a);
+                            rr += val * cx[j][xx];
+                            ri -= val * sx[j][xx];
                         }
+                        re += rr * cy[i][y] + ri * sy[i][y];  // times e^{-i ay}
+                        im += ri * cy[i][y] - rr * sy[i][y];
                     }
                     for (int y = 0; y < h; y++) {
-                        for (int xx = 0; xx < w; xx++) {
-                            double a = 2 * Math.PI * ((double) ky * y / h + (double) kx * xx / w);
-                            out[y * w + xx] += re * Math.cos(a) - im * Math.sin(a);   // Re(X e^{ia})
-                        }
+                        double a = re * cy[i][y] - im * sy[i][y], q = re * sy[i][y] + im * cy[i][y]; // X e^{i ay}
+                        for (int xx = 0; xx < w; xx++) out[y * w + xx] += a * cx[j][xx] - q * sx[j][xx]; // Re(. e^{i ax})
                     }
                 }
             }
