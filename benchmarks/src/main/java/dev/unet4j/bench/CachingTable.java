@@ -35,7 +35,7 @@ import java.util.List;
  *
  * <pre>
  * CachingTable [--models digits,sd15] [--digits PATH] [--sd-steps 25] [--sd50] [--repeat N]
- *              [--digits-policies "p1;p2"] [--sd-policies "p1;p2"]
+ *              [--digits-policies "p1;;p2"] [--sd-policies "p1;;p2"]
  * </pre>
  * Models: {@code digits} = the trained demo model (DDIM 25 steps, guidance 1.5, null class 10, one sample per digit);
  * {@code sd15} = the Stable Diffusion 1.5 UNet with seeded random weights at 32x32 latents, DDIM with guidance 7.5 on
