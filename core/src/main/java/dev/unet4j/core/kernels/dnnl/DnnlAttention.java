@@ -94,27 +94,42 @@ final class DnnlAttention {
         long rowsPerChunk = perHead ? Math.max(1, Math.min(tq, Math.min(budget, HEAD_BLOCK_BYTES) / (Float.BYTES * Math.max(1, tk))))
                 : tq;
         long groups = perHead ? b * h : 1, gb = perHead ? 1 : b, gh = perHead ? 1 : h;
-        try (Tensor scores = Tensor.allocate(ws.allocator(), gb * gh * rowsPerChunk * tk)) {
+        // K and V of a group are the matmuls' weights for every chunk of query rows: reordered once per group into
+        // the blocked layout the primitives want (oneDNN would otherwise repack the strided head view on every call)
+        long[] full = {gb, gh, rowsPerChunk, tk}, tail = {gb, gh, tq % rowsPerChunk, tk};
+        Primitive qkFull = scoresPrimitive(q, k, bias, scale, full, d, null, rowsPerChunk);
+        Primitive pvFull = valuesPrimitive(v, out, full, d, null, rowsPerChunk);
+        Primitive qkTail = tail[2] == 0 ? null : scoresPrimitive(q, k, bias, scale, tail, d, qkFull.argMd(DNNL_ARG_WEIGHTS), rowsPerChunk);
+        Primitive pvTail = tail[2] == 0 ? null : valuesPrimitive(v, out, tail, d, pvFull.argMd(DNNL_ARG_WEIGHTS), rowsPerChunk);
+        Primitive packK = packPrimitive(scoresKey("attention.packK", q, k, bias, scale, full, d, rowsPerChunk), qkFull,
+                new long[]{gb, gh, d, tk}, new long[]{k.stride(0), d, 1, k.stride(1)});
+        Primitive packV = packPrimitive(valuesKey("attention.packV", v, out, full, d, rowsPerChunk), pvFull,
+                new long[]{gb, gh, tk, d}, new long[]{v.stride(0), d, v.stride(1), 1});
+        try (Tensor scores = Tensor.allocate(ws.allocator(), gb * gh * rowsPerChunk * tk);
+             Tensor kPacked = Tensor.allocate(ws.allocator(), (qkFull.argBytes(DNNL_ARG_WEIGHTS) + 3) / 4);
+             Tensor vPacked = Tensor.allocate(ws.allocator(), (pvFull.argBytes(DNNL_ARG_WEIGHTS) + 3) / 4)) {
             for (long g = 0; g < groups; g++) {
                 long bi = perHead ? g / h : 0, hi = perHead ? g % h : 0;
                 long qBase = q.address() + (bi * q.stride(0) + hi * d) * Float.BYTES;
                 long kBase = k.address() + (bi * k.stride(0) + hi * d) * Float.BYTES;
                 long vBase = v.address() + (bi * v.stride(0) + hi * d) * Float.BYTES;
                 long oBase = out.address() + (bi * out.stride(0) + hi * d) * Float.BYTES;
+                packK.execute(ws, DNNL_ARG_SRC, kBase, DNNL_ARG_DST, kPacked.address());
+                packV.execute(ws, DNNL_ARG_SRC, vBase, DNNL_ARG_DST, vPacked.address());
                 for (long r0 = 0; r0 < tq; r0 += rowsPerChunk) {
                     long rows = Math.min(rowsPerChunk, tq - r0);
                     long[] sDims = {gb, gh, rows, tk};
-                    Primitive qk = scoresPrimitive(q, k, bias, scale, sDims, d);
+                    Primitive qk = rows == rowsPerChunk ? qkFull : qkTail;
                     ArgList args = new ArgList().add(DNNL_ARG_SRC, qBase + r0 * q.stride(1) * Float.BYTES)
-                            .add(DNNL_ARG_WEIGHTS, kBase).add(DNNL_ARG_DST, scores.address());
+                            .add(DNNL_ARG_WEIGHTS, kPacked.address()).add(DNNL_ARG_DST, scores.address());
                     if (bias != null) args.add(Dnnl.postOpArg(1, DNNL_ARG_SRC_1), bias.address() + bi * bias.stride(0) * Float.BYTES);
                     DnnlPointwise.run(ws, qk, out, args.toArray());
 
                     Tensor block = scores.view(sDims, Tensor.rowMajorStrides(sDims), 0);
                     kernels.pointwise().softmaxRows(ws, block, block);
 
-                    Primitive pv = valuesPrimitive(v, out, sDims, d);
-                    DnnlPointwise.run(ws, pv, out, DNNL_ARG_SRC, scores.address(), DNNL_ARG_WEIGHTS, vBase,
+                    Primitive pv = rows == rowsPerChunk ? pvFull : pvTail;
+                    DnnlPointwise.run(ws, pv, out, DNNL_ARG_SRC, scores.address(), DNNL_ARG_WEIGHTS, vPacked.address(),
                             DNNL_ARG_DST, oBase + r0 * c * Float.BYTES);
                 }
             }
@@ -125,15 +140,39 @@ final class DnnlAttention {
         return out;
     }
 
-    /** {@code scale * Q K^T (+ bias)} for one chunk of query rows: Q [B,H,rows,D], K^T [B,H,D,Tk] as strided views. */
-    private Primitive scoresPrimitive(Tensor q, Tensor k, Tensor bias, float scale, long[] sDims, long d) {
+    /** The reorder of a strided K or V head view ({@code dims}, {@code strides}) into {@code user}'s weights layout. */
+    private Primitive packPrimitive(Key key, Primitive user, long[] dims, long[] strides) {
+        dnnl_memory_desc dst = user.argMd(DNNL_ARG_WEIGHTS);
+        return kernels.cache().get(key, kk -> "attention pack " + java.util.Arrays.toString(dims), s -> {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_reorder_primitive_desc_create(pd, s.md(dims, strides), engine(), dst, engine(), s.attr()),
+                    "reorder_primitive_desc_create(attention pack " + java.util.Arrays.toString(dims) + ")");
+            return pd;
+        });
+    }
+
+    /** Everything the scores primitive's layout depends on ({@code name} tells the scores from their K reorder). */
+    private Key scoresKey(String name, Tensor q, Tensor k, Tensor bias, float scale, long[] sDims, long d, long layoutRows) {
+        return Key.of(name).add(q.strides()).add(k.strides()).add(sDims).add(d).add(scale).add(kernels.fpmathMode())
+                .add(bias == null ? new long[0] : bias.strides()).add(bias != null).add(layoutRows).build();
+    }
+
+    private Key valuesKey(String name, Tensor v, Tensor out, long[] sDims, long d, long layoutRows) {
+        return Key.of(name).add(v.strides()).add(out.strides()).add(sDims).add(d).add(kernels.fpmathMode()).add(layoutRows).build();
+    }
+
+    /**
+     * {@code scale * Q K^T (+ bias)} for one chunk of query rows: Q [B,H,rows,D] strided, K^T [B,H,D,Tk] in
+     * {@code weightsMd} (null: the layout oneDNN prefers, as for {@code layoutRows} rows).
+     */
+    private Primitive scoresPrimitive(Tensor q, Tensor k, Tensor bias, float scale, long[] sDims, long d,
+                                      dnnl_memory_desc weightsMd, long layoutRows) {
         int fpmath = kernels.fpmathMode();
-        Key key = Key.of("attention.qk").add(q.strides()).add(k.strides()).add(sDims).add(d).add(scale).add(fpmath)
-                .add(bias == null ? new long[0] : bias.strides()).add(bias != null).build();
+        Key key = scoresKey("attention.qk", q, k, bias, scale, sDims, d, layoutRows);
         return kernels.cache().get(key, kk -> "attention scores " + java.util.Arrays.toString(sDims) + " head dim " + d, s -> {
             long b = sDims[0], h = sDims[1], rows = sDims[2], tk = sDims[3];
             dnnl_memory_desc qMd = s.md(new long[]{b, h, rows, d}, new long[]{q.stride(0), d, q.stride(1), 1});
-            dnnl_memory_desc kMd = s.md(new long[]{b, h, d, tk}, new long[]{k.stride(0), d, 1, k.stride(1)});
+            dnnl_memory_desc kMd = weightsMd != null ? weightsMd : s.tag(new long[]{b, h, d, tk}, dnnl_format_tag_any);
             dnnl_memory_desc dstMd = s.md(sDims, Tensor.rowMajorStrides(sDims));
             dnnl_primitive_attr attr = s.attr(fpmath);
             dnnl_post_ops po = s.postOps();
@@ -150,14 +189,14 @@ final class DnnlAttention {
         });
     }
 
-    /** {@code P V} for one chunk: P [B,H,rows,Tk] contiguous, V [B,H,Tk,D] strided, written into out's [B,H,rows,D] view. */
-    private Primitive valuesPrimitive(Tensor v, Tensor out, long[] sDims, long d) {
+    /** {@code P V} for one chunk: P [B,H,rows,Tk] contiguous, V [B,H,Tk,D] in {@code weightsMd} (as above), written into out's [B,H,rows,D] view. */
+    private Primitive valuesPrimitive(Tensor v, Tensor out, long[] sDims, long d, dnnl_memory_desc weightsMd, long layoutRows) {
         int fpmath = kernels.fpmathMode();
-        Key key = Key.of("attention.pv").add(v.strides()).add(out.strides()).add(sDims).add(d).add(fpmath).build();
+        Key key = valuesKey("attention.pv", v, out, sDims, d, layoutRows);
         return kernels.cache().get(key, kk -> "attention values " + java.util.Arrays.toString(sDims) + " head dim " + d, s -> {
             long b = sDims[0], h = sDims[1], rows = sDims[2], tk = sDims[3];
             dnnl_memory_desc pMd = s.md(sDims, Tensor.rowMajorStrides(sDims));
-            dnnl_memory_desc vMd = s.md(new long[]{b, h, tk, d}, new long[]{v.stride(0), d, v.stride(1), 1});
+            dnnl_memory_desc vMd = weightsMd != null ? weightsMd : s.tag(new long[]{b, h, tk, d}, dnnl_format_tag_any);
             dnnl_memory_desc oMd = s.md(new long[]{b, h, rows, d}, new long[]{out.stride(0), d, out.stride(1), 1});
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             check(dnnl_matmul_primitive_desc_create(pd, engine(), pMd, vMd, null, oMd, s.attr(fpmath)), "matmul_primitive_desc_create(attention values)");
