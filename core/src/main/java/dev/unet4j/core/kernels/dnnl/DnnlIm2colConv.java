@@ -55,7 +55,7 @@ final class DnnlIm2colConv implements AutoCloseable {
         long weightsAddress = weights(p.argMd(DNNL_ARG_WEIGHTS));
         Tensor out = Tensor.allocateChannelsLast(ws.allocator(), n, oc, oh, ow);
         try (Tensor cols = Tensor.allocate(ws.allocator(), m, k)) {
-            gather(ws, src, cols);
+            gather(kernels, spec, ws, src, cols);
             ArgList args = new ArgList().add(DNNL_ARG_SRC, cols.address()).add(DNNL_ARG_WEIGHTS, weightsAddress)
                     .add(DNNL_ARG_DST, out.address());
             if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
@@ -68,8 +68,11 @@ final class DnnlIm2colConv implements AutoCloseable {
         }
     }
 
-    /** im2col: row {@code (b, y, x)}, column {@code (kh, kw, c)} = the zero-padded input at the tap. */
-    private void gather(DnnlWorkspace ws, Tensor src, Tensor cols) {
+    /**
+     * im2col of NHWC {@code src} into {@code cols [B*OH*OW, KH*KW*IC]}: row {@code (b, y, x)}, column
+     * {@code (kh, kw, c)} = the zero-padded input at the tap.
+     */
+    static void gather(DnnlKernels kernels, Conv2dSpec spec, DnnlWorkspace ws, Tensor src, Tensor cols) {
         long n = src.dim(0), c = src.dim(1), h = src.dim(2), w = src.dim(3);
         long oh = spec.outH(h), ow = spec.outW(w), k = cols.dim(1);
         boolean padded = spec.padTop() + spec.padBottom() + spec.padLeft() + spec.padRight() > 0;
