@@ -30,13 +30,31 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *   <li>other convolutions reorder the codes once into the float32 convolution's blocked layout with the scales
  *       applied in the same jit pass (workspace scratch), then run the float32 convolution.</li>
  * </ul>
- * Weight decompression needs strict float32 math; under bf16 compute everything takes the reorder route.
+ * Weight decompression needs strict float32 math and a jit implementation (AVX-512 here); under bf16 compute, or
+ * where oneDNN would fall back to its reference matmul, everything takes the reorder route.
  */
 final class DnnlInt8WeightLayers {
     /** Codes from which a double-rounding remap is split across the common pool. */
     private static final int PARALLEL_REMAP = 1 << 20;
 
     private DnnlInt8WeightLayers() {
+    }
+
+    /** Whether oneDNN has a jit (non-reference) decompressing f32 x s8 matmul on this CPU; if not, every layer decodes. */
+    static boolean hasDecompression() {
+        return Decompression.AVAILABLE;
+    }
+
+    private static final class Decompression {
+        static final boolean AVAILABLE = probe();
+
+        private static boolean probe() {
+            try (Primitive p = PrimitiveCache.create("probe of f32 x s8 weight decompression", s -> describeMatmul(s, 16, 64, 64, 64, false, false, 1f))) {
+                return !p.implementation().startsWith("ref");
+            } catch (DnnlException e) {
+                return false;
+            }
+        }
     }
 
     /** The native codes and scales of one layer. */
@@ -212,7 +230,7 @@ final class DnnlInt8WeightLayers {
 
         /** Whether this call runs as a decompressing matmul: 1x1, or kxk over at most OC output pixels (small gather). */
         private boolean asMatmul(Tensor x) {
-            if (spec.groups() != 1 || kernels.fpmathMode() != dnnl_fpmath_mode_strict) return false;
+            if (spec.groups() != 1 || kernels.fpmathMode() != dnnl_fpmath_mode_strict || !hasDecompression()) return false;
             if (isPointwise()) return true;
             long rows = x.dim(0) * spec.outH(x.dim(2)) * spec.outW(x.dim(3));
             return rows <= Math.min(DnnlIm2colConv.MAX_ROWS, spec.outChannels());
@@ -296,7 +314,7 @@ final class DnnlInt8WeightLayers {
             DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
             DnnlLinear.checkInput(x, in, out, residual);
             if (bias != null && (bias.rank() != 1 || bias.dim(0) != out)) throw new IllegalArgumentException(layer + ": bias " + bias + ", expected [" + out + "]");
-            if (kernels.fpmathMode() != dnnl_fpmath_mode_strict) return decoded(ws, x, bias, residual, outputScale, remap);
+            if (kernels.fpmathMode() != dnnl_fpmath_mode_strict || !hasDecompression()) return decoded(ws, x, bias, residual, outputScale, remap);
             try (Tensor xin = kernels.contiguousOrNull(ws, x); Tensor rin = kernels.contiguousOrNull(ws, residual);
                  Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap)) {
                 Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual, b = bin != null ? bin : bias;
@@ -309,7 +327,7 @@ final class DnnlInt8WeightLayers {
             }
         }
 
-        /** bf16 compute: the codes decoded to a float32 {@code [out, in]} scratch by one scaled reorder, then the float linear. */
+        /** bf16 compute (or no jit decompression): the codes decoded to a float32 {@code [out, in]} scratch by one scaled reorder, then the float linear. */
         private Tensor decoded(DnnlWorkspace ws, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap) {
             Key key = Key.of("linear.int8w.decode").add(in).add(out).build();
             Primitive decode = kernels.cache().get(key, k -> "decode int8 weights of " + layer,
