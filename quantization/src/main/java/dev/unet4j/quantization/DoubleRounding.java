@@ -60,6 +60,18 @@ public final class DoubleRounding {
         return CODE_VALUES[bits];
     }
 
+    /**
+     * By unsigned INT8 code: {@code derive(code, bits) * 2^(8-bits)} as a byte (at most 127 in magnitude), so an
+     * int8 kernel running on these codes with the stored scales computes the derived {@code bits}-bit weights
+     * exactly. A fresh copy.
+     */
+    public static byte[] scaledCodes(int bits) {
+        float[] t = codeValues(bits);
+        byte[] out = new byte[256];
+        for (int code = 0; code < 256; code++) out[code] = (byte) t[code];
+        return out;
+    }
+
     static void checkBits(int bits) {
         if (bits < MIN_BITS || bits > MAX_BITS) {
             throw new IllegalArgumentException("double rounding derives 2..8-bit weights from INT8, not " + bits + " bits");

@@ -37,6 +37,17 @@ class DoubleRoundingTest {
     }
 
     @Test
+    void scaledCodesAreTheDerivedIntegersInUnitsOfTheStoredScale() {
+        for (int bits = 2; bits <= 8; bits++) {
+            byte[] t = DoubleRounding.scaledCodes(bits);
+            for (int q8 = -127; q8 <= 127; q8++) {
+                assertEquals(statement(q8, bits) << (8 - bits), t[q8 & 0xFF], "q8=" + q8 + " at " + bits + " bits");
+            }
+        }
+        assertEquals(112, DoubleRounding.scaledCodes(4)[127]); // 7 * 16: an int8 code again, so int8 kernels can run it
+    }
+
+    @Test
     void dequantizesDerivedPrecisionsWithTheDerivedScale() {
         Random rnd = new Random(5);
         float[] w = new float[3 * 40];

@@ -46,6 +46,21 @@ public interface Kernels {
     /** {@code y = (x weight^T + bias + residual) * outputScale} with call-time weights {@code [out, in]}; see above. */
     Tensor linear(Workspace ws, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale);
 
+    /**
+     * Prepares a W8A32 convolution from int8 {@code codes} ({@code spec.weightShape()}, row-major) and one scale per
+     * output channel. The default keeps the codes on the Java heap and decodes them per call for
+     * {@link #conv2d(Workspace, Conv2dSpec, Tensor, Tensor, Tensor, Tensor, float)}; backends may keep them natively.
+     */
+    default Int8WeightLayer int8WeightConv2d(Conv2dSpec spec, byte[] codes, float[] scales) {
+        return new DecodingInt8WeightLayer("int8-weight conv2d " + spec, spec.weightShape(), codes, scales,
+                (ws, x, w, b, r, s) -> conv2d(ws, spec, x, w, b, r, s));
+    }
+
+    /** The linear counterpart of {@link #int8WeightConv2d}: {@code codes} {@code [out, in]} row-major. */
+    default Int8WeightLayer int8WeightLinear(byte[] codes, int out, int in, float[] scales) {
+        return new DecodingInt8WeightLayer("int8-weight linear [" + out + ", " + in + "]", new long[]{out, in}, codes, scales, this::linear);
+    }
+
     // ------------------------------------------------------------ normalisation and activations
 
     /**

@@ -8,9 +8,10 @@ import dev.unet4j.quantization.QuantizedTensor;
 
 import java.util.Map;
 
-/** The linear-layer counterpart of {@link QuantizedConv2d}: weights {@code [out, in]} decoded per call (W8A32). */
+/** The linear-layer counterpart of {@link QuantizedConv2d} (W8A32): weights {@code [out, in]}. */
 public final class QuantizedLinear extends QuantizedLayer implements Linear {
     private final Kernels kernels;
+    private final int in, out;
 
     /** {@code bias} may be null; it is copied. */
     public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias) {
@@ -19,8 +20,11 @@ public final class QuantizedLinear extends QuantizedLayer implements Linear {
 
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
-        super(new QuantizedWeight(path, twoDimensional(path, weight), bias, correctedBias));
+        super(new QuantizedWeight(path, twoDimensional(path, weight), bias, correctedBias,
+                (codes, scales) -> kernels.int8WeightLinear(codes, (int) weight.shape()[0], (int) weight.shape()[1], scales)));
         this.kernels = kernels;
+        this.out = weight.channels();
+        this.in = weight.channelLength();
     }
 
     private static QuantizedTensor twoDimensional(String path, QuantizedTensor weight) {
@@ -30,16 +34,16 @@ public final class QuantizedLinear extends QuantizedLayer implements Linear {
 
     @Override
     public int inFeatures() {
-        return weight.weight().channelLength();
+        return in;
     }
 
     @Override
     public int outFeatures() {
-        return weight.weight().channels();
+        return out;
     }
 
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        return runDecoded(ws, (w, b) -> kernels.linear(ws, x, w, b, residual, outputScale));
+        return run(ws, x, residual, outputScale, (w, b) -> kernels.linear(ws, x, w, b, residual, outputScale));
     }
 }

@@ -80,8 +80,8 @@ public class QuantizingLayerFactory implements LayerFactory {
             return count(path, weight, bias, WeightFootprint.LayerKind.W8A8, layer.residentBytes(), layer);
         }
         record(path, q.get());
-        return count(path, weight, bias, WeightFootprint.LayerKind.W8A32, w8a32Bytes(q.get(), b, corrected),
-                new QuantizedConv2d(kernels, path, spec, q.get(), b, corrected));
+        QuantizedConv2d layer = new QuantizedConv2d(kernels, path, spec, q.get(), b, corrected);
+        return count(path, weight, bias, WeightFootprint.LayerKind.W8A32, w8a32Bytes(layer, b, corrected), layer);
     }
 
     @Override
@@ -97,18 +97,18 @@ public class QuantizingLayerFactory implements LayerFactory {
             return count(path, weight, bias, WeightFootprint.LayerKind.W8A8, layer.residentBytes(), layer);
         }
         record(path, q.get());
-        return count(path, weight, bias, WeightFootprint.LayerKind.W8A32, w8a32Bytes(q.get(), b, corrected),
-                new QuantizedLinear(kernels, path, q.get(), b, corrected));
+        QuantizedLinear layer = new QuantizedLinear(kernels, path, q.get(), b, corrected);
+        return count(path, weight, bias, WeightFootprint.LayerKind.W8A32, w8a32Bytes(layer, b, corrected), layer);
     }
 
     private boolean runsW8A8(QuantizedTensor q) {
         return int8Activations != null && q.format() == WeightFormat.INT8;
     }
 
-    private static long w8a32Bytes(QuantizedTensor q, float[] bias, Map<Integer, float[]> corrected) {
+    private static long w8a32Bytes(QuantizedLayer layer, float[] bias, Map<Integer, float[]> corrected) {
         long b = bias == null ? 0 : 4L * bias.length;
         for (float[] c : corrected.values()) b += 4L * c.length;
-        return q.storageBytes() + b;
+        return layer.weightBytes() + b;
     }
 
     private <L> L floatLayer(String path, Tensor weight, Tensor bias, L layer) {

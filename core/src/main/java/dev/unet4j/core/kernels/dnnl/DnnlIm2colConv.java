@@ -54,7 +54,7 @@ final class DnnlIm2colConv implements AutoCloseable {
         long weightsAddress = weights(p.argMd(DNNL_ARG_WEIGHTS));
         Tensor out = Tensor.allocateChannelsLast(ws.allocator(), n, oc, oh, ow);
         try (Tensor cols = Tensor.allocate(ws.allocator(), m, k)) {
-            gather(src, cols);
+            gather(spec, src, cols);
             ArgList args = new ArgList().add(DNNL_ARG_SRC, cols.address()).add(DNNL_ARG_WEIGHTS, weightsAddress)
                     .add(DNNL_ARG_DST, out.address());
             if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
@@ -68,12 +68,13 @@ final class DnnlIm2colConv implements AutoCloseable {
     }
 
     /**
-     * im2col: row {@code (b, y, x)}, column {@code (kh, kw, c)} = the zero-padded input at the tap. In NHWC each tap
+     * im2col of NHWC {@code src} into {@code cols [B*OH*OW, KH*KW*IC]}: row {@code (b, y, x)}, column
+     * {@code (kh, kw, c)} = the zero-padded input at the tap. In NHWC each tap
      * of each output pixel is one contiguous run of C floats, so this is one bulk copy (or zero fill) per (pixel, tap).
      * (A strided oneDNN reorder per tap did the same at 0.2-6 ms per tap: its jit reorder is pathologically slow for
      * some channel counts, e.g. 1920.)
      */
-    private void gather(Tensor src, Tensor cols) {
+    static void gather(Conv2dSpec spec, Tensor src, Tensor cols) {
         int n = Math.toIntExact(src.dim(0)), c = Math.toIntExact(src.dim(1)), h = Math.toIntExact(src.dim(2)), w = Math.toIntExact(src.dim(3));
         int oh = Math.toIntExact(spec.outH(h)), ow = Math.toIntExact(spec.outW(w)), k = Math.toIntExact(cols.dim(1));
         if (src.stride(1) != 1) throw new IllegalArgumentException("im2col: input " + src + " must be channels-last");

@@ -2,6 +2,7 @@ package dev.unet4j.core.kernels.dnnl;
 
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.Int8WeightLayer;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
 import dev.unet4j.core.kernels.Workspace;
@@ -135,6 +136,17 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     @Override
     public Tensor linear(Workspace ws, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale) {
         return callTime.linear(dnnl(ws), x, weight, bias, residual, outputScale);
+    }
+
+    /** W8A32 with the codes in native memory, decoded by oneDNN per call (see {@link DnnlInt8WeightLayers}). */
+    @Override
+    public Int8WeightLayer int8WeightConv2d(Conv2dSpec spec, byte[] codes, float[] scales) {
+        return new DnnlInt8WeightLayers.Conv(this, spec, codes, scales);
+    }
+
+    @Override
+    public Int8WeightLayer int8WeightLinear(byte[] codes, int out, int in, float[] scales) {
+        return new DnnlInt8WeightLayers.Linear(this, codes, out, in, scales);
     }
 
     /**

@@ -1,0 +1,68 @@
+package dev.unet4j.core.kernels;
+
+import dev.unet4j.core.tensor.Tensor;
+
+import java.nio.FloatBuffer;
+
+/**
+ * The portable {@link Int8WeightLayer}: codes on the Java heap, decoded per call as {@code code * scale} into a
+ * workspace tensor that the backend's call-time-weight convolution or linear then uses. Backends with a native int8
+ * path ({@code DnnlKernels}) override {@link Kernels#int8WeightConv2d}/{@link Kernels#int8WeightLinear}.
+ */
+final class DecodingInt8WeightLayer implements Int8WeightLayer {
+    /** Runs the backend's float32 kernel with the decoded weight. */
+    interface FloatKernel {
+        Tensor run(Workspace ws, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale);
+    }
+
+    private final String layer;
+    private final long[] shape;
+    private final byte[] codes;
+    private final float[] scales;
+    private final FloatKernel kernel;
+
+    DecodingInt8WeightLayer(String layer, long[] shape, byte[] codes, float[] scales, FloatKernel kernel) {
+        Int8WeightLayer.checkWeight(layer, shape, codes, scales);
+        this.layer = layer;
+        this.shape = shape.clone();
+        this.codes = codes.clone();
+        this.scales = scales.clone();
+        this.kernel = kernel;
+    }
+
+    @Override
+    public Tensor forward(Workspace ws, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap) {
+        Int8WeightLayer.checkRemap(layer, remap);
+        try (Tensor w = Tensor.allocate(ws.allocator(), shape)) {
+            FloatBuffer out = w.rawBuffer();
+            int channelLength = codes.length / scales.length;
+            float[] row = new float[channelLength];
+            for (int c = 0; c < scales.length; c++) {
+                float s = scales[c];
+                int base = c * channelLength;
+                for (int i = 0; i < channelLength; i++) row[i] = (remap == null ? codes[base + i] : remap[codes[base + i] & 0xFF]) * s;
+                out.put(base, row);
+            }
+            return kernel.run(ws, x, w, bias, residual, outputScale);
+        }
+    }
+
+    @Override
+    public byte[] codes() {
+        return codes.clone();
+    }
+
+    @Override
+    public float[] scales() {
+        return scales.clone();
+    }
+
+    @Override
+    public long residentBytes() {
+        return codes.length + 4L * scales.length;
+    }
+
+    @Override
+    public void close() {
+    }
+}

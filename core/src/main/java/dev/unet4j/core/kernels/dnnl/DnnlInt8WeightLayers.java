@@ -1,0 +1,343 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.Int8WeightLayer;
+import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Allocator;
+import dev.unet4j.core.tensor.NativeBuffer;
+import dev.unet4j.core.tensor.Tensor;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+
+import java.nio.ByteBuffer;
+import java.util.stream.IntStream;
+
+import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
+import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * W8A32 layers on oneDNN: the int8 codes live in native memory, in OHWI order (each output channel's
+ * {@code KH*KW*IC} codes contiguous, tap-major), so the same bytes are a linear's or 1x1 convolution's matmul weights
+ * and an im2col convolution's {@code [KH*KW*IC, OC]} weights (both read as the transposed {@code ba} layout). Per
+ * call, no float32 weight is kept:
+ * <ul>
+ *   <li>matmul shapes (linears, 1x1 convolutions, and kxk convolutions over at most as many output pixels as output
+ *       channels, where the im2col gather is smaller than a decoded weight) run oneDNN's matmul with weight
+ *       decompression: its brgemm kernel converts the s8 codes and applies the per-column scales while it packs
+ *       them, so the float32 weight is never materialised;</li>
+ *   <li>other convolutions reorder the codes once into the float32 convolution's blocked layout with the scales
+ *       applied in the same jit pass (workspace scratch), then run the float32 convolution.</li>
+ * </ul>
+ * Weight decompression needs strict float32 math and a jit implementation (AVX-512 here); under bf16 compute, or
+ * where oneDNN would fall back to its reference matmul, everything takes the reorder route.
+ */
+final class DnnlInt8WeightLayers {
+    /** Codes from which a double-rounding remap is split across the common pool. */
+    private static final int PARALLEL_REMAP = 1 << 20;
+
+    private DnnlInt8WeightLayers() {
+    }
+
+    /** Whether oneDNN has a jit (non-reference) decompressing f32 x s8 matmul on this CPU; if not, every layer decodes. */
+    static boolean hasDecompression() {
+        return Decompression.AVAILABLE;
+    }
+
+    private static final class Decompression {
+        static final boolean AVAILABLE = probe();
+
+        private static boolean probe() {
+            try (Primitive p = PrimitiveCache.create("probe of f32 x s8 weight decompression", s -> describeMatmul(s, 16, 64, 64, 64, false, false, 1f))) {
+                return !p.implementation().startsWith("ref");
+            } catch (DnnlException e) {
+                return false;
+            }
+        }
+    }
+
+    /** The native codes and scales of one layer. */
+    private abstract static class Codes implements Int8WeightLayer {
+        final DnnlKernels kernels;
+        final String layer;
+        final long count;
+        final int channels;
+        private final NativeBuffer codes, scales;
+        private boolean closed;
+
+        /** {@code ohwiCodes} are already in storage order. */
+        Codes(DnnlKernels kernels, String layer, long[] shape, byte[] rowMajorCodes, byte[] ohwiCodes, float[] scales) {
+            Int8WeightLayer.checkWeight(layer, shape, rowMajorCodes, scales);
+            this.kernels = kernels;
+            this.layer = layer;
+            this.count = ohwiCodes.length;
+            this.channels = scales.length;
+            this.codes = Allocator.direct().acquire((count + 3) / 4);
+            this.scales = Allocator.direct().acquire(channels);
+            bytes(codes.address(0), count).put(ohwiCodes);
+            this.scales.floatBuffer(0, channels).put(scales);
+        }
+
+        static ByteBuffer bytes(long address, long n) {
+            return NativeBuffer.floatsAt(address, (n + 3) / 4).asByteBuffer().limit(Math.toIntExact(n));
+        }
+
+        long codesAddress() {
+            if (closed) throw new IllegalStateException(layer + " used after close");
+            return codes.address(0);
+        }
+
+        long scalesAddress() {
+            return scales.address(0);
+        }
+
+        /** The stored codes in storage (OHWI) order. */
+        byte[] storedCodes() {
+            byte[] out = new byte[Math.toIntExact(count)];
+            bytes(codesAddress(), count).get(out);
+            return out;
+        }
+
+        /** Null without {@code remap}; else workspace scratch holding {@code remap[code & 0xFF]} for every code. */
+        Tensor remapped(DnnlWorkspace ws, byte[] remap) {
+            Int8WeightLayer.checkRemap(layer, remap);
+            if (remap == null) return null;
+            Tensor t = Tensor.allocate(ws.allocator(), Math.max(1, (count + 3) / 4));
+            long src = codesAddress(), dst = t.address();
+            int chunk = 1 << 16;
+            int chunks = (int) ((count + chunk - 1) / chunk);
+            IntStream range = IntStream.range(0, chunks);
+            (count >= PARALLEL_REMAP ? range.parallel() : range).forEach(c -> {
+                long from = (long) c * chunk;
+                int n = (int) Math.min(chunk, count - from);
+                byte[] b = new byte[n];
+                bytes(src + from, n).get(b);
+                for (int i = 0; i < n; i++) b[i] = remap[b[i] & 0xFF];
+                bytes(dst + from, n).put(b);
+            });
+            return t;
+        }
+
+        @Override
+        public float[] scales() {
+            float[] out = new float[channels];
+            scales.floatBuffer(0, channels).get(out);
+            return out;
+        }
+
+        @Override
+        public long residentBytes() {
+            return count + 4L * channels;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) return;
+            closed = true;
+            Allocator.direct().release(codes);
+            Allocator.direct().release(scales);
+        }
+    }
+
+    /**
+     * The decompressing matmul {@code [m, k] (row stride srcRowStride) x s8 [k, n] -> f32 [m, n]}: the weights are
+     * the codes {@code [n, k]} row-major read transposed, scaled per column, plus bias and fused epilogue.
+     */
+    static dnnl_primitive_desc describeMatmul(Dnnl.Scope s, long m, long k, long srcRowStride, long n, boolean hasBias, boolean residual, float scale) {
+        dnnl_memory_desc srcMd = s.md(new long[]{m, k}, new long[]{srcRowStride, 1});
+        dnnl_memory_desc wMd = s.md(new long[]{k, n}, new long[]{1, k}, dnnl_s8);
+        dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{1, n}, dnnl_ab) : null;
+        dnnl_memory_desc dstMd = s.tag(new long[]{m, n}, dnnl_ab);
+        dnnl_primitive_attr attr = s.attr();
+        check(dnnl_primitive_attr_set_fpmath_mode_v2(attr, dnnl_fpmath_mode_strict, 1), "set_fpmath_mode_v2(strict, apply to int weights)");
+        check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_WEIGHTS, 1 << 1), "set_scales_mask(weights, per column)");
+        s.residualAndScale(attr, residual ? dstMd : null, scale);
+        dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        check(dnnl_matmul_primitive_desc_create(pd, engine(), srcMd, wMd, bMd, dstMd, attr),
+                "matmul_primitive_desc_create(f32 [" + m + ", " + k + "] x s8 [" + k + ", " + n + "])");
+        return pd;
+    }
+
+    /** Runs a {@link #describeMatmul} primitive on {@code src} rows into {@code out} (returned; closed on failure). */
+    static Tensor runMatmul(DnnlWorkspace ws, Primitive p, long src, long codes, long scales, Tensor bias, Tensor res, Tensor out) {
+        ArgList args = new ArgList().add(DNNL_ARG_SRC, src).add(DNNL_ARG_WEIGHTS, codes).add(DNNL_ARG_DST, out.address())
+                .add(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, scales);
+        if (bias != null) args.add(DNNL_ARG_BIAS, bias.address());
+        if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+        return DnnlPointwise.run(ws, p, out, args.toArray());
+    }
+
+    /** A reorder of s8 codes laid out as {@code codesMd} into {@code wantedMd} float32, scaled over {@code mask}'s dimensions. */
+    static dnnl_primitive_desc describeDecode(Dnnl.Scope s, dnnl_memory_desc codesMd, dnnl_memory_desc wantedMd, int mask, String what) {
+        dnnl_primitive_attr attr = s.attr();
+        check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_SRC, mask), "set_scales_mask(src, per output channel)");
+        dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        check(dnnl_reorder_primitive_desc_create(pd, codesMd, engine(), wantedMd, engine(), attr), "reorder_primitive_desc_create(" + what + ")");
+        return pd;
+    }
+
+    /** Workspace scratch of at least {@code bytes}, rounded up to a power of two so the session pool keeps few size classes. */
+    static Tensor scratch(DnnlWorkspace ws, long bytes) {
+        long floats = Math.max(1, (bytes + 3) / 4);
+        return Tensor.allocate(ws.allocator(), floats == 1 ? 1 : Long.highestOneBit(floats - 1) << 1);
+    }
+
+    static final class Conv extends Codes {
+        private final Conv2dSpec spec;
+
+        Conv(DnnlKernels kernels, Conv2dSpec spec, byte[] oihwCodes, float[] scales) {
+            super(kernels, "int8-weight conv2d " + spec, spec.weightShape(), oihwCodes, toOhwi(spec, oihwCodes), scales);
+            this.spec = spec;
+        }
+
+        private static byte[] toOhwi(Conv2dSpec spec, byte[] oihw) {
+            long[] w = spec.weightShape();
+            int o = (int) w[0], i = (int) w[1], taps = (int) (w[2] * w[3]);
+            if (oihw.length != (long) o * i * taps) return oihw; // rejected by the constructor's checks
+            byte[] out = new byte[oihw.length];
+            for (int oc = 0; oc < o; oc++) {
+                int base = oc * i * taps;
+                for (int ic = 0; ic < i; ic++) {
+                    for (int t = 0; t < taps; t++) out[base + t * i + ic] = oihw[base + ic * taps + t];
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public byte[] codes() {
+            byte[] ohwi = storedCodes();
+            long[] w = spec.weightShape();
+            int o = (int) w[0], i = (int) w[1], taps = (int) (w[2] * w[3]);
+            byte[] out = new byte[ohwi.length];
+            for (int oc = 0; oc < o; oc++) {
+                int base = oc * i * taps;
+                for (int ic = 0; ic < i; ic++) {
+                    for (int t = 0; t < taps; t++) out[base + ic * taps + t] = ohwi[base + t * i + ic];
+                }
+            }
+            return out;
+        }
+
+        /** The codes as oneDNN weights: {@code oihw} (or {@code goihw}) dims over OHWI-ordered bytes. */
+        private dnnl_memory_desc codesMd(Dnnl.Scope s) {
+            long g = spec.groups(), og = spec.outChannels() / g, ig = spec.inChannels() / g, kh = spec.kernelH(), kw = spec.kernelW();
+            long perOut = ig * kh * kw;
+            if (g == 1) return s.md(spec.weightShape(), new long[]{perOut, 1, kw * ig, ig}, dnnl_s8);
+            return s.md(new long[]{g, og, ig, kh, kw}, new long[]{og * perOut, perOut, 1, kw * ig, ig}, dnnl_s8);
+        }
+
+        /** Whether this call runs as a decompressing matmul: 1x1, or kxk over at most OC output pixels (small gather). */
+        private boolean asMatmul(Tensor x) {
+            if (spec.groups() != 1 || kernels.fpmathMode() != dnnl_fpmath_mode_strict || !hasDecompression()) return false;
+            if (isPointwise()) return true;
+            long rows = x.dim(0) * spec.outH(x.dim(2)) * spec.outW(x.dim(3));
+            return rows <= Math.min(DnnlIm2colConv.MAX_ROWS, spec.outChannels());
+        }
+
+        private boolean isPointwise() {
+            return spec.kernelH() == 1 && spec.kernelW() == 1 && spec.strideH() == 1 && spec.strideW() == 1
+                    && spec.padTop() + spec.padBottom() + spec.padLeft() + spec.padRight() == 0;
+        }
+
+        @Override
+        public Tensor forward(Workspace workspace, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap) {
+            DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
+            DnnlConv2d.checkInput(spec, x, residual);
+            if (bias != null && (bias.rank() != 1 || bias.dim(0) != spec.outChannels())) {
+                throw new IllegalArgumentException(layer + ": bias " + bias + ", expected [" + spec.outChannels() + "]");
+            }
+            try (Tensor xin = kernels.channelsLastOrNull(ws, x); Tensor rin = kernels.channelsLastOrNull(ws, residual);
+                 Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap)) {
+                Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual, b = bin != null ? bin : bias;
+                long codes = mapped != null ? mapped.address() : codesAddress();
+                return asMatmul(x) ? matmul(ws, src, codes, b, res, outputScale) : decoded(ws, x, src, codes, b, res, outputScale);
+            }
+        }
+
+        /** {@code src} dense NHWC: the pixels as rows (1x1) or their im2col gather, times the codes as {@code [K, OC]}. */
+        private Tensor matmul(DnnlWorkspace ws, Tensor src, long codes, Tensor b, Tensor res, float outputScale) {
+            long n = src.dim(0), oh = spec.outH(src.dim(2)), ow = spec.outW(src.dim(3)), m = n * oh * ow;
+            long k = (long) spec.kernelH() * spec.kernelW() * spec.inChannels(), oc = spec.outChannels();
+            Key key = Key.of("conv2d.int8w.matmul").add(m).add(k).add(oc).add(b != null).add(res != null).add(outputScale).build();
+            Primitive p = kernels.cache().get(key, kk -> layer + " as decompressing matmul [" + m + ", " + k + "] x [" + k + ", " + oc + "]",
+                    s -> describeMatmul(s, m, k, k, oc, b != null, res != null, outputScale)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, oc);
+            Tensor out = Tensor.allocateChannelsLast(ws.allocator(), n, oc, oh, ow);
+            if (isPointwise()) return runMatmul(ws, p, src.address(), codes, scalesAddress(), b, res, out);
+            try (Tensor cols = Tensor.allocate(ws.allocator(), m, k)) {
+                DnnlIm2colConv.gather(spec, src, cols);
+                return runMatmul(ws, p, cols.address(), codes, scalesAddress(), b, res, out);
+            } catch (RuntimeException e) {
+                out.close();
+                throw e;
+            }
+        }
+
+        /** The codes reordered into the float32 convolution's layout with the scales applied, then that convolution. */
+        private Tensor decoded(DnnlWorkspace ws, Tensor x, Tensor src, long codes, Tensor b, Tensor res, float outputScale) {
+            Key key = DnnlConv2d.key("conv2d.call", spec, x, b != null, res != null, outputScale);
+            Primitive conv = DnnlConv2d.primitive(kernels.cache(), key, spec, src, b != null, res != null, outputScale, kernels.fpmathMode());
+            Key decodeKey = DnnlConv2d.key("conv2d.int8w.decode", spec, x, b != null, res != null, outputScale);
+            Primitive decode = kernels.cache().get(decodeKey, k -> "decode int8 weights of " + layer,
+                    s -> describeDecode(s, codesMd(s), conv.argMd(DNNL_ARG_WEIGHTS), spec.groups() == 1 ? 1 : 3, layer))
+                    .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, spec.outChannels());
+            long[] o = DnnlConv2d.outShape(spec, x);
+            try (Tensor packed = scratch(ws, conv.argBytes(DNNL_ARG_WEIGHTS))) {
+                decode.execute(ws, DNNL_ARG_SRC, codes, DNNL_ARG_DST, packed.address(), DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, scalesAddress());
+                Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
+                ArgList args = new ArgList().add(DNNL_ARG_SRC, src.address()).add(DNNL_ARG_WEIGHTS, packed.address())
+                        .add(DNNL_ARG_DST, out.address());
+                if (b != null) args.add(DNNL_ARG_BIAS, b.address());
+                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+                return DnnlPointwise.run(ws, conv, out, args.toArray());
+            }
+        }
+    }
+
+    static final class Linear extends Codes {
+        private final int in, out;
+
+        Linear(DnnlKernels kernels, byte[] codes, int out, int in, float[] scales) {
+            super(kernels, "int8-weight linear [" + out + ", " + in + "]", new long[]{out, in}, codes, codes, scales);
+            this.in = in;
+            this.out = out;
+        }
+
+        @Override
+        public byte[] codes() {
+            return storedCodes();
+        }
+
+        @Override
+        public Tensor forward(Workspace workspace, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap) {
+            DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
+            DnnlLinear.checkInput(x, in, out, residual);
+            if (bias != null && (bias.rank() != 1 || bias.dim(0) != out)) throw new IllegalArgumentException(layer + ": bias " + bias + ", expected [" + out + "]");
+            if (kernels.fpmathMode() != dnnl_fpmath_mode_strict || !hasDecompression()) return decoded(ws, x, bias, residual, outputScale, remap);
+            try (Tensor xin = kernels.contiguousOrNull(ws, x); Tensor rin = kernels.contiguousOrNull(ws, residual);
+                 Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap)) {
+                Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual, b = bin != null ? bin : bias;
+                long m = x.numel() / in;
+                Key key = Key.of("linear.int8w").add(m).add(in).add(out).add(b != null).add(res != null).add(outputScale).build();
+                Primitive p = kernels.cache().get(key, k -> layer + " on " + x, s -> describeMatmul(s, m, in, in, out, b != null, res != null, outputScale))
+                        .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
+                Tensor y = Tensor.allocate(ws.allocator(), DnnlLinear.outShape(x, out));
+                return runMatmul(ws, p, src.address(), mapped != null ? mapped.address() : codesAddress(), scalesAddress(), b, res, y);
+            }
+        }
+
+        /** bf16 compute (or no jit decompression): the codes decoded to a float32 {@code [out, in]} scratch by one scaled reorder, then the float linear. */
+        private Tensor decoded(DnnlWorkspace ws, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap) {
+            Key key = Key.of("linear.int8w.decode").add(in).add(out).build();
+            Primitive decode = kernels.cache().get(key, k -> "decode int8 weights of " + layer,
+                    s -> describeDecode(s, s.tag(new long[]{out, in}, dnnl_ab, dnnl_s8), s.tag(new long[]{out, in}, dnnl_ab), 1, layer))
+                    .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, out);
+            try (Tensor mapped = remapped(ws, remap); Tensor w = Tensor.allocate(ws.allocator(), out, in)) {
+                decode.execute(ws, DNNL_ARG_SRC, mapped != null ? mapped.address() : codesAddress(), DNNL_ARG_DST, w.address(),
+                        DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, scalesAddress());
+                return kernels.linear(ws, x, w, bias, residual, outputScale);
+            }
+        }
+    }
+}
