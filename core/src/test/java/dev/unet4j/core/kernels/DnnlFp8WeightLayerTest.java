@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * FP8 W8A32 layers ({@link Kernels#codedWeightConv2d}, {@link Kernels#codedWeightLinear} with E4M3 and E5M2 codes):
- * every one of the 256 codes of each format through each oneDNN route against {@link Float8}'s decoding, and
+ * every one of the 256 codes of each format through each oneDNN route (codes widened to f16 for a decompressing
+ * matmul; scaled f8 -> f32 reorder into the convolution's layout) against {@link Float8}'s decoding, and
  * random finite codes against the reference float layer run on weights dequantized here; plus the portable default
  * of {@link ReferenceKernels}.
  */
@@ -59,12 +60,22 @@ class DnnlFp8WeightLayerTest {
      * kernel) and +0 elsewhere; the input is 1 at that position and 0 elsewhere, so each output is exactly
      * {@code value(o) * scale[o]}: infinities stay infinite and NaNs NaN (no other term is non-finite).
      */
-    private static void assertEveryCode(String what, WeightCodes format, float[] scale, float[] got) {
+    private static void assertEveryCode(String what, WeightCodes format, float[] scale, float[] got, int pixels) {
         for (int o = 0; o < 256; o++) {
             float want = value(format, (byte) o) * scale[o];
-            boolean same = Float.isNaN(want) ? Float.isNaN(got[o]) : want == got[o];
-            if (!same) fail(what + ": code 0x" + Integer.toHexString(o) + " gave " + got[o] + ", expected " + want);
+            for (int p = 0; p < pixels; p++) {
+                float g = got[o * pixels + p];
+                boolean same = Float.isNaN(want) ? Float.isNaN(g) : want == g;
+                if (!same) fail(what + ": code 0x" + Integer.toHexString(o) + " gave " + g + " at pixel " + p + ", expected " + want);
+            }
         }
+    }
+
+    /** NCHW input {@code [1, IN, h, w]} that is 1 on channel 0 and 0 elsewhere. */
+    private static float[] channelZeroOnes(int pixels) {
+        float[] x = new float[IN * pixels];
+        Arrays.fill(x, 0, pixels, 1f);
+        return x;
     }
 
     @Test
@@ -83,25 +94,27 @@ class DnnlFp8WeightLayerTest {
                      Tensor y = layer.forward(ws, x, null, null, 1f, null)) {
                     assertEquals(format, layer.format());
                     assertArrayEquals(linearCodes, layer.codes(), "linear codes read back");
-                    assertEveryCode(k.name() + " " + format + " linear", format, scale, y.toFloatArray());
+                    assertEveryCode(k.name() + " " + format + " linear", format, scale, y.toFloatArray(), 1);
                 }
-                for (int kernel : new int[]{1, 3}) {
+                // 1x1 and 3x3 over one pixel run as matmuls; 3x3 over 17x17 (289 pixels > 256 channels) as reorder + conv
+                for (int[] kernelAndSize : new int[][]{{1, 1}, {3, 1}, {3, 17}}) {
+                    int kernel = kernelAndSize[0], size = kernelAndSize[1], pixels = size * size;
                     Conv2dSpec spec = Conv2dSpec.of(IN, 256, kernel, 1, kernel / 2);
                     int taps = kernel * kernel;
                     byte[] convCodes = new byte[256 * IN * taps];
                     for (int o = 0; o < 256; o++) convCodes[o * IN * taps + taps / 2] = (byte) o; // input channel 0, centre tap
                     try (Int8WeightLayer layer = k.codedWeightConv2d(spec, format, convCodes, scale);
-                         Workspace ws = k.newWorkspace(Allocator.direct()); Tensor x = Tensor.of(onehot, 1, IN, 1, 1);
+                         Workspace ws = k.newWorkspace(Allocator.direct()); Tensor x = Tensor.of(channelZeroOnes(pixels), 1, IN, size, size);
                          Tensor y = layer.forward(ws, x, null, null, 1f, null)) {
                         assertArrayEquals(convCodes, layer.codes(), spec + ": codes read back");
-                        assertEveryCode(k.name() + " " + format + " " + spec, format, scale, y.toFloatArray());
+                        assertEveryCode(k.name() + " " + format + " " + spec + " on " + size + "x" + size, format, scale, y.toFloatArray(), pixels);
                     }
                 }
             }
         }
     }
 
-    /** Each case: spec, input {N, H, W}. FP8 always takes the scaled reorder + float convolution. */
+    /** Each case: spec, input {N, H, W}; routes as for int8 (matmul on f16-widened codes, or scaled reorder + conv). */
     private static final Object[][] CONVS = {
             {Conv2dSpec.of(16, 24, 3, 1, 1), new long[]{2, 9, 11}},
             {Conv2dSpec.of(16, 64, 3, 1, 1), new long[]{1, 4, 5}},

@@ -19,8 +19,8 @@ import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 /**
- * W8A32 layers on oneDNN: the 8-bit codes (s8, or OCP FP8 as oneDNN's {@code f8_e4m3}/{@code f8_e5m2}) live in native memory, in OHWI order (each output channel's
- * {@code KH*KW*IC} codes contiguous, tap-major), so the same bytes are a linear's or 1x1 convolution's matmul weights
+ * W8A32 layers on oneDNN: the 8-bit codes (s8, or OCP FP8 as oneDNN's {@code f8_e4m3}/{@code f8_e5m2}) live in
+ * native memory, in OHWI order (each output channel's {@code KH*KW*IC} codes contiguous, tap-major), so the same bytes are a linear's or 1x1 convolution's matmul weights
  * and an im2col convolution's {@code [KH*KW*IC, OC]} weights (both read as the transposed {@code ba} layout). Per
  * call, no float32 weight is kept:
  * <ul>
@@ -31,12 +31,15 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *   <li>other convolutions reorder the codes once into the float32 convolution's blocked layout with the scales
  *       applied in the same jit pass (workspace scratch), then run the float32 convolution.</li>
  * </ul>
- * Weight decompression needs s8 codes, strict float32 math and a jit implementation (AVX-512 here); FP8 codes,
- * bf16 compute, or CPUs where oneDNN would fall back to its reference matmul take the reorder route everywhere
- * (linears reorder into the float32 matmul's preferred weight layout). oneDNN 3.11 has no matmul of f32 source and
- * f8 weights on CPU ("unimplemented"), hence the reorder for FP8; its f8 -> f32 reorder is a jit kernel that
- * converts every code exactly as OCP FP8 defines it (all 256 codes of both formats are tested against
- * {@link dev.unet4j.core.io.Float8}; NaN codes come out as NaN, E5M2 infinities as infinities).
+ * FP8 codes take the same routes, the matmul one through f16: oneDNN 3.11 has no CPU matmul with f8 weights and f32
+ * source ("unimplemented"), but it has a jit f32 x f16 decompressing matmul, and every E4M3/E5M2 value is an f16
+ * value, so the codes are first widened exactly to f16 scratch by one unscaled reorder (a plain copy kernel; the
+ * scaled f8 -> f32 reorder into a blocked layout is several times slower, so only convolutions pay it). oneDNN's f8
+ * conversions are exact for every code as OCP FP8 defines it (all 256 codes of both formats are tested against
+ * {@link dev.unet4j.core.io.Float8} on every route; NaN codes come out as NaN, E5M2 infinities as infinities).
+ * Weight decompression needs strict float32 math and a jit implementation (AVX-512 here); under bf16 compute, or
+ * where oneDNN would fall back to its reference matmul, every layer takes the reorder route (linears reorder into
+ * the float32 matmul's preferred weight layout).
  */
 final class DnnlInt8WeightLayers {
     /** Codes from which a double-rounding remap is split across the common pool. */
@@ -45,16 +48,22 @@ final class DnnlInt8WeightLayers {
     private DnnlInt8WeightLayers() {
     }
 
-    /** Whether oneDNN has a jit (non-reference) decompressing f32 x s8 matmul on this CPU; if not, every layer decodes. */
+    /** Whether oneDNN has a jit (non-reference) decompressing f32 x s8 matmul on this CPU; if not, every s8 layer decodes. */
     static boolean hasDecompression() {
-        return Decompression.AVAILABLE;
+        return Decompression.S8;
+    }
+
+    /** The same for f32 x f16 weights (FP8 codes widened to f16); if not, every FP8 layer decodes. */
+    static boolean hasF16Decompression() {
+        return Decompression.F16;
     }
 
     private static final class Decompression {
-        static final boolean AVAILABLE = probe();
+        static final boolean S8 = probe(dnnl_s8), F16 = probe(dnnl_f16);
 
-        private static boolean probe() {
-            try (Primitive p = PrimitiveCache.create("probe of f32 x s8 weight decompression", s -> describeMatmul(s, 16, 64, 64, 64, false, false, 1f))) {
+        private static boolean probe(int weightType) {
+            try (Primitive p = PrimitiveCache.create("probe of f32 x " + weightType + " weight decompression",
+                    s -> describeMatmul(s, 16, 64, 64, 64, false, false, 1f, weightType))) {
                 return !p.implementation().startsWith("ref");
             } catch (DnnlException e) {
                 return false;
@@ -100,9 +109,39 @@ final class DnnlInt8WeightLayers {
             };
         }
 
-        /** Whether calls may run as a decompressing matmul: s8 codes under strict float32 math, jit available. */
+        /** Whether calls may run as a decompressing matmul: strict float32 math and a jit kernel for the weight type. */
         boolean decompresses() {
-            return format == WeightCodes.S8 && kernels.fpmathMode() == dnnl_fpmath_mode_strict && hasDecompression();
+            if (kernels.fpmathMode() != dnnl_fpmath_mode_strict) return false;
+            return format == WeightCodes.S8 ? hasDecompression() : hasF16Decompression();
+        }
+
+        /** The weight type the decompressing matmul reads: the s8 codes themselves, or FP8 codes widened to f16. */
+        int matmulWeightType() {
+            return format == WeightCodes.S8 ? dnnl_s8 : dnnl_f16;
+        }
+
+        /**
+         * Null for s8 codes; for FP8, the codes at {@code codes} widened to f16 in workspace scratch by one unscaled
+         * jit reorder (a plain copy kernel, several times faster than the scaled f8 -> f32 reorder into a blocked
+         * layout). Every E4M3 and E5M2 value is an f16 value, so this is exact.
+         */
+        Tensor widened(DnnlWorkspace ws, long codes) {
+            if (format == WeightCodes.S8) return null;
+            Key key = Key.of("codedw.widen." + format).add(count).build();
+            Primitive widen = kernels.cache().get(key, k -> "widen " + format + " codes of " + layer + " to f16", s -> {
+                dnnl_primitive_desc pd = new dnnl_primitive_desc();
+                check(dnnl_reorder_primitive_desc_create(pd, s.tag(new long[]{count}, dnnl_a, dataType()), engine(),
+                        s.tag(new long[]{count}, dnnl_a, dnnl_f16), engine(), s.attr()), "reorder_primitive_desc_create(widen " + layer + ")");
+                return pd;
+            });
+            Tensor t = scratch(ws, 2 * count);
+            try {
+                widen.execute(ws, DNNL_ARG_SRC, codes, DNNL_ARG_DST, t.address());
+                return t;
+            } catch (RuntimeException e) {
+                t.close();
+                throw e;
+            }
         }
 
         static ByteBuffer bytes(long address, long n) {
@@ -167,12 +206,14 @@ final class DnnlInt8WeightLayers {
     }
 
     /**
-     * The decompressing matmul {@code [m, k] (row stride srcRowStride) x s8 [k, n] -> f32 [m, n]}: the weights are
-     * the codes {@code [n, k]} row-major read transposed, scaled per column, plus bias and fused epilogue.
+     * The decompressing matmul {@code [m, k] (row stride srcRowStride) x weightType [k, n] -> f32 [m, n]}: the
+     * weights are {@code [n, k]} row-major read transposed (s8 codes, or f16 widened FP8 codes), scaled per column,
+     * plus bias and fused epilogue.
      */
-    static dnnl_primitive_desc describeMatmul(Dnnl.Scope s, long m, long k, long srcRowStride, long n, boolean hasBias, boolean residual, float scale) {
+    static dnnl_primitive_desc describeMatmul(Dnnl.Scope s, long m, long k, long srcRowStride, long n, boolean hasBias, boolean residual, float scale,
+                                              int weightType) {
         dnnl_memory_desc srcMd = s.md(new long[]{m, k}, new long[]{srcRowStride, 1});
-        dnnl_memory_desc wMd = s.md(new long[]{k, n}, new long[]{1, k}, dnnl_s8);
+        dnnl_memory_desc wMd = s.md(new long[]{k, n}, new long[]{1, k}, weightType);
         dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{1, n}, dnnl_ab) : null;
         dnnl_memory_desc dstMd = s.tag(new long[]{m, n}, dnnl_ab);
         dnnl_primitive_attr attr = s.attr();
@@ -181,7 +222,7 @@ final class DnnlInt8WeightLayers {
         s.residualAndScale(attr, residual ? dstMd : null, scale);
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         check(dnnl_matmul_primitive_desc_create(pd, engine(), srcMd, wMd, bMd, dstMd, attr),
-                "matmul_primitive_desc_create(f32 [" + m + ", " + k + "] x s8 [" + k + ", " + n + "])");
+                "matmul_primitive_desc_create(f32 [" + m + ", " + k + "] x " + (weightType == dnnl_s8 ? "s8" : "f16") + " [" + k + ", " + n + "])");
         return pd;
     }
 
@@ -278,7 +319,10 @@ final class DnnlInt8WeightLayers {
                  Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap)) {
                 Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual, b = bin != null ? bin : bias;
                 long codes = mapped != null ? mapped.address() : codesAddress();
-                return asMatmul(x) ? matmul(ws, src, codes, b, res, outputScale) : decoded(ws, x, src, codes, b, res, outputScale);
+                if (!asMatmul(x)) return decoded(ws, x, src, codes, b, res, outputScale);
+                try (Tensor wide = widened(ws, codes)) {
+                    return matmul(ws, src, wide != null ? wide.address() : codes, b, res, outputScale);
+                }
             }
         }
 
@@ -286,9 +330,9 @@ final class DnnlInt8WeightLayers {
         private Tensor matmul(DnnlWorkspace ws, Tensor src, long codes, Tensor b, Tensor res, float outputScale) {
             long n = src.dim(0), oh = spec.outH(src.dim(2)), ow = spec.outW(src.dim(3)), m = n * oh * ow;
             long k = (long) spec.kernelH() * spec.kernelW() * spec.inChannels(), oc = spec.outChannels();
-            Key key = Key.of("conv2d.int8w.matmul").add(m).add(k).add(oc).add(b != null).add(res != null).add(outputScale).build();
+            Key key = Key.of("conv2d.codedw.matmul").add(matmulWeightType()).add(m).add(k).add(oc).add(b != null).add(res != null).add(outputScale).build();
             Primitive p = kernels.cache().get(key, kk -> layer + " as decompressing matmul [" + m + ", " + k + "] x [" + k + ", " + oc + "]",
-                    s -> describeMatmul(s, m, k, k, oc, b != null, res != null, outputScale)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, oc);
+                    s -> describeMatmul(s, m, k, k, oc, b != null, res != null, outputScale, matmulWeightType())).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, oc);
             Tensor out = Tensor.allocateChannelsLast(ws.allocator(), n, oc, oh, ow);
             if (isPointwise()) return runMatmul(ws, p, src.address(), codes, scalesAddress(), b, res, out);
             try (Tensor cols = Tensor.allocate(ws.allocator(), m, k)) {
@@ -342,14 +386,16 @@ final class DnnlInt8WeightLayers {
             if (bias != null && (bias.rank() != 1 || bias.dim(0) != out)) throw new IllegalArgumentException(layer + ": bias " + bias + ", expected [" + out + "]");
             if (!decompresses()) return decoded(ws, x, bias, residual, outputScale, remap);
             try (Tensor xin = kernels.contiguousOrNull(ws, x); Tensor rin = kernels.contiguousOrNull(ws, residual);
-                 Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap)) {
+                 Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap);
+                 Tensor wide = widened(ws, mapped != null ? mapped.address() : codesAddress())) {
                 Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual, b = bin != null ? bin : bias;
-                long m = x.numel() / in;
-                Key key = Key.of("linear.int8w").add(m).add(in).add(out).add(b != null).add(res != null).add(outputScale).build();
-                Primitive p = kernels.cache().get(key, k -> layer + " on " + x, s -> describeMatmul(s, m, in, in, out, b != null, res != null, outputScale))
+                long m = x.numel() / in, weights = wide != null ? wide.address() : mapped != null ? mapped.address() : codesAddress();
+                Key key = Key.of("linear.codedw.matmul").add(matmulWeightType()).add(m).add(in).add(out).add(b != null).add(res != null).add(outputScale).build();
+                Primitive p = kernels.cache().get(key, k -> layer + " on " + x,
+                                s -> describeMatmul(s, m, in, in, out, b != null, res != null, outputScale, matmulWeightType()))
                         .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
                 Tensor y = Tensor.allocate(ws.allocator(), DnnlLinear.outShape(x, out));
-                return runMatmul(ws, p, src.address(), mapped != null ? mapped.address() : codesAddress(), scalesAddress(), b, res, y);
+                return runMatmul(ws, p, src.address(), weights, scalesAddress(), b, res, y);
             }
         }
 
