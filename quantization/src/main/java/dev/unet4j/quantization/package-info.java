@@ -12,11 +12,11 @@
  * {@link dev.unet4j.quantization.WeightPrecision} in the workspace attributes.
  *
  * <h2>Layers and models</h2>
- * {@code nn}: {@code QuantizedConv2d} / {@code QuantizedLinear} keep float32 activations (W8A32): INT8 codes go to
- * the backend's int8-weight layer ({@code Kernels.int8WeightConv2d}; on oneDNN native memory, converted by oneDNN
- * inside a decompressing matmul or by one scaled reorder per call, lower double-rounding widths through a code
- * remapping), FP8 codes are decoded into a pooled workspace tensor on every call for the backend's call-time-weight
- * kernels; {@code Int8Conv2d} / {@code Int8Linear} run INT8
+ * {@code nn}: {@code QuantizedConv2d} / {@code QuantizedLinear} keep float32 activations (W8A32): INT8 and FP8
+ * codes go to the backend's coded-weight layer ({@code Kernels.codedWeightConv2d}; on oneDNN native memory, INT8
+ * converted by oneDNN inside a decompressing matmul or by one scaled reorder per call, FP8 always by one scaled
+ * reorder into the float32 kernel's weight layout; lower INT8 double-rounding widths through a code remapping);
+ * {@code Int8Conv2d} / {@code Int8Linear} run INT8
  * weights with s8 activations on oneDNN's int8 kernels (W8A8; {@code Int8Activations}: a dynamic per-tensor scale or
  * calibrated static ones); {@code WeightFootprint} reports the resident conv/linear weight bytes of a load;
  * {@code QuantizationPlan} says which module paths

@@ -5,9 +5,10 @@ import dev.unet4j.core.tensor.Tensor;
 import java.nio.FloatBuffer;
 
 /**
- * The portable {@link Int8WeightLayer}: codes on the Java heap, decoded per call as {@code code * scale} into a
- * workspace tensor that the backend's call-time-weight convolution or linear then uses. Backends with a native int8
- * path ({@code DnnlKernels}) override {@link Kernels#int8WeightConv2d}/{@link Kernels#int8WeightLinear}.
+ * The portable {@link Int8WeightLayer}: codes on the Java heap, decoded exactly per call as
+ * {@code value(code) * scale} into a workspace tensor that the backend's call-time-weight convolution or linear then
+ * uses. Backends with a native path ({@code DnnlKernels}) override {@link Kernels#codedWeightConv2d}/
+ * {@link Kernels#codedWeightLinear}.
  */
 final class DecodingInt8WeightLayer implements Int8WeightLayer {
     /** Runs the backend's float32 kernel with the decoded weight. */
@@ -16,14 +17,16 @@ final class DecodingInt8WeightLayer implements Int8WeightLayer {
     }
 
     private final String layer;
+    private final WeightCodes format;
     private final long[] shape;
     private final byte[] codes;
     private final float[] scales;
     private final FloatKernel kernel;
 
-    DecodingInt8WeightLayer(String layer, long[] shape, byte[] codes, float[] scales, FloatKernel kernel) {
+    DecodingInt8WeightLayer(String layer, WeightCodes format, long[] shape, byte[] codes, float[] scales, FloatKernel kernel) {
         Int8WeightLayer.checkWeight(layer, shape, codes, scales);
         this.layer = layer;
+        this.format = format;
         this.shape = shape.clone();
         this.codes = codes.clone();
         this.scales = scales.clone();
@@ -37,14 +40,23 @@ final class DecodingInt8WeightLayer implements Int8WeightLayer {
             FloatBuffer out = w.rawBuffer();
             int channelLength = codes.length / scales.length;
             float[] row = new float[channelLength];
+            float[] values = format == WeightCodes.S8 ? null : format.table();
             for (int c = 0; c < scales.length; c++) {
                 float s = scales[c];
                 int base = c * channelLength;
-                for (int i = 0; i < channelLength; i++) row[i] = (remap == null ? codes[base + i] : remap[codes[base + i] & 0xFF]) * s;
+                for (int i = 0; i < channelLength; i++) {
+                    byte q = remap == null ? codes[base + i] : remap[codes[base + i] & 0xFF];
+                    row[i] = (values == null ? q : values[q & 0xFF]) * s;
+                }
                 out.put(base, row);
             }
             return kernel.run(ws, x, w, bias, residual, outputScale);
         }
+    }
+
+    @Override
+    public WeightCodes format() {
+        return format;
     }
 
     @Override

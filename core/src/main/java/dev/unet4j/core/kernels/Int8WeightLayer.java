@@ -5,19 +5,25 @@ import dev.unet4j.core.tensor.Tensor;
 import java.util.Arrays;
 
 /**
- * A convolution or linear layer whose weight is int8 codes with one float32 scale per output channel, kept by the
- * backend (W8A32: {@code w[o, ...] = code[o, ...] * scale[o]}, float32 activations, no float32 weight kept). Made by
- * {@link Kernels#int8WeightConv2d} and {@link Kernels#int8WeightLinear}. The bias comes with each call (callers
+ * A convolution or linear layer whose weight is 8-bit codes (int8, or OCP FP8: {@link #format()}) with one float32
+ * scale per output channel, kept by the backend (W8A32: {@code w[o, ...] = value(code[o, ...]) * scale[o]}, float32
+ * activations, no float32 weight kept). Made by {@link Kernels#codedWeightConv2d} and {@link Kernels#codedWeightLinear}
+ * (int8: {@link Kernels#int8WeightConv2d}, {@link Kernels#int8WeightLinear}). The bias comes with each call (callers
  * switch between bias-corrected copies by precision), and so may a code remapping (double rounding derives
  * lower-precision codes from the stored ones). Thread-safe; closing frees the codes.
  */
 public interface Int8WeightLayer extends AutoCloseable {
     /**
-     * {@code y = (op(x, w) + bias + residual) * outputScale} with {@code w = remap[code & 0xFF] * scale} (the
+     * {@code y = (op(x, w) + bias + residual) * outputScale} with {@code w = value(remap[code & 0xFF]) * scale} (the
      * stored codes when {@code remap} is null); {@code op} is the convolution or {@code x w^T}; {@code bias}
      * {@code [out]} and {@code residual} may be null.
      */
     Tensor forward(Workspace ws, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap);
+
+    /** How the codes stand for numbers. */
+    default WeightCodes format() {
+        return WeightCodes.S8;
+    }
 
     /** The stored codes, row-major in torch's weight order ({@code [out, in/groups, kh, kw]} or {@code [out, in]}); a copy. */
     byte[] codes();

@@ -48,17 +48,31 @@ public interface Kernels {
 
     /**
      * Prepares a W8A32 convolution from int8 {@code codes} ({@code spec.weightShape()}, row-major) and one scale per
-     * output channel. The default keeps the codes on the Java heap and decodes them per call for
-     * {@link #conv2d(Workspace, Conv2dSpec, Tensor, Tensor, Tensor, Tensor, float)}; backends may keep them natively.
+     * output channel: {@link #codedWeightConv2d} with {@link WeightCodes#S8}.
      */
     default Int8WeightLayer int8WeightConv2d(Conv2dSpec spec, byte[] codes, float[] scales) {
-        return new DecodingInt8WeightLayer("int8-weight conv2d " + spec, spec.weightShape(), codes, scales,
-                (ws, x, w, b, r, s) -> conv2d(ws, spec, x, w, b, r, s));
+        return codedWeightConv2d(spec, WeightCodes.S8, codes, scales);
     }
 
     /** The linear counterpart of {@link #int8WeightConv2d}: {@code codes} {@code [out, in]} row-major. */
     default Int8WeightLayer int8WeightLinear(byte[] codes, int out, int in, float[] scales) {
-        return new DecodingInt8WeightLayer("int8-weight linear [" + out + ", " + in + "]", new long[]{out, in}, codes, scales, this::linear);
+        return codedWeightLinear(WeightCodes.S8, codes, out, in, scales);
+    }
+
+    /**
+     * Prepares a W8A32 convolution from 8-bit {@code codes} of the given {@code format} ({@code spec.weightShape()},
+     * row-major) and one scale per output channel: {@code w = format.value(code) * scale[o]}. The default keeps the
+     * codes on the Java heap and decodes them exactly per call for
+     * {@link #conv2d(Workspace, Conv2dSpec, Tensor, Tensor, Tensor, Tensor, float)}; backends may keep them natively.
+     */
+    default Int8WeightLayer codedWeightConv2d(Conv2dSpec spec, WeightCodes format, byte[] codes, float[] scales) {
+        return new DecodingInt8WeightLayer(format.label() + " conv2d " + spec, format, spec.weightShape(), codes, scales,
+                (ws, x, w, b, r, s) -> conv2d(ws, spec, x, w, b, r, s));
+    }
+
+    /** The linear counterpart of {@link #codedWeightConv2d}: {@code codes} {@code [out, in]} row-major. */
+    default Int8WeightLayer codedWeightLinear(WeightCodes format, byte[] codes, int out, int in, float[] scales) {
+        return new DecodingInt8WeightLayer(format.label() + " linear [" + out + ", " + in + "]", format, new long[]{out, in}, codes, scales, this::linear);
     }
 
     // ------------------------------------------------------------ normalisation and activations

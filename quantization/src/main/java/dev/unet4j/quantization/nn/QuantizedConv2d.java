@@ -11,13 +11,11 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * A convolution with INT8 or FP8 weights (W8A32), so only the codes and scales stay resident: INT8 weights run as
- * the backend's {@link Kernels#int8WeightConv2d} (on oneDNN, codes in native memory decoded by oneDNN per call), at
- * the precision of the workspace's {@link dev.unet4j.quantization.WeightPrecision}; FP8 weights are decoded per call
- * into a workspace tensor for the backend's call-time-weight convolution.
+ * A convolution with INT8 or FP8 weights (W8A32), so only the codes and scales stay resident: the weights run as the
+ * backend's {@link Kernels#codedWeightConv2d} (on oneDNN, codes in native memory decoded by oneDNN per call), INT8
+ * ones at the precision of the workspace's {@link dev.unet4j.quantization.WeightPrecision}.
  */
 public final class QuantizedConv2d extends QuantizedLayer implements Conv2d {
-    private final Kernels kernels;
     private final Conv2dSpec spec;
 
     /** {@code bias} may be null; it is copied. */
@@ -28,8 +26,7 @@ public final class QuantizedConv2d extends QuantizedLayer implements Conv2d {
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedConv2d(Kernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
         super(new QuantizedWeight(path, matching(path, spec, weight), bias, correctedBias,
-                (codes, scales) -> kernels.int8WeightConv2d(spec, codes, scales)));
-        this.kernels = kernels;
+                (format, codes, scales) -> kernels.codedWeightConv2d(spec, format, codes, scales)));
         this.spec = spec;
     }
 
@@ -48,6 +45,6 @@ public final class QuantizedConv2d extends QuantizedLayer implements Conv2d {
 
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        return run(ws, x, residual, outputScale, (w, b) -> kernels.conv2d(ws, spec, x, w, b, residual, outputScale));
+        return run(ws, x, residual, outputScale);
     }
 }

@@ -7,15 +7,10 @@ import dev.unet4j.quantization.QuantizedTensor;
 
 /**
  * What {@link QuantizedConv2d} and {@link QuantizedLinear} share: the W8A32 weight, run by the backend's
- * {@link Int8WeightLayer} for INT8 codes (at the session's double-rounding precision through a code remapping), or
- * decoded per call for FP8 codes.
+ * {@link Int8WeightLayer} (INT8 codes at the session's double-rounding precision through a code remapping, FP8 codes
+ * at their stored precision).
  */
 abstract class QuantizedLayer implements AutoCloseable {
-    /** The backend's float32 kernel, given the decoded weight and the bias for its bit width (may be null). */
-    interface Kernel {
-        Tensor run(Tensor weight, Tensor bias);
-    }
-
     protected final QuantizedWeight weight;
 
     QuantizedLayer(QuantizedWeight weight) {
@@ -37,13 +32,9 @@ abstract class QuantizedLayer implements AutoCloseable {
     }
 
     /** {@code (op(x, w) + bias + residual) * outputScale} at the bit width {@code ws} asks for. */
-    protected final Tensor run(Workspace ws, Tensor x, Tensor residual, float outputScale, Kernel fp8Kernel) {
+    protected final Tensor run(Workspace ws, Tensor x, Tensor residual, float outputScale) {
         int bits = weight.bits(ws);
-        Int8WeightLayer int8 = weight.int8();
-        if (int8 != null) return int8.forward(ws, x, weight.bias(bits), residual, outputScale, QuantizedWeight.remap(bits));
-        try (QuantizedWeight.Decoded w = weight.decode(ws, bits)) {
-            return fp8Kernel.run(w.view(), weight.bias(bits));
-        }
+        return weight.layer().forward(ws, x, weight.bias(bits), residual, outputScale, QuantizedWeight.remap(bits));
     }
 
     @Override

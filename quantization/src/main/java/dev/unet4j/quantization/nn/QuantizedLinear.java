@@ -10,7 +10,6 @@ import java.util.Map;
 
 /** The linear-layer counterpart of {@link QuantizedConv2d} (W8A32): weights {@code [out, in]}. */
 public final class QuantizedLinear extends QuantizedLayer implements Linear {
-    private final Kernels kernels;
     private final int in, out;
 
     /** {@code bias} may be null; it is copied. */
@@ -21,8 +20,7 @@ public final class QuantizedLinear extends QuantizedLayer implements Linear {
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
         super(new QuantizedWeight(path, twoDimensional(path, weight), bias, correctedBias,
-                (codes, scales) -> kernels.int8WeightLinear(codes, (int) weight.shape()[0], (int) weight.shape()[1], scales)));
-        this.kernels = kernels;
+                (format, codes, scales) -> kernels.codedWeightLinear(format, codes, (int) weight.shape()[0], (int) weight.shape()[1], scales)));
         this.out = weight.channels();
         this.in = weight.channelLength();
     }
@@ -44,6 +42,6 @@ public final class QuantizedLinear extends QuantizedLayer implements Linear {
 
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        return run(ws, x, residual, outputScale, (w, b) -> kernels.linear(ws, x, w, b, residual, outputScale));
+        return run(ws, x, residual, outputScale);
     }
 }

@@ -1,6 +1,7 @@
 package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Int8WeightLayer;
+import dev.unet4j.core.kernels.WeightCodes;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.DoubleRounding;
@@ -10,13 +11,11 @@ import dev.unet4j.quantization.WeightPrecision;
 
 import java.util.HashMap;
 import java.util.Map;
-import java.util.function.BiFunction;
 
 /**
  * What a quantized layer keeps: its weight codes and scales, a float32 copy of its bias (small), plus the module
- * path the precision is looked up by. INT8 codes go to the backend's {@link Int8WeightLayer} (native memory on
- * oneDNN, decoded there per call; no copy stays on the Java heap); FP8 codes stay in their {@link QuantizedTensor}
- * and {@link #decode} materialises the float32 weight for one call from the workspace's allocator.
+ * path the precision is looked up by. The INT8 or FP8 codes go to the backend's {@link Int8WeightLayer} (native
+ * memory on oneDNN, decoded there per call; no copy stays on the Java heap).
  */
 final class QuantizedWeight implements AutoCloseable {
     private static final byte[][] REMAPS = new byte[DoubleRounding.MAX_BITS][];
@@ -30,19 +29,22 @@ final class QuantizedWeight implements AutoCloseable {
     private final WeightFormat format;
     private final long[] shape;
     private final boolean perTensorScale; // one scale for all channels (given back that way by weight())
-    private final QuantizedTensor fp8; // FP8 weights: decoded in Java per call; null for INT8
-    private final Int8WeightLayer int8; // INT8 weights: the backend's layer; null for FP8
+    private final Int8WeightLayer layer; // the backend's layer holding the codes and scales
     private final Tensor bias; // owned; null when the layer has none
     private final Map<Integer, Tensor> correctedBias = new HashMap<>(); // owned; by bits
+
+    /** Makes the backend layer from row-major codes of the given element type and per-output-channel scales. */
+    interface LayerFactory {
+        Int8WeightLayer create(WeightCodes format, byte[] codes, float[] scales);
+    }
 
     /**
      * @param bias          float32 bias or null
      * @param correctedBias biases corrected for the quantization error at given bit widths (see
      *                      {@link dev.unet4j.quantization.mixed.BiasCorrection}); used instead of {@code bias} at those widths
-     * @param int8Layer     makes the backend layer of INT8 weights from their row-major codes and per-channel scales
+     * @param backend       makes the backend layer of the weight's codes
      */
-    QuantizedWeight(String path, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias,
-                    BiFunction<byte[], float[], Int8WeightLayer> int8Layer) {
+    QuantizedWeight(String path, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias, LayerFactory backend) {
         this.path = path;
         this.name = weight.name();
         this.format = weight.format();
@@ -50,17 +52,20 @@ final class QuantizedWeight implements AutoCloseable {
         this.perTensorScale = weight.granularity() == dev.unet4j.quantization.Granularity.PER_TENSOR;
         checkBias(bias, "bias");
         correctedBias.forEach((bits, b) -> checkBias(b, bits + "-bit corrected bias"));
-        if (format == WeightFormat.INT8) {
-            float[] perChannel = new float[weight.channels()];
-            for (int c = 0; c < perChannel.length; c++) perChannel[c] = weight.scale(c);
-            this.int8 = int8Layer.apply(weight.codes(), perChannel);
-            this.fp8 = null;
-        } else {
-            this.int8 = null;
-            this.fp8 = weight;
-        }
+        float[] perChannel = new float[weight.channels()];
+        for (int c = 0; c < perChannel.length; c++) perChannel[c] = weight.scale(c);
+        this.layer = backend.create(codes(format), weight.codes(), perChannel);
         this.bias = bias == null ? null : Tensor.of(bias, bias.length);
         correctedBias.forEach((bits, b) -> this.correctedBias.put(bits, Tensor.of(b, b.length)));
+    }
+
+    /** The backend's element type of {@code format}'s codes. */
+    private static WeightCodes codes(WeightFormat format) {
+        return switch (format) {
+            case INT8 -> WeightCodes.S8;
+            case FP8_E4M3 -> WeightCodes.F8_E4M3;
+            case FP8_E5M2 -> WeightCodes.F8_E5M2;
+        };
     }
 
     private void checkBias(float[] b, String what) {
@@ -73,16 +78,15 @@ final class QuantizedWeight implements AutoCloseable {
         return path;
     }
 
-    /** The quantized weight (for INT8 read back from the backend's copy). */
+    /** The quantized weight, read back from the backend's copy. */
     QuantizedTensor weight() {
-        if (fp8 != null) return fp8;
-        float[] scales = int8.scales();
-        return new QuantizedTensor(name, format, shape, int8.codes(), perTensorScale ? new float[]{scales[0]} : scales);
+        float[] scales = layer.scales();
+        return new QuantizedTensor(name, format, shape, layer.codes(), perTensorScale ? new float[]{scales[0]} : scales);
     }
 
     /** Bytes kept for the weight: codes and scales. */
     long weightBytes() {
-        return int8 != null ? int8.residentBytes() : fp8.storageBytes();
+        return layer.residentBytes();
     }
 
     /** The bias to use at {@code bits}: its corrected bias if there is one, else the plain bias (may be null). */
@@ -96,9 +100,9 @@ final class QuantizedWeight implements AutoCloseable {
         return ws.attributes().getOrDefault(WeightPrecision.class, WeightPrecision.STORED).bitsFor(path);
     }
 
-    /** The backend layer of INT8 weights, or null for FP8 ones (which {@link #decode}). */
-    Int8WeightLayer int8() {
-        return int8;
+    /** The backend layer holding the codes. */
+    Int8WeightLayer layer() {
+        return layer;
     }
 
     /** The code remapping that derives {@code bits}-bit weights from the stored INT8 codes; null at 8 bits. */
@@ -110,36 +114,9 @@ final class QuantizedWeight implements AutoCloseable {
         return REMAPS[bits];
     }
 
-    /**
-     * The float32 FP8 weight for one call, decoded into a workspace buffer whose size is rounded up to a power of
-     * two: the session pool then keeps one buffer per size class instead of one per distinct weight shape. The
-     * caller closes it after the kernel ran.
-     */
-    Decoded decode(Workspace ws, int bits) {
-        if (fp8 == null) throw new IllegalStateException(path + ": INT8 weights run through the backend's int8-weight layer");
-        long n = Tensor.numel(shape);
-        Tensor base = Tensor.allocate(ws.allocator(), Math.max(1, Long.highestOneBit(n - 1) << 1));
-        try {
-            Tensor w = base.view(shape, Tensor.rowMajorStrides(shape), 0);
-            fp8.decodeInto(w, bits);
-            return new Decoded(base, w);
-        } catch (RuntimeException e) {
-            base.close();
-            throw e;
-        }
-    }
-
-    /** A decoded weight {@code view} over {@code base}, which closing releases. */
-    record Decoded(Tensor base, Tensor view) implements AutoCloseable {
-        @Override
-        public void close() {
-            base.close();
-        }
-    }
-
     @Override
     public void close() {
-        if (int8 != null) int8.close();
+        layer.close();
         if (bias != null) bias.close();
         correctedBias.values().forEach(Tensor::close);
     }

@@ -2,6 +2,7 @@ package dev.unet4j.core.kernels.dnnl;
 
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Int8WeightLayer;
+import dev.unet4j.core.kernels.WeightCodes;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.NativeBuffer;
@@ -18,8 +19,8 @@ import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 /**
- * W8A32 layers on oneDNN: the int8 codes live in native memory, in OHWI order (each output channel's
- * {@code KH*KW*IC} codes contiguous, tap-major), so the same bytes are a linear's or 1x1 convolution's matmul weights
+ * W8A32 layers on oneDNN: the 8-bit codes (s8, or OCP FP8 as oneDNN's {@code f8_e4m3}/{@code f8_e5m2}) live in
+ * native memory, in OHWI order (each output channel's {@code KH*KW*IC} codes contiguous, tap-major), so the same bytes are a linear's or 1x1 convolution's matmul weights
  * and an im2col convolution's {@code [KH*KW*IC, OC]} weights (both read as the transposed {@code ba} layout). Per
  * call, no float32 weight is kept:
  * <ul>
@@ -30,8 +31,15 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *   <li>other convolutions reorder the codes once into the float32 convolution's blocked layout with the scales
  *       applied in the same jit pass (workspace scratch), then run the float32 convolution.</li>
  * </ul>
+ * FP8 codes take the same routes, the matmul one through f16: oneDNN 3.11 has no CPU matmul with f8 weights and f32
+ * source ("unimplemented"), but it has a jit f32 x f16 decompressing matmul, and every E4M3/E5M2 value is an f16
+ * value, so the codes are first widened exactly to f16 scratch by one unscaled reorder (a plain copy kernel; the
+ * scaled f8 -> f32 reorder into a blocked layout is several times slower, so only convolutions pay it). oneDNN's f8
+ * conversions are exact for every code as OCP FP8 defines it (all 256 codes of both formats are tested against
+ * {@link dev.unet4j.core.io.Float8} on every route; NaN codes come out as NaN, E5M2 infinities as infinities).
  * Weight decompression needs strict float32 math and a jit implementation (AVX-512 here); under bf16 compute, or
- * where oneDNN would fall back to its reference matmul, everything takes the reorder route.
+ * where oneDNN would fall back to its reference matmul, every layer takes the reorder route (linears reorder into
+ * the float32 matmul's preferred weight layout).
  */
 final class DnnlInt8WeightLayers {
     /** Codes from which a double-rounding remap is split across the common pool. */
@@ -40,16 +48,22 @@ final class DnnlInt8WeightLayers {
     private DnnlInt8WeightLayers() {
     }
 
-    /** Whether oneDNN has a jit (non-reference) decompressing f32 x s8 matmul on this CPU; if not, every layer decodes. */
+    /** Whether oneDNN has a jit (non-reference) decompressing f32 x s8 matmul on this CPU; if not, every s8 layer decodes. */
     static boolean hasDecompression() {
-        return Decompression.AVAILABLE;
+        return Decompression.S8;
+    }
+
+    /** The same for f32 x f16 weights (FP8 codes widened to f16); if not, every FP8 layer decodes. */
+    static boolean hasF16Decompression() {
+        return Decompression.F16;
     }
 
     private static final class Decompression {
-        static final boolean AVAILABLE = probe();
+        static final boolean S8 = probe(dnnl_s8), F16 = probe(dnnl_f16);
 
-        private static boolean probe() {
-            try (Primitive p = PrimitiveCache.create("probe of f32 x s8 weight decompression", s -> describeMatmul(s, 16, 64, 64, 64, false, false, 1f))) {
+        private static boolean probe(int weightType) {
+            try (Primitive p = PrimitiveCache.create("probe of f32 x " + weightType + " weight decompression",
+                    s -> describeMatmul(s, 16, 64, 64, 64, false, false, 1f, weightType))) {
                 return !p.implementation().startsWith("ref");
             } catch (DnnlException e) {
                 return false;
@@ -60,6 +74,7 @@ final class DnnlInt8WeightLayers {
     /** The native codes and scales of one layer. */
     private abstract static class Codes implements Int8WeightLayer {
         final DnnlKernels kernels;
+        final WeightCodes format;
         final String layer;
         final long count;
         final int channels;
@@ -67,9 +82,10 @@ final class DnnlInt8WeightLayers {
         private boolean closed;
 
         /** {@code ohwiCodes} are already in storage order. */
-        Codes(DnnlKernels kernels, String layer, long[] shape, byte[] rowMajorCodes, byte[] ohwiCodes, float[] scales) {
+        Codes(DnnlKernels kernels, WeightCodes format, String layer, long[] shape, byte[] rowMajorCodes, byte[] ohwiCodes, float[] scales) {
             Int8WeightLayer.checkWeight(layer, shape, rowMajorCodes, scales);
             this.kernels = kernels;
+            this.format = format;
             this.layer = layer;
             this.count = ohwiCodes.length;
             this.channels = scales.length;
@@ -77,6 +93,55 @@ final class DnnlInt8WeightLayers {
             this.scales = Allocator.direct().acquire(channels);
             bytes(codes.address(0), count).put(ohwiCodes);
             this.scales.floatBuffer(0, channels).put(scales);
+        }
+
+        @Override
+        public WeightCodes format() {
+            return format;
+        }
+
+        /** oneDNN's data type of the codes. */
+        int dataType() {
+            return switch (format) {
+                case S8 -> dnnl_s8;
+                case F8_E4M3 -> dnnl_f8_e4m3;
+                case F8_E5M2 -> dnnl_f8_e5m2;
+            };
+        }
+
+        /** Whether calls may run as a decompressing matmul: strict float32 math and a jit kernel for the weight type. */
+        boolean decompresses() {
+            if (kernels.fpmathMode() != dnnl_fpmath_mode_strict) return false;
+            return format == WeightCodes.S8 ? hasDecompression() : hasF16Decompression();
+        }
+
+        /** The weight type the decompressing matmul reads: the s8 codes themselves, or FP8 codes widened to f16. */
+        int matmulWeightType() {
+            return format == WeightCodes.S8 ? dnnl_s8 : dnnl_f16;
+        }
+
+        /**
+         * Null for s8 codes; for FP8, the codes at {@code codes} widened to f16 in workspace scratch by one unscaled
+         * jit reorder (a plain copy kernel, several times faster than the scaled f8 -> f32 reorder into a blocked
+         * layout). Every E4M3 and E5M2 value is an f16 value, so this is exact.
+         */
+        Tensor widened(DnnlWorkspace ws, long codes) {
+            if (format == WeightCodes.S8) return null;
+            Key key = Key.of("codedw.widen." + format).add(count).build();
+            Primitive widen = kernels.cache().get(key, k -> "widen " + format + " codes of " + layer + " to f16", s -> {
+                dnnl_primitive_desc pd = new dnnl_primitive_desc();
+                check(dnnl_reorder_primitive_desc_create(pd, s.tag(new long[]{count}, dnnl_a, dataType()), engine(),
+                        s.tag(new long[]{count}, dnnl_a, dnnl_f16), engine(), s.attr()), "reorder_primitive_desc_create(widen " + layer + ")");
+                return pd;
+            });
+            Tensor t = scratch(ws, 2 * count);
+            try {
+                widen.execute(ws, DNNL_ARG_SRC, codes, DNNL_ARG_DST, t.address());
+                return t;
+            } catch (RuntimeException e) {
+                t.close();
+                throw e;
+            }
         }
 
         static ByteBuffer bytes(long address, long n) {
@@ -141,12 +206,14 @@ final class DnnlInt8WeightLayers {
     }
 
     /**
-     * The decompressing matmul {@code [m, k] (row stride srcRowStride) x s8 [k, n] -> f32 [m, n]}: the weights are
-     * the codes {@code [n, k]} row-major read transposed, scaled per column, plus bias and fused epilogue.
+     * The decompressing matmul {@code [m, k] (row stride srcRowStride) x weightType [k, n] -> f32 [m, n]}: the
+     * weights are {@code [n, k]} row-major read transposed (s8 codes, or f16 widened FP8 codes), scaled per column,
+     * plus bias and fused epilogue.
      */
-    static dnnl_primitive_desc describeMatmul(Dnnl.Scope s, long m, long k, long srcRowStride, long n, boolean hasBias, boolean residual, float scale) {
+    static dnnl_primitive_desc describeMatmul(Dnnl.Scope s, long m, long k, long srcRowStride, long n, boolean hasBias, boolean residual, float scale,
+                                              int weightType) {
         dnnl_memory_desc srcMd = s.md(new long[]{m, k}, new long[]{srcRowStride, 1});
-        dnnl_memory_desc wMd = s.md(new long[]{k, n}, new long[]{1, k}, dnnl_s8);
+        dnnl_memory_desc wMd = s.md(new long[]{k, n}, new long[]{1, k}, weightType);
         dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{1, n}, dnnl_ab) : null;
         dnnl_memory_desc dstMd = s.tag(new long[]{m, n}, dnnl_ab);
         dnnl_primitive_attr attr = s.attr();
@@ -155,7 +222,7 @@ final class DnnlInt8WeightLayers {
         s.residualAndScale(attr, residual ? dstMd : null, scale);
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         check(dnnl_matmul_primitive_desc_create(pd, engine(), srcMd, wMd, bMd, dstMd, attr),
-                "matmul_primitive_desc_create(f32 [" + m + ", " + k + "] x s8 [" + k + ", " + n + "])");
+                "matmul_primitive_desc_create(f32 [" + m + ", " + k + "] x " + (weightType == dnnl_s8 ? "s8" : "f16") + " [" + k + ", " + n + "])");
         return pd;
     }
 
@@ -168,7 +235,7 @@ final class DnnlInt8WeightLayers {
         return DnnlPointwise.run(ws, p, out, args.toArray());
     }
 
-    /** A reorder of s8 codes laid out as {@code codesMd} into {@code wantedMd} float32, scaled over {@code mask}'s dimensions. */
+    /** A reorder of 8-bit codes laid out as {@code codesMd} into {@code wantedMd} float32, scaled over {@code mask}'s dimensions. */
     static dnnl_primitive_desc describeDecode(Dnnl.Scope s, dnnl_memory_desc codesMd, dnnl_memory_desc wantedMd, int mask, String what) {
         dnnl_primitive_attr attr = s.attr();
         check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_SRC, mask), "set_scales_mask(src, per output channel)");
@@ -186,8 +253,8 @@ final class DnnlInt8WeightLayers {
     static final class Conv extends Codes {
         private final Conv2dSpec spec;
 
-        Conv(DnnlKernels kernels, Conv2dSpec spec, byte[] oihwCodes, float[] scales) {
-            super(kernels, "int8-weight conv2d " + spec, spec.weightShape(), oihwCodes, toOhwi(spec, oihwCodes), scales);
+        Conv(DnnlKernels kernels, Conv2dSpec spec, WeightCodes format, byte[] oihwCodes, float[] scales) {
+            super(kernels, format, format.label() + " conv2d " + spec, spec.weightShape(), oihwCodes, toOhwi(spec, oihwCodes), scales);
             this.spec = spec;
         }
 
@@ -224,13 +291,13 @@ final class DnnlInt8WeightLayers {
         private dnnl_memory_desc codesMd(Dnnl.Scope s) {
             long g = spec.groups(), og = spec.outChannels() / g, ig = spec.inChannels() / g, kh = spec.kernelH(), kw = spec.kernelW();
             long perOut = ig * kh * kw;
-            if (g == 1) return s.md(spec.weightShape(), new long[]{perOut, 1, kw * ig, ig}, dnnl_s8);
-            return s.md(new long[]{g, og, ig, kh, kw}, new long[]{og * perOut, perOut, 1, kw * ig, ig}, dnnl_s8);
+            if (g == 1) return s.md(spec.weightShape(), new long[]{perOut, 1, kw * ig, ig}, dataType());
+            return s.md(new long[]{g, og, ig, kh, kw}, new long[]{og * perOut, perOut, 1, kw * ig, ig}, dataType());
         }
 
         /** Whether this call runs as a decompressing matmul: 1x1, or kxk over at most OC output pixels (small gather). */
         private boolean asMatmul(Tensor x) {
-            if (spec.groups() != 1 || kernels.fpmathMode() != dnnl_fpmath_mode_strict || !hasDecompression()) return false;
+            if (spec.groups() != 1 || !decompresses()) return false;
             if (isPointwise()) return true;
             long rows = x.dim(0) * spec.outH(x.dim(2)) * spec.outW(x.dim(3));
             return rows <= Math.min(DnnlIm2colConv.MAX_ROWS, spec.outChannels());
@@ -252,7 +319,10 @@ final class DnnlInt8WeightLayers {
                  Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap)) {
                 Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual, b = bin != null ? bin : bias;
                 long codes = mapped != null ? mapped.address() : codesAddress();
-                return asMatmul(x) ? matmul(ws, src, codes, b, res, outputScale) : decoded(ws, x, src, codes, b, res, outputScale);
+                if (!asMatmul(x)) return decoded(ws, x, src, codes, b, res, outputScale);
+                try (Tensor wide = widened(ws, codes)) {
+                    return matmul(ws, src, wide != null ? wide.address() : codes, b, res, outputScale);
+                }
             }
         }
 
@@ -260,9 +330,9 @@ final class DnnlInt8WeightLayers {
         private Tensor matmul(DnnlWorkspace ws, Tensor src, long codes, Tensor b, Tensor res, float outputScale) {
             long n = src.dim(0), oh = spec.outH(src.dim(2)), ow = spec.outW(src.dim(3)), m = n * oh * ow;
             long k = (long) spec.kernelH() * spec.kernelW() * spec.inChannels(), oc = spec.outChannels();
-            Key key = Key.of("conv2d.int8w.matmul").add(m).add(k).add(oc).add(b != null).add(res != null).add(outputScale).build();
+            Key key = Key.of("conv2d.codedw.matmul").add(matmulWeightType()).add(m).add(k).add(oc).add(b != null).add(res != null).add(outputScale).build();
             Primitive p = kernels.cache().get(key, kk -> layer + " as decompressing matmul [" + m + ", " + k + "] x [" + k + ", " + oc + "]",
-                    s -> describeMatmul(s, m, k, k, oc, b != null, res != null, outputScale)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, oc);
+                    s -> describeMatmul(s, m, k, k, oc, b != null, res != null, outputScale, matmulWeightType())).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, oc);
             Tensor out = Tensor.allocateChannelsLast(ws.allocator(), n, oc, oh, ow);
             if (isPointwise()) return runMatmul(ws, p, src.address(), codes, scalesAddress(), b, res, out);
             try (Tensor cols = Tensor.allocate(ws.allocator(), m, k)) {
@@ -278,8 +348,8 @@ final class DnnlInt8WeightLayers {
         private Tensor decoded(DnnlWorkspace ws, Tensor x, Tensor src, long codes, Tensor b, Tensor res, float outputScale) {
             Key key = DnnlConv2d.key("conv2d.call", spec, x, b != null, res != null, outputScale);
             Primitive conv = DnnlConv2d.primitive(kernels.cache(), key, spec, src, b != null, res != null, outputScale, kernels.fpmathMode());
-            Key decodeKey = DnnlConv2d.key("conv2d.int8w.decode", spec, x, b != null, res != null, outputScale);
-            Primitive decode = kernels.cache().get(decodeKey, k -> "decode int8 weights of " + layer,
+            Key decodeKey = DnnlConv2d.key("conv2d.codedw.decode." + format, spec, x, b != null, res != null, outputScale);
+            Primitive decode = kernels.cache().get(decodeKey, k -> "decode " + format + " weights of " + layer,
                     s -> describeDecode(s, codesMd(s), conv.argMd(DNNL_ARG_WEIGHTS), spec.groups() == 1 ? 1 : 3, layer))
                     .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, spec.outChannels());
             long[] o = DnnlConv2d.outShape(spec, x);
@@ -298,8 +368,8 @@ final class DnnlInt8WeightLayers {
     static final class Linear extends Codes {
         private final int in, out;
 
-        Linear(DnnlKernels kernels, byte[] codes, int out, int in, float[] scales) {
-            super(kernels, "int8-weight linear [" + out + ", " + in + "]", new long[]{out, in}, codes, codes, scales);
+        Linear(DnnlKernels kernels, WeightCodes format, byte[] codes, int out, int in, float[] scales) {
+            super(kernels, format, format.label() + " linear [" + out + ", " + in + "]", new long[]{out, in}, codes, codes, scales);
             this.in = in;
             this.out = out;
         }
@@ -314,29 +384,50 @@ final class DnnlInt8WeightLayers {
             DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
             DnnlLinear.checkInput(x, in, out, residual);
             if (bias != null && (bias.rank() != 1 || bias.dim(0) != out)) throw new IllegalArgumentException(layer + ": bias " + bias + ", expected [" + out + "]");
-            if (kernels.fpmathMode() != dnnl_fpmath_mode_strict || !hasDecompression()) return decoded(ws, x, bias, residual, outputScale, remap);
+            if (!decompresses()) return decoded(ws, x, bias, residual, outputScale, remap);
             try (Tensor xin = kernels.contiguousOrNull(ws, x); Tensor rin = kernels.contiguousOrNull(ws, residual);
-                 Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap)) {
+                 Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap);
+                 Tensor wide = widened(ws, mapped != null ? mapped.address() : codesAddress())) {
                 Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual, b = bin != null ? bin : bias;
-                long m = x.numel() / in;
-                Key key = Key.of("linear.int8w").add(m).add(in).add(out).add(b != null).add(res != null).add(outputScale).build();
-                Primitive p = kernels.cache().get(key, k -> layer + " on " + x, s -> describeMatmul(s, m, in, in, out, b != null, res != null, outputScale))
+                long m = x.numel() / in, weights = wide != null ? wide.address() : mapped != null ? mapped.address() : codesAddress();
+                Key key = Key.of("linear.codedw.matmul").add(matmulWeightType()).add(m).add(in).add(out).add(b != null).add(res != null).add(outputScale).build();
+                Primitive p = kernels.cache().get(key, k -> layer + " on " + x,
+                                s -> describeMatmul(s, m, in, in, out, b != null, res != null, outputScale, matmulWeightType()))
                         .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
                 Tensor y = Tensor.allocate(ws.allocator(), DnnlLinear.outShape(x, out));
-                return runMatmul(ws, p, src.address(), mapped != null ? mapped.address() : codesAddress(), scalesAddress(), b, res, y);
+                return runMatmul(ws, p, src.address(), weights, scalesAddress(), b, res, y);
             }
         }
 
-        /** bf16 compute (or no jit decompression): the codes decoded to a float32 {@code [out, in]} scratch by one scaled reorder, then the float linear. */
+        /**
+         * The codes reordered, with the scales applied in the same pass, into the weight layout the float32 matmul
+         * prefers (workspace scratch), then that matmul.
+         */
         private Tensor decoded(DnnlWorkspace ws, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap) {
-            Key key = Key.of("linear.int8w.decode").add(in).add(out).build();
-            Primitive decode = kernels.cache().get(key, k -> "decode int8 weights of " + layer,
-                    s -> describeDecode(s, s.tag(new long[]{out, in}, dnnl_ab, dnnl_s8), s.tag(new long[]{out, in}, dnnl_ab), 1, layer))
-                    .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, out);
-            try (Tensor mapped = remapped(ws, remap); Tensor w = Tensor.allocate(ws.allocator(), out, in)) {
-                decode.execute(ws, DNNL_ARG_SRC, mapped != null ? mapped.address() : codesAddress(), DNNL_ARG_DST, w.address(),
-                        DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, scalesAddress());
-                return kernels.linear(ws, x, w, bias, residual, outputScale);
+            try (Tensor xin = kernels.rowsOrNull(ws, x); Tensor rin = kernels.contiguousOrNull(ws, residual);
+                 Tensor bin = kernels.contiguousOrNull(ws, bias); Tensor mapped = remapped(ws, remap)) {
+                Tensor src = xin != null ? xin : x, res = rin != null ? rin : residual, b = bin != null ? bin : bias;
+                long m = x.numel() / in, rowStride = Dnnl.rowStride(src), colStride = src.stride(-1);
+                int fpmath = kernels.fpmathMode();
+                Key key = Key.of("linear.codedw").add(m).add(in).add(out).add(rowStride).add(colStride)
+                        .add(b != null).add(res != null).add(outputScale).add(fpmath).build();
+                Primitive matmul = kernels.cache().get(key, k -> layer + " as float32 matmul on " + x,
+                        s -> DnnlLinear.describe(s, m, in, rowStride, colStride, out, null, b != null, res != null, outputScale, fpmath));
+                Key decodeKey = Key.of("linear.codedw.decode." + format).add(m).add(in).add(out).add(rowStride).add(colStride)
+                        .add(b != null).add(res != null).add(outputScale).add(fpmath).build();
+                // the codes [out, in] row-major are the matmul's [in, out] weights read transposed; scales along out (dim 1)
+                Primitive decode = kernels.cache().get(decodeKey, k -> "decode " + format + " weights of " + layer,
+                        s -> describeDecode(s, s.md(new long[]{in, out}, new long[]{1, in}, dataType()), matmul.argMd(DNNL_ARG_WEIGHTS), 1 << 1, layer))
+                        .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, out);
+                try (Tensor packed = scratch(ws, matmul.argBytes(DNNL_ARG_WEIGHTS))) {
+                    decode.execute(ws, DNNL_ARG_SRC, mapped != null ? mapped.address() : codesAddress(), DNNL_ARG_DST, packed.address(),
+                            DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, scalesAddress());
+                    Tensor y = Tensor.allocate(ws.allocator(), DnnlLinear.outShape(x, out));
+                    ArgList args = new ArgList().add(DNNL_ARG_SRC, src.address()).add(DNNL_ARG_WEIGHTS, packed.address()).add(DNNL_ARG_DST, y.address());
+                    if (b != null) args.add(DNNL_ARG_BIAS, b.address());
+                    if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+                    return DnnlPointwise.run(ws, matmul, y, args.toArray());
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Int8WeightLayer;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
+import dev.unet4j.core.kernels.WeightCodes;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
@@ -138,15 +139,15 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
         return callTime.linear(dnnl(ws), x, weight, bias, residual, outputScale);
     }
 
-    /** W8A32 with the codes in native memory, decoded by oneDNN per call (see {@link DnnlInt8WeightLayers}). */
+    /** W8A32 with the int8 or FP8 codes in native memory, decoded by oneDNN per call (see {@link DnnlInt8WeightLayers}). */
     @Override
-    public Int8WeightLayer int8WeightConv2d(Conv2dSpec spec, byte[] codes, float[] scales) {
-        return new DnnlInt8WeightLayers.Conv(this, spec, codes, scales);
+    public Int8WeightLayer codedWeightConv2d(Conv2dSpec spec, WeightCodes format, byte[] codes, float[] scales) {
+        return new DnnlInt8WeightLayers.Conv(this, spec, format, codes, scales);
     }
 
     @Override
-    public Int8WeightLayer int8WeightLinear(byte[] codes, int out, int in, float[] scales) {
-        return new DnnlInt8WeightLayers.Linear(this, codes, out, in, scales);
+    public Int8WeightLayer codedWeightLinear(WeightCodes format, byte[] codes, int out, int in, float[] scales) {
+        return new DnnlInt8WeightLayers.Linear(this, format, codes, out, in, scales);
     }
 
     /**
