@@ -165,7 +165,10 @@ public final class QuantTable {
 
     // ------------------------------------------------------------------ digits-16
 
-    static void digits(Path folder, List<String> schemes, int rounds, DnnlKernels exact, DnnlKernels bf16) throws IOException {
+    static void digits(Path folder, List<String> requested, int rounds, DnnlKernels exact, DnnlKernels bf16) throws IOException {
+        // row 0 is the float32 reference of every comparison and time ratio
+        List<String> schemes = new ArrayList<>(List.of("fp32"));
+        requested.stream().filter(x -> QuantSpec.parse(x).scheme() != QuantSpec.Scheme.FP32).forEach(schemes::add);
         SchedulerConfig cfg = SchedulerConfig.parse(Files.readString(folder.resolve("scheduler_config.json")));
         DdimSampler sampler = DdimSampler.fromConfig(cfg);
         long[] labels = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, seeds = new long[10];
@@ -241,6 +244,11 @@ public final class QuantTable {
         Config base = sdConfig(QuantSpec.parse("fp32"), exact, bf16);
         header(title, true);
         try (UNetForwardCases.Inputs in = c.inputs(base.model)) {
+            // the float32 reference, whatever schemes were asked for (and in whichever order)
+            float[] refOut, refSample = steps > 0 ? sdSample(base, steps) : null;
+            try (Tensor y = base.session.forward(in.inputs())) {
+                refOut = y.toFloatArray();
+            }
             Config int8 = null; // int8, dr:6 and dr:4 share one model: only the session precision differs
             for (String s : schemes) {
                 QuantSpec spec = QuantSpec.parse(s);
@@ -264,7 +272,7 @@ public final class QuantTable {
                 if (steps > 0) samples.add(sdSample(cfg, steps));
                 double[] m = stepTimes(List.of(base, cfg), in.inputs(), rounds);
                 rows.add(cfg);
-                row(cfg, outs.get(0), outs.get(outs.size() - 1), samples.isEmpty() ? null : samples.get(0), samples.isEmpty() ? null : samples.get(samples.size() - 1), 1, m[1] / m[0]);
+                row(cfg, refOut, outs.get(outs.size() - 1), refSample, samples.isEmpty() ? null : samples.get(samples.size() - 1), 1, m[1] / m[0]);
                 System.out.printf("  (%s: float32 %.2f s, %s %.2f s per call)%n", spec.text(), m[0], spec.text(), m[1]);
                 if (keeps && int8 == null) int8 = cfg;
                 if (cfg != base && cfg != int8) {
