@@ -94,34 +94,40 @@ final class DnnlAttention {
         long rowsPerChunk = perHead ? Math.max(1, Math.min(tq, Math.min(budget, HEAD_BLOCK_BYTES) / (Float.BYTES * Math.max(1, tk))))
                 : tq;
         long groups = perHead ? b * h : 1, gb = perHead ? 1 : b, gh = perHead ? 1 : h;
-        // K and V of a group are the matmuls' weights for every chunk of query rows: reordered once per group into
-        // the blocked layout the primitives want (oneDNN would otherwise repack the strided head view on every call)
+        // K and V of a group are the matmuls' weights for every chunk of query rows: with more than one chunk they are
+        // reordered once per group into the blocked layout the primitives want (oneDNN would otherwise repack the
+        // strided head view on every call); a single chunk reads the strided views directly (layout rows 0)
+        boolean pack = tq > rowsPerChunk;
+        long layoutRows = pack ? rowsPerChunk : 0;
         long[] full = {gb, gh, rowsPerChunk, tk}, tail = {gb, gh, tq % rowsPerChunk, tk};
-        Primitive qkFull = scoresPrimitive(q, k, bias, scale, full, d, null, rowsPerChunk);
-        Primitive pvFull = valuesPrimitive(v, out, full, d, null, rowsPerChunk);
-        Primitive qkTail = tail[2] == 0 ? null : scoresPrimitive(q, k, bias, scale, tail, d, qkFull.argMd(DNNL_ARG_WEIGHTS), rowsPerChunk);
-        Primitive pvTail = tail[2] == 0 ? null : valuesPrimitive(v, out, tail, d, pvFull.argMd(DNNL_ARG_WEIGHTS), rowsPerChunk);
-        Primitive packK = packPrimitive(scoresKey("attention.packK", q, k, bias, scale, full, d, rowsPerChunk), qkFull,
+        Primitive qkFull = scoresPrimitive(q, k, bias, scale, full, d, null, layoutRows);
+        Primitive pvFull = valuesPrimitive(v, out, full, d, null, layoutRows);
+        Primitive qkTail = tail[2] == 0 ? null : scoresPrimitive(q, k, bias, scale, tail, d, qkFull.argMd(DNNL_ARG_WEIGHTS), layoutRows);
+        Primitive pvTail = tail[2] == 0 ? null : valuesPrimitive(v, out, tail, d, pvFull.argMd(DNNL_ARG_WEIGHTS), layoutRows);
+        Primitive packK = !pack ? null : packPrimitive(scoresKey("attention.packK", q, k, bias, scale, full, d, layoutRows), qkFull,
                 new long[]{gb, gh, d, tk}, new long[]{k.stride(0), d, 1, k.stride(1)});
-        Primitive packV = packPrimitive(valuesKey("attention.packV", v, out, full, d, rowsPerChunk), pvFull,
+        Primitive packV = !pack ? null : packPrimitive(valuesKey("attention.packV", v, out, full, d, layoutRows), pvFull,
                 new long[]{gb, gh, tk, d}, new long[]{v.stride(0), d, v.stride(1), 1});
         try (Tensor scores = Tensor.allocate(ws.allocator(), gb * gh * rowsPerChunk * tk);
-             Tensor kPacked = Tensor.allocate(ws.allocator(), (qkFull.argBytes(DNNL_ARG_WEIGHTS) + 3) / 4);
-             Tensor vPacked = Tensor.allocate(ws.allocator(), (pvFull.argBytes(DNNL_ARG_WEIGHTS) + 3) / 4)) {
+             Tensor kPacked = !pack ? null : Tensor.allocate(ws.allocator(), (qkFull.argBytes(DNNL_ARG_WEIGHTS) + 3) / 4);
+             Tensor vPacked = !pack ? null : Tensor.allocate(ws.allocator(), (pvFull.argBytes(DNNL_ARG_WEIGHTS) + 3) / 4)) {
             for (long g = 0; g < groups; g++) {
                 long bi = perHead ? g / h : 0, hi = perHead ? g % h : 0;
                 long qBase = q.address() + (bi * q.stride(0) + hi * d) * Float.BYTES;
                 long kBase = k.address() + (bi * k.stride(0) + hi * d) * Float.BYTES;
                 long vBase = v.address() + (bi * v.stride(0) + hi * d) * Float.BYTES;
                 long oBase = out.address() + (bi * out.stride(0) + hi * d) * Float.BYTES;
-                packK.execute(ws, DNNL_ARG_SRC, kBase, DNNL_ARG_DST, kPacked.address());
-                packV.execute(ws, DNNL_ARG_SRC, vBase, DNNL_ARG_DST, vPacked.address());
+                if (pack) {
+                    packK.execute(ws, DNNL_ARG_SRC, kBase, DNNL_ARG_DST, kPacked.address());
+                    packV.execute(ws, DNNL_ARG_SRC, vBase, DNNL_ARG_DST, vPacked.address());
+                }
+                long kWeights = pack ? kPacked.address() : kBase, vWeights = pack ? vPacked.address() : vBase;
                 for (long r0 = 0; r0 < tq; r0 += rowsPerChunk) {
                     long rows = Math.min(rowsPerChunk, tq - r0);
                     long[] sDims = {gb, gh, rows, tk};
                     Primitive qk = rows == rowsPerChunk ? qkFull : qkTail;
                     ArgList args = new ArgList().add(DNNL_ARG_SRC, qBase + r0 * q.stride(1) * Float.BYTES)
-                            .add(DNNL_ARG_WEIGHTS, kPacked.address()).add(DNNL_ARG_DST, scores.address());
+                            .add(DNNL_ARG_WEIGHTS, kWeights).add(DNNL_ARG_DST, scores.address());
                     if (bias != null) args.add(Dnnl.postOpArg(1, DNNL_ARG_SRC_1), bias.address() + bi * bias.stride(0) * Float.BYTES);
                     DnnlPointwise.run(ws, qk, out, args.toArray());
 
@@ -129,7 +135,7 @@ final class DnnlAttention {
                     kernels.pointwise().softmaxRows(ws, block, block);
 
                     Primitive pv = rows == rowsPerChunk ? pvFull : pvTail;
-                    DnnlPointwise.run(ws, pv, out, DNNL_ARG_SRC, scores.address(), DNNL_ARG_WEIGHTS, vPacked.address(),
+                    DnnlPointwise.run(ws, pv, out, DNNL_ARG_SRC, scores.address(), DNNL_ARG_WEIGHTS, vWeights,
                             DNNL_ARG_DST, oBase + r0 * c * Float.BYTES);
                 }
             }
@@ -162,8 +168,9 @@ final class DnnlAttention {
     }
 
     /**
-     * {@code scale * Q K^T (+ bias)} for one chunk of query rows: Q [B,H,rows,D] strided, K^T [B,H,D,Tk] in
-     * {@code weightsMd} (null: the layout oneDNN prefers, as for {@code layoutRows} rows).
+     * {@code scale * Q K^T (+ bias)} for one chunk of query rows: Q [B,H,rows,D] strided; K^T [B,H,D,Tk] the strided
+     * head view when {@code layoutRows} is 0, else in {@code weightsMd} (null: the layout oneDNN prefers for chunks of
+     * {@code layoutRows} rows).
      */
     private Primitive scoresPrimitive(Tensor q, Tensor k, Tensor bias, float scale, long[] sDims, long d,
                                       dnnl_memory_desc weightsMd, long layoutRows) {
@@ -172,7 +179,8 @@ final class DnnlAttention {
         return kernels.cache().get(key, kk -> "attention scores " + java.util.Arrays.toString(sDims) + " head dim " + d, s -> {
             long b = sDims[0], h = sDims[1], rows = sDims[2], tk = sDims[3];
             dnnl_memory_desc qMd = s.md(new long[]{b, h, rows, d}, new long[]{q.stride(0), d, q.stride(1), 1});
-            dnnl_memory_desc kMd = weightsMd != null ? weightsMd : s.tag(new long[]{b, h, d, tk}, dnnl_format_tag_any);
+            dnnl_memory_desc kMd = layoutRows == 0 ? s.md(new long[]{b, h, d, tk}, new long[]{k.stride(0), d, 1, k.stride(1)})
+                    : weightsMd != null ? weightsMd : s.tag(new long[]{b, h, d, tk}, dnnl_format_tag_any);
             dnnl_memory_desc dstMd = s.md(sDims, Tensor.rowMajorStrides(sDims));
             dnnl_primitive_attr attr = s.attr(fpmath);
             dnnl_post_ops po = s.postOps();
@@ -196,7 +204,8 @@ final class DnnlAttention {
         return kernels.cache().get(key, kk -> "attention values " + java.util.Arrays.toString(sDims) + " head dim " + d, s -> {
             long b = sDims[0], h = sDims[1], rows = sDims[2], tk = sDims[3];
             dnnl_memory_desc pMd = s.md(sDims, Tensor.rowMajorStrides(sDims));
-            dnnl_memory_desc vMd = weightsMd != null ? weightsMd : s.tag(new long[]{b, h, tk, d}, dnnl_format_tag_any);
+            dnnl_memory_desc vMd = layoutRows == 0 ? s.md(new long[]{b, h, tk, d}, new long[]{v.stride(0), d, v.stride(1), 1})
+                    : weightsMd != null ? weightsMd : s.tag(new long[]{b, h, tk, d}, dnnl_format_tag_any);
             dnnl_memory_desc oMd = s.md(new long[]{b, h, rows, d}, new long[]{out.stride(0), d, out.stride(1), 1});
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             check(dnnl_matmul_primitive_desc_create(pd, engine(), pMd, vMd, null, oMd, s.attr(fpmath)), "matmul_primitive_desc_create(attention values)");
