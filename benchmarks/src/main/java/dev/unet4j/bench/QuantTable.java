@@ -265,11 +265,16 @@ public final class QuantTable {
                 } else {
                     cfg = sdConfig(spec, exact, bf16);
                 }
-                try (Tensor y = cfg.session.forward(in.inputs())) {
-                    outs.add(y.toFloatArray());
+                if (cfg == base) { // the reference itself: its call and sample were taken above
+                    outs.add(refOut);
+                    if (steps > 0) samples.add(refSample);
+                } else {
+                    try (Tensor y = cfg.session.forward(in.inputs())) {
+                        outs.add(y.toFloatArray());
+                    }
+                    if (steps > 0) samples.add(sdSample(cfg, steps));
                 }
                 cfg.poolPeakBytes = cfg.session.allocator().peakBytes();
-                if (steps > 0) samples.add(sdSample(cfg, steps));
                 double[] m = stepTimes(List.of(base, cfg), in.inputs(), rounds);
                 rows.add(cfg);
                 row(cfg, refOut, outs.get(outs.size() - 1), refSample, samples.isEmpty() ? null : samples.get(samples.size() - 1), 1, m[1] / m[0]);
