@@ -23,6 +23,9 @@ public final class DnnlWorkspace implements Workspace {
     private NativeBuffer scratchpad;
     private final NativeBuffer scalars;
     private boolean closed;
+    /** Per primitive run here: its memory objects (see {@link ArgBinding}). */
+    private final java.util.Map<Primitive, ArgBinding> bindings = new java.util.IdentityHashMap<>();
+    private static final int MAX_BINDINGS = 8192;
 
     DnnlWorkspace(Allocator allocator) {
         this.allocator = allocator;
@@ -78,6 +81,27 @@ public final class DnnlWorkspace implements Workspace {
         return scalars.floatBuffer(i, 1).get(0);
     }
 
+    /** The binding for running {@code p} with these (argument id, address) pairs, plus the scratchpad when {@code scratch}. */
+    ArgBinding binding(Primitive p, long[] argAddressPairs, boolean scratch) {
+        checkOpen();
+        int n = argAddressPairs.length / 2 + (scratch ? 1 : 0);
+        int[] ids = new int[n];
+        for (int i = 0; i < argAddressPairs.length / 2; i++) ids[i] = (int) argAddressPairs[2 * i];
+        if (scratch) ids[n - 1] = DNNL_ARG_SCRATCHPAD;
+        ArgBinding b = bindings.get(p);
+        if (b != null && b.matches(ids)) return b;
+        if (b != null) b.close();
+        if (bindings.size() >= MAX_BINDINGS) clearBindings();     // primitives evicted and re-made: do not grow without bound
+        b = new ArgBinding(p, ids);
+        bindings.put(p, b);
+        return b;
+    }
+
+    private void clearBindings() {
+        bindings.values().forEach(ArgBinding::close);
+        bindings.clear();
+    }
+
     /** Bytes of scratchpad currently held. */
     public long scratchpadBytes() {
         return scratchpad == null ? 0 : scratchpad.capacity() * Float.BYTES;
@@ -91,6 +115,7 @@ public final class DnnlWorkspace implements Workspace {
     public void close() {
         if (closed) return;
         closed = true;
+        clearBindings();
         dnnl_stream_destroy(stream);
         if (scratchpad != null) Allocator.direct().release(scratchpad);
         Allocator.direct().release(scalars);

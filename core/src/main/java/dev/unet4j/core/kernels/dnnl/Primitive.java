@@ -1,7 +1,5 @@
 package dev.unet4j.core.kernels.dnnl;
 
-import org.bytedeco.dnnl.dnnl_exec_arg_t;
-import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
@@ -29,6 +27,8 @@ final class Primitive implements AutoCloseable {
     private final String what;
     /** Descriptors of runtime scale arguments with more than one value (per-channel weight scales). */
     private final java.util.Map<Integer, dnnl_memory_desc> scaleMds = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Descriptors of the other arguments as the descriptor reports them (owned by {@code pd}). */
+    private final java.util.Map<Integer, dnnl_memory_desc> argMds = new java.util.concurrent.ConcurrentHashMap<>();
     private boolean closed;
 
     /** Takes ownership of {@code pd}. {@code what} names the operation and shapes for error messages. */
@@ -73,32 +73,29 @@ final class Primitive implements AutoCloseable {
 
     /**
      * Executes with (argument id, native address) pairs, blocking until done. Memory objects wrap the caller's
-     * buffers (no copies); runtime scale arguments ({@code DNNL_ARG_ATTR_SCALES | arg}) point at one float.
+     * buffers (no copies); runtime scale arguments ({@code DNNL_ARG_ATTR_SCALES | arg}) point at one float. The
+     * memory objects are the workspace's, made on its first call of this primitive and re-pointed afterwards.
      */
     void execute(DnnlWorkspace ws, long... argAddressPairs) {
         if (closed) throw new IllegalStateException("oneDNN primitive used after close: " + what);
         int userArgs = argAddressPairs.length / 2;
-        int n = userArgs + (scratchpadBytes > 0 ? 1 : 0);
-        dnnl_memory[] memories = new dnnl_memory[n];
-        try (dnnl_exec_arg_t args = new dnnl_exec_arg_t(n)) {
-            for (int i = 0; i < userArgs; i++) {
-                int arg = (int) argAddressPairs[2 * i];
-                dnnl_memory_desc md = (arg & DNNL_ARG_ATTR_SCALES) != 0 ? scaleMds.getOrDefault(arg, SCALAR_MD) : argMd(arg);
-                memories[i] = memory(md, argAddressPairs[2 * i + 1], arg);
-                args.position(i).arg(arg).memory(memories[i]);
-            }
-            if (scratchpadBytes > 0) {
-                memories[n - 1] = memory(argMd(DNNL_ARG_SCRATCHPAD), ws.scratchpad(scratchpadBytes), DNNL_ARG_SCRATCHPAD);
-                args.position(n - 1).arg(DNNL_ARG_SCRATCHPAD).memory(memories[n - 1]);
-            }
-            args.position(0);
-            check(dnnl_primitive_execute(primitive, ws.stream(), n, args), "execute " + what);
-            check(dnnl_stream_wait(ws.stream()), "stream_wait after " + what);
-        } finally {
-            for (dnnl_memory m : memories) {
-                if (m != null) dnnl_memory_destroy(m);
-            }
-        }
+        boolean scratch = scratchpadBytes > 0;
+        ArgBinding b = ws.binding(this, argAddressPairs, scratch);
+        for (int i = 0; i < userArgs; i++) b.point(i, argAddressPairs[2 * i + 1]);
+        if (scratch) b.point(userArgs, ws.scratchpad(scratchpadBytes));
+        check(dnnl_primitive_execute(primitive, ws.stream(), b.count(), b.args()), "execute " + what);
+        check(dnnl_stream_wait(ws.stream()), "stream_wait after " + what);
+    }
+
+    /** The memory descriptor for argument {@code arg} of an execution: queried once per argument. */
+    dnnl_memory_desc mdFor(int arg) {
+        if ((arg & DNNL_ARG_ATTR_SCALES) != 0) return scaleMds.getOrDefault(arg, SCALAR_MD);
+        return argMds.computeIfAbsent(arg, this::argMd);
+    }
+
+    @Override
+    public String toString() {
+        return what;
     }
 
     /** Declares that runtime scale argument {@code arg} ({@code DNNL_ARG_ATTR_SCALES | x}) holds {@code count} floats. */
@@ -110,12 +107,6 @@ final class Primitive implements AutoCloseable {
             return md;
         });
         return this;
-    }
-
-    private dnnl_memory memory(dnnl_memory_desc md, long address, int arg) {
-        dnnl_memory m = new dnnl_memory();
-        check(dnnl_memory_create(m, md, engine(), at(address)), "memory_create(arg " + arg + ") for " + what);
-        return m;
     }
 
     private static dnnl_memory_desc scalarMd() {
