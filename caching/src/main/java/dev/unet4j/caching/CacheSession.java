@@ -156,6 +156,11 @@ public final class CacheSession implements AutoCloseable {
         for (PolicyRun r : runs) r.beginCall(callIndex, in);
         Runner runner = new Runner();
         out = callLevel != null ? callLevel.runCall(callIndex, in, runner) : runner.forward(in);
+        if (!out.isOwner()) {                         // a view of a cache entry (a policy served the last node): own it
+            Tensor view = out;
+            out = session.model().kernels().copy(session.workspace(), view);
+            view.close();
+        }
         for (PolicyRun r : runs) r.endCall(callIndex, lastTrace);
         long nanos = System.nanoTime() - t0;
         int batch = (int) out.dim(0);
@@ -173,6 +178,12 @@ public final class CacheSession implements AutoCloseable {
             if (!l.isEmpty()) j.add(l);
         }
         return j.length() == 0 ? "full" : j.toString();
+    }
+
+    /** Whether some policy serves node {@code path} from its cache on the current call. */
+    private boolean served(String path) {
+        for (PolicyRun r : runs) if (r.serves(path)) return true;
+        return false;
     }
 
     /** Bytes every policy holds now. */
@@ -195,7 +206,7 @@ public final class CacheSession implements AutoCloseable {
 
     private void start() {
         budget = new CacheBudget(options);
-        RunContext ctx = new RunContext(session.model(), structure, info, budget);
+        RunContext ctx = new RunContext(session.model(), structure, info, budget, this::served);
         List<PolicyRun> list = new ArrayList<>();
         callLevel = null;
         try {
@@ -338,6 +349,7 @@ public final class CacheSession implements AutoCloseable {
                             + ", which this call did not push and no policy kept");
                 }
             }
+            if (served(structure.upLayerNodes(u, j).get(0))) return t;   // its consumer is served: nothing reads it
             for (PolicyRun r : runs) {
                 Tensor t2 = r.transformSkip(event, expected, t, k, ws);
                 if (t2 != t && t != event.tensor()) t.close();

@@ -40,6 +40,15 @@ public interface PolicyRun extends AutoCloseable {
         return null;
     }
 
+    /**
+     * Whether this run returns node {@code path}'s output from its cache on the current call without running it
+     * (known from {@link #beginCall} on). Other policies then skip work that only feeds that node (a skip's FreeU
+     * filter, a backbone scaling): the node's served output does not depend on it.
+     */
+    default boolean serves(String path) {
+        return false;
+    }
+
     /** The current call is done; {@code trace} is its last UNet pass (null if none ran). */
     default void endCall(int callIndex, CallTrace trace) {
     }

@@ -56,6 +56,25 @@ class ReusePoliciesTest {
     }
 
     @Test
+    void aServedFinalNodeGivesTheCallerItsOwnTensor() {
+        // cached nodes reach the graph as views of the cache entry; when the served node is the UNet's last one, the
+        // call's result must still be the caller's own: intact after the entry is replaced and the pool reuses it
+        List<float[]> full = sd.plain(4);
+        try (UNetSession s = sd.model.newSession();
+             CacheSession cache = CacheSession.open(s, CachePolicies.parse("inherit:nodes=conv_out,every=2"), sd.info(4))) {
+            cache.call(0, sd.call(0)).close();
+            try (Tensor y1 = cache.call(1, sd.call(1))) {
+                assertTrue(y1.isOwner(), "call 1's result owns its buffer");
+                cache.call(2, sd.call(2)).close();                 // replaces the conv_out entry
+                try (Tensor y3 = cache.call(3, sd.call(3))) {
+                    assertArrayEquals(full.get(0), y1.toFloatArray(), "call 1 returned call 0's conv_out, still intact");
+                    assertArrayEquals(full.get(2), y3.toFloatArray(), "call 3 returns call 2's conv_out");
+                }
+            }
+        }
+    }
+
+    @Test
     void adaptiveWithThresholdZeroIsFullCompute() {
         sd.assertFullCompute(CachePolicies.parse("adaptive:threshold=0,warmup=1,cooldown=0,max-run=5"), 3);
     }

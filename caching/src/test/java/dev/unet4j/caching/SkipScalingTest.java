@@ -112,6 +112,68 @@ class SkipScalingTest {
     }
 
     @Test
+    void freeuLeavesOutWorkThatOnlyServedLayersReadAndChangesNothing() {
+        // FreeU + DeepCache: on cheap calls the Fourier filter and backbone scaling feeding layers DeepCache serves are
+        // skipped. Outputs equal, call for call, the same composition with DeepCache hiding what it serves (so every
+        // transform runs, as before the shortcut)
+        CachePolicy deep = CachePolicies.parse("deepcache:interval=2,branch=0");
+        CachePolicy hidden = new CachePolicy() {
+            @Override
+            public String spec() {
+                return deep.spec();
+            }
+
+            @Override
+            public PolicyRun start(RunContext ctx) {
+                PolicyRun r = deep.start(ctx);
+                return new PolicyRun() {
+                    @Override
+                    public void beginCall(int callIndex, dev.unet4j.unet.UNetInputs in) {
+                        r.beginCall(callIndex, in);
+                    }
+
+                    @Override
+                    public Tensor intercept(NodeCall call, int callIndex) {
+                        return r.intercept(call, callIndex);
+                    }
+
+                    @Override
+                    public void endCall(int callIndex, dev.unet4j.unet.CallTrace trace) {
+                        r.endCall(callIndex, trace);
+                    }
+
+                    @Override
+                    public String label(int callIndex) {
+                        return r.label(callIndex);
+                    }
+
+                    @Override
+                    public long bytesHeld() {
+                        return r.bytesHeld();
+                    }
+
+                    @Override
+                    public void close() {
+                        r.close();
+                    }
+                };
+            }
+        };
+        CachePolicy freeu = CachePolicies.parse("freeu:b1=1.3,b2=1.4,s1=0.9,s2=0.5");
+        List<float[]> fast, slow;
+        try (UNetSession s = sd.model.newSession();
+             CacheSession cache = CacheSession.open(s, CachePolicies.compose(List.of(freeu, deep)), sd.info(4))) {
+            fast = sd.run(cache, 4);
+            assertEquals("reuse b=0", cache.report().calls().get(1).mode(), "call 1 is a cheap call");
+        }
+        try (UNetSession s = sd.model.newSession();
+             CacheSession cache = CacheSession.open(s, CachePolicies.compose(List.of(freeu, hidden)), sd.info(4))) {
+            slow = sd.run(cache, 4);
+        }
+        for (int k = 0; k < 4; k++) assertArrayEquals(slow.get(k), fast.get(k), "call " + k);
+    }
+
+    @Test
     void fourierFilterMatchesAPlainMaskedDft() {
         Random r = new Random(7);
         for (int[] hw : new int[][] {{4, 4}, {5, 6}, {1, 3}, {8, 2}}) {

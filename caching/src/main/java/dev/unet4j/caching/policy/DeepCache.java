@@ -146,7 +146,12 @@ public record DeepCache(int interval, int branch, Schedule schedule, double pow,
                 return out;
             }
             if (!reuseNow.contains(path)) return call.proceed();
-            return store.take(path, call.kernels(), call.workspace());
+            return store.take(path);
+        }
+
+        @Override
+        public boolean serves(String path) {
+            return !fullNow && reuseNow != null && reuseNow.contains(path);
         }
 
         @Override

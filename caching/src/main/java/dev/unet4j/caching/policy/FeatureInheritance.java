@@ -86,11 +86,16 @@ public record FeatureInheritance(NodeGlob nodes, int every, int[] calls, double 
         }
 
         @Override
+        public boolean serves(String path) {
+            return reuseNow && nodes.matches(path) && store.contains(path);
+        }
+
+        @Override
         public Tensor intercept(NodeCall call, int callIndex) {
             if (!nodes.matches(call.path())) return call.proceed();
             if (reuseNow && store.contains(call.path())) {
                 reusedNodes++;
-                return store.take(call.path(), call.kernels(), call.workspace());
+                return store.take(call.path());
             }
             Tensor out = call.proceed();
             store.put(call.path(), out, call.kernels(), call.workspace());

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * FreeU (Si et al. 2023) as diffusers' {@code apply_freeu}: in up blocks 0 and 1 ({@code resolution_idx} 0 and 1),
@@ -40,27 +41,34 @@ public record FreeU(double b1, double b2, double s1, double s2) implements Cache
     @Override
     public PolicyRun start(RunContext ctx) {
         UNetStructure s = ctx.structure();
-        Map<String, Double> backbone = new HashMap<>();
+        Map<String, Backbone> backbone = new HashMap<>();
         for (int u = 0; u < Math.min(2, s.upBlocks()); u++) {
             double b = u == 0 ? b1 : b2;
-            for (int j = 0; j < s.upLayers(u); j++) backbone.put(s.upLayerPredecessor(u, j), b);
+            for (int j = 0; j < s.upLayers(u); j++) backbone.put(s.upLayerPredecessor(u, j), new Backbone(b, s.upLayerNodes(u, j).get(0)));
         }
-        return new Run(backbone);
+        return new Run(backbone, ctx.served());
+    }
+
+    /** The backbone factor for a node's output and the resnet that reads it (after the concatenation). */
+    private record Backbone(double factor, String consumer) {
     }
 
     private final class Run implements PolicyRun {
-        private final Map<String, Double> backbone;
+        private final Map<String, Backbone> backbone;
+        private final Predicate<String> served;
 
-        Run(Map<String, Double> backbone) {
+        Run(Map<String, Backbone> backbone, Predicate<String> served) {
             this.backbone = backbone;
+            this.served = served;
         }
 
         @Override
         public Tensor intercept(NodeCall call, int callIndex) {
-            Double b = backbone.get(call.path());
+            Backbone b = backbone.get(call.path());
             Tensor out = call.proceed();
-            if (b == null || b == 1.0) return out;
-            return scaleFirstHalf(out, b.floatValue(), call.kernels(), call.workspace());
+            // a consumer served from a cache (DeepCache's cheap calls) does not read the scaled state
+            if (b == null || b.factor == 1.0 || served.test(b.consumer)) return out;
+            return scaleFirstHalf(out, (float) b.factor, call.kernels(), call.workspace());
         }
 
         @Override
