@@ -23,16 +23,17 @@ class DnnlNormsResamplingTest {
     }
 
     @Test
-    void groupNormOfLargeChannelsLastMapsFromPerChannelStatistics() {
-        // >= 1024 pixels, channels-last: statistics per channel from a batch-norm pass, combined per group in Java
+    void groupNormOfLargeChannelsLastMapsThroughGroupRows() {
+        // >= 2^16 elements, channels-last: groups gathered into rows, layer-normalised, put back, affine + SiLU; group
+        // sizes 4 and 8 take oneDNN's blocked layouts, 2 the strided one
         try (var t = new DnnlTestSupport.Tensors(25)) {
             Tensor gamma = t.randn(16), beta = t.randn(16);
-            Tensor x = t.randnNhwc(2, 16, 32, 33);
+            Tensor x = t.randnNhwc(2, 16, 48, 48);
             // a mean far from zero (40) with a small spread, different per channel: E[x^2] - E[x]^2 would lose it; the
             // inputs' own float32 rounding at 40 limits any float32 path to ~2e-5 here (oneDNN's group-norm primitive: 2.5e-5)
-            Tensor shifted = t.randnNhwc(1, 16, 32, 32);
+            Tensor shifted = t.randnNhwc(4, 16, 32, 32);
             float[] v = shifted.toFloatArray();
-            for (int i = 0; i < v.length; i++) v[i] = v[i] * 0.05f + 40f + (i / 1024) * 0.5f;
+            for (int i = 0; i < v.length; i++) v[i] = v[i] * 0.05f + 40f + (i / 1024 % 16) * 0.5f;
             shifted.setFrom(v);
             for (boolean silu : new boolean[]{false, true}) {
                 for (int groups : new int[]{2, 4, 8}) {
