@@ -41,7 +41,9 @@ import java.util.List;
  * {@code sd15} = the Stable Diffusion 1.5 UNet with seeded random weights at 32x32 latents, DDIM with guidance 7.5 on
  * random text embeddings. {@code --sd50} adds 50-step DeepCache N=3 b=0, timed against 50 x the mean full-compute call
  * time of the 25-step full run (the full 50-step run itself is not repeated). {@code --repeat N} runs each generation
- * N times and keeps the least wall-clock and CPU time (the machine may be shared).
+ * N times and keeps the least wall-clock and CPU time (the machine may be shared). {@code --paired R} measures the
+ * wall-clock column as the median of R (full run, policy run) pairs timed back to back instead of against the one
+ * full run at the top of the table.
  */
 public final class CachingTable {
     private CachingTable() {
@@ -87,6 +89,7 @@ public final class CachingTable {
         int sdSteps = 25;
         boolean sd50 = false;
         int repeat = 1;
+        int paired = 0;
         boolean only50 = false;
         List<String> digitsPolicies = DIGITS_POLICIES, sdPolicies = SD_POLICIES;
         for (int i = 0; i < args.length; i++) {
@@ -100,10 +103,11 @@ public final class CachingTable {
                     only50 = true;
                 }
                 case "--repeat" -> repeat = Integer.parseInt(args[++i]);
+                case "--paired" -> paired = Integer.parseInt(args[++i]);
                 case "--digits-policies" -> digitsPolicies = List.of(args[++i].split(";;"));
                 case "--sd-policies" -> sdPolicies = List.of(args[++i].split(";;"));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; valid: --models, --digits, --sd-steps, --sd50, --sd50-only, --repeat, --digits-policies, --sd-policies");
+                        + "; valid: --models, --digits, --sd-steps, --sd50, --sd50-only, --repeat, --paired, --digits-policies, --sd-policies");
             }
         }
         try (DnnlKernels kernels = new DnnlKernels()) {
@@ -115,7 +119,7 @@ public final class CachingTable {
                     for (int i = 0; i < 10; i++) seeds[i] = 100 + i;
                     Setup s = new Setup("digits-16 (DDIM 25, guidance 1.5, 10 samples)", m, DdimSampler.fromConfig(cfg), 25,
                             new int[] {10, 1, 16, 16}, seeds, ClassConditioning.repeat(10, 10), new ClassConditioning(labels), 1.5);
-                    table(s, digitsPolicies, true, false, repeat);
+                    table(s, digitsPolicies, true, false, repeat, paired);
                 }
             }
             if (models.contains("sd15")) {
@@ -130,7 +134,7 @@ public final class CachingTable {
                             DdimSampler.fromConfig(cfg), sdSteps, new int[] {1, 4, 32, 32}, new long[] {5},
                             new TextConditioning(u.data(), new int[] {1, 77, 768}), new TextConditioning(c.data(), new int[] {1, 77, 768}), 7.5);
                     if (only50) fiftySteps(s);
-                    else table(s, sdPolicies, false, sd50, repeat);
+                    else table(s, sdPolicies, false, sd50, repeat, paired);
                 }
             }
         }
@@ -146,7 +150,7 @@ public final class CachingTable {
         return best;
     }
 
-    static void table(Setup s, List<String> policies, boolean warmup, boolean sd50, int repeat) {
+    static void table(Setup s, List<String> policies, boolean warmup, boolean sd50, int repeat, int paired) {
         System.out.println();
         System.out.println("## " + s.name());
         System.out.println();
@@ -157,13 +161,29 @@ public final class CachingTable {
             if (warmup) generate(s, session, CachePolicies.NONE, s.steps());
             else warmUp(s, session);
             Run full = best(s, session, CachePolicies.NONE, s.steps(), repeat);
-            row("none (full compute)", full, full, s.steps(), s.steps());
+            row("none (full compute)", full, full, s.steps(), s.steps(), Double.NaN);
             for (String p : policies) {
                 CachePolicy policy = CachePolicies.parse(p);
-                row(p, best(s, session, policy, s.steps(), repeat), full, s.steps(), s.steps());
+                Run r = best(s, session, policy, s.steps(), repeat);
+                row(p, r, full, s.steps(), s.steps(), paired > 0 ? pairedSpeedup(s, session, policy, paired) : Double.NaN);
             }
             if (sd50) fiftySteps(s, session);
         }
+    }
+
+    /**
+     * The median over {@code rounds} of (full-compute generation time / policy generation time), each policy
+     * generation timed right after its own full-compute generation: the issue's "wall-clock speedup vs full compute
+     * measured in the same run", robust to the drift of a shared machine between a table's first and last rows.
+     */
+    static double pairedSpeedup(Setup s, UNetSession session, CachePolicy policy, int rounds) {
+        double[] ratio = new double[rounds];
+        for (int i = 0; i < rounds; i++) {
+            long full = generate(s, session, CachePolicies.NONE, s.steps()).nanos();
+            ratio[i] = (double) full / generate(s, session, policy, s.steps()).nanos();
+        }
+        Arrays.sort(ratio);
+        return rounds % 2 == 1 ? ratio[rounds / 2] : (ratio[rounds / 2 - 1] + ratio[rounds / 2]) / 2;
     }
 
     static void fiftySteps(Setup s) {
@@ -192,7 +212,7 @@ public final class CachingTable {
         generate(s, session, CachePolicies.NONE, 1);
     }
 
-    static void row(String name, Run r, Run full, int steps, int fullSteps) {
+    static void row(String name, Run r, Run full, int steps, int fullSteps, double paired) {
         GenerationReport rep = r.report();
         float[] a = full.sample().data(), b = r.sample().data();
         double min = Double.MAX_VALUE, max = -Double.MAX_VALUE, se = 0, maxAbs = 0;
@@ -205,7 +225,7 @@ public final class CachingTable {
         }
         double mse = se / a.length;
         double psnr = mse == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10((max - min) * (max - min) / mse);
-        double wall = (double) full.nanos() / r.nanos();
+        double wall = Double.isNaN(paired) ? (double) full.nanos() / r.nanos() : paired;
         double predicted = rep.predictedSpeedup();
         double cpu = (double) full.cpuNanos() / r.cpuNanos();
         double own = ownFullCallSpeedup(rep);
@@ -230,10 +250,12 @@ public final class CachingTable {
             CachedDiffusionModel m = new CachedDiffusionModel(cache);
             SamplingRequest req = SamplingRequest.of(steps, s.shape(), NoiseSource.perItem(s.seeds()));
             String label = policy.spec();
-            req = req.withCallback(info -> {
-                System.err.printf("  %s step %d/%d%n", label, info.stepIndex() + 1, info.totalSteps());
-                return true;
-            });
+            if (s.model().parameterCount() > 100_000_000L) {           // progress for long runs; none in a tiny model's timing
+                req = req.withCallback(info -> {
+                    System.err.printf("  %s step %d/%d%n", label, info.stepIndex() + 1, info.totalSteps());
+                    return true;
+                });
+            }
             long c0 = processCpuNanos();
             long t0 = System.nanoTime();
             Latents out = s.sampler().sample(Guidance.classifierFree(m, s.uncond(), s.cond(), s.guidance(), 0), req);

@@ -320,6 +320,11 @@ public final class CacheSession implements AutoCloseable {
         }
 
         @Override
+        public boolean serves(String path) {
+            return current >= 0 && served(path);
+        }
+
+        @Override
         public Tensor onSkipPush(SkipEvent event) {
             if (current >= 0) pushed.add(event.tensor());
             return event.tensor();

@@ -182,9 +182,14 @@ class SkipScalingTest {
             for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
             float[] expected = maskedDft(x, 2, h, w, 0.3);
             try (Tensor t = Tensor.of(x, 1, 2, h, w);
-                 Tensor y = FourierFilter.apply(t, 1, 0.3f, sd.kernels.newWorkspace(Allocator.direct()))) {
+                 Tensor y = FourierFilter.apply(t, 1, 0.3f, sd.kernels.newWorkspace(Allocator.direct()));
+                 Tensor tl = Tensor.allocateChannelsLast(Allocator.direct(), 1, 2, h, w)) {
                 float[] got = y.toFloatArray();
                 for (int i = 0; i < got.length; i++) assertEquals(expected[i], got[i], 1e-5, h + "x" + w + " at " + i);
+                tl.setFrom(x);                                   // the same values stored channels-last
+                try (Tensor yl = FourierFilter.apply(tl, 1, 0.3f, sd.kernels.newWorkspace(Allocator.direct()))) {
+                    assertArrayEquals(got, yl.toFloatArray(), h + "x" + w + " channels-last");
+                }
             }
         }
     }

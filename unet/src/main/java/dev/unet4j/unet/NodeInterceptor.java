@@ -19,6 +19,16 @@ public interface NodeInterceptor {
     }
 
     /**
+     * Whether {@link #intercept} will return node {@code path}'s output on the current call without running it (a
+     * cache serving it), so the graph may skip work whose only reader is that node's input: an up block then does not
+     * concatenate the popped skip for a served resnet, and that node's {@link NodeCall#input()} is the state before
+     * the concatenation. Default: false (every node's input is computed).
+     */
+    default boolean serves(String path) {
+        return false;
+    }
+
+    /**
      * A tensor is pushed on the skip stack; return it, or a replacement (graph-owned) to push instead. The hidden
      * state flowing down is not affected by a replacement.
      */

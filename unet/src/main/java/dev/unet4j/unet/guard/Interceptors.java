@@ -59,6 +59,13 @@ public final class Interceptors {
             return out;
         }
 
+        /** Served if some link serves it: the node does not run, so no link reads its real input. */
+        @Override
+        public boolean serves(String path) {
+            for (NodeInterceptor l : links) if (l.serves(path)) return true;
+            return false;
+        }
+
         @Override
         public Tensor onSkipPush(SkipEvent event) {
             return skip(event, true);

@@ -124,6 +124,11 @@ public final class Pass {
 
     // ------------------------------------------------------------------ visiting nodes
 
+    /** Whether the interceptor serves {@code path} on this call ({@link NodeInterceptor#serves}). */
+    boolean served(String path) {
+        return interceptor != null && interceptor.serves(path);
+    }
+
     Tensor visit(Node node, Tensor x, Tensor residual) {
         long macs0 = macs;
         int repl0 = replacements;

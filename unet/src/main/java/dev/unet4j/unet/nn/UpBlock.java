@@ -47,9 +47,13 @@ public final class UpBlock extends Node {
         Flow f = new Flow(p, x);
         for (int j = 0; j < resnets.size(); j++) {
             Tensor skip = p.skips.pop(path);
-            Tensor cat = p.k.concat(p.ws, f.h, skip);              // [B, C + Cskip, H, W]
-            p.release(skip);
-            f.replace(cat);
+            if (p.served(resnets.get(j).path())) {
+                p.release(skip);                                    // a cache serves the resnet: nothing reads the concat
+            } else {
+                Tensor cat = p.k.concat(p.ws, f.h, skip);          // [B, C + Cskip, H, W]
+                p.release(skip);
+                f.replace(cat);
+            }
             f.step(resnets.get(j));                                 // [B, out, H, W]
             if (!attentions.isEmpty()) f.step(attentions.get(j));
         }
