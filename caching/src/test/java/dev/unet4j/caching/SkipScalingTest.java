@@ -190,6 +190,13 @@ class SkipScalingTest {
                 try (Tensor yl = FourierFilter.apply(tl, 1, 0.3f, sd.kernels.newWorkspace(Allocator.direct()))) {
                     assertArrayEquals(got, yl.toFloatArray(), h + "x" + w + " channels-last");
                 }
+                // the same filter as one matmul with the plane operator, on both layouts
+                for (Tensor in : new Tensor[]{t, tl}) {
+                    try (Tensor ym = FourierFilter.apply(in, 1, 0.3f, sd.kernels, sd.kernels.newWorkspace(Allocator.direct()))) {
+                        float[] m = ym.toFloatArray();
+                        for (int i = 0; i < m.length; i++) assertEquals(expected[i], m[i], 1e-5, h + "x" + w + " operator at " + i + " of " + in);
+                    }
+                }
             }
         }
     }

@@ -1,10 +1,13 @@
 package dev.unet4j.caching.policy;
 
+import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * diffusers' {@code fourier_filter(x, threshold, scale)}: FFT over (H, W), fftshift, multiply the centre window
@@ -27,6 +30,57 @@ public final class FourierFilter {
             if (!f.contains(freq)) f.add(freq);
         }
         return f.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Maps of at most this many pixels run as one matmul ({@link #apply(Tensor, int, float, Kernels, Workspace)}). */
+    static final int OPERATOR_MAX_PIXELS = 256;
+    private static final Map<String, float[]> OPERATORS = new ConcurrentHashMap<>();
+
+    /**
+     * The filter on the kernels: it is linear in each (sample, channel) plane, {@code y = x A} with the symmetric
+     * {@code A = I + (scale - 1) / HW * sum_q cos(theta_q(p) - theta_q(p'))} over the window's frequencies q, so small
+     * maps ({@link #OPERATOR_MAX_PIXELS}) take one batched matmul {@code [N, C, HW] x [HW, HW]}; larger ones the
+     * O(HW) projection below.
+     */
+    public static Tensor apply(Tensor x, int threshold, float scale, Kernels k, Workspace ws) {
+        int b = (int) x.dim(0), c = (int) x.dim(1), h = (int) x.dim(2), w = (int) x.dim(3), hw = h * w;
+        if (hw > OPERATOR_MAX_PIXELS || !(x.isChannelsLast() || x.isContiguous())) return apply(x, threshold, scale, ws);
+        float[] a = OPERATORS.computeIfAbsent(h + "x" + w + "/" + threshold + "/" + scale, key -> operator(h, w, threshold, scale));
+        // [N, C, HW] over the same memory: channels-last stores it with the C stride 1
+        Tensor rows = x.isContiguous() && !x.isChannelsLast()
+                ? x.view(new long[]{b, c, hw}, new long[]{(long) c * hw, hw, 1}, x.offset())
+                : x.view(new long[]{b, c, hw}, new long[]{(long) hw * c, 1, c}, x.offset());
+        try (Tensor op = Tensor.of(a, 1, hw, hw)) {
+            Tensor y = k.matmul(ws, rows, op, false, 1f);     // [N, C, HW]
+            if (!y.isContiguous()) {
+                Tensor dense = Tensor.allocate(ws.allocator(), y.shape());
+                dense.copyFrom(y);
+                y.close();
+                y = dense;
+            }
+            return y.moveTo(new long[]{b, c, h, w}, Tensor.rowMajorStrides(new long[]{b, c, h, w}), y.offset());
+        }
+    }
+
+    /** {@code A} above, row-major {@code [HW, HW]}, in double then rounded. */
+    static float[] operator(int h, int w, int threshold, float scale) {
+        int[] fy = window(h, threshold), fx = window(w, threshold);
+        int hw = h * w;
+        double[][] theta = new double[fy.length * fx.length][hw];
+        for (int i = 0; i < fy.length; i++)
+            for (int j = 0; j < fx.length; j++)
+                for (int y = 0; y < h; y++)
+                    for (int xx = 0; xx < w; xx++) theta[i * fx.length + j][y * w + xx] = 2 * Math.PI * ((double) fy[i] * y / h + (double) fx[j] * xx / w);
+        float[] a = new float[hw * hw];
+        double k = (scale - 1.0) / hw;
+        for (int p = 0; p < hw; p++) {
+            for (int q = 0; q < hw; q++) {
+                double sum = 0;
+                for (double[] t : theta) sum += Math.cos(t[p] - t[q]);
+                a[p * hw + q] = (float) ((p == q ? 1 : 0) + k * sum);
+            }
+        }
+        return a;
     }
 
     /**

@@ -76,7 +76,7 @@ public record FreeU(double b1, double b2, double s1, double s2) implements Cache
             int u = Integer.parseInt(pop.node().substring("up_blocks.".length()));
             if (u > 1) return skip;
             double s = u == 0 ? s1 : s2;
-            return s == 1.0 ? skip : FourierFilter.apply(skip, 1, (float) s, ws);
+            return s == 1.0 ? skip : FourierFilter.apply(skip, 1, (float) s, k, ws);
         }
 
         @Override
