@@ -63,6 +63,7 @@ public final class CachingTable {
             "balanced:speedup=3",
             "adaptive:threshold=0.05,warmup=2,cooldown=1,max-run=4",
             "adaptive:threshold=0.2,warmup=1,cooldown=4,max-run=4",
+            "adaptive:threshold=0.2,warmup=1,cooldown=3,max-run=5",
             "skiptune:top=1.0,bottom=0.9",
             "scalelong:kappa=0.95",
             "freeu:b1=1.1,b2=1.2,s1=0.9,s2=0.9",
