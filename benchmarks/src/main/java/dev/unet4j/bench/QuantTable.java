@@ -5,6 +5,13 @@ import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.mixed.LayerSensitivity;
+import dev.unet4j.quantization.activation.ActivationScheme;
+import dev.unet4j.quantization.activation.CalibratingInterceptor;
+import dev.unet4j.quantization.activation.CalibrationContext;
+import dev.unet4j.quantization.activation.Calibrator;
+import dev.unet4j.quantization.nn.CalibratingLayerFactory;
+import dev.unet4j.quantization.nn.Int8Activations;
+import dev.unet4j.quantization.nn.QuantizedUNets;
 import dev.unet4j.quantization.nn.QuantizingLayerFactory;
 import dev.unet4j.quantization.nn.WeightFootprint;
 import dev.unet4j.quantization.nn.WeightSource;
@@ -16,9 +23,11 @@ import dev.unet4j.samplers.UNetDenoiser;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.guidance.ClassConditioning;
 import dev.unet4j.samplers.guidance.Conditioning;
+import dev.unet4j.samplers.guidance.DiffusionModel;
 import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
+import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.RandomParameterSource;
 import dev.unet4j.unet.Timestep;
@@ -96,6 +105,7 @@ public final class QuantTable {
     /** A scheme's model, with the per-layer weight SQNR recorded while it was quantized. */
     static final class Config implements AutoCloseable {
         final QuantSpec spec;
+        String label;
         final UNetModel model;
         final WeightPrecision precision;
         final WeightFootprint footprint;
@@ -110,6 +120,7 @@ public final class QuantTable {
             this.footprint = footprint;
             this.layers = layers;
             this.session = model.newSession();
+            this.label = spec.text();
             session.workspace().attributes().put(WeightPrecision.class, precision);
         }
 
@@ -168,7 +179,7 @@ public final class QuantTable {
     static void digits(Path folder, List<String> requested, int rounds, DnnlKernels exact, DnnlKernels bf16) throws IOException {
         // row 0 is the float32 reference of every comparison and time ratio
         List<String> schemes = new ArrayList<>(List.of("fp32"));
-        requested.stream().filter(x -> QuantSpec.parse(x).scheme() != QuantSpec.Scheme.FP32).forEach(schemes::add);
+        requested.stream().filter(x -> !x.equals(STATIC_W8A8) && QuantSpec.parse(x).scheme() != QuantSpec.Scheme.FP32).forEach(schemes::add);
         SchedulerConfig cfg = SchedulerConfig.parse(Files.readString(folder.resolve("scheduler_config.json")));
         DdimSampler sampler = DdimSampler.fromConfig(cfg);
         long[] labels = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, seeds = new long[10];
@@ -193,6 +204,7 @@ public final class QuantTable {
                 }
                 configs.add(new Config(spec, loaded.model(), loaded.precision(), loaded.footprint(), layers));
             }
+            if (requested.contains(STATIC_W8A8)) configs.add(calibratedW8a8(folder, exact, sampler, shape, uncond, cond));
             // one call: batch 20 (the CFG batch), t = 500
             UNetInputs one = digitsInputs(owned, 20, 500, 11);
             List<float[]> outs = new ArrayList<>();
@@ -205,7 +217,7 @@ public final class QuantTable {
             // full sampling runs from the same noise
             List<float[]> samples = new ArrayList<>();
             for (Config c : configs) {
-                System.err.println("sampling digits-16 " + c.spec.text());
+                System.err.println("sampling digits-16 " + c.label);
                 SamplingRequest req = SamplingRequest.of(25, shape, NoiseSource.perItem(seeds));
                 Latents out = sampler.sample(Guidance.classifierFree(new UNetDenoiser(c.session), uncond, cond, 1.5, 0), req);
                 samples.add(out.data());
@@ -216,6 +228,39 @@ public final class QuantTable {
             configs.forEach(Config::close);
             owned.forEach(Tensor::close);
         }
+    }
+
+    /** Scheme name (this table only) of W8A8 with static activation scales calibrated on sampling trajectories. */
+    static final String STATIC_W8A8 = "int8-w8a8-static";
+
+    /**
+     * W8A8 with static per-site activation scales (Q-Diffusion style): the float32 model runs the same DDIM 25 /
+     * guidance 1.5 sampling from other seeds (200-209) with recording layers, every call's inputs observed at its
+     * timestep (25 timesteps, both halves of each skip concatenation separately), then the int8 layers take the
+     * symmetric s8 scales, so no per-call reductions remain.
+     */
+    static Config calibratedW8a8(Path folder, DnnlKernels k, DdimSampler sampler, int[] shape, Conditioning uncond, Conditioning cond) throws IOException {
+        System.err.println("calibrating digits-16 activations");
+        Calibrator cal = new Calibrator();
+        CalibrationContext ctx = new CalibrationContext(cal);
+        try (UNetModel f = UNetModel.load(folder, LoadOptions.of(k).withLayerFactory(x -> new CalibratingLayerFactory(LayerFactory.of(x))));
+             UNetSession s = f.newSession()) {
+            s.workspace().attributes().put(CalibrationContext.class, ctx);
+            s.setInterceptor(new CalibratingInterceptor(ctx));
+            long[] seeds = new long[10];
+            for (int i = 0; i < 10; i++) seeds[i] = 200 + i;
+            DiffusionModel recording = (x, call, c) -> UNetDenoiser.forward(x, call, c, in -> {
+                ctx.setTimestep((int) Math.round(in.timestep().values()[0]));
+                return s.forward(in);
+            });
+            sampler.sample(Guidance.classifierFree(recording, uncond, cond, 1.5, 0), SamplingRequest.of(25, shape, NoiseSource.perItem(seeds)));
+        }
+        QuantSpec spec = QuantSpec.parse("int8-w8a8");
+        QuantizedUNets.Loaded l = QuantizedUNets.loadWithLayers(folder, k, spec.plan(), null,
+                Int8Activations.calibrated(cal.scales(ActivationScheme.SYMMETRIC_S8)));
+        Config c = new Config(spec, l.model(), spec.precision(), l.footprint(), new LinkedHashMap<>());
+        c.label = STATIC_W8A8;
+        return c;
     }
 
     static UNetInputs digitsInputs(List<Tensor> owned, int batch, long t, long seed) {
@@ -374,7 +419,7 @@ public final class QuantTable {
     static void row(Config c, float[] refOut, float[] out, float[] refSample, float[] sample, int images, double timeRatio) {
         String psnr = sample == null ? "-" : fmt(psnrDb(refSample, sample));
         String perImage = sample == null ? "-" : perImagePsnr(refSample, sample, images);
-        System.out.printf("| %s | %.3fx | %.3fx | %s | %.2e | %s | %s | %s | %.2fx | %.1f |%n", c.spec.text(), c.footprint.ratio(),
+        System.out.printf("| %s | %.3fx | %.3fx | %s | %.2e | %s | %s | %s | %.2fx | %.1f |%n", c.label, c.footprint.ratio(),
                 (double) c.packedBytes() / c.footprint.float32Bytes(), fmt(c.medianWeightSqnr()), relMax(refOut, out), fmt(sqnrDb(refOut, out)), psnr, perImage,
                 timeRatio, c.poolPeakBytes / 1e6);
         System.out.flush();
