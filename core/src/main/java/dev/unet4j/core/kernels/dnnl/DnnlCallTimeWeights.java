@@ -36,15 +36,9 @@ final class DnnlCallTimeWeights {
                         conv.argMd(DNNL_ARG_WEIGHTS), engine(), s.attr()), "reorder_primitive_desc_create(conv2d weights " + weight + ")");
                 return pd;
             });
-            long[] o = DnnlConv2d.outShape(spec, x);
             try (Tensor packed = Tensor.allocate(ws.allocator(), (conv.argBytes(DNNL_ARG_WEIGHTS) + 3) / 4)) {
                 reorder.execute(ws, DNNL_ARG_SRC, weight.address(), DNNL_ARG_DST, packed.address());
-                Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
-                ArgList args = new ArgList().add(DNNL_ARG_SRC, src.address()).add(DNNL_ARG_WEIGHTS, packed.address())
-                        .add(DNNL_ARG_DST, out.address());
-                if (b != null) args.add(DNNL_ARG_BIAS, b.address());
-                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
-                return DnnlPointwise.run(ws, conv, out, args.toArray());
+                return DnnlConv2d.run(ws, conv, spec, x, src, packed.address(), b == null ? 0 : b.address(), res);
             }
         }
     }

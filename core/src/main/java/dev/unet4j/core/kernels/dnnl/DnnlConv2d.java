@@ -170,21 +170,23 @@ final class DnnlConv2d implements Conv2d {
             im2col.pinConvWeights();
             Primitive p = primitive(primitives, key("conv2d", spec, x, bias != null, res != null, outputScale), spec, src,
                     bias != null, res != null, outputScale, kernels.fpmathMode());
-            long[] o = outShape(spec, x);
-            Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
-            try {
-                ArgList args = new ArgList().add(DNNL_ARG_SRC, src.address())
-                        .add(DNNL_ARG_WEIGHTS, weights.address(p.argMd(DNNL_ARG_WEIGHTS)))
-                        .add(DNNL_ARG_DST, out.address());
-                if (bias != null) args.add(DNNL_ARG_BIAS, bias.address(0));
-                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
-                p.execute(ws, args.toArray());
-                return out;
-            } catch (RuntimeException e) {
-                out.close();
-                throw e;
-            }
+            return run(ws, p, spec, x, src, weights.address(p.argMd(DNNL_ARG_WEIGHTS)), bias == null ? 0 : bias.address(0), res);
         }
+    }
+
+    /**
+     * Runs convolution {@code p} (made by {@link #primitive} or {@link #describe}) on channels-last {@code src} (the
+     * input {@code x} gives the output shape) with weights in {@code p}'s layout at {@code weights}, the bias at
+     * {@code bias} (0: none) and the residual post-op operand {@code res} (null: none); the result is a new
+     * channels-last tensor, closed again if the run fails.
+     */
+    static Tensor run(DnnlWorkspace ws, Primitive p, Conv2dSpec spec, Tensor x, Tensor src, long weights, long bias, Tensor res) {
+        long[] o = outShape(spec, x);
+        Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
+        ArgList args = new ArgList().add(DNNL_ARG_SRC, src.address()).add(DNNL_ARG_WEIGHTS, weights).add(DNNL_ARG_DST, out.address());
+        if (bias != 0) args.add(DNNL_ARG_BIAS, bias);
+        if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
+        return DnnlPointwise.run(ws, p, out, args.toArray());
     }
 
     @Override

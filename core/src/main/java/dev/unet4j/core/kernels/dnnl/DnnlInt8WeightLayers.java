@@ -352,15 +352,9 @@ final class DnnlInt8WeightLayers {
             Primitive decode = kernels.cache().get(decodeKey, k -> "decode " + format + " weights of " + layer,
                     s -> describeDecode(s, codesMd(s), conv.argMd(DNNL_ARG_WEIGHTS), spec.groups() == 1 ? 1 : 3, layer))
                     .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, spec.outChannels());
-            long[] o = DnnlConv2d.outShape(spec, x);
             try (Tensor packed = scratch(ws, conv.argBytes(DNNL_ARG_WEIGHTS))) {
                 decode.execute(ws, DNNL_ARG_SRC, codes, DNNL_ARG_DST, packed.address(), DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, scalesAddress());
-                Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
-                ArgList args = new ArgList().add(DNNL_ARG_SRC, src.address()).add(DNNL_ARG_WEIGHTS, packed.address())
-                        .add(DNNL_ARG_DST, out.address());
-                if (b != null) args.add(DNNL_ARG_BIAS, b.address());
-                if (res != null) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), res.address());
-                return DnnlPointwise.run(ws, conv, out, args.toArray());
+                return DnnlConv2d.run(ws, conv, spec, x, src, packed.address(), b == null ? 0 : b.address(), res);
             }
         }
     }
