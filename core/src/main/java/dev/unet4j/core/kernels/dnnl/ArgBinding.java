@@ -6,6 +6,7 @@ import org.bytedeco.dnnl.dnnl_memory;
 import static dev.unet4j.core.kernels.dnnl.Dnnl.at;
 import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
 import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SCRATCHPAD;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
@@ -41,9 +42,15 @@ final class ArgBinding implements AutoCloseable {
         }
     }
 
-    /** True when this binding was made for exactly these argument ids, in this order. */
-    boolean matches(int[] ids) {
-        return java.util.Arrays.equals(argIds, ids);
+    /**
+     * True when this binding was made for exactly the argument ids of these (id, address) pairs, in this order, plus
+     * the scratchpad last when {@code scratch} (checked without allocating: this runs for every primitive call).
+     */
+    boolean matches(long[] argAddressPairs, boolean scratch) {
+        int user = argAddressPairs.length / 2;
+        if (argIds.length != user + (scratch ? 1 : 0)) return false;
+        for (int i = 0; i < user; i++) if (argIds[i] != (int) argAddressPairs[2 * i]) return false;
+        return !scratch || argIds[user] == DNNL_ARG_SCRATCHPAD;
     }
 
     void point(int i, long address) {

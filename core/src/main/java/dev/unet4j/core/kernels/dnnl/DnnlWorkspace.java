@@ -84,13 +84,16 @@ public final class DnnlWorkspace implements Workspace {
     /** The binding for running {@code p} with these (argument id, address) pairs, plus the scratchpad when {@code scratch}. */
     ArgBinding binding(Primitive p, long[] argAddressPairs, boolean scratch) {
         checkOpen();
+        ArgBinding b = bindings.get(p);
+        if (b != null && b.matches(argAddressPairs, scratch)) return b;
+        if (b != null) {                                           // another argument list: re-made (out of the map first, so a
+            bindings.remove(p);                                    // clear below cannot close it twice)
+            b.close();
+        }
         int n = argAddressPairs.length / 2 + (scratch ? 1 : 0);
         int[] ids = new int[n];
         for (int i = 0; i < argAddressPairs.length / 2; i++) ids[i] = (int) argAddressPairs[2 * i];
         if (scratch) ids[n - 1] = DNNL_ARG_SCRATCHPAD;
-        ArgBinding b = bindings.get(p);
-        if (b != null && b.matches(ids)) return b;
-        if (b != null) b.close();
         if (bindings.size() >= MAX_BINDINGS) clearBindings();     // primitives evicted and re-made: do not grow without bound
         b = new ArgBinding(p, ids);
         bindings.put(p, b);
