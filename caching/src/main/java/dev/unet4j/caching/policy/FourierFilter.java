@@ -62,15 +62,21 @@ public final class FourierFilter {
         }
     }
 
-    /** {@code A} above, row-major {@code [HW, HW]}, in double then rounded. */
-    static float[] operator(int h, int w, int threshold, float scale) {
+    /** {@code theta_q(p) = 2 pi (ky y / H + kx x / W)} for each window frequency q = (ky, kx) and pixel p = (y, x). */
+    private static double[][] angles(int h, int w, int threshold) {
         int[] fy = window(h, threshold), fx = window(w, threshold);
-        int hw = h * w;
-        double[][] theta = new double[fy.length * fx.length][hw];
+        double[][] theta = new double[fy.length * fx.length][h * w];
         for (int i = 0; i < fy.length; i++)
             for (int j = 0; j < fx.length; j++)
                 for (int y = 0; y < h; y++)
                     for (int xx = 0; xx < w; xx++) theta[i * fx.length + j][y * w + xx] = 2 * Math.PI * ((double) fy[i] * y / h + (double) fx[j] * xx / w);
+        return theta;
+    }
+
+    /** {@code A} above, row-major {@code [HW, HW]}, in double then rounded. */
+    static float[] operator(int h, int w, int threshold, float scale) {
+        int hw = h * w;
+        double[][] theta = angles(h, w, threshold);
         float[] a = new float[hw * hw];
         double k = (scale - 1.0) / hw;
         for (int p = 0; p < hw; p++) {
@@ -99,29 +105,17 @@ public final class FourierFilter {
                 for (int ch = 0; ch < c; ch++)
                     for (int p = 0; p < hw; p++) v[(n * hw + p) * c + ch] = nchw[(n * c + ch) * hw + p];
         }
-        int[] fy = window(h, threshold), fx = window(w, threshold);
-        int f = fy.length * fx.length;
-        // e^{i(ay + ax)} per window frequency and pixel (the forward transform uses its conjugate)
-        double[][] cos = new double[f][hw], sin = new double[f][hw];
-        for (int i = 0; i < fy.length; i++) {
-            for (int j = 0; j < fx.length; j++) {
-                for (int y = 0; y < h; y++) {
-                    for (int xx = 0; xx < w; xx++) {
-                        double a = 2 * Math.PI * ((double) fy[i] * y / h + (double) fx[j] * xx / w);
-                        cos[i * fx.length + j][y * w + xx] = Math.cos(a);
-                        sin[i * fx.length + j][y * w + xx] = Math.sin(a);
-                    }
-                }
-            }
-        }
-        float k = (float) ((scale - 1.0) / hw);
+        double[][] theta = angles(h, w, threshold);
+        int f = theta.length;
+        // e^{i theta} per window frequency and pixel (the forward transform uses its conjugate)
         float[][] cs = new float[f][hw], sn = new float[f][hw];
         for (int q = 0; q < f; q++) {
             for (int p = 0; p < hw; p++) {
-                cs[q][p] = (float) cos[q][p];
-                sn[q][p] = (float) sin[q][p];
+                cs[q][p] = (float) Math.cos(theta[q][p]);
+                sn[q][p] = (float) Math.sin(theta[q][p]);
             }
         }
+        float k = (float) ((scale - 1.0) / hw);
         // every inner loop indexes its arrays with the same ch (a pixel's channels copied to px first), so the JIT
         // can vectorise it without proving the arrays distinct
         float[][] re = new float[f][c], im = new float[f][c];
