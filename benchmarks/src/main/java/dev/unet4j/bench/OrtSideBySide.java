@@ -66,8 +66,7 @@ public final class OrtSideBySide {
                     so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                     try (OrtSession ort = env.createSession(t.model.toString(), so);
                          UNetModel model = c.arch.build(kernels); UNetSession s = model.newSession();
-                         UNetForwardCases.Inputs in = c.inputs(model)) {
-                        Map<String, OnnxTensor> feeds = feeds(env, t.inputs);
+                         UNetForwardCases.Inputs in = c.inputs(model); Feeds feeds = Feeds.of(env, t.inputs)) {
                         float[] ortOut = runOrt(ort, feeds);
                         float[] ours;
                         try (Tensor y = s.forward(in.inputs())) {
@@ -111,7 +110,6 @@ public final class OrtSideBySide {
                                 msOrt[done + r] = (System.nanoTime() - a) / 1e6;
                             }
                         }
-                        feeds.values().forEach(OnnxTensor::close);
                         Arrays.sort(msOurs);
                         Arrays.sort(msOrt);
                         double gflop = 2.0 * s.lastTrace().macsDone() / 1e9;
@@ -148,14 +146,29 @@ public final class OrtSideBySide {
         }
     }
 
-    private static Map<String, OnnxTensor> feeds(OrtEnvironment env, Map<String, OnnxTracer.Input> inputs) throws OrtException {
-        Map<String, OnnxTensor> m = new HashMap<>();
-        for (var e : inputs.entrySet()) m.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().values()), e.getValue().shape()));
-        return m;
+    /** The graph inputs as ONNX Runtime tensors (native), closed together. */
+    private record Feeds(Map<String, OnnxTensor> tensors) implements AutoCloseable {
+        static Feeds of(OrtEnvironment env, Map<String, OnnxTracer.Input> inputs) throws OrtException {
+            Feeds f = new Feeds(new HashMap<>());
+            try {
+                for (var e : inputs.entrySet()) {
+                    f.tensors.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().values()), e.getValue().shape()));
+                }
+                return f;
+            } catch (OrtException | RuntimeException e) {
+                f.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            tensors.values().forEach(OnnxTensor::close);
+        }
     }
 
-    private static float[] runOrt(OrtSession ort, Map<String, OnnxTensor> feeds) throws OrtException {
-        try (OrtSession.Result r = ort.run(feeds)) {
+    private static float[] runOrt(OrtSession ort, Feeds feeds) throws OrtException {
+        try (OrtSession.Result r = ort.run(feeds.tensors())) {
             FloatBuffer b = ((OnnxTensor) r.get(0)).getFloatBuffer();
             float[] v = new float[b.remaining()];
             b.get(v);
