@@ -259,29 +259,28 @@ final class DnnlInt8WeightLayers {
         }
 
         private static byte[] toOhwi(Conv2dSpec spec, byte[] oihw) {
-            long[] w = spec.weightShape();
-            int o = (int) w[0], i = (int) w[1], taps = (int) (w[2] * w[3]);
-            if (oihw.length != (long) o * i * taps) return oihw; // rejected by the constructor's checks
-            byte[] out = new byte[oihw.length];
-            for (int oc = 0; oc < o; oc++) {
-                int base = oc * i * taps;
-                for (int ic = 0; ic < i; ic++) {
-                    for (int t = 0; t < taps; t++) out[base + t * i + ic] = oihw[base + ic * taps + t];
-                }
-            }
-            return out;
+            return swapTapsAndInputs(spec, oihw, true);
         }
 
         @Override
         public byte[] codes() {
-            byte[] ohwi = storedCodes();
+            return swapTapsAndInputs(spec, storedCodes(), false);
+        }
+
+        /** Per output channel, {@code [in, taps]} -> {@code [taps, in]} (OIHW -> OHWI) or back. */
+        private static byte[] swapTapsAndInputs(Conv2dSpec spec, byte[] codes, boolean toOhwi) {
             long[] w = spec.weightShape();
             int o = (int) w[0], i = (int) w[1], taps = (int) (w[2] * w[3]);
-            byte[] out = new byte[ohwi.length];
+            if (codes.length != (long) o * i * taps) return codes; // rejected by the constructor's checks
+            byte[] out = new byte[codes.length];
             for (int oc = 0; oc < o; oc++) {
                 int base = oc * i * taps;
                 for (int ic = 0; ic < i; ic++) {
-                    for (int t = 0; t < taps; t++) out[base + ic * taps + t] = ohwi[base + t * i + ic];
+                    for (int t = 0; t < taps; t++) {
+                        int oihw = base + ic * taps + t, ohwi = base + t * i + ic;
+                        if (toOhwi) out[ohwi] = codes[oihw];
+                        else out[oihw] = codes[ohwi];
+                    }
                 }
             }
             return out;
