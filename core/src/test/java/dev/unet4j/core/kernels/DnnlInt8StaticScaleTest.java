@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The int8 layers with a static activation scale against the float reference run on the dequantised operands. The
- * scale is a power of two so {@code x / scale} is exact and the only rounding is oneDNN's round-half-even; inputs
- * reach 2.5x the representable range so the s8 saturation ([-128, 127]) is exercised too.
+ * scale is a power of two so {@code x * (1/scale)} is exact and the only rounding is oneDNN's round-half-even; inputs
+ * reach 2.5x the representable range so the symmetric clamp ([-127, 127]) is exercised too.
  */
 class DnnlInt8StaticScaleTest {
     private static final float SCALE = 1f / 32; // codes cover [-4, 3.97]
@@ -33,10 +33,10 @@ class DnnlInt8StaticScaleTest {
         return Tensor.of(w, shape);
     }
 
-    /** {@code saturate_s8(rint(x / SCALE)) * SCALE}, in {@code x}'s logical order. */
+    /** {@code rint(clamp(x / SCALE, -127, 127)) * SCALE}, in {@code x}'s logical order. */
     private static Tensor fakeQuantize(Tensor x) {
         float[] v = x.toFloatArray();
-        for (int i = 0; i < v.length; i++) v[i] = (float) Math.max(-128, Math.min(127, Math.rint(v[i] / SCALE))) * SCALE;
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.max(-127, Math.min(127, Math.rint(v[i] / SCALE))) * SCALE;
         return Tensor.of(v, x.shape());
     }
 

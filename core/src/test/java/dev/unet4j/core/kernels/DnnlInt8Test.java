@@ -37,13 +37,13 @@ class DnnlInt8Test {
         return Tensor.of(w, shape);
     }
 
-    /** {@code x} after symmetric per-tensor int8 quantisation with {@code max|x| / 127}. */
+    /** {@code x} after symmetric per-tensor int8 quantisation with {@code s = max|x| / 127}: {@code rint(clamp(x * (1/s)))}. */
     private static Tensor quantizeDequantize(Tensor x) {
         float[] v = x.toFloatArray();
         float absMax = 0;
         for (float f : v) absMax = Math.max(absMax, Math.abs(f));
         float s = absMax / 127f;
-        for (int i = 0; i < v.length; i++) v[i] = Math.round(v[i] / s) * s;
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.rint(Math.max(-127f, Math.min(127f, v[i] * (1f / s)))) * s;
         return Tensor.of(v, x.shape());
     }
 

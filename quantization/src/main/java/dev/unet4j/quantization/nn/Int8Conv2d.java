@@ -12,7 +12,7 @@ import java.util.Arrays;
 /**
  * A W8A8 convolution: INT8 weights (per output channel) and s8 activations, run by oneDNN's s8 x s8 -> f32 kernel
  * (VNNI/AMX). The input is quantized per call with one per-tensor scale, dynamic ({@code max|x| / 127}) or static
- * (calibrated), {@code q = saturate_s8(rint(x / scale))}; the result is {@code scale * wScale[o] * sum(q * qw) + bias}.
+ * (calibrated), {@code q = rint(clamp(x * (1/scale), -127, 127))}; the result is {@code scale * wScale[o] * sum(q * qw) + bias}.
  * The weight codes live only in oneDNN's packed native copy; no float32 weight is kept.
  */
 public final class Int8Conv2d extends Int8Layer<Conv2d> implements Conv2d {

@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * W8A8 layers against a plain-Java statement of the same arithmetic: the activation quantized per tensor with
- * {@code q = saturate_s8(rint(x / s))} (oneDNN's round-half-even reorder), int32 accumulation of {@code q * qw},
+ * {@code q = rint(clamp(x * (1/s), -127, 127))} (float reciprocal, round half to even), int32 accumulation of {@code q * qw},
  * dequantized by {@code s * wScale[o]}, plus bias.
  */
 class Int8LayersTest {
@@ -55,7 +55,7 @@ class Int8LayersTest {
 
     private static int[] quantize(float[] x, float s) {
         int[] q = new int[x.length];
-        for (int i = 0; i < x.length; i++) q[i] = (int) Math.max(-128, Math.min(127, Math.rint(x[i] / s)));
+        for (int i = 0; i < x.length; i++) q[i] = (int) Math.rint(Math.max(-127f, Math.min(127f, x[i] * (1f / s))));
         return q;
     }
 
@@ -136,7 +136,7 @@ class Int8LayersTest {
         float[] x = QuantizedLayersTest.gaussian(rnd, n * c * h * wd, 1.5);
         QuantizedTensor q = int8("c.weight", w, out, c, 3, 3);
         Conv2dSpec spec = Conv2dSpec.of(c, out, 3, 1, 1);
-        // A calibrated scale smaller than max|x| / 127 (a power of two, so x / s is exact): large inputs saturate.
+        // A calibrated scale smaller than max|x| / 127 (a power of two, so x * (1/s) is exact): large inputs saturate.
         float calibrated = 1f / 64;
         StaticActivationScales scales = new StaticActivationScales(Map.of(ActivationSite.input("down.conv"),
                 new ActivationQuantParams(ActivationScheme.SYMMETRIC_S8, calibrated, 0)));

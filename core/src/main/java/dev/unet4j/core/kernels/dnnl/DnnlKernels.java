@@ -162,8 +162,8 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
 
     /**
      * {@link #int8Conv2d(Conv2dSpec, byte[], float[], Tensor)} with a static (calibrated) per-tensor activation scale:
-     * every call quantises {@code q = saturate_s8(rint(x / activationScale))} (round half to even, clamped to
-     * [-128, 127]) instead of measuring {@code max|x|}.
+     * every call quantises {@code q = rint(clamp(x * (1/activationScale), -127, 127))} (the float reciprocal, round
+     * half to even, symmetric range) instead of measuring {@code max|x|}.
      */
     public Conv2d int8Conv2d(Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias, float activationScale) {
         if (!(activationScale > 0)) throw new IllegalArgumentException("int8 conv2d " + spec + ": static activation scale " + activationScale + " is not positive");

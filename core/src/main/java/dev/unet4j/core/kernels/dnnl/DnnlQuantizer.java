@@ -1,6 +1,7 @@
 package dev.unet4j.core.kernels.dnnl;
 
 import dev.unet4j.core.tensor.Tensor;
+import org.bytedeco.dnnl.dnnl_post_ops;
 import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
@@ -10,7 +11,7 @@ import static org.bytedeco.dnnl.global.dnnl.*;
 
 /**
  * Dynamic symmetric per-tensor int8 quantisation of activations: {@code scale = max|x| / 127} from two oneDNN
- * reductions (max, min), then {@code q = round(x / scale)} by a reorder with a destination scale.
+ * reductions (max, min), then {@code q = rint(clamp(x * (1/scale), -127, 127))} by a binary multiply.
  */
 final class DnnlQuantizer {
     private static final int SLOT_MAX = 3, SLOT_MIN = 4, SLOT_SCALE = 5;
@@ -43,16 +44,25 @@ final class DnnlQuantizer {
         return ws.scalarValue(slot);
     }
 
-    /** Writes {@code round(x / scale)} as s8 into {@code dstAddress}, laid out with {@code dstStrides} (elements). */
+    /**
+     * Writes {@code q = rint(clamp(x * (1/scale), -127, 127))} as s8 into {@code dstAddress}, laid out with
+     * {@code dstStrides} (elements): one binary multiply by the float reciprocal with a clip post-op, rounded half to
+     * even by the s8 store. A reorder with a destination scale computes {@code x / scale} but ran 3-5x slower (45 vs
+     * 11 us for 20x64x16x16), as long as the int8 convolution it feeds on small maps.
+     */
     void quantize(DnnlWorkspace ws, Tensor x, float scale, long dstAddress, long[] dstStrides) {
+        long[] ones = new long[x.rank()];
+        java.util.Arrays.fill(ones, 1);
         Primitive p = kernels.cache().get(Key.of("quantize").add(x).add(dstStrides).build(), k -> "quantize " + x + " to s8", s -> {
             dnnl_primitive_attr attr = s.attr();
-            check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_DST, 0), "set_scales_mask(dst)");
+            dnnl_post_ops po = s.postOps();
+            check(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_clip, -127f, 127f), "post_ops_append_eltwise(clip)");
+            check(dnnl_primitive_attr_set_post_ops(attr, po), "primitive_attr_set_post_ops");
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
-            check(dnnl_reorder_primitive_desc_create(pd, s.md(x), engine(), s.md(x.shape(), dstStrides, dnnl_s8), engine(), attr),
-                    "reorder_primitive_desc_create(quantize " + x + ")");
+            check(dnnl_binary_primitive_desc_create(pd, engine(), dnnl_binary_mul, s.md(x), s.md(ones, Tensor.rowMajorStrides(ones), dnnl_f32),
+                    s.md(x.shape(), dstStrides, dnnl_s8), attr), "binary_primitive_desc_create(quantize " + x + ")");
             return pd;
         });
-        p.execute(ws, DNNL_ARG_SRC, x.address(), DNNL_ARG_DST, dstAddress, DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, ws.scalar(SLOT_SCALE, scale));
+        p.execute(ws, DNNL_ARG_SRC_0, x.address(), DNNL_ARG_SRC_1, ws.scalar(SLOT_SCALE, 1f / scale), DNNL_ARG_DST, dstAddress);
     }
 }
