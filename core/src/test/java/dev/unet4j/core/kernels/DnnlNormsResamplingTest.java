@@ -24,11 +24,12 @@ class DnnlNormsResamplingTest {
 
     @Test
     void groupNormOfLargeChannelsLastMapsThroughGroupRows() {
-        // >= 2^16 elements, channels-last: groups gathered into rows, layer-normalised, put back, affine + SiLU; group
+        // >= 2^16 elements (or narrow maps), channels-last: groups gathered into rows, layer-normalised, put back, affine + SiLU; group
         // sizes 4 and 8 take oneDNN's blocked layouts, 2 the strided one
         try (var t = new DnnlTestSupport.Tensors(25)) {
             Tensor gamma = t.randn(16), beta = t.randn(16);
             Tensor x = t.randnNhwc(2, 16, 48, 48);
+            Tensor narrow = t.randnNhwc(20, 16, 5, 4); // fewer elements, but >= 256 pixels of <= 64 channels: rows too
             // a mean far from zero (40) with a small spread, different per channel: E[x^2] - E[x]^2 would lose it; the
             // inputs' own float32 rounding at 40 limits any float32 path to ~2e-5 here (oneDNN's group-norm primitive: 2.5e-5)
             Tensor shifted = t.randnNhwc(4, 16, 32, 32);
@@ -38,6 +39,7 @@ class DnnlNormsResamplingTest {
             for (boolean silu : new boolean[]{false, true}) {
                 for (int groups : new int[]{2, 4, 8}) {
                     assertMatches("groupNorm(" + groups + ") " + x + " silu " + silu, EXACT, (k, ws) -> k.groupNorm(ws, x, groups, gamma, beta, 1e-6f, silu));
+                    assertMatches("groupNorm(" + groups + ") " + narrow + " silu " + silu, EXACT, (k, ws) -> k.groupNorm(ws, narrow, groups, gamma, beta, 1e-6f, silu));
                 }
                 assertMatches("groupNorm(4) no affine " + x, EXACT, (k, ws) -> k.groupNorm(ws, x, 4, null, null, 1e-5f, silu));
                 assertMatches("groupNorm(4) of a shifted map, silu " + silu, 5 * EXACT, (k, ws) -> k.groupNorm(ws, shifted, 4, gamma, beta, 1e-6f, silu));

@@ -68,17 +68,22 @@ final class DnnlNorms {
 
     /**
      * oneDNN's group norm reads a channels-last map group by group, i.e. runs of {@code C/G} floats (4 or 8 in most
-     * UNets) at a stride of C: 3-8 GB/s, 225 us for a 32x32x128 map. Maps of at least {@link #ROWS_MIN_ELEMENTS}
-     * (below that the extra calls cost more than they save) take {@link #groupNormByRows} instead.
+     * UNets) at a stride of C: 3-8 GB/s, 225 us for a 32x32x128 map; its time grows with the pixel count N*H*W
+     * (20x32x8x8: 78 us, 20x64x4x4: 26 us). Maps of at least {@link #ROWS_MIN_ELEMENTS}, and narrow maps
+     * (C <= {@value #ROWS_MAX_NARROW_CHANNELS}) of at least {@value #ROWS_MIN_NARROW_PIXELS} pixels (39 and 19 us for
+     * those two) take {@link #groupNormByRows} instead; below that its extra calls cost more than they save.
      * {@code -Dunet4j.groupnorm=primitive|rows} forces one path (for A/B measurements).
      */
     private static boolean byRows(Tensor src, int groups) {
         if (src.rank() != 4 || !src.isChannelsLast() || src.dim(1) == groups || GROUP_NORM_MODE.equals("primitive")) return false;
-        return GROUP_NORM_MODE.equals("rows") || src.numel() >= ROWS_MIN_ELEMENTS;
+        long pixels = src.dim(0) * src.dim(2) * src.dim(3);
+        return GROUP_NORM_MODE.equals("rows") || src.numel() >= ROWS_MIN_ELEMENTS
+                || (src.dim(1) <= ROWS_MAX_NARROW_CHANNELS && pixels >= ROWS_MIN_NARROW_PIXELS);
     }
 
     private static final String GROUP_NORM_MODE = System.getProperty("unet4j.groupnorm", "auto");
     private static final long ROWS_MIN_ELEMENTS = 1 << 16;
+    private static final long ROWS_MAX_NARROW_CHANNELS = 64, ROWS_MIN_NARROW_PIXELS = 256;
 
     /**
      * Channels-last group norm as jit primitives: a reorder gathers each (sample, group) into one dense row
