@@ -60,7 +60,7 @@ import java.util.SplittableRandom;
  * other scheme is loaded in turn (memory), timed alternately with float32; {@code --sd-steps N} adds an N-step DDIM
  * run (guidance 7.5) for PSNR.
  *
- * <p>Run: {@code java -cp ... dev.unet4j.bench.QuantTable [--models digits,sd15] [--rounds 5] [--sd-steps 0]
+ * <p>Run: {@code java -cp ... dev.unet4j.bench.QuantTable [--models digits,sd15] [--rounds 5] [--calls 5 (per digits round)] [--sd-steps 0]
  * [--digits /work/shared/models/digits-16] [--schemes a,b,...] [--sd-schemes a,b,...]}.
  */
 public final class QuantTable {
@@ -74,7 +74,7 @@ public final class QuantTable {
     public static void main(String[] args) throws IOException {
         List<String> models = List.of("digits", "sd15");
         Path digits = Path.of("/work/shared/models/digits-16");
-        int rounds = 5, sdSteps = 0;
+        int rounds = 5, sdSteps = 0, calls = 5;
         List<String> digitsSchemes = DIGITS_SCHEMES, sdSchemes = SD_SCHEMES;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -82,15 +82,16 @@ public final class QuantTable {
                 case "--digits" -> digits = Path.of(args[++i]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--sd-steps" -> sdSteps = Integer.parseInt(args[++i]);
+                case "--calls" -> calls = Integer.parseInt(args[++i]);
                 case "--schemes" -> digitsSchemes = List.of(args[++i].split(","));
                 case "--sd-schemes" -> sdSchemes = List.of(args[++i].split(","));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; valid: --models, --digits, --rounds, --sd-steps, --schemes, --sd-schemes");
+                        + "; valid: --models, --digits, --rounds, --calls, --sd-steps, --schemes, --sd-schemes");
             }
         }
         System.out.printf("load average at start: %s (%d cores)%n", loadAverage(), Runtime.getRuntime().availableProcessors());
         try (DnnlKernels exact = new DnnlKernels(); DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true))) {
-            if (models.contains("digits")) digits(digits, digitsSchemes, rounds, exact, bf16);
+            if (models.contains("digits")) digits(digits, digitsSchemes, rounds, calls, exact, bf16);
             if (models.contains("sd15")) sd15(sdSchemes, rounds, sdSteps, exact, bf16);
         }
         System.out.printf("load average at end: %s%n", loadAverage());
@@ -176,7 +177,7 @@ public final class QuantTable {
 
     // ------------------------------------------------------------------ digits-16
 
-    static void digits(Path folder, List<String> requested, int rounds, DnnlKernels exact, DnnlKernels bf16) throws IOException {
+    static void digits(Path folder, List<String> requested, int rounds, int calls, DnnlKernels exact, DnnlKernels bf16) throws IOException {
         // row 0 is the float32 reference of every comparison and time ratio
         List<String> schemes = new ArrayList<>(List.of("fp32"));
         requested.stream().filter(x -> !x.equals(STATIC_W8A8) && QuantSpec.parse(x).scheme() != QuantSpec.Scheme.FP32).forEach(schemes::add);
@@ -222,8 +223,8 @@ public final class QuantTable {
                 Latents out = sampler.sample(Guidance.classifierFree(new UNetDenoiser(c.session), uncond, cond, 1.5, 0), req);
                 samples.add(out.data());
             }
-            double[] median = stepTimes(configs, one, rounds);
-            print("digits-16 (DDIM 25, guidance 1.5, 10 digits; one call = CFG batch 20 at 16x16)", configs, outs, samples, median);
+            print("digits-16 (DDIM 25, guidance 1.5, 10 digits; one call = CFG batch 20 at 16x16)", configs, outs, samples,
+                    stepTimes(configs, one, rounds, calls));
         } finally {
             configs.forEach(Config::close);
             owned.forEach(Tensor::close);
@@ -320,7 +321,7 @@ public final class QuantTable {
                     if (steps > 0) samples.add(sdSample(cfg, steps));
                 }
                 cfg.poolPeakBytes = cfg.session.allocator().peakBytes();
-                double[] m = stepTimes(List.of(base, cfg), in.inputs(), rounds);
+                double[] m = stepTimes(List.of(base, cfg), in.inputs(), rounds, 1).medianSeconds();
                 rows.add(cfg);
                 row(cfg, refOut, outs.get(outs.size() - 1), refSample, samples.isEmpty() ? null : samples.get(samples.size() - 1), 1, m[1] / m[0]);
                 System.out.printf("  (%s: float32 %.2f s, %s %.2f s per call)%n", spec.text(), m[0], spec.text(), m[1]);
@@ -360,32 +361,49 @@ public final class QuantTable {
 
     // ------------------------------------------------------------------ timing and output
 
-    /** Median seconds of one call per configuration, over {@code rounds} rounds that visit every configuration once. */
-    static double[] stepTimes(List<Config> configs, UNetInputs in, int rounds) {
-        for (Config c : configs) c.session.forward(in).close(); // warm: primitives for this shape
+    /** Median seconds of one call per configuration, and the median of its per-round ratio to configuration 0. */
+    record StepTimes(double[] medianSeconds, double[] pairedRatios) {
+    }
+
+    /**
+     * Rounds that visit every configuration once and time a block of {@code calls} back-to-back calls there (their
+     * mean: a 15 ms call on a shared 2-core VM varies by 2x from call to call, a block of 5 much less). The ratio to
+     * float32 (configuration 0) is taken per round, then the median: a slow phase of the machine (whole rounds ran
+     * 2-3x slower at times) slows both sides of one ratio.
+     */
+    static StepTimes stepTimes(List<Config> configs, UNetInputs in, int rounds, int calls) {
+        // warm: primitives, and JIT compilation done (a compiler thread takes one of the two cores from oneDNN's pool)
+        for (int w = 0; w < (calls == 1 ? 2 : 3 * calls); w++) for (Config c : configs) c.session.forward(in).close();
         double[][] t = new double[configs.size()][rounds];
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < configs.size(); i++) {
                 int j = (i + r) % configs.size(); // rotate the order so no configuration always runs first
                 long t0 = System.nanoTime();
-                configs.get(j).session.forward(in).close();
-                t[j][r] = (System.nanoTime() - t0) / 1e9;
+                for (int k = 0; k < calls; k++) configs.get(j).session.forward(in).close();
+                t[j][r] = (System.nanoTime() - t0) / 1e9 / calls;
             }
         }
-        double[] m = new double[configs.size()];
+        double[] m = new double[configs.size()], paired = new double[configs.size()];
         for (int i = 0; i < m.length; i++) {
-            double[] v = t[i].clone();
-            Arrays.sort(v);
-            m[i] = v[v.length / 2];
+            m[i] = median(t[i]);
+            double[] ratio = new double[rounds];
+            for (int r = 0; r < rounds; r++) ratio[r] = t[i][r] / t[0][r];
+            paired[i] = median(ratio);
+            System.out.printf("  %s: ms per call by round %s%n", configs.get(i).label,
+                    Arrays.stream(t[i]).mapToObj(x -> String.format("%.1f", x * 1e3)).toList());
         }
-        return m;
+        return new StepTimes(m, paired);
     }
 
-    static void print(String title, List<Config> configs, List<float[]> outs, List<float[]> samples, double[] medianSeconds) {
-        double[] ratios = new double[medianSeconds.length];
-        for (int i = 0; i < ratios.length; i++) ratios[i] = medianSeconds[i] / medianSeconds[0];
-        System.out.printf("%n(float32 median step %.3f s)%n", medianSeconds[0]);
-        print(title, configs, outs, samples, ratios, false, 10);
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v[v.length / 2];
+    }
+
+    static void print(String title, List<Config> configs, List<float[]> outs, List<float[]> samples, StepTimes times) {
+        System.out.printf("%n(float32 median step %.3f s)%n", times.medianSeconds()[0]);
+        print(title, configs, outs, samples, times.pairedRatios(), true, 10);
     }
 
     /** Median and worst PSNR over the {@code images} items of the samples, each against its own float32 range. */
