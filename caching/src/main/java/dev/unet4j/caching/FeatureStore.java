@@ -36,6 +36,28 @@ public final class FeatureStore implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Keeps a node's fresh output without copying it where it can, and returns the tensor the graph goes on with: an
+     * owning {@code t} moves its buffer into the store and the graph gets a view of it (the graph closes what it is
+     * given, and closing a view frees nothing; graph code never writes into a node's output), so a full call that
+     * keeps 30 nodes for later calls copies none of them; a view is copied as {@link #put} does and returned as it
+     * is. If the budget refuses, {@code t} is returned unchanged and {@link #refusedSome} turns true.
+     */
+    public Tensor keep(String key, Tensor t, Kernels k, Workspace ws) {
+        if (!t.isOwner()) {
+            put(key, t, k, ws);
+            return t;
+        }
+        remove(key);
+        if (!budget.reserve(bytes(t), key + " " + t)) {
+            refused = true;
+            return t;
+        }
+        Tensor owned = t.moveTo(t.shape(), t.strides(), t.offset());
+        entries.put(key, owned);
+        return owned.view(owned.shape(), owned.strides(), owned.offset());
+    }
+
     /** Keeps {@code t} itself (ownership passes to the store; it is closed if the budget refuses it). */
     public boolean putOwned(String key, Tensor t) {
         remove(key);

@@ -7,9 +7,12 @@ import dev.unet4j.core.tensor.Tensor;
  * a node ({@code return call.proceed()}), replace its output (return a tensor of the same shape), scale it, or skip
  * it ({@code return call.passThrough()}).
  *
- * <p>Ownership: every tensor returned into the graph becomes owned by the graph, which closes it after use. A cache
- * must therefore return a fresh copy (allocated from {@link NodeCall#workspace()}) and copy what it keeps. Returning
- * {@link NodeCall#input()} itself is allowed and is treated as {@link NodeCall#passThrough()}.
+ * <p>Ownership: every tensor returned into the graph becomes owned by the graph, which closes it after use, and graph
+ * code never writes into a tensor it was given. A cache therefore returns either a fresh tensor (allocated from
+ * {@link NodeCall#workspace()}) or a view of one it keeps alive until the graph is done with it (closing a view frees
+ * nothing). To keep a computed output without copying, move it ({@code Tensor.moveTo} with its own geometry) and
+ * return a view of the moved tensor: the node still counts as computed. Returning {@link NodeCall#input()} itself is
+ * allowed and is treated as {@link NodeCall#passThrough()}.
  */
 public interface NodeInterceptor {
 

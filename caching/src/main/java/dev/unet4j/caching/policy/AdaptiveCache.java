@@ -7,6 +7,8 @@ import dev.unet4j.caching.PolicyRun;
 import dev.unet4j.caching.RunContext;
 import dev.unet4j.caching.UNetStructure;
 import dev.unet4j.core.tensor.Tensor;
+
+import java.nio.FloatBuffer;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.UNetInputs;
 
@@ -74,9 +76,9 @@ public record AdaptiveCache(double threshold, int warmup, int cooldown, int maxR
             String path = call.path();
             if (path.equals("conv_in")) {
                 Tensor out = call.proceed();
-                probe = out;
                 decide(out);
-                if (!reuse) store.put("probe", out, call.kernels(), call.workspace());
+                if (!reuse) out = store.keep("probe", out, call.kernels(), call.workspace());
+                probe = out;
                 return out;
             }
             if (reuse) {
@@ -87,9 +89,7 @@ public record AdaptiveCache(double threshold, int warmup, int cooldown, int maxR
                 return call.proceed();
             }
             if (path.equals("conv_norm_out") && store.contains("probe")) {
-                try (Tensor residual = call.kernels().add(call.workspace(), call.input(), store.get("probe"), 1f, -1f)) {
-                    store.put("residual", residual, call.kernels(), call.workspace());
-                }
+                store.putOwned("residual", call.kernels().add(call.workspace(), call.input(), store.get("probe"), 1f, -1f));
             }
             return call.proceed();
         }
@@ -128,24 +128,40 @@ public record AdaptiveCache(double threshold, int warmup, int cooldown, int maxR
         }
     }
 
+    /** {@code sum|a - ref| / sum|ref|} over all elements (0 when both are zero). */
     static double relativeL1(Tensor a, Tensor ref) {
-        // same geometry and dense (the probe and its kept copy): compare the stored floats in bulk, in memory order
-        boolean raw = java.util.Arrays.equals(a.shape(), ref.shape()) && java.util.Arrays.equals(a.strides(), ref.strides())
-                && a.span() == a.numel();
-        float[] x, r;
-        if (raw) {
-            x = new float[(int) a.numel()];
-            r = new float[x.length];
-            a.rawBuffer().get(x);
-            ref.rawBuffer().get(r);
-        } else {
-            x = a.toFloatArray();
-            r = ref.toFloatArray();
+        if (!java.util.Arrays.equals(a.shape(), ref.shape())) {
+            throw new IllegalArgumentException("adaptive probe " + a + " vs kept " + ref + ": shapes differ");
         }
+        // same geometry and dense (the probe and its kept copy): compare the stored floats where they lie, in memory order
+        boolean raw = java.util.Arrays.equals(a.strides(), ref.strides()) && a.span() == a.numel();
+        FloatBuffer x = raw ? a.rawBuffer() : FloatBuffer.wrap(a.toFloatArray());
+        FloatBuffer r = raw ? ref.rawBuffer() : FloatBuffer.wrap(ref.toFloatArray());
+        // blocks of 4096 copied in bulk, four float lanes each, summed into doubles per block: independent adds (one
+        // double accumulator over the buffer ran 0.4-0.9 ms for a 20x32x16x16 probe, a third of a cheap call)
+        float[] xb = new float[4096], rb = new float[4096];
         double num = 0, den = 0;
-        for (int i = 0; i < x.length; i++) {
-            num += Math.abs(x[i] - r[i]);
-            den += Math.abs(r[i]);
+        while (x.hasRemaining()) {
+            int len = Math.min(xb.length, x.remaining()), i = 0;
+            x.get(xb, 0, len);
+            r.get(rb, 0, len);
+            float n0 = 0, n1 = 0, n2 = 0, n3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+            for (; i + 4 <= len; i += 4) {
+                n0 += Math.abs(xb[i] - rb[i]);
+                n1 += Math.abs(xb[i + 1] - rb[i + 1]);
+                n2 += Math.abs(xb[i + 2] - rb[i + 2]);
+                n3 += Math.abs(xb[i + 3] - rb[i + 3]);
+                d0 += Math.abs(rb[i]);
+                d1 += Math.abs(rb[i + 1]);
+                d2 += Math.abs(rb[i + 2]);
+                d3 += Math.abs(rb[i + 3]);
+            }
+            for (; i < len; i++) {
+                n0 += Math.abs(xb[i] - rb[i]);
+                d0 += Math.abs(rb[i]);
+            }
+            num += (double) n0 + n1 + n2 + n3;
+            den += (double) d0 + d1 + d2 + d3;
         }
         return den == 0 ? (num == 0 ? 0 : Double.POSITIVE_INFINITY) : num / den;
     }

@@ -321,9 +321,7 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
         public Tensor intercept(NodeCall call, int callIndex) {
             if (!encoderNodes.contains(call.path())) return call.proceed();
             if (keyNow) {
-                Tensor out = call.proceed();
-                encoder.put(call.path(), out, call.kernels(), call.workspace());
-                return out;
+                return encoder.keep(call.path(), call.proceed(), call.kernels(), call.workspace());
             }
             if (tileNow > 0) return Tiles.repeat(encoder.get(call.path()), tileNow, call.workspace().allocator());
             return call.proceed();

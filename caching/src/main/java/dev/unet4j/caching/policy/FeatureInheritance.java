@@ -97,9 +97,7 @@ public record FeatureInheritance(NodeGlob nodes, int every, int[] calls, double 
                 reusedNodes++;
                 return store.take(call.path());
             }
-            Tensor out = call.proceed();
-            store.put(call.path(), out, call.kernels(), call.workspace());
-            return out;
+            return store.keep(call.path(), call.proceed(), call.kernels(), call.workspace());
         }
 
         @Override

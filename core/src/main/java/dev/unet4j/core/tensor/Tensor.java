@@ -158,6 +158,14 @@ public final class Tensor implements AutoCloseable {
         return buffer;
     }
 
+    /**
+     * Whether both tensors are the same elements of one buffer (same buffer, offset, shape and strides), open or not:
+     * e.g. a view made by {@link #moveTo} in place and the tensor it was moved from.
+     */
+    public boolean sameElements(Tensor other) {
+        return buffer == other.buffer && offset == other.offset && Arrays.equals(shape, other.shape) && Arrays.equals(strides, other.strides);
+    }
+
     /** Native address of the first element of this view. */
     public long address() {
         return buffer().address(offset);

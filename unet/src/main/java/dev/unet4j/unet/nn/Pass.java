@@ -152,7 +152,10 @@ public final class Pass {
             }
             if (out == null) throw new IllegalStateException("interceptor returned null at " + node.path);
             if (out == x) out = Layouts.sameLayoutCopy(ws.allocator(), x);
-            if (out != call.result) {
+            if (out != call.result && call.result != null && call.result.isClosed() && out.sameElements(call.result)) {
+                // the interceptor kept the computed result (its buffer moved, e.g. into a feature cache) and hands
+                // on a view of it: still this node's own output
+            } else if (out != call.result) {
                 outcome = Outcome.REPLACED;
                 replacements++;
                 if (call.result != null) release(call.result);
