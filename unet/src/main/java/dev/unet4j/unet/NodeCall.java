@@ -36,7 +36,11 @@ public interface NodeCall {
      */
     Tensor proceed();
 
-    /** A graph-owned copy of {@link #input()} ("skip this node"), in the input's layout. */
+    /**
+     * "Skip this node": {@link #input()} itself, to be returned from the interceptor as the node's output (neither
+     * closed nor kept). The graph takes a second holder of it for a block (no copy: the encode/decode loops release
+     * through the pass) and a copy in the input's layout for any other node.
+     */
     Tensor passThrough();
 
     /**

@@ -114,6 +114,43 @@ class InterceptorTest {
     }
 
     @Test
+    void passingThroughABlockTakesAHolderNotACopyAndLeaksNothing() {
+        float[] copied;
+        try (UNetSession s = model.newSession()) {
+            s.setInterceptor(new NodeInterceptor() {
+                @Override
+                public Tensor intercept(NodeCall call) {
+                    return call.path().equals("mid_block") ? call.copyOf(call.input()) : call.proceed();
+                }
+            });
+            try (Tensor y = s.forward(sd.inputs())) {
+                copied = y.toFloatArray();
+            }
+        }
+        try (UNetSession s = model.newSession()) {
+            s.setInterceptor(new NodeInterceptor() {
+                @Override
+                public Tensor intercept(NodeCall call) {
+                    return call.path().equals("mid_block") ? call.passThrough() : call.proceed();
+                }
+            });
+            long allocations = 0, outstanding = 0;
+            for (int i = 0; i < 3; i++) {
+                try (Tensor y = s.forward(sd.inputs())) {
+                    assertArrayEquals(copied, y.toFloatArray(), "mid_block passed through = its input copied");
+                }
+                if (i == 1) {
+                    allocations = s.allocator().allocations();
+                    outstanding = s.allocator().outstandingBytes();
+                }
+            }
+            assertEquals(CallTrace.Outcome.REPLACED, s.lastTrace().node("mid_block").outcome());
+            assertEquals(allocations, s.allocator().allocations(), "a warm call allocates nothing new");
+            assertEquals(outstanding, s.allocator().outstandingBytes(), "every holder released: nothing outstanding grows");
+        }
+    }
+
+    @Test
     void plainTraceCountsConvInExactly() {
         try (UNetSession s = model.newSession()) {
             s.forward(sd.inputs()).close();

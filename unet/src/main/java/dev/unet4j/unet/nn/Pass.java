@@ -151,7 +151,12 @@ public final class Pass {
                 call.done = true;
             }
             if (out == null) throw new IllegalStateException("interceptor returned null at " + node.path);
-            if (out == x) out = Layouts.sameLayoutCopy(ws.allocator(), x);
+            if (out == x) {
+                // the node handed back its input (passThrough): a block's caller (the encode/decode loops) releases
+                // through the pass, so one more holder suffices; elsewhere the caller may close its input, so a copy
+                if (node.level() == NodeLevel.BLOCK) retain(x);
+                else out = Layouts.sameLayoutCopy(ws.allocator(), x);
+            }
             if (out != call.result && call.result != null && call.result.isClosed() && out.sameElements(call.result)) {
                 // the interceptor kept the computed result (its buffer moved, e.g. into a feature cache) and hands
                 // on a view of it: still this node's own output
@@ -272,7 +277,7 @@ public final class Pass {
 
         @Override
         public Tensor passThrough() {
-            return Layouts.sameLayoutCopy(ws.allocator(), input);
+            return input; // visit() gives the graph its own holder (a block) or copy (any other node)
         }
 
         @Override
