@@ -180,14 +180,22 @@ public final class CachingTable {
 
     /**
      * The median over {@code rounds} of (full-compute generation time / policy generation time), each policy
-     * generation timed right after its own full-compute generation: the issue's "wall-clock speedup vs full compute
-     * measured in the same run", robust to the drift of a shared machine between a table's first and last rows.
+     * generation timed back to back with its own full-compute generation: the issue's "wall-clock speedup vs full
+     * compute measured in the same run", robust to the drift of a shared machine between a table's first and last
+     * rows. The order within a pair alternates (full first on even rounds), so neither side always runs second.
      */
     static double pairedSpeedup(Setup s, UNetSession session, CachePolicy policy, int rounds) {
         double[] ratio = new double[rounds];
         for (int i = 0; i < rounds; i++) {
-            long full = generate(s, session, CachePolicies.NONE, s.steps()).nanos();
-            ratio[i] = (double) full / generate(s, session, policy, s.steps()).nanos();
+            long full, cached;
+            if (i % 2 == 0) {
+                full = generate(s, session, CachePolicies.NONE, s.steps()).nanos();
+                cached = generate(s, session, policy, s.steps()).nanos();
+            } else {
+                cached = generate(s, session, policy, s.steps()).nanos();
+                full = generate(s, session, CachePolicies.NONE, s.steps()).nanos();
+            }
+            ratio[i] = (double) full / cached;
         }
         Arrays.sort(ratio);
         return rounds % 2 == 1 ? ratio[rounds / 2] : (ratio[rounds / 2 - 1] + ratio[rounds / 2]) / 2;
