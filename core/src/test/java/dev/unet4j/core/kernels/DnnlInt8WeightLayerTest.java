@@ -42,6 +42,17 @@ class DnnlInt8WeightLayerTest {
         return m;
     }
 
+    /**
+     * Double rounding's table at 8 - shift bits: {@code clamp(rint(q / 2^shift), +-(2^(7-shift) - 1)) * 2^shift}, round
+     * half to even (oneDNN runs such tables as one binary; the half-up table above goes through Java).
+     */
+    static byte[] halfEvenShift(int shift) {
+        int max = (1 << (7 - shift)) - 1;
+        byte[] m = new byte[256];
+        for (int k = 0; k < 256; k++) m[k] = (byte) (Math.max(-max, Math.min(max, (int) Math.rint((byte) k / (double) (1 << shift)))) << shift);
+        return m;
+    }
+
     private static Tensor dequantize(byte[] q, byte[] remap, float[] scale, long... shape) {
         int perRow = q.length / scale.length;
         float[] w = new float[q.length];
@@ -74,7 +85,7 @@ class DnnlInt8WeightLayerTest {
                     try (Int8WeightLayer layer = k.int8WeightConv2d(spec, q, sc)) {
                         assertArrayEquals(q, layer.codes(), spec + ": codes read back");
                         assertEquals(q.length + 4L * sc.length, layer.residentBytes());
-                        for (byte[] map : new byte[][]{null, remap()}) {
+                        for (byte[] map : new byte[][]{null, remap(), halfEvenShift(2), halfEvenShift(5)}) {
                             try (Tensor w = dequantize(q, map, sc, spec.weightShape());
                                  Workspace kws = k.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                                  Tensor got = layer.forward(kws, x, bias, res, 0.5f, map); Tensor want = REF.conv2d(rws, spec, x, w, bias, res, 0.5f);
@@ -102,7 +113,7 @@ class DnnlInt8WeightLayerTest {
             for (Kernels k : new Kernels[]{DNNL, REF}) {
                 try (Int8WeightLayer layer = k.int8WeightLinear(q, out, in, sc)) {
                     assertArrayEquals(q, layer.codes());
-                    for (byte[] map : new byte[][]{null, remap()}) {
+                    for (byte[] map : new byte[][]{null, remap(), halfEvenShift(2), halfEvenShift(5)}) {
                         try (Tensor w = dequantize(q, map, sc, out, in);
                              Workspace kws = k.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                              Tensor got = layer.forward(kws, x, bias, res, 0.5f, map); Tensor want = REF.linear(rws, x, w, bias, res, 0.5f);
