@@ -259,7 +259,6 @@ final class DnnlInt8WeightLayers {
         return pd;
     }
 
-    /** Workspace scratch of at least {@code bytes}, rounded up to a power of two so the session pool keeps few size classes. */
     /**
      * A code table of the form {@code q -> clamp(rne(q / 2^shift), -max, max) * 2^shift} over signed codes (round half
      * to even on the exact quotient): double rounding's derived widths. oneDNN runs it as one binary over the s8
@@ -308,6 +307,7 @@ final class DnnlInt8WeightLayers {
 
     private static final int SLOT_INVERSE_STEP = 7;
 
+    /** Workspace scratch of at least {@code bytes}, rounded up to a power of two so the session pool keeps few size classes. */
     static Tensor scratch(DnnlWorkspace ws, long bytes) {
         long floats = Math.max(1, (bytes + 3) / 4);
         return Tensor.allocate(ws.allocator(), floats == 1 ? 1 : Long.highestOneBit(floats - 1) << 1);

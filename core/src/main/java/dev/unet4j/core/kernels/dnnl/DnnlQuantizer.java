@@ -5,6 +5,8 @@ import org.bytedeco.dnnl.dnnl_post_ops;
 import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
+import java.util.Arrays;
+
 import static dev.unet4j.core.kernels.dnnl.Dnnl.check;
 import static dev.unet4j.core.kernels.dnnl.Dnnl.engine;
 import static org.bytedeco.dnnl.global.dnnl.*;
@@ -52,7 +54,7 @@ final class DnnlQuantizer {
      */
     void quantize(DnnlWorkspace ws, Tensor x, float scale, long dstAddress, long[] dstStrides) {
         long[] ones = new long[x.rank()];
-        java.util.Arrays.fill(ones, 1);
+        Arrays.fill(ones, 1);
         Primitive p = kernels.cache().get(Key.of("quantize").add(x).add(dstStrides).build(), k -> "quantize " + x + " to s8", s -> {
             dnnl_primitive_attr attr = s.attr();
             dnnl_post_ops po = s.postOps();
