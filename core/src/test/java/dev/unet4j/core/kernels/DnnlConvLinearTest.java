@@ -96,6 +96,32 @@ class DnnlConvLinearTest {
         }
     }
 
+    /**
+     * Convolutions with 1-4 output channels over at least 1024 output pixels run taken apart at their kernel taps
+     * (1x1 onto the taps, depthwise shift, 1x1 sum): strides, asymmetric padding, dilation, bias, residual and scale.
+     */
+    @Test
+    void fewOutputChannelsOnManyPixelsMatchReference() {
+        try (var t = new DnnlTestSupport.Tensors(14)) {
+            for (Conv2dSpec spec : List.of(Conv2dSpec.of(32, 1, 3, 1, 1), Conv2dSpec.of(16, 3, 3, 1, 1), Conv2dSpec.of(24, 4, 3, 1, 1),
+                    new Conv2dSpec(8, 2, 3, 2, 2, 1, 1, 0, 2, 1, 1, 2, 1), Conv2dSpec.of(8, 4, 5, 1, 2))) {
+                Tensor w = t.randn(spec.weightShape());
+                for (Tensor bias : new Tensor[]{null, t.randn(spec.outChannels())}) {
+                    try (Conv2d d = DNNL.conv2d(spec, w, bias); Conv2d r = REF.conv2d(spec, w, bias)) {
+                        for (Tensor x : new Tensor[]{t.randnNhwc(8, spec.inChannels(), 17, 19), t.randn(5, spec.inChannels(), 16, 16),
+                                t.randn(1, spec.inChannels(), 5, 6)}) {     // the last: too few pixels, direct convolution
+                            long[] o = {x.dim(0), spec.outChannels(), spec.outH(x.dim(2)), spec.outW(x.dim(3))};
+                            String what = spec + " bias " + (bias != null) + " x " + x;
+                            compare(what, d, r, x, null, 1f);
+                            compare(what + " + residual / 0.7", d, r, x, t.randnNhwc(o[0], o[1], o[2], o[3]), 1f / 0.7f);
+                            compare(what + " + row-major residual * 2", d, r, x, t.randn(o), 2f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private static void compare(String what, Conv2d dnnl, Conv2d ref, Tensor x, Tensor residual, float scale) {
         float[] want, got;
         try (Workspace ws = REF.newWorkspace(Allocator.direct()); Tensor y = ref.forward(ws, x, residual, scale)) {

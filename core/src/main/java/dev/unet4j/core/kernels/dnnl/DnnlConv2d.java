@@ -31,6 +31,7 @@ final class DnnlConv2d implements Conv2d {
     private final NativeBuffer bias;
     private final PrimitiveCache primitives = new PrimitiveCache();
     private final DnnlIm2colConv im2col;
+    private final DnnlTapConv taps; // few output channels: taken apart at the kernel taps ({@link DnnlTapConv}), or null
     private boolean closed;
 
     DnnlConv2d(DnnlKernels kernels, Conv2dSpec spec, Tensor weight, Tensor bias) {
@@ -52,7 +53,11 @@ final class DnnlConv2d implements Conv2d {
         }
         this.bias = bias == null ? null : copyToNative(bias);
         this.im2col = new DnnlIm2colConv(kernels, spec, weights);
+        this.taps = DnnlTapConv.applies(spec) && TAPS ? new DnnlTapConv(kernels, spec, weight, bias) : null;
     }
+
+    /** {@code -Dunet4j.conv.taps=false} runs few-output-channel convolutions directly (for A/B measurements). */
+    private static final boolean TAPS = !"false".equals(System.getProperty("unet4j.conv.taps"));
 
     static void checkWeights(Conv2dSpec spec, Tensor weight, Tensor bias) {
         if (!Arrays.equals(weight.shape(), spec.weightShape())) {
@@ -166,6 +171,7 @@ final class DnnlConv2d implements Conv2d {
         try (Tensor xin = kernels.channelsLastOrNull(ws, x); Tensor rin = kernels.channelsLastOrNull(ws, residual)) {
             Tensor src = xin != null ? xin : x;
             Tensor res = rin != null ? rin : residual;
+            if (taps != null && DnnlTapConv.pays(spec, x)) return taps.forward(ws, src, res, outputScale);
             if (DnnlIm2colConv.applies(spec, x)) return im2col.forward(ws, src, bias, res, outputScale);
             im2col.pinConvWeights();
             Primitive p = primitive(primitives, key("conv2d", spec, x, bias != null, res != null, outputScale), spec, src,
@@ -194,6 +200,7 @@ final class DnnlConv2d implements Conv2d {
         if (closed) return;
         closed = true;
         im2col.close();
+        if (taps != null) taps.close();
         primitives.close();
         weights.close();
         if (bias != null) Allocator.direct().release(bias);
