@@ -3,6 +3,7 @@ package dev.unet4j.caching;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.NodeCall;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -37,15 +38,17 @@ public final class FeatureStore implements AutoCloseable {
     }
 
     /**
-     * Keeps a node's fresh output without copying it where it can, and returns the tensor the graph goes on with: an
-     * owning {@code t} moves its buffer into the store and the graph gets a view of it (the graph closes what it is
-     * given, and closing a view frees nothing; graph code never writes into a node's output), so a full call that
-     * keeps 30 nodes for later calls copies none of them; a view is copied as {@link #put} does and returned as it
-     * is. If the budget refuses, {@code t} is returned unchanged and {@link #refusedSome} turns true.
+     * Keeps {@code t}, what {@code call.proceed()} returned, without copying it where it can, and returns the tensor
+     * the graph goes on with: a tensor the call holds exclusively ({@link NodeCall#exclusive}) moves its buffer into
+     * the store and the graph gets a view of it (the graph closes what it is given, and closing a view frees nothing;
+     * graph code never writes into a node's output), so a full call that keeps 30 nodes for later calls copies none of
+     * them; anything else (a view, the node's input handed back by an inner policy, a block output also on the skip
+     * stack) is copied as {@link #put} does and returned as it is. If the budget refuses, {@code t} is returned
+     * unchanged and {@link #refusedSome} turns true.
      */
-    public Tensor keep(String key, Tensor t, Kernels k, Workspace ws) {
-        if (!t.isOwner()) {
-            put(key, t, k, ws);
+    public Tensor keep(String key, NodeCall call, Tensor t) {
+        if (!call.exclusive(t)) {
+            put(key, t, call.kernels(), call.workspace());
             return t;
         }
         remove(key);

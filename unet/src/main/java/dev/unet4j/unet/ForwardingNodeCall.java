@@ -57,6 +57,11 @@ public abstract class ForwardingNodeCall implements NodeCall {
     }
 
     @Override
+    public boolean exclusive(Tensor t) {
+        return base.exclusive(t);
+    }
+
+    @Override
     public Workspace workspace() {
         return base.workspace();
     }

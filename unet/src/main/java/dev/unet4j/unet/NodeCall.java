@@ -44,6 +44,14 @@ public interface NodeCall {
     Tensor passThrough();
 
     /**
+     * Whether {@code t} (what {@link #proceed()} returned) is held by nothing but the value this interceptor returns:
+     * an open, owning tensor that is not this node's input and not also held elsewhere in the graph (a block's output
+     * is on the skip stack too). Only such a tensor may be moved into a cache ({@code Tensor.moveTo}) instead of
+     * copied; see {@link NodeInterceptor}.
+     */
+    boolean exclusive(Tensor t);
+
+    /**
      * A copy of {@code t} in the same memory layout (NCHW or channels-last), from the session's workspace: the way to
      * return a cached tensor into the graph. Keeping the layout keeps the following kernels, and so the bits, the same.
      */

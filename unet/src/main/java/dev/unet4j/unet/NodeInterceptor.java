@@ -11,7 +11,7 @@ import dev.unet4j.core.tensor.Tensor;
  * code never writes into a tensor it was given. A cache therefore returns either a fresh tensor (allocated from
  * {@link NodeCall#workspace()}) or a view of one it keeps alive until the graph is done with it (closing a view frees
  * nothing). To keep a computed output without copying, move it ({@code Tensor.moveTo} with its own geometry) and
- * return a view of the moved tensor: the node still counts as computed. Returning {@link NodeCall#input()} itself is
+ * return a view of the moved tensor, where {@link NodeCall#exclusive} allows: the node still counts as computed. Returning {@link NodeCall#input()} itself is
  * allowed and is treated as {@link NodeCall#passThrough()}.
  */
 public interface NodeInterceptor {

@@ -7,11 +7,10 @@ import dev.unet4j.caching.PolicyRun;
 import dev.unet4j.caching.RunContext;
 import dev.unet4j.caching.UNetStructure;
 import dev.unet4j.core.tensor.Tensor;
-
-import java.nio.FloatBuffer;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.UNetInputs;
 
+import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Set;
 
@@ -77,7 +76,7 @@ public record AdaptiveCache(double threshold, int warmup, int cooldown, int maxR
             if (path.equals("conv_in")) {
                 Tensor out = call.proceed();
                 decide(out);
-                if (!reuse) out = store.keep("probe", out, call.kernels(), call.workspace());
+                if (!reuse) out = store.keep("probe", call, out);
                 probe = out;
                 return out;
             }

@@ -142,7 +142,7 @@ public record DeepCache(int interval, int branch, Schedule schedule, double pow,
             String path = call.path();
             if (fullNow) {
                 Tensor out = call.proceed();
-                return union.contains(path) ? store.keep(path, out, call.kernels(), call.workspace()) : out;
+                return union.contains(path) ? store.keep(path, call, out) : out;
             }
             if (!reuseNow.contains(path)) return call.proceed();
             return store.take(path);

@@ -321,7 +321,7 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
         public Tensor intercept(NodeCall call, int callIndex) {
             if (!encoderNodes.contains(call.path())) return call.proceed();
             if (keyNow) {
-                return encoder.keep(call.path(), call.proceed(), call.kernels(), call.workspace());
+                return encoder.keep(call.path(), call, call.proceed());
             }
             if (tileNow > 0) return Tiles.repeat(encoder.get(call.path()), tileNow, call.workspace().allocator());
             return call.proceed();

@@ -97,7 +97,7 @@ public record FeatureInheritance(NodeGlob nodes, int every, int[] calls, double 
                 reusedNodes++;
                 return store.take(call.path());
             }
-            return store.keep(call.path(), call.proceed(), call.kernels(), call.workspace());
+            return store.keep(call.path(), call, call.proceed());
         }
 
         @Override

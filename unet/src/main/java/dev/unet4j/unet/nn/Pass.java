@@ -281,6 +281,11 @@ public final class Pass {
         }
 
         @Override
+        public boolean exclusive(Tensor t) {
+            return t.isOwner() && !t.isClosed() && t != input && !shared(t);
+        }
+
+        @Override
         public Workspace workspace() {
             return ws;
         }
