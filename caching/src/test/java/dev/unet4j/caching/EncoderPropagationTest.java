@@ -3,8 +3,6 @@ package dev.unet4j.caching;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.EncoderState;
 import dev.unet4j.unet.UNetSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -15,19 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Faster-Diffusion encoder propagation against encode/decode by hand, all-keys identity, parallel batching. */
-class EncoderPropagationTest {
-    static TestModels sd;
-
-    @BeforeAll
-    static void load() {
-        sd = new TestModels(TestModels.SD);
-    }
-
-    @AfterAll
-    static void close() {
-        sd.close();
-    }
-
+class EncoderPropagationTest extends SdFixtureTest {
     /** By hand: key calls 0 and 3 encode; calls 1, 2, 4 decode from the last key's state with their own inputs. */
     static float[][] byHand(int calls, Set<Integer> keys) {
         float[][] out = new float[calls][];

@@ -5,8 +5,6 @@ import dev.unet4j.unet.CallTrace;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.UNetSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
@@ -24,19 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link FeatureStore#keep} inside a real call: a node output the call holds alone is kept without a copy; a block's
  * output (also on the skip stack) and a node's input handed back are copied; a refused one is left to the graph.
  */
-class FeatureStoreTest {
-    static TestModels sd;
-
-    @BeforeAll
-    static void load() {
-        sd = new TestModels(TestModels.SD);
-    }
-
-    @AfterAll
-    static void close() {
-        sd.close();
-    }
-
+class FeatureStoreTest extends SdFixtureTest {
     /** Keeps each of {@code nodes} on one call; records the result's address and whether the graph got it back as is. */
     private static final class Keeping implements NodeInterceptor {
         final FeatureStore store;

@@ -4,8 +4,6 @@ import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.UNetSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -20,19 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Feature inheritance, adaptive caching, byte bounds and concurrent generations. */
-class ReusePoliciesTest {
-    static TestModels sd;
-
-    @BeforeAll
-    static void load() {
-        sd = new TestModels(TestModels.SD);
-    }
-
-    @AfterAll
-    static void close() {
-        sd.close();
-    }
-
+class ReusePoliciesTest extends SdFixtureTest {
     static final String ATTN2 = "up_blocks.*.attentions.*.transformer_blocks.*.attn2";
 
     @Test

@@ -8,8 +8,6 @@ import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.SkipEvent;
 import dev.unet4j.unet.UNetSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -19,19 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Skip-Tuning, ScaleLong and FreeU: identity at factor 1, and equal to hand-written interceptors. */
-class SkipScalingTest {
-    static TestModels sd;
-
-    @BeforeAll
-    static void load() {
-        sd = new TestModels(TestModels.SD);
-    }
-
-    @AfterAll
-    static void close() {
-        sd.close();
-    }
-
+class SkipScalingTest extends SdFixtureTest {
     static float[] one(String policy) {
         try (UNetSession s = sd.model.newSession();
              CacheSession cache = CacheSession.open(s, CachePolicies.parse(policy), sd.info(1));
