@@ -86,7 +86,7 @@ public final class CachingTable {
 
     public static void main(String[] args) throws IOException {
         List<String> models = List.of("digits", "sd15");
-        Path digits = Path.of("/work/shared/models/digits-16");
+        Path digits = Path.of("testdata/models/digits-16");
         int sdSteps = 25;
         boolean sd50 = false;
         int repeat = 1;

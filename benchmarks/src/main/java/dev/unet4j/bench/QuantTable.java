@@ -61,7 +61,7 @@ import java.util.SplittableRandom;
  * run (guidance 7.5) for PSNR.
  *
  * <p>Run: {@code java -cp ... dev.unet4j.bench.QuantTable [--models digits,sd15] [--rounds 5] [--calls 5 (per digits round)] [--sd-steps 0]
- * [--digits /work/shared/models/digits-16] [--schemes a,b,...] [--sd-schemes a,b,...]}.
+ * [--digits testdata/models/digits-16] [--schemes a,b,...] [--sd-schemes a,b,...]}.
  */
 public final class QuantTable {
     static final List<String> DIGITS_SCHEMES = List.of("fp32", "bf16", "int8", "int8-w8a8", "fp8-e4m3", "fp8-e5m2", "dr:6", "dr:4", "mixed:5");
@@ -73,7 +73,7 @@ public final class QuantTable {
 
     public static void main(String[] args) throws IOException {
         List<String> models = List.of("digits", "sd15");
-        Path digits = Path.of("/work/shared/models/digits-16");
+        Path digits = Path.of("testdata/models/digits-16");
         int rounds = 5, sdSteps = 0, calls = 5;
         List<String> digitsSchemes = DIGITS_SCHEMES, sdSchemes = SD_SCHEMES;
         for (int i = 0; i < args.length; i++) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
+import dev.unet4j.core.kernels.dnnl.CpuFeatures;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.core.tensor.Tensor;
@@ -113,6 +114,7 @@ final class BenchCommand implements Callable<Integer> {
 
         List<Result> results = new ArrayList<>();
         try (DnnlKernels kernels = new DnnlKernels()) {
+            compute.put("plain", "f32");
             Result plain;
             int[] hw;
             try (LoadedModel m = LoadedModel.load(model.folder, null, kernels)) {
@@ -131,6 +133,7 @@ final class BenchCommand implements Callable<Integer> {
                 boolean own = !q.kernelOptions().equals(kernels.options());
                 try (DnnlKernels rowKernels = own ? LoadedModel.kernelsFor(q) : null;
                      LoadedModel m = LoadedModel.load(model.folder, q, own ? rowKernels : kernels)) {
+                    compute.put("quant " + q.text(), computeOf(q, own ? rowKernels : kernels));
                     Result r = measure("quant " + q.text(), m, null, hw, plain, 0);
                     emit(out, r, hw);
                     results.add(r);
@@ -263,10 +266,23 @@ final class BenchCommand implements Callable<Integer> {
                 r.generationMacs(), r.macsRatio(), psnr, mse, r.finalSample());
     }
 
+    /** What a row computes in on this CPU: never a bf16 or int8 label for a run that fell back to float32. */
+    private static String computeOf(QuantSpec q, DnnlKernels k) {
+        if (q.scheme() == QuantSpec.Scheme.BF16) return CpuFeatures.computeLabel(k);
+        if (q.scheme() == QuantSpec.Scheme.INT8_W8A8) {
+            return CpuFeatures.hasInt8DotProduct() ? "int8 (" + CpuFeatures.isa() + ")" : "int8 without VNNI/AMX (" + CpuFeatures.isa() + ")";
+        }
+        return q.quantized() ? "f32 on decoded weights" : "f32";
+    }
+
+    private final java.util.Map<String, String> compute = new java.util.HashMap<>();
+
     private void emit(PrintWriter out, Result r, int[] hw) throws IOException {
         if (!json) return;
         ObjectNode o = JSON.createObjectNode();
         o.put("config", r.config());
+        o.put("compute", compute.getOrDefault(r.config(), "f32"));
+        o.put("isa", CpuFeatures.isa());
         o.put("model", model.folder);
         o.put("batch", batch);
         o.put("size", hw[0] + "x" + hw[1]);
@@ -292,15 +308,16 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void table(PrintWriter out, List<Result> results, int[] hw) {
-        out.printf(Locale.ROOT, "%s, batch %d, %dx%d, %d threads, %d iterations%s%n", model.folder, batch, hw[0], hw[1], threads(), iterations,
-                steps == null ? "" : ", generations of " + steps + " steps");
-        out.printf(Locale.ROOT, "%-24s %12s %12s %14s %10s %10s%n", "config", "fwd median", "fwd min",
-                steps == null ? "" : "gen median", "MACs", "PSNR dB");
+        out.printf(Locale.ROOT, "%s, batch %d, %dx%d, %d threads, %d iterations%s, oneDNN ISA %s%n", model.folder, batch, hw[0], hw[1], threads(), iterations,
+                steps == null ? "" : ", generations of " + steps + " steps", CpuFeatures.isa());
+        out.printf(Locale.ROOT, "%-24s %12s %12s %14s %10s %10s  %s%n", "config", "fwd median", "fwd min",
+                steps == null ? "" : "gen median", "MACs", "PSNR dB", "compute");
         for (Result r : results) {
-            out.printf(Locale.ROOT, "%-24s %9.2f ms %9.2f ms %14s %10s %10s%n", r.config(), r.forwardMedian(), r.forwardMin(),
+            out.printf(Locale.ROOT, "%-24s %9.2f ms %9.2f ms %14s %10s %10s  %s%n", r.config(), r.forwardMedian(), r.forwardMin(),
                     steps == null ? "" : String.format(Locale.ROOT, "%.1f ms", r.generationMedian()),
                     Double.isNaN(r.macsRatio()) ? "?" : String.format(Locale.ROOT, "%.3f", r.macsRatio()),
-                    r.config().equals("plain") ? "-" : r.psnr() == null ? "identical" : String.format(Locale.ROOT, "%.2f", r.psnr()));
+                    r.config().equals("plain") ? "-" : r.psnr() == null ? "identical" : String.format(Locale.ROOT, "%.2f", r.psnr()),
+                    compute.getOrDefault(r.config(), "f32"));
         }
     }
 

@@ -7,6 +7,7 @@ import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.TensorInfo;
+import dev.unet4j.core.kernels.dnnl.CpuFeatures;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.CallTrace;
@@ -67,6 +68,7 @@ final class InspectCommand implements Callable<Integer> {
         CacheSpec c = cache == null ? null : CacheSpec.parse(cache);
         try (DnnlKernels kernels = new DnnlKernels(); LoadedModel m = LoadedModel.load(model.folder, null, kernels)) {
             summary(out, m);
+            out.println("oneDNN ISA: " + CpuFeatures.isa() + (CpuFeatures.bf16Compute() ? " (bf16 compute)" : " (no bf16 compute)"));
             weights(out, m);
             macs(out, m, deepest);
             if (c != null) cachePlan(out, m, c, deepest);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.dnnl.CpuFeatures;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.model.ModelFiles;
 import dev.unet4j.core.model.ModelLocator;
@@ -101,8 +102,15 @@ final class LoadedModel implements AutoCloseable {
 
     /** The oneDNN kernels {@code quant} runs on (bf16 compute for {@code bf16}; null: exact float32). */
     static DnnlKernels kernelsFor(QuantSpec quant) {
-        return new DnnlKernels(quant == null ? DnnlKernels.Options.exact() : quant.kernelOptions());
+        DnnlKernels k = new DnnlKernels(quant == null ? DnnlKernels.Options.exact() : quant.kernelOptions());
+        if (k.options().bf16Compute() && !CpuFeatures.bf16Compute() && BF16_WARNED.compareAndSet(false, true)) {
+            LOG.warn("--quant bf16: this CPU ({}) has no bf16 instructions; running float32", CpuFeatures.isa());
+        }
+        return k;
     }
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LoadedModel.class);
+    private static final java.util.concurrent.atomic.AtomicBoolean BF16_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** The library loads every scheme; {@code mixed:} gets seeded calibration inputs of the config's shapes. */
     private static QuantSpec.Loaded loadQuantized(Path folder, JsonNode config, QuantSpec quant, Kernels kernels) throws IOException {

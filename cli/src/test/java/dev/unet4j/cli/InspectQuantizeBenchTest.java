@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.core.kernels.dnnl.CpuFeatures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -129,9 +131,20 @@ class InspectQuantizeBenchTest {
                 lines.stream().map(n -> n.get("config").asText()).toList());
         for (JsonNode n : lines.subList(1, lines.size())) {
             double psnr = n.get("psnr_db_vs_full").asDouble();
+            String compute = n.get("compute").asText();
+            assertEquals(CpuFeatures.isa(), n.get("isa").asText());
+            if (compute.startsWith("f32 (bf16 compute not available")) {
+                // no bf16 compute on this CPU: said in the row, and the numbers are float32's (PSNR vs float32 huge or exact)
+                assertFalse(CpuFeatures.bf16Compute(), n.toString());
+                assertTrue(n.get("psnr_db_vs_full").isNull() || psnr > 120, n.toString());
+                continue;
+            }
             // close to float32 (int8 W8A32 gives > 30 dB), yet not float32 itself: the scheme really ran
             assertTrue(psnr > 40 && psnr < 120, n.toString());
         }
+        String bf16Row = lines.get(1).get("compute").asText();
+        if (CpuFeatures.bf16Compute()) assertTrue(bf16Row.startsWith("bf16"), bf16Row);
+        else assertEquals("f32 (bf16 compute not available on " + CpuFeatures.isa() + ")", bf16Row);
     }
 
     @Test

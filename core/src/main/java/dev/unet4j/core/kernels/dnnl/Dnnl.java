@@ -55,6 +55,51 @@ final class Dnnl {
     }
 
     /** A non-owning pointer at a native address. */
+    /**
+     * Our "fpmath mode" for CPUs with bf16 instructions where oneDNN does not honour {@code dnnl_fpmath_mode_bf16}
+     * (AVX-512 BF16 without AMX): convolutions and matmuls get bf16 source and weight descriptors, and
+     * {@link Primitive} converts the float32 source per call. Never passed to oneDNN itself.
+     */
+    static final int BF16_INPUTS = 0x7fff_bf16;
+
+    /** The source/weight data type of a float convolution or matmul under {@code fpmath}. */
+    static int floatType(int fpmath) {
+        return fpmath == BF16_INPUTS ? dnnl_bf16 : dnnl_f32;
+    }
+
+    /** The data type of a memory descriptor ({@code dnnl_f32}, {@code dnnl_bf16}, ...). */
+    static int dataType(dnnl_memory_desc md) {
+        try (org.bytedeco.javacpp.IntPointer t = new org.bytedeco.javacpp.IntPointer(1)) {
+            check(dnnl_memory_desc_query(md, dnnl_query_data_type, t), "memory_desc_query(data_type)");
+            return t.get();
+        }
+    }
+
+    /** The dimensions of a memory descriptor. */
+    static long[] dims(dnnl_memory_desc md) {
+        return dimsQuery(md, dnnl_query_dims, "dims");
+    }
+
+    /** The strides of a plain (strided) memory descriptor, in elements. */
+    static long[] strides(dnnl_memory_desc md) {
+        return dimsQuery(md, dnnl_query_strides, "strides");
+    }
+
+    private static long[] dimsQuery(dnnl_memory_desc md, int what, String name) {
+        int n;
+        try (org.bytedeco.javacpp.IntPointer nd = new org.bytedeco.javacpp.IntPointer(1)) {
+            check(dnnl_memory_desc_query(md, dnnl_query_ndims_s32, nd), "memory_desc_query(ndims)");
+            n = nd.get();
+        }
+        try (org.bytedeco.javacpp.PointerPointer<?> pp = new org.bytedeco.javacpp.PointerPointer<>(1)) {
+            check(dnnl_memory_desc_query(md, what, pp), "memory_desc_query(" + name + ")");
+            org.bytedeco.javacpp.LongPointer values = new org.bytedeco.javacpp.LongPointer(pp.get(0));
+            long[] out = new long[n];
+            values.get(out);
+            return out;
+        }
+    }
+
     static Pointer at(long addr) {
         return new Pointer() {
             {
@@ -160,13 +205,17 @@ final class Dnnl {
             return md;
         }
 
-        /** Attributes every primitive gets: user scratchpad (per-workspace, so shared primitives are thread-safe). */
+        /**
+         * Attributes every primitive gets: user scratchpad (per-workspace, so shared primitives are thread-safe).
+         * {@link #BF16_INPUTS} computes like strict here: its down-conversion is in the data types, not the attribute.
+         */
         dnnl_primitive_attr attr(int fpmathMode) {
             dnnl_primitive_attr a = new dnnl_primitive_attr();
             check(dnnl_primitive_attr_create(a), "primitive_attr_create");
             attrs.add(a);
             check(dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user), "set_scratchpad_mode(user)");
-            check(dnnl_primitive_attr_set_fpmath_mode(a, fpmathMode), "set_fpmath_mode(" + fpmathMode + ")");
+            int mode = fpmathMode == BF16_INPUTS ? dnnl_fpmath_mode_strict : fpmathMode;
+            check(dnnl_primitive_attr_set_fpmath_mode(a, mode), "set_fpmath_mode(" + mode + ")");
             return a;
         }
 

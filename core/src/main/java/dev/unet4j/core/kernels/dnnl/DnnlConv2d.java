@@ -120,7 +120,7 @@ final class DnnlConv2d implements Conv2d {
         long[] wDims = g == 1
                 ? new long[]{spec.outChannels(), spec.inChannels(), spec.kernelH(), spec.kernelW()}
                 : new long[]{g, spec.outChannels() / g, spec.inChannels() / g, spec.kernelH(), spec.kernelW()};
-        int type = int8 ? dnnl_s8 : dnnl_f32;
+        int type = int8 ? dnnl_s8 : Dnnl.floatType(fpmath);
         dnnl_memory_desc srcMd = s.md(srcDims, srcStrides, type);
         dnnl_memory_desc wMd = s.tag(wDims, dnnl_format_tag_any, type);
         dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{spec.outChannels()}, dnnl_a) : null;

@@ -60,6 +60,7 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     }
 
     private final Options options;
+    private final int fpmath;
     private final PrimitiveCache cache = new PrimitiveCache();
     private final DnnlPointwise pointwise = new DnnlPointwise(this);
     private final DnnlNorms norms = new DnnlNorms(this);
@@ -73,8 +74,26 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     }
 
     public DnnlKernels(Options options) {
+        this(options, null);
+    }
+
+    /** {@code fpmath}: a fixed mode (tests and the CPU probe), or null to choose from the options and the CPU. */
+    DnnlKernels(Options options, Integer fpmath) {
         this.options = options;
         Dnnl.engine(); // fail fast if the native library does not load
+        this.fpmath = fpmath != null ? fpmath : chooseFpmath(options);
+    }
+
+    /**
+     * bf16 compute where the CPU has it: oneDNN's fpmath mode where it honours it (AMX), bf16 inputs converted per
+     * call where it does not but the CPU has AVX-512 BF16 (Zen 4, Cooper Lake), float32 where the CPU has no bf16
+     * instructions ({@link CpuFeatures#computeLabel} says so).
+     */
+    private static int chooseFpmath(Options options) {
+        if (!options.bf16Compute()) return dnnl_fpmath_mode_strict;
+        if (CpuFeatures.fpmathBf16Honoured()) return dnnl_fpmath_mode_bf16;
+        if (CpuFeatures.hasBf16Instructions()) return Dnnl.BF16_INPUTS;
+        return dnnl_fpmath_mode_strict;
     }
 
     public Options options() {
@@ -96,8 +115,9 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
         return new DnnlWorkspace(allocator);
     }
 
+    /** oneDNN's fpmath mode for float convolutions and matmuls, or {@link Dnnl#BF16_INPUTS}. */
     int fpmathMode() {
-        return options.bf16Compute() ? dnnl_fpmath_mode_bf16 : dnnl_fpmath_mode_strict;
+        return fpmath;
     }
 
     DnnlQuantizer quantizer() {

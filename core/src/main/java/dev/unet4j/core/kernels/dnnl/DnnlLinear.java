@@ -88,7 +88,7 @@ final class DnnlLinear implements Linear {
     static dnnl_primitive_desc describe(Dnnl.Scope s, long m, long k, long srcRowStride, long srcColStride, long n,
                                         dnnl_memory_desc weightsMd, boolean hasBias, boolean residual, float scale, int fpmath,
                                         boolean int8) {
-        int type = int8 ? dnnl_s8 : dnnl_f32;
+        int type = int8 ? dnnl_s8 : Dnnl.floatType(fpmath);
         dnnl_memory_desc srcMd = s.md(new long[]{m, k}, new long[]{srcRowStride, srcColStride}, type);
         dnnl_memory_desc wMd = weightsMd != null ? weightsMd : s.tag(new long[]{k, n}, dnnl_format_tag_any, type);
         dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{1, n}, dnnl_ab) : null;

@@ -21,6 +21,7 @@ public final class DnnlWorkspace implements Workspace {
     private final Attributes attributes = new Attributes();
     private final dnnl_stream stream;
     private NativeBuffer scratchpad;
+    private NativeBuffer staging;
     private final NativeBuffer scalars;
     private boolean closed;
     /** Per primitive run here: its memory objects (see {@link ArgBinding}). */
@@ -60,6 +61,21 @@ public final class DnnlWorkspace implements Workspace {
             scratchpad = Allocator.direct().acquire(floats);
         }
         return scratchpad.address(0);
+    }
+
+    /**
+     * Address of a staging buffer of at least {@code bytes} (grown, never shrunk), for data converted just before one
+     * primitive runs (a float32 source in bf16). Valid until the next call.
+     */
+    long staging(long bytes) {
+        checkOpen();
+        long floats = (bytes + Float.BYTES - 1) / Float.BYTES;
+        if (staging == null || staging.capacity() < floats) {
+            if (staging != null) Allocator.direct().release(staging);
+            staging = null;
+            staging = Allocator.direct().acquire(floats);
+        }
+        return staging.address(0);
     }
 
     /** Address of scalar slot {@code i} after writing {@code value} there (runtime scales). */
@@ -121,6 +137,8 @@ public final class DnnlWorkspace implements Workspace {
         clearBindings();
         dnnl_stream_destroy(stream);
         if (scratchpad != null) Allocator.direct().release(scratchpad);
+        if (staging != null) Allocator.direct().release(staging);
+        staging = null;
         Allocator.direct().release(scalars);
         scratchpad = null;
     }

@@ -29,6 +29,8 @@ final class Primitive implements AutoCloseable {
     private final java.util.Map<Integer, dnnl_memory_desc> scaleMds = new java.util.concurrent.ConcurrentHashMap<>();
     /** Descriptors of the other arguments as the descriptor reports them (owned by {@code pd}). */
     private final java.util.Map<Integer, dnnl_memory_desc> argMds = new java.util.concurrent.ConcurrentHashMap<>();
+    /** For a convolution or matmul with a bf16 source ({@link Dnnl#BF16_INPUTS}): the float32 to bf16 reorder of it. */
+    private final Primitive sourceToBf16;
     private boolean closed;
 
     /** Takes ownership of {@code pd}. {@code what} names the operation and shapes for error messages. */
@@ -45,7 +47,37 @@ final class Primitive implements AutoCloseable {
         this.primitive = p;
         dnnl_memory_desc sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
         this.scratchpadBytes = sp == null || sp.isNull() ? 0 : dnnl_memory_desc_get_size(sp);
+        Primitive conversion;
+        try {
+            conversion = sourceConversion(pd, what);
+        } catch (RuntimeException e) {
+            dnnl_primitive_destroy(p);
+            dnnl_primitive_desc_destroy(pd);
+            throw e;
+        }
+        this.sourceToBf16 = conversion;
         CREATED.incrementAndGet();
+    }
+
+    /**
+     * Our tensors are float32: a convolution or matmul described with a bf16 source gets it converted per call, by a
+     * reorder from the same dims and strides in float32 (round to nearest even, as oneDNN's fpmath bf16 rounds).
+     */
+    private static Primitive sourceConversion(dnnl_primitive_desc pd, String what) {
+        int kind;
+        try (org.bytedeco.javacpp.IntPointer k = new org.bytedeco.javacpp.IntPointer(1)) {
+            check(dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, k), "query primitive_kind of " + what);
+            kind = k.get();
+        }
+        if (kind != dnnl_convolution && kind != dnnl_matmul) return null;
+        dnnl_memory_desc src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+        if (src == null || src.isNull() || Dnnl.dataType(src) != dnnl_bf16) return null;
+        try (Dnnl.Scope s = new Dnnl.Scope()) {
+            dnnl_primitive_desc rpd = new dnnl_primitive_desc();
+            check(dnnl_reorder_primitive_desc_create(rpd, s.md(Dnnl.dims(src), Dnnl.strides(src)), engine(), src, engine(), s.attr()),
+                    "reorder_primitive_desc_create(f32 -> bf16 source of " + what + ")");
+            return new Primitive(rpd, "f32 -> bf16 source of " + what);
+        }
     }
 
     /** Primitives created in this process so far (a repeated call with cached shapes adds none). */
@@ -78,6 +110,7 @@ final class Primitive implements AutoCloseable {
      */
     void execute(DnnlWorkspace ws, long... argAddressPairs) {
         if (closed) throw new IllegalStateException("oneDNN primitive used after close: " + what);
+        if (sourceToBf16 != null) argAddressPairs = withBf16Source(ws, argAddressPairs);
         int userArgs = argAddressPairs.length / 2;
         boolean scratch = scratchpadBytes > 0;
         ArgBinding b = ws.binding(this, argAddressPairs, scratch);
@@ -85,6 +118,19 @@ final class Primitive implements AutoCloseable {
         if (scratch) b.point(userArgs, ws.scratchpad(scratchpadBytes));
         check(dnnl_primitive_execute(primitive, ws.stream(), b.count(), b.args()), "execute " + what);
         check(dnnl_stream_wait(ws.stream()), "stream_wait after " + what);
+    }
+
+    /** The pairs with the float32 source replaced by its bf16 conversion in the workspace's staging buffer. */
+    private long[] withBf16Source(DnnlWorkspace ws, long[] pairs) {
+        for (int i = 0; i < pairs.length; i += 2) {
+            if (pairs[i] != DNNL_ARG_SRC) continue;
+            long staged = ws.staging(argBytes(DNNL_ARG_SRC));
+            sourceToBf16.execute(ws, DNNL_ARG_FROM, pairs[i + 1], DNNL_ARG_TO, staged);
+            long[] out = pairs.clone();
+            out[i + 1] = staged;
+            return out;
+        }
+        return pairs;
     }
 
     /** The memory descriptor for argument {@code arg} of an execution: queried once per argument. */
@@ -119,6 +165,7 @@ final class Primitive implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        if (sourceToBf16 != null) sourceToBf16.close();
         dnnl_primitive_destroy(primitive);
         dnnl_primitive_desc_destroy(pd);
         scaleMds.values().forEach(org.bytedeco.dnnl.global.dnnl::dnnl_memory_desc_destroy);
