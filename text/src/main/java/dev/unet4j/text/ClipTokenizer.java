@@ -54,11 +54,12 @@ public final class ClipTokenizer {
         // added, with its vocab id or the next free id
         Map<String, Integer> ids = new HashMap<>();
         List<AddedToken> tokens = new ArrayList<>();
-        int nextId = vocab.size();
         for (Map.Entry<Integer, AddedToken> e : config.addedTokens().entrySet()) {
             if (ids.putIfAbsent(e.getValue().content(), e.getKey()) == null) tokens.add(e.getValue());
-            nextId = Math.max(nextId, e.getKey() + 1);
         }
+        // new_idx = len(get_vocab()): the vocab and the added tokens, by content
+        int nextId = vocab.size();
+        for (String content : ids.keySet()) if (!vocab.containsKey(content)) nextId++;
         for (AddedToken t : config.specialTokens()) {
             if (ids.containsKey(t.content())) continue;
             Integer id = vocab.get(t.content());
