@@ -78,6 +78,25 @@ public final class PromptWeights {
         return out;
     }
 
+    /**
+     * A1111's original emphasis on one window {@code z} ({@code [T, C]} at {@code offset} of {@code v}): every token row
+     * times its weight, then everything times {@code mean_before / mean_after}.
+     */
+    static void emphasize(float[] v, int offset, int tokens, int width, float[] weights) {
+        if (weights.length != tokens) throw new IllegalArgumentException(weights.length + " weights for " + tokens + " tokens");
+        double before = 0, after = 0;
+        for (int i = 0; i < tokens * width; i++) before += v[offset + i];
+        for (int j = 0; j < tokens; j++) {
+            for (int c = 0; c < width; c++) {
+                int i = offset + j * width + c;
+                v[i] = v[i] * weights[j];
+                after += v[i];
+            }
+        }
+        float rescale = (float) (before / after);
+        for (int i = 0; i < tokens * width; i++) v[offset + i] *= rescale;
+    }
+
     private static void multiply(List<Double> weights, int from, double factor) {
         for (int i = from; i < weights.size(); i++) weights.set(i, weights.get(i) * factor);
     }
