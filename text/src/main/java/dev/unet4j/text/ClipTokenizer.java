@@ -31,6 +31,8 @@ import java.util.regex.Pattern;
 public final class ClipTokenizer {
     /** Longest prompt accepted, in UTF-16 chars (about 850 CLIP contexts of English). */
     public static final int MAX_PROMPT_CHARS = 1 << 16;
+    /** How far back a full window looks for a comma in {@link #encodeWeighted} (the webui's {@code comma_padding_backtrack}). */
+    public static final int COMMA_BACKTRACK = 20;
 
     /** {@code CLIPTokenizer.pat} (compiled with {@code re.IGNORECASE} in Python's {@code regex} module). */
     static final Pattern PATTERN = Pattern.compile(
@@ -168,22 +170,73 @@ public final class ClipTokenizer {
     }
 
     /**
-     * The prompt with AUTOMATIC1111 emphasis ({@code (word:1.2)}, {@code (word)}, {@code [word]}, see
-     * {@link PromptWeights}): each weighted piece is tokenized on its own and its tokens carry its weight, in chunks as
-     * {@link #encodeChunked}.
+     * The prompt the way AUTOMATIC1111's webui tokenizes it ({@code tokenize_line}, without textual-inversion
+     * embeddings): the emphasis pieces of {@link PromptWeights} are tokenized one by one, each token carrying its piece's
+     * weight, and packed into windows of {@code model_max_length - 2} tokens; {@code BREAK} closes the current window; a
+     * window that fills up within {@link #COMMA_BACKTRACK} tokens after a comma is closed after that comma and the
+     * tokens after it move to the next window. Windows are padded with the pad token (weight 1) and wrapped in BOS/EOS.
      */
     public ClipChunks encodeWeighted(String prompt) {
         checkPrompt(prompt);
-        IntList ids = new IntList();
+        int window = config.modelMaxLength() - 2;
+        Integer comma = vocab.get(",</w>");
+        List<int[]> rows = new ArrayList<>(), masks = new ArrayList<>();
+        List<float[]> rowWeights = new ArrayList<>();
+        IntList tokens = new IntList();
         List<Float> weights = new ArrayList<>();
+        int lastComma = -1;
         for (PromptWeights.Piece piece : PromptWeights.parse(prompt)) {
-            int before = ids.size();
-            tokenize(piece.text(), null, ids);
-            for (int i = before; i < ids.size(); i++) weights.add((float) piece.weight());
+            if (piece.isBreak()) {
+                closeWindow(tokens, weights, rows, masks, rowWeights);
+                lastComma = -1;
+                continue;
+            }
+            for (int token : tokenIds(piece.text())) {
+                if (comma != null && token == comma) {
+                    lastComma = tokens.size();
+                } else if (tokens.size() == window && lastComma != -1 && tokens.size() - lastComma <= COMMA_BACKTRACK) {
+                    int cut = lastComma + 1;
+                    int[] movedTokens = Arrays.copyOfRange(tokens.toArray(), cut, tokens.size());   // tokens after the comma
+                    List<Float> movedWeights = new ArrayList<>(weights.subList(cut, weights.size()));
+                    tokens.truncate(cut);
+                    weights.subList(cut, weights.size()).clear();
+                    closeWindow(tokens, weights, rows, masks, rowWeights);
+                    lastComma = -1;
+                    for (int t : movedTokens) tokens.add(t);
+                    weights.addAll(movedWeights);
+                }
+                if (tokens.size() == window) {
+                    closeWindow(tokens, weights, rows, masks, rowWeights);
+                    lastComma = -1;
+                }
+                tokens.add(token);
+                weights.add((float) piece.weight());
+            }
         }
-        float[] w = new float[weights.size()];
-        for (int i = 0; i < w.length; i++) w[i] = weights.get(i);
-        return chunks(ids.toArray(), w);
+        if (tokens.size() > 0 || rows.isEmpty()) closeWindow(tokens, weights, rows, masks, rowWeights);
+        return new ClipChunks(rows.toArray(new int[0][]), masks.toArray(new int[0][]), rowWeights.toArray(new float[0][]));
+    }
+
+    /** {@code [bos] + tokens + [eos]} padded, weights 1 outside the tokens; empties both lists. */
+    private void closeWindow(IntList tokens, List<Float> weights, List<int[]> rows, List<int[]> masks, List<float[]> rowWeights) {
+        int max = config.modelMaxLength();
+        int[] row = new int[max];
+        float[] w = new float[max];
+        Arrays.fill(row, padId);
+        Arrays.fill(w, 1f);
+        row[0] = bosId;
+        for (int i = 0; i < tokens.size(); i++) {
+            row[1 + i] = tokens.get(i);
+            w[1 + i] = weights.get(i);
+        }
+        row[tokens.size() + 1] = eosId;
+        int[] mask = new int[max];
+        Arrays.fill(mask, 0, tokens.size() + 2, 1);
+        rows.add(row);
+        masks.add(mask);
+        rowWeights.add(w);
+        tokens.truncate(0);
+        weights.clear();
     }
 
     private ClipChunks chunks(int[] ids, float[] weights) {
@@ -260,6 +313,10 @@ public final class ClipTokenizer {
 
         int size() {
             return n;
+        }
+
+        void truncate(int size) {
+            n = size;
         }
 
         int[] toArray() {
