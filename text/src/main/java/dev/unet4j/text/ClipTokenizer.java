@@ -163,10 +163,13 @@ public final class ClipTokenizer {
      * {@link ClipChunks}); weights all 1.
      */
     public ClipChunks encodeChunked(String prompt) {
-        int[] ids = tokenIds(prompt);
-        float[] weights = new float[ids.length];
-        Arrays.fill(weights, 1f);
-        return chunks(ids, weights);
+        ChunkBuilder chunks = newChunks();
+        for (int token : tokenIds(prompt)) {
+            if (chunks.size() == chunks.capacity()) chunks.close();
+            chunks.add(token, 1f);
+        }
+        if (chunks.size() > 0 || chunks.noneClosed()) chunks.close();
+        return chunks.result();
     }
 
     /**
@@ -178,84 +181,36 @@ public final class ClipTokenizer {
      */
     public ClipChunks encodeWeighted(String prompt) {
         checkPrompt(prompt);
-        int window = config.modelMaxLength() - 2;
         Integer comma = vocab.get(",</w>");
-        List<int[]> rows = new ArrayList<>(), masks = new ArrayList<>();
-        List<float[]> rowWeights = new ArrayList<>();
-        IntList tokens = new IntList();
-        List<Float> weights = new ArrayList<>();
+        ChunkBuilder chunks = newChunks();
         int lastComma = -1;
         for (PromptWeights.Piece piece : PromptWeights.parse(prompt)) {
             if (piece.isBreak()) {
-                closeWindow(tokens, weights, rows, masks, rowWeights);
+                chunks.close();
                 lastComma = -1;
                 continue;
             }
             for (int token : tokenIds(piece.text())) {
+                boolean full = chunks.size() == chunks.capacity();
                 if (comma != null && token == comma) {
-                    lastComma = tokens.size();
-                } else if (tokens.size() == window && lastComma != -1 && tokens.size() - lastComma <= COMMA_BACKTRACK) {
-                    int cut = lastComma + 1;
-                    int[] movedTokens = Arrays.copyOfRange(tokens.toArray(), cut, tokens.size());   // tokens after the comma
-                    List<Float> movedWeights = new ArrayList<>(weights.subList(cut, weights.size()));
-                    tokens.truncate(cut);
-                    weights.subList(cut, weights.size()).clear();
-                    closeWindow(tokens, weights, rows, masks, rowWeights);
-                    lastComma = -1;
-                    for (int t : movedTokens) tokens.add(t);
-                    weights.addAll(movedWeights);
-                }
-                if (tokens.size() == window) {
-                    closeWindow(tokens, weights, rows, masks, rowWeights);
+                    lastComma = chunks.size();
+                } else if (full && lastComma != -1 && chunks.size() - lastComma <= COMMA_BACKTRACK) {
+                    chunks.closeFirst(lastComma + 1);   // the tokens after the comma open the next window
                     lastComma = -1;
                 }
-                tokens.add(token);
-                weights.add((float) piece.weight());
+                if (chunks.size() == chunks.capacity()) {
+                    chunks.close();
+                    lastComma = -1;
+                }
+                chunks.add(token, (float) piece.weight());
             }
         }
-        if (tokens.size() > 0 || rows.isEmpty()) closeWindow(tokens, weights, rows, masks, rowWeights);
-        return new ClipChunks(rows.toArray(new int[0][]), masks.toArray(new int[0][]), rowWeights.toArray(new float[0][]));
+        if (chunks.size() > 0 || chunks.noneClosed()) chunks.close();
+        return chunks.result();
     }
 
-    /** {@code [bos] + tokens + [eos]} padded, weights 1 outside the tokens; empties both lists. */
-    private void closeWindow(IntList tokens, List<Float> weights, List<int[]> rows, List<int[]> masks, List<float[]> rowWeights) {
-        int max = config.modelMaxLength();
-        int[] row = new int[max];
-        float[] w = new float[max];
-        Arrays.fill(row, padId);
-        Arrays.fill(w, 1f);
-        row[0] = bosId;
-        for (int i = 0; i < tokens.size(); i++) {
-            row[1 + i] = tokens.get(i);
-            w[1 + i] = weights.get(i);
-        }
-        row[tokens.size() + 1] = eosId;
-        int[] mask = new int[max];
-        Arrays.fill(mask, 0, tokens.size() + 2, 1);
-        rows.add(row);
-        masks.add(mask);
-        rowWeights.add(w);
-        tokens.truncate(0);
-        weights.clear();
-    }
-
-    private ClipChunks chunks(int[] ids, float[] weights) {
-        int max = config.modelMaxLength(), window = max - 2;
-        int n = Math.max(1, (ids.length + window - 1) / window);
-        int[][] rows = new int[n][max];
-        int[][] masks = new int[n][max];
-        float[][] w = new float[n][max];
-        for (int c = 0; c < n; c++) {
-            int from = c * window, len = Math.min(window, ids.length - from);
-            Arrays.fill(rows[c], padId);
-            Arrays.fill(w[c], 1f);
-            rows[c][0] = bosId;
-            System.arraycopy(ids, from, rows[c], 1, len);
-            System.arraycopy(weights, from, w[c], 1, len);
-            rows[c][len + 1] = eosId;
-            Arrays.fill(masks[c], 0, len + 2, 1);
-        }
-        return new ClipChunks(rows, masks, w);
+    private ChunkBuilder newChunks() {
+        return new ChunkBuilder(config.modelMaxLength(), bosId, eosId, padId);
     }
 
     private static void checkPrompt(String prompt) {
@@ -313,10 +268,6 @@ public final class ClipTokenizer {
 
         int size() {
             return n;
-        }
-
-        void truncate(int size) {
-            n = size;
         }
 
         int[] toArray() {
