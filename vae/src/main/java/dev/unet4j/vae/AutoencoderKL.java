@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongConsumer;
 
 /**
  * diffusers {@code AutoencoderKL}, the Stable Diffusion VAE: {@link #encode} an image {@code [B, 3, H, W]} (values in
@@ -128,8 +129,13 @@ public final class AutoencoderKL implements AutoCloseable {
      * own scale (see {@link #unscaleLatents}); the image {@code [B, out, f*h, f*w]}, roughly in [-1, 1].
      */
     public Tensor decode(Tensor latents) {
+        return decode(latents, (LongConsumer) null);
+    }
+
+    /** {@link #decode(Tensor)} telling {@code peakBytes} the working memory it used (tests). */
+    Tensor decode(Tensor latents, LongConsumer peakBytes) {
         checkLatents(latents);
-        try (VaeCall call = new VaeCall(kernels, Set.of())) {
+        try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes)) {
             return checkedResult("decode", VaeCall.export(decodeIn(call, latents)));
         }
     }
@@ -137,7 +143,7 @@ public final class AutoencoderKL implements AutoCloseable {
     /** Decode with the outputs of the named nodes ({@code decoder.mid_block}, ...) captured into {@code captures}. */
     Tensor decode(Tensor latents, Set<String> capture, Map<String, Tensor> captures) {
         checkLatents(latents);
-        try (VaeCall call = new VaeCall(kernels, capture)) {
+        try (VaeCall call = new VaeCall(kernels, capture, null)) {
             Tensor out = VaeCall.export(decodeIn(call, latents));
             captures.putAll(call.exportCaptures());
             return out;
@@ -162,27 +168,39 @@ public final class AutoencoderKL implements AutoCloseable {
      * statistics and attention context, so the result differs from {@link #decode} (as in diffusers).
      */
     public Tensor decodeTiled(Tensor latents) {
+        return decodeTiled(latents, defaultTiling());
+    }
+
+    /** {@link #decodeTiled(Tensor)} with another tile size or overlap. */
+    public Tensor decodeTiled(Tensor latents, VaeTiling tiling) {
+        return decodeTiled(latents, tiling, null);
+    }
+
+    /** {@link #decodeTiled(Tensor, VaeTiling)} telling {@code peakBytes} the working memory it used (tests). */
+    Tensor decodeTiled(Tensor latents, VaeTiling tiling, LongConsumer peakBytes) {
         checkLatents(latents);
-        int tl = config.tileLatentSize(), ts = config.sampleSize();
+        int ts = tiling.tileSampleSize(), tl = tiling.tileLatentSize(scaleFactor());
         if (latents.dim(2) <= tl && latents.dim(3) <= tl) return decode(latents);
-        if (tl < 1) throw new UnsupportedConfigException("AutoencoderKL: sample_size " + ts + " gives latent tiles of size 0");
-        int step = (int) (tl * (1 - OVERLAP)), blend = (int) (ts * OVERLAP), rowLimit = ts - blend;
+        if (tl < 1) throw new IllegalArgumentException("VaeTiling: tiles of " + ts + " pixels are smaller than one latent (" + scaleFactor() + " pixels)");
+        int step = VaeTiling.step(tl, tiling.overlap(), "latent"), blend = (int) (ts * tiling.overlap()), rowLimit = ts - blend;
         int f = scaleFactor();
-        try (VaeCall call = new VaeCall(kernels, Set.of())) {
+        try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes)) {
             return checkedResult("tiled decode", TiledRunner.run(latents, tl, step, blend, rowLimit, n -> n * f,
                     tile -> VaeCall.export(decodeIn(call, tile))));
         }
     }
 
-    /** diffusers' {@code tile_overlap_factor}. */
-    static final double OVERLAP = 0.25;
+    /** diffusers' defaults: tiles of {@code sample_size} pixels, overlap 0.25. */
+    public VaeTiling defaultTiling() {
+        return new VaeTiling(config.sampleSize(), 0.25);
+    }
 
     // ------------------------------------------------------------------ encode
 
     /** {@code vae.encode(x).latent_dist} for an image {@code [B, in, H, W]} (H, W multiples of {@link #scaleFactor}). */
     public LatentDistribution encode(Tensor image) {
         checkImage(image);
-        try (VaeCall call = new VaeCall(kernels, Set.of())) {
+        try (VaeCall call = new VaeCall(kernels)) {
             Tensor m = encodeIn(call, image);
             checkedResult("encode", m);
             return LatentDistribution.ofMoments(m);
@@ -192,7 +210,7 @@ public final class AutoencoderKL implements AutoCloseable {
     /** Encode with captured node outputs (tests). */
     LatentDistribution encode(Tensor image, Set<String> capture, Map<String, Tensor> captures) {
         checkImage(image);
-        try (VaeCall call = new VaeCall(kernels, capture)) {
+        try (VaeCall call = new VaeCall(kernels, capture, null)) {
             LatentDistribution d = LatentDistribution.ofMoments(encodeIn(call, image));
             captures.putAll(call.exportCaptures());
             return d;
@@ -216,12 +234,18 @@ public final class AutoencoderKL implements AutoCloseable {
      * as {@link #encode}.
      */
     public LatentDistribution encodeTiled(Tensor image) {
+        return encodeTiled(image, defaultTiling());
+    }
+
+    /** {@link #encodeTiled(Tensor)} with another tile size or overlap. */
+    public LatentDistribution encodeTiled(Tensor image, VaeTiling tiling) {
         checkImage(image);
-        int ts = config.sampleSize(), tl = config.tileLatentSize();
+        int ts = tiling.tileSampleSize(), tl = tiling.tileLatentSize(scaleFactor());
         if (image.dim(2) <= ts && image.dim(3) <= ts) return encode(image);
-        int step = (int) (ts * (1 - OVERLAP)), blend = (int) (tl * OVERLAP), rowLimit = tl - blend;
+        int step = VaeTiling.step(ts, tiling.overlap(), "image"), blend = (int) (tl * tiling.overlap()), rowLimit = tl - blend;
+        if (rowLimit < 1) throw new IllegalArgumentException("VaeTiling: tiles of " + ts + " pixels keep no latent after blending");
         int levels = config.levels();
-        try (VaeCall call = new VaeCall(kernels, Set.of());
+        try (VaeCall call = new VaeCall(kernels);
              Tensor moments = TiledRunner.run(image, ts, step, blend, rowLimit, n -> encodedSize(n, levels),
                      tile -> VaeCall.export(encodeIn(call, checkTile(tile))))) {
             checkedResult("tiled encode", moments);

@@ -168,9 +168,4 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
     public double shift() {
         return shiftFactor == null ? 0 : shiftFactor;
     }
-
-    /** diffusers' {@code tile_latent_min_size = int(sample_size / 2^(levels - 1))}. */
-    public int tileLatentSize() {
-        return (int) (sampleSize / (double) scaleFactor());
-    }
 }
