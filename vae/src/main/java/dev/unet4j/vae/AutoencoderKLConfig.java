@@ -75,7 +75,11 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
                         + normNumGroups + " groups");
             }
         }
-        Activation.of(actFn); // throws for names the kernels cannot compute
+        try {
+            Activation.of(actFn);
+        } catch (UnsupportedConfigException e) {
+            throw bad("act_fn: " + e.getMessage());
+        }
         if (!(Double.isFinite(scalingFactor) && scalingFactor > 0)) throw bad("scaling_factor must be a positive finite number, got " + scalingFactor);
         if (shiftFactor != null && !Double.isFinite(shiftFactor)) throw bad("shift_factor must be finite or null, got " + shiftFactor);
         perChannel("latents_mean", latentsMean, latentChannels);
