@@ -9,11 +9,10 @@ import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeKind;
 import dev.unet4j.unet.NormInfo;
 import dev.unet4j.unet.ParameterSource;
-import dev.unet4j.unet.UnsupportedConfigException;
 import dev.unet4j.unet.WeightMismatchException;
+import dev.unet4j.unet.nn.Activation;
 import dev.unet4j.unet.nn.ConvNode;
 import dev.unet4j.unet.nn.Node;
-import dev.unet4j.unet.nn.Activation;
 import dev.unet4j.unet.nn.VarBuilder;
 import dev.unet4j.unet.nn.Weights;
 
@@ -199,7 +198,10 @@ public final class AutoencoderKL implements Autoencoder {
         int f = scaleFactor();
         try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes)) {
             return checkedResult("tiled decode", TiledRunner.run(latents, tl, step, blend, rowLimit, n -> n * f,
-                    tile -> VaeCall.export(decodeIn(call, tile))));
+                    tile -> {
+                        call.startShape(tile.shape());
+                        return VaeCall.export(decodeIn(call, tile));
+                    }));
         }
     }
 
@@ -260,7 +262,10 @@ public final class AutoencoderKL implements Autoencoder {
         int levels = config.levels();
         try (VaeCall call = new VaeCall(kernels);
              Tensor moments = TiledRunner.run(image, ts, step, blend, rowLimit, n -> encodedSize(n, levels),
-                     tile -> VaeCall.export(encodeIn(call, checkTile(tile))))) {
+                     tile -> {
+                         call.startShape(tile.shape());
+                         return VaeCall.export(encodeIn(call, checkTile(tile)));
+                     })) {
             checkedResult("tiled encode", moments);
             return LatentDistribution.ofMoments(moments);
         }

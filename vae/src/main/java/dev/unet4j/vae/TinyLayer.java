@@ -1,6 +1,5 @@
 package dev.unet4j.vae;
 
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.nn.Conv;
 
 /** One entry of EncoderTiny's / DecoderTiny's {@code nn.Sequential}. */

@@ -7,6 +7,7 @@ import dev.unet4j.core.tensor.PoolingAllocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.nn.Pass;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -22,6 +23,7 @@ final class VaeCall implements AutoCloseable {
     private final Workspace ws;
     private final Map<String, Tensor> captured = new LinkedHashMap<>();
     private final LongConsumer peakBytes;
+    private long[] lastShape;
     final Pass pass;
 
     VaeCall(Kernels kernels) {
@@ -42,6 +44,17 @@ final class VaeCall implements AutoCloseable {
     static Tensor export(Tensor t) {
         try (t) {
             return t.copy(Allocator.direct());
+        }
+    }
+
+    /**
+     * Frees the pooled buffers before a tile of another shape: the pool reuses buffers of exactly the same size only, so
+     * keeping those of the previous shape would add a second tile's working memory to the peak.
+     */
+    void startShape(long[] shape) {
+        if (!Arrays.equals(shape, lastShape)) {
+            pool.trim();
+            lastShape = shape.clone();
         }
     }
 
