@@ -23,7 +23,7 @@ final class Decoder {
         int[] boc = c.blockOutChannels();
         int n = boc.length;
         nodes.add(new ConvNode(vb.pp("conv_in"), NodeKind.CONV_IN, Conv2dSpec.of(c.latentChannels(), boc[n - 1], 3, 1, 1)));
-        nodes.add(Encoder.midBlock(vb, c, r));
+        nodes.add(VaeMidBlock.build(vb, c, r));
         int out = boc[n - 1];
         for (int i = 0; i < n; i++) {
             int prev = out;

@@ -4,8 +4,6 @@ import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.NodeKind;
 import dev.unet4j.unet.nn.ConvNode;
-import dev.unet4j.unet.nn.LayerAttention;
-import dev.unet4j.unet.nn.MidBlock;
 import dev.unet4j.unet.nn.Node;
 import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.VarBuilder;
@@ -31,19 +29,8 @@ final class Encoder {
             out = boc[i];
             nodes.add(new DownEncoderBlock2D(vb.pp("down_blocks").pp(i), in, out, c.layersPerBlock(), i < n - 1, r));
         }
-        nodes.add(midBlock(vb, c, r));
+        nodes.add(VaeMidBlock.build(vb, c, r));
         head = new OutputHead(vb, c.normNumGroups(), boc[n - 1], 2 * c.latentChannels());
-    }
-
-    /**
-     * {@code UNetMidBlock2D(temb_channels=None, attention_head_dim=channels)}: resnet, one attention (one head over all
-     * channels, its own GroupNorm, residual, rescale 1) unless {@code mid_block_add_attention} is false, resnet.
-     */
-    static MidBlock midBlock(VarBuilder vb, AutoencoderKLConfig c, VaeResnets r) {
-        int ch = c.blockOutChannels()[c.levels() - 1];
-        LayerAttention attn = c.midBlockAddAttention()
-                ? new LayerAttention.Spatial(ch, c.normNumGroups(), VaeResnets.EPS, 1.0) : new LayerAttention.None();
-        return new MidBlock(vb.pp("mid_block"), ch, 1, attn, 1.0, r.defaults());
     }
 
     /** Moments {@code [B, 2 * latent, h, w]} of image {@code x} (borrowed); owned by the caller. */
