@@ -208,6 +208,35 @@ class BadInputTest {
         }
     }
 
+    /** A NaN in the weights (the inputs are checked) surfaces as an exception naming the call, not as a NaN image. */
+    @Test
+    void nonFiniteResultsFromBrokenWeightsAreReported() throws Exception {
+        Path dir = Fixtures.fixture("vae-tiny");
+        try (WeightSource ws = WeightSource.open(List.of(dir.resolve("diffusion_pytorch_model.safetensors")))) {
+            ParameterSource real = ParameterSource.of(ws);
+            ParameterSource broken = new ParameterSource() {
+                @Override
+                public Tensor load(String name, long[] expectedShape) {
+                    Tensor t = real.load(name, expectedShape);
+                    if (name.equals("decoder.conv_out.bias") || name.equals("encoder.conv_out.bias")) t.set(Float.NaN, 0);
+                    return t;
+                }
+
+                @Override
+                public Set<String> names() {
+                    return real.names();
+                }
+            };
+            try (AutoencoderKL m = AutoencoderKL.build(AutoencoderKLConfig.load(dir.resolve("config.json")), broken, "broken",
+                    LoadOptions.of(VaeTesting.kernels("reference")));
+                 Tensor z = Tensor.zeros(1, 4, 4, 4); Tensor img = Tensor.zeros(1, 3, 8, 8); Tensor big = Tensor.zeros(1, 4, 40, 40)) {
+                assertMessage(assertThrows(ArithmeticException.class, () -> m.decode(z)), "decode", "NaN", "weights");
+                assertMessage(assertThrows(ArithmeticException.class, () -> m.encode(img)), "encode", "NaN");
+                assertMessage(assertThrows(ArithmeticException.class, () -> m.decodeTiled(big)), "tiled decode", "NaN");
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- latent scale
 
     /** SD3-style scale and shift: {@code (z - shift) * scale} and back, as diffusers' pipelines write it. */
