@@ -270,7 +270,7 @@ final class BenchCommand implements Callable<Integer> {
     private static String computeOf(QuantSpec q, DnnlKernels k) {
         if (q.scheme() == QuantSpec.Scheme.BF16) return CpuFeatures.computeLabel(k);
         if (q.scheme() == QuantSpec.Scheme.INT8_W8A8) {
-            return CpuFeatures.hasInt8DotProduct() ? "int8 (" + CpuFeatures.isa() + ")" : "int8 without VNNI/AMX (" + CpuFeatures.isa() + ")";
+            return CpuFeatures.hasInt8DotProduct() ? "int8 (" + CpuFeatures.isa() + ")" : "f32 on int8-quantized operands (no VNNI/AMX on " + CpuFeatures.isa() + ")";
         }
         return q.quantized() ? "f32 on decoded weights" : "f32";
     }

@@ -76,6 +76,7 @@ final class DnnlInt8Layers {
         private final NativeBuffer weightScales, bias;
         private final PrimitiveCache primitives = new PrimitiveCache();
         private final float activationScale; // DYNAMIC_SCALE: max|x| / 127 per call
+        private final Conv2d dequantized;    // no 8-bit dot products on this CPU: the quantized operands in float32
         private boolean closed;
 
         Int8Conv2d(DnnlKernels kernels, Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias, float activationScale) {
@@ -107,6 +108,13 @@ final class DnnlInt8Layers {
             }
             this.weightScales = nativeScales(perOutChannelScale);
             this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
+            if (CpuFeatures.hasInt8DotProduct()) {
+                this.dequantized = null;
+            } else {
+                try (Tensor w = DequantizedInt8.weights(weightsOihw, perOutChannelScale, ws)) {
+                    this.dequantized = new DnnlConv2d(kernels, spec, w, bias);
+                }
+            }
         }
 
         @Override
@@ -124,6 +132,11 @@ final class DnnlInt8Layers {
                 float srcScale = activationScale == DYNAMIC_SCALE ? kernels.quantizer().scale(ws, src) : activationScale;
                 long[] qStrides = Dnnl.channelsLastStrides(src.shape());
                 kernels.quantizer().quantize(ws, src, srcScale, q.address(), qStrides);
+                if (dequantized != null) {
+                    try (Tensor xq = DequantizedInt8.activations(ws.allocator(), q.address(), src.shape(), qStrides, srcScale)) {
+                        return dequantized.forward(ws, xq, res, outputScale);
+                    }
+                }
                 Key key = DnnlConv2d.key("conv2d.int8", spec, x, bias != null, res != null, outputScale);
                 Primitive p = primitives.get(key, k -> "int8 conv2d " + spec + " on " + x, s -> DnnlConv2d.describe(s, spec, src.shape(), qStrides,
                         bias != null, res != null, outputScale, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, spec.outChannels());
@@ -138,6 +151,7 @@ final class DnnlInt8Layers {
             if (closed) return;
             closed = true;
             release(primitives, weights, weightScales, bias);
+            if (dequantized != null) dequantized.close();
         }
     }
 
@@ -148,6 +162,7 @@ final class DnnlInt8Layers {
         private final NativeBuffer weightScales, bias;
         private final PrimitiveCache primitives = new PrimitiveCache();
         private final float activationScale; // DYNAMIC_SCALE: max|x| / 127 per call
+        private final Linear dequantized;    // no 8-bit dot products on this CPU: the quantized operands in float32
         private boolean closed;
 
         Int8Linear(DnnlKernels kernels, byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias, float activationScale) {
@@ -174,6 +189,13 @@ final class DnnlInt8Layers {
             }
             this.weightScales = nativeScales(perOutChannelScale);
             this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
+            if (CpuFeatures.hasInt8DotProduct()) {
+                this.dequantized = null;
+            } else {
+                try (Tensor w = DequantizedInt8.weights(weightsOutIn, perOutChannelScale, new long[]{out, in})) {
+                    this.dequantized = new DnnlLinear(kernels, w, bias);
+                }
+            }
         }
 
         /**
@@ -210,6 +232,11 @@ final class DnnlInt8Layers {
                 Tensor rows = src.view(new long[]{m, in}, new long[]{in, 1}, src.offset());
                 float srcScale = activationScale == DYNAMIC_SCALE ? kernels.quantizer().scale(ws, rows) : activationScale;
                 kernels.quantizer().quantize(ws, rows, srcScale, q.address(), new long[]{in, 1});
+                if (dequantized != null) {
+                    try (Tensor xq = DequantizedInt8.activations(ws.allocator(), q.address(), x.shape(), Tensor.rowMajorStrides(x.shape()), srcScale)) {
+                        return dequantized.forward(ws, xq, res, outputScale);
+                    }
+                }
                 Key key = Key.of("linear.int8").add(m).add(res != null).add(outputScale).build();
                 Primitive p = primitives.get(key, k -> "int8 linear [" + out + ", " + in + "] on " + x, s -> describe(s, m, res != null, outputScale))
                         .scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, out);
@@ -223,6 +250,7 @@ final class DnnlInt8Layers {
             if (closed) return;
             closed = true;
             release(primitives, weights, weightScales, bias);
+            if (dequantized != null) dequantized.close();
         }
     }
 }
