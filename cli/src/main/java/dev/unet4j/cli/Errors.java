@@ -87,7 +87,8 @@ final class Errors {
     private static boolean isLibraryInputError(Throwable t) {
         String n = t.getClass().getName();
         return n.startsWith("dev.unet4j.") && (n.endsWith("ConfigException") || n.endsWith("ModelException")
-                || n.endsWith("UnsupportedConfigException") || n.endsWith("DnnlException"));
+                || n.endsWith("UnsupportedConfigException") || n.endsWith("DnnlException")
+                || n.endsWith("NonFiniteLatentsException"));
     }
 
     private static Throwable unwrap(Throwable e) {

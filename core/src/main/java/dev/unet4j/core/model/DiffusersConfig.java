@@ -235,8 +235,17 @@ public final class DiffusersConfig {
 
     private int toInt(String key, JsonNode n, String expected) {
         if (!n.isIntegralNumber()) throw wrongType(key, n, expected);
-        if (!n.canConvertToInt()) throw new ConfigException("config " + source + ": key '" + key + "' = " + n + " is out of int range");
-        return n.intValue();
+        Integer v = exactInt(n);
+        if (v == null) throw new ConfigException("config " + source + ": key '" + key + "' = " + n + " is out of int range");
+        return v;
+    }
+
+    /**
+     * The one rule for every integer read from a config file: {@code n} as an int when it is a JSON integer within
+     * int range, else null. Not Jackson's {@code asInt()}, which wraps {@code 4294967297} to 1 and truncates 4.5.
+     */
+    public static Integer exactInt(JsonNode n) {
+        return n != null && n.isIntegralNumber() && n.canConvertToInt() ? n.intValue() : null;
     }
 
     // ------------------------------------------------------------------ bookkeeping
