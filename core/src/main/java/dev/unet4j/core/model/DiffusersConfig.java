@@ -49,7 +49,13 @@ public final class DiffusersConfig {
     /** Reads and parses {@code path}. */
     public static DiffusersConfig load(Path path) throws IOException {
         if (!Files.isRegularFile(path)) throw new ModelException("config file " + path + " does not exist");
-        return parse(Files.readString(path, StandardCharsets.UTF_8), path.toString());
+        String text;
+        try {
+            text = Files.readString(path, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ModelException("config " + path + " is not UTF-8 text (" + e.getMessage() + "); a UTF-16 file? save it as UTF-8", e);
+        }
+        return parse(text, path.toString());
     }
 
     /** Parses JSON text; {@code sourceName} names it in error messages. */

@@ -62,7 +62,8 @@ class RunTimeGuardsTest {
              Tensor odd = Tensor.zeros(1, 1, 15, 15); Tensor label = Tensor.of(new float[]{3}, 1L);
              Tensor labels2 = Tensor.of(new float[]{3, 4}, 2L);
              Tensor y = Tensor.zeros(1, 4, 16, 16); Tensor ehs = Tensor.zeros(1, 8, 48); Tensor ehsWide = Tensor.zeros(1, 8, 32);
-             Tensor ehs2 = Tensor.zeros(2, 8, 48); Tensor mask = Tensor.zeros(1, 5)) {
+             Tensor ehs2 = Tensor.zeros(2, 8, 48); Tensor mask = Tensor.zeros(1, 5);
+             Tensor ehs0 = Tensor.zeros(1, 0, 48); Tensor empty = Tensor.zeros(0, 1, 16, 16)) {
             Timestep ts = Timestep.int64(500);
             s.forward(UNetInputs.builder(x, ts).classLabels(label).build()).close(); // first-run caches of the shape
             live = NativeBuffer.liveBytes();
@@ -76,6 +77,9 @@ class RunTimeGuardsTest {
             refused("encoder_hidden_states [B, T, 48] are required", () -> t.forward(UNetInputs.builder(y, ts).build()));
             refused("width 32 != cross_attention_dim 48", () -> t.forward(UNetInputs.builder(y, ts).encoderHiddenStates(ehsWide).build()));
             refused("encoder_hidden_states batch 2 != sample batch 1", () -> t.forward(UNetInputs.builder(y, ts).encoderHiddenStates(ehs2).build()));
+            // used to reach a kernel wrapper's "/ by zero"
+            refused("has no tokens; cross-attention needs at least one", () -> t.forward(UNetInputs.builder(y, ts).encoderHiddenStates(ehs0).build()));
+            refused("is empty", () -> s.forward(UNetInputs.builder(empty, Timestep.int64(500)).classLabels(label).build()));
             refused("encoder_attention_mask must be [1, 8]", () -> t.forward(UNetInputs.builder(y, ts).encoderHiddenStates(ehs).encoderAttentionMask(mask).build()));
             // still usable: a good call after the refusals gives the same numbers as a fresh session
             try (Tensor a = s.forward(UNetInputs.builder(x, ts).classLabels(label).build());

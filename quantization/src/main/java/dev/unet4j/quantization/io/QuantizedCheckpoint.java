@@ -207,7 +207,13 @@ public final class QuantizedCheckpoint {
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             String metaText = st.metadata().get(METADATA_KEY);
             if (metaText == null) throw new IOException(file + ": no \"" + METADATA_KEY + "\" metadata; not a unet4j quantized checkpoint");
-            JsonNode meta = JSON.readTree(metaText);
+            JsonNode meta;
+            try {
+                meta = JSON.readTree(metaText);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IOException(file + ": the \"" + METADATA_KEY + "\" metadata is not valid JSON: " + e.getOriginalMessage(), e);
+            }
+            if (meta == null || !meta.isObject()) throw new IOException(file + ": the \"" + METADATA_KEY + "\" metadata is not a JSON object");
             if (meta.path("version").asInt(-1) != VERSION) {
                 throw new IOException(file + ": quantization metadata version " + meta.path("version") + ", this reader understands " + VERSION);
             }
@@ -231,7 +237,18 @@ public final class QuantizedCheckpoint {
                 try (Tensor s = st.load(scaleName, Allocator.direct())) {
                     scales = s.toFloatArray();
                 }
-                q.put(name, new QuantizedTensor(name, format, info.shape(), st.readBytes(name), scales));
+                for (float v : scales) {
+                    // a NaN, infinite or zero scale dequantizes its whole channel to NaN or zero
+                    if (!Float.isFinite(v) || v <= 0) {
+                        throw new IOException(file + ": tensor " + scaleName + " (the scales of " + name + ") holds " + v
+                                + "; quantization scales must be finite and > 0");
+                    }
+                }
+                try {
+                    q.put(name, new QuantizedTensor(name, format, info.shape(), st.readBytes(name), scales));
+                } catch (IllegalArgumentException ex) {
+                    throw new IOException(file + ": tensor " + name + ": " + ex.getMessage(), ex);
+                }
                 scaleNames.put(scaleName, name);
             }
             Map<String, FloatTensor> f = new LinkedHashMap<>();
