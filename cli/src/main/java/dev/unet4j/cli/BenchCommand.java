@@ -106,9 +106,11 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         common.checkThreads(err);
-        if (batch < 1) throw new UserException("--batch must be >= 1, got " + batch);
-        if (iterations < 1 || warmup < 0 || generations < 1) throw new UserException("--iterations and --generations must be >= 1, --warmup >= 0");
-        if (steps != null && steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
+        Limits.range("--batch", batch, 1, Limits.MAX_BATCH);
+        Limits.range("--iterations", iterations, 1, Limits.MAX_REPEATS);
+        Limits.range("--warmup", warmup, 0, Limits.MAX_REPEATS);
+        Limits.range("--generations", generations, 1, Limits.MAX_REPEATS);
+        if (steps != null) Limits.range("--steps", steps, 1, GenerateCommand.MAX_STEPS);
         List<CacheSpec> cacheSpecs = caches.stream().map(CacheSpec::parse).toList();
         List<QuantSpec> quantSpecs = quants.stream().map(LoadedModel::parseQuant).toList();
 
@@ -151,6 +153,8 @@ final class BenchCommand implements Callable<Integer> {
             try (TensorFile f = TensorFile.open(inputs, "--inputs")) {
                 long[] s = f.info("sample").shape();
                 if (s.length != 4) throw new UserException("--inputs " + inputs + ": sample must be [B, C, H, W]");
+                Limits.range("--inputs " + inputs + ": sample batch", s[0], 1, Limits.MAX_BATCH);
+                Limits.latents("--inputs " + inputs, s[0], s[1], s[2], s[3]);
                 batch = (int) s[0];
                 return new int[] {(int) s[2], (int) s[3]};
             }
@@ -158,6 +162,7 @@ final class BenchCommand implements Callable<Integer> {
         if (size == null) {
             int[] s = m.sampleSize();
             if (s == null) throw new UserException("the model config has no sample_size: give --size HxW");
+            Limits.latents("sample_size of " + model.folder, batch, m.unet.inChannels(), s[0], s[1]);
             return s;
         }
         String[] p = size.toLowerCase(Locale.ROOT).split("x");
@@ -165,6 +170,7 @@ final class BenchCommand implements Callable<Integer> {
             int h = Integer.parseInt(p[0].strip());
             int w = p.length == 2 ? Integer.parseInt(p[1].strip()) : h;
             if (p.length > 2 || h < 1 || w < 1) throw new NumberFormatException();
+            Limits.latents("--size " + size, batch, m.unet.inChannels(), h, w);
             return new int[] {h, w};
         } catch (NumberFormatException e) {
             throw new UserException("--size " + size + ": expected HxW (e.g. 64x64) or one number");

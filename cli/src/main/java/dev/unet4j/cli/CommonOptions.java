@@ -1,5 +1,6 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.core.kernels.dnnl.ThreadLimit;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -21,7 +22,8 @@ final class CommonOptions {
     /** Warns when --threads cannot take effect in this process. */
     void checkThreads(PrintWriter err) {
         if (threads == null) return;
-        if (threads < 1) throw new UserException("--threads must be >= 1, got " + threads);
+        String problem = ThreadLimit.problem("--threads", threads);
+        if (problem != null) throw new UserException(problem);
         String omp = System.getenv("OMP_NUM_THREADS");
         if (!String.valueOf(threads).equals(omp == null ? null : omp.strip())) {
             err.println("warning: --threads " + threads + " needs OMP_NUM_THREADS=" + threads

@@ -87,7 +87,8 @@ final class Errors {
     private static boolean isLibraryInputError(Throwable t) {
         String n = t.getClass().getName();
         return n.startsWith("dev.unet4j.") && (n.endsWith("ConfigException") || n.endsWith("ModelException")
-                || n.endsWith("UnsupportedConfigException") || n.endsWith("DnnlException"));
+                || n.endsWith("UnsupportedConfigException") || n.endsWith("DnnlException")
+                || n.endsWith("NonFiniteLatentsException"));
     }
 
     private static Throwable unwrap(Throwable e) {
@@ -117,6 +118,25 @@ final class Errors {
     }
 
     private static String clip(String line) {
-        return line.length() <= MAX_LINE_CHARS ? line : line.substring(0, MAX_LINE_CHARS - 3) + "...";
+        String safe = printable(line);
+        return safe.length() <= MAX_LINE_CHARS ? safe : safe.substring(0, MAX_LINE_CHARS - 3) + "...";
+    }
+
+    /**
+     * Control characters (from tensor names, keys or paths in a hostile file) escaped as a backslash-u code point: raw escape
+     * bytes would reach the terminal and could rewrite what it shows.
+     */
+    static String printable(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069')) {
+                if (b == null) b = new StringBuilder(s.substring(0, i));
+                b.append(String.format("\\u%04x", (int) c));
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? s : b.toString();
     }
 }

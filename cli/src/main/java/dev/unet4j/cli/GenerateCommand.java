@@ -53,6 +53,10 @@ final class GenerateCommand implements Callable<Integer> {
     static final String DEFAULT_GRID_FILE = "unet4j-digits.png";
     /** Largest grid generated as one batch. */
     static final int MAX_GRID_BATCH = 256;
+    /** Sampler steps (schedules have at most num_train_timesteps, 1000 for every diffusers model). */
+    static final int MAX_STEPS = 10_000;
+    /** Larger guidance scales only amplify the difference of two predictions into overflow (usual: 1-20). */
+    static final double MAX_GUIDANCE = 100;
 
     @Spec
     CommandSpec spec;
@@ -165,10 +169,19 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         common.checkThreads(err);
-        if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
+        Limits.range("--steps", steps, 1, MAX_STEPS);
         if (upscale != null && (upscale < 1 || upscale > 64)) throw new UserException("--upscale must be 1..64, got " + upscale);
-        if (perClass < 1) throw new UserException("--per-class must be >= 1, got " + perClass);
+        Limits.range("--per-class", perClass, 1, MAX_GRID_BATCH); // a row is one batch of at most MAX_GRID_BATCH
+        if (guidance != null) guidance(null); // checks the value before anything loads
         Format.of(out); // a bad extension fails before the model is loaded
+        if (trajectoryOut != null) {
+            if (trajectoryOut.getFileName() == null || java.nio.file.Files.isDirectory(trajectoryOut)) {
+                throw new UserException("--trajectory-out " + trajectoryOut + " is a folder; give a .safetensors file name");
+            }
+            if (out != null && out.toAbsolutePath().normalize().equals(trajectoryOut.toAbsolutePath().normalize())) {
+                throw new UserException("--trajectory-out and --out are the same file " + out + "; one would overwrite the other");
+            }
+        }
         QuantSpec q = LoadedModel.parseQuant(quant);
         CacheSpec c = cache == null ? null : CacheSpec.parse(cache);
         long t0 = System.nanoTime();
@@ -218,6 +231,9 @@ final class GenerateCommand implements Callable<Integer> {
         // pipe(class_labels=[0]*8 + [1]*8 + ..., generator=torch.manual_seed(S)). Very large grids go in chunks of
         // whole rows, chunk i seeded with S + i.
         int rowsPerChunk = Math.max(1, MAX_GRID_BATCH / perClass);
+        int[] size = m.sampleSize();
+        if (size == null) throw new UserException("the model config has no sample_size; give --class-label and --init-noise");
+        Limits.latents("generate (the grid)", (long) classes.size() * perClass, m.unet.inChannels(), size[0], size[1]);
         int chunks = (classes.size() + rowsPerChunk - 1) / rowsPerChunk;
         ProgressBar bar = ProgressBar.create(err, common.quiet, chunks * steps, "generate");
         List<Latents> parts = new ArrayList<>();
@@ -272,6 +288,8 @@ final class GenerateCommand implements Callable<Integer> {
         }
         int[] size = initial != null ? new int[] {initial.shape()[2], initial.shape()[3]} : m.sampleSize();
         if (size == null) throw new UserException("the model config has no sample_size; give --init-noise to set the size");
+        Limits.range("the batch (of --init-noise or --conditioning)", batch, 1, Limits.MAX_BATCH);
+        Limits.latents("generate", batch, m.unet.inChannels(), size[0], size[1]);
 
         Generation gen = Generation.of(steps).size(size[0], size[1]);
         gen = gen.noise(CliNoise.of(noise.seed == null ? 0 : noise.seed, initial, noiseFrom), batch);
@@ -362,10 +380,13 @@ final class GenerateCommand implements Callable<Integer> {
 
     private double guidance(LoadedModel m) {
         if (guidance != null) {
-            if (!Double.isFinite(guidance) || guidance < 0) throw new UserException("--guidance must be a finite number >= 0, got " + guidance);
+            if (!Double.isFinite(guidance) || guidance < 0 || guidance > MAX_GUIDANCE) {
+                throw new UserException("--guidance must be a number in [0, " + (int) MAX_GUIDANCE + "], got " + guidance
+                        + (Double.isFinite(guidance) && guidance > MAX_GUIDANCE ? " (the latents would overflow)" : ""));
+            }
             return guidance;
         }
-        return m.demo ? DemoModel.GUIDANCE : 1.0;
+        return m != null && m.demo ? DemoModel.GUIDANCE : 1.0;
     }
 
     private int nullClass(LoadedModel m) {
@@ -389,6 +410,9 @@ final class GenerateCommand implements Callable<Integer> {
 
         static Format of(Path p) {
             if (p == null) return null;
+            if (p.getFileName() == null || java.nio.file.Files.isDirectory(p)) {
+                throw new UserException("--out " + p + " is a folder; give a file name ending in .png or .safetensors");
+            }
             String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
             if (n.endsWith(".png")) return PNG;
             if (n.endsWith(".safetensors")) return SAFETENSORS;

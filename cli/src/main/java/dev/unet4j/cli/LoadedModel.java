@@ -6,6 +6,7 @@ import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.CpuFeatures;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.model.DiffusersConfig;
 import dev.unet4j.core.model.ModelFiles;
 import dev.unet4j.core.model.ModelLocator;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
@@ -151,9 +152,17 @@ final class LoadedModel implements AutoCloseable {
     static int[] sampleSize(JsonNode config) {
         JsonNode s = config.get("sample_size");
         if (s == null || s.isNull()) return null;
-        if (s.isInt()) return new int[] {s.asInt(), s.asInt()};
-        if (s.isArray() && s.size() == 2) return new int[] {s.get(0).asInt(), s.get(1).asInt()};
-        return null;
+        Integer one = DiffusersConfig.exactInt(s);
+        if (one != null) return checkedSize(one, one);
+        if (s.isArray() && s.size() == 2 && DiffusersConfig.exactInt(s.get(0)) != null && DiffusersConfig.exactInt(s.get(1)) != null) {
+            return checkedSize(s.get(0).intValue(), s.get(1).intValue());
+        }
+        throw new UserException("config sample_size " + s + " is not an integer or [height, width] of integers in int range");
+    }
+
+    private static int[] checkedSize(int h, int w) {
+        if (h < 1 || w < 1) throw new UserException("config sample_size " + h + "x" + w + " must be positive");
+        return new int[] {h, w};
     }
 
     /** {@code num_class_embeds} when the model takes integer class labels, else 0. */
@@ -165,7 +174,8 @@ final class LoadedModel implements AutoCloseable {
         JsonNode n = config.get("num_class_embeds");
         JsonNode type = config.get("class_embed_type");
         boolean plainEmbedding = type == null || type.isNull();
-        return n != null && n.isInt() && plainEmbedding ? n.asInt() : 0;
+        Integer k = DiffusersConfig.exactInt(n);
+        return k != null && k > 0 && plainEmbedding ? k : 0;
     }
 
     /** {@code cross_attention_dim} of a text-conditional UNet (first entry of a list), else 0. */
@@ -177,7 +187,9 @@ final class LoadedModel implements AutoCloseable {
         if (!textConditional) return 0;
         JsonNode c = config.get("cross_attention_dim");
         if (c == null || c.isNull()) return 1280; // diffusers' default
-        return c.isArray() ? c.get(0).asInt() : c.asInt();
+        Integer d = DiffusersConfig.exactInt(c.isArray() ? c.get(0) : c);
+        if (d == null || d < 1) throw new UserException("config cross_attention_dim " + c + " is not a positive integer in int range");
+        return d;
     }
 
     @Override

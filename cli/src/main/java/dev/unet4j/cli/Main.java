@@ -28,7 +28,23 @@ public final class Main {
     /** Runs one command line with the given streams (tests call this in-process) and returns the exit code. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         Logging.configure(Arrays.asList(args).contains("--verbose")); // no effect once a logger exists
-        return commandLine(out, err).execute(args);
+        return execute(commandLine(out, err), args);
+    }
+
+    /**
+     * {@code cl.execute(args)}, with the {@link Error}s picocli lets through (it routes only {@link Exception}s to the
+     * handler: {@link OutOfMemoryError}, {@link InternalError}, ...) turned into the same short message and exit 1.
+     */
+    static int execute(CommandLine cl, String... args) {
+        try {
+            return cl.execute(args);
+        } catch (Error e) {
+            PrintWriter err = cl.getErr();
+            if (Arrays.asList(args).contains("--verbose")) e.printStackTrace(err);
+            for (String line : Errors.describe(e)) err.println(line);
+            err.flush();
+            return EXIT_BAD_INPUT;
+        }
     }
 
     /** The configured picocli command line (subcommands, exit codes, error handlers). */

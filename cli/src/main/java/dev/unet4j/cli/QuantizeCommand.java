@@ -1,5 +1,6 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.core.io.TempPaths;
 import dev.unet4j.core.model.ModelFiles;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
 import dev.unet4j.quantization.spec.QuantSpec;
@@ -17,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -60,7 +60,7 @@ final class QuantizeCommand implements Callable<Integer> {
         Path target = out.toAbsolutePath();
         Path parent = target.getParent();
         Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + "-");
+        Path tmp = TempPaths.track(Files.createTempDirectory(parent, "." + target.getFileName() + "-"));
         try {
             ckpt.write(tmp);
             if (files.schedulerConfig().isPresent()) Files.copy(files.schedulerConfig().get(), tmp.resolve("scheduler_config.json"));
@@ -71,7 +71,8 @@ final class QuantizeCommand implements Callable<Integer> {
                 Files.move(tmp, target);
             }
         } finally {
-            if (Files.exists(tmp)) deleteTree(tmp);
+            TempPaths.deleteTree(tmp);
+            TempPaths.release(tmp);
         }
         if (!common.quiet) {
             PrintWriter stdout = spec.commandLine().getOut();
@@ -101,12 +102,6 @@ final class QuantizeCommand implements Callable<Integer> {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         try (Stream<Path> s = Files.list(dir)) {
             for (Path f : s.toList()) Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 }

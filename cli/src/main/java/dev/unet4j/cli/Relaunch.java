@@ -1,5 +1,7 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.core.kernels.dnnl.ThreadLimit;
+
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -47,12 +49,15 @@ final class Relaunch {
         return need;
     }
 
-    /** The value of {@code --threads T} / {@code --threads=T} when it is a positive integer. */
+    /**
+     * The value of {@code --threads T} / {@code --threads=T} when it is a positive integer within
+     * {@link ThreadLimit#max()} (others are refused in this process by {@link CommonOptions#checkThreads}).
+     */
     static Optional<String> threads(String[] args) {
         for (int i = 0; i < args.length; i++) {
             String v = args[i].startsWith("--threads=") ? args[i].substring("--threads=".length())
                     : args[i].equals("--threads") && i + 1 < args.length ? args[i + 1] : null;
-            if (v != null && v.matches("[1-9]\\d{0,4}")) return Optional.of(v);
+            if (v != null && v.matches("[1-9]\\d{0,4}") && Integer.parseInt(v) <= ThreadLimit.max()) return Optional.of(v);
         }
         return Optional.empty();
     }

@@ -57,7 +57,17 @@ record SamplerChoice(Double eta, Double sigmaMin, Double sigmaMax, Double rho, D
         require(rho == null || name.startsWith("edm-"), "--rho applies to edm-euler and edm-heun only, not " + name);
         require((sChurn == null && sMin == null && sMax == null && sNoise == null) || CHURN.contains(name),
                 "--s-churn/--s-min/--s-max/--s-noise apply to " + String.join(", ", CHURN) + ", not " + name);
-        if (eta != null && eta < 0) throw new UserException("--eta must be >= 0, got " + eta);
+        finite("--eta", eta, false);
+        finite("--sigma-min", sigmaMin, false);
+        finite("--sigma-max", sigmaMax, false);
+        finite("--rho", rho, false);
+        finite("--s-churn", sChurn, false);
+        finite("--s-min", sMin, false);
+        finite("--s-max", sMax, true);
+        finite("--s-noise", sNoise, false);
+        if (sigmaMin != null && sigmaMax != null && !(sigmaMin < sigmaMax)) {
+            throw new UserException("--sigma-min " + sigmaMin + " must be below --sigma-max " + sigmaMax);
+        }
 
         SchedulerConfig c = cfg;
         if (sigmaMin != null) c = c.with("sigma_min", sigmaMin);
@@ -68,6 +78,16 @@ record SamplerChoice(Double eta, Double sigmaMin, Double sigmaMax, Double rho, D
                 sNoise == null ? 1 : sNoise));
         if (cfg.className().startsWith("EDM")) o = o.withEdmPreconditioning(cfg.number("sigma_data", 0.5));
         return Samplers.byName(name, o);
+    }
+
+    /** NaN, infinity or a negative number would make every latent NaN: refused before the model loads. */
+    private static void finite(String option, Double v, boolean infinityAllowed) {
+        if (v == null) return;
+        boolean ok = v >= 0 && (Double.isFinite(v) || infinityAllowed && v == Double.POSITIVE_INFINITY);
+        if (!ok) throw new UserException(option + " must be a " + (infinityAllowed ? "number >= 0 (or Infinity)" : "finite number >= 0") + ", got " + v);
+        if ((option.equals("--sigma-min") || option.equals("--sigma-max") || option.equals("--rho")) && v == 0) {
+            throw new UserException(option + " must be > 0, got " + v);
+        }
     }
 
     private static void require(boolean ok, String message) {

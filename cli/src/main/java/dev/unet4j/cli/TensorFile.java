@@ -71,7 +71,18 @@ final class TensorFile implements AutoCloseable {
             throw new UserException(role + " " + file.path() + ": tensor '" + name + "' has shape " + Arrays.toString(info.shape())
                     + ", expected " + rank + " dimensions");
         }
-        return file.load(name);
+        Tensor t = file.load(name);
+        long bad = 0, first = -1;
+        java.nio.FloatBuffer b = t.rawBuffer();
+        for (int i = b.position(); i < b.limit(); i++) {
+            if (!Float.isFinite(b.get(i)) && bad++ == 0) first = i - b.position();
+        }
+        if (bad > 0) {
+            t.close();
+            throw new UserException(role + " " + file.path() + ": tensor '" + name + "' has " + bad + " NaN or infinite values"
+                    + " (the first at flat index " + first + "); every result computed from it would be NaN");
+        }
+        return t;
     }
 
     /** A float tensor as heap latents. */

@@ -101,4 +101,59 @@ class ErrorHandlingTest {
         assertTrue(top.out().contains("Exit codes"), top.out());
         assertTrue(Cli.run("generate", "--help").out().contains("Default: 25"), "defaults are documented");
     }
+
+    /** A command that fails with the given {@link Error} (as a too-large allocation or a SIGBUS would). */
+    @picocli.CommandLine.Command(name = "explode")
+    static final class Exploding implements java.util.concurrent.Callable<Integer> {
+        final Error error;
+
+        Exploding(Error error) {
+            this.error = error;
+        }
+
+        @Override
+        public Integer call() {
+            throw error;
+        }
+    }
+
+    private static Cli.Result runExploding(Error error, String... extra) {
+        java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+        picocli.CommandLine cl = Main.commandLine(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+        cl.addSubcommand("explode", new picocli.CommandLine(new Exploding(error)));
+        String[] args = java.util.stream.Stream.concat(java.util.stream.Stream.of("explode"), java.util.Arrays.stream(extra)).toArray(String[]::new);
+        int code = Main.execute(cl, args);
+        return new Cli.Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void errorsPicocliDoesNotRouteGiveTheShortMessage() {
+        // picocli hands only Exceptions to the execution handler; these used to escape with a full stack trace
+        Cli.Result oom = runExploding(new OutOfMemoryError("Java heap space")).assertError(1, "error: out of memory (Java heap space)");
+        assertEquals(1, oom.errLines().size(), oom.err());
+        Cli.Result internal = runExploding(new InternalError("a fault occurred in an unsafe memory access operation"))
+                .assertError(1, "error: internal error: InternalError: a fault occurred in an unsafe memory access operation");
+        assertEquals(2, internal.errLines().size(), internal.err());
+        runExploding(new StackOverflowError()).assertError(1, "error: internal error: StackOverflowError");
+    }
+
+    @Test
+    void controlCharactersAreEscaped() throws IOException {
+        assertEquals("a\\u001b[2Jb\\u0007 \\u202e", Errors.printable("a\u001b[2Jb\u0007 \u202e"));
+        // a tensor name with a terminal escape sequence in a hostile --inputs file
+        Path in = dir.resolve("in.safetensors");
+        new SafetensorsWriter().add("sample", new float[16 * 16], 1, 1, 16, 16).add("timestep", new float[1], 1)
+                .add("x\u001b]0;owned\u0007", new float[1], 1).write(in);
+        Cli.Result r = Cli.run("forward", "--inputs", in, "--output", dir.resolve("o.safetensors"))
+                .assertError(1, "unexpected tensor x\\u001b]0;owned\\u0007");
+        assertTrue(r.err().chars().noneMatch(c -> c == 0x1b || c == 0x07), r.err());
+    }
+
+    @Test
+    void threadCountsBeyondTheCapAreRefused() {
+        int max = dev.unet4j.core.kernels.dnnl.ThreadLimit.max();
+        Cli.run("generate", "--threads", 20000).assertError(1, "--threads 20000 is too many threads: at most " + max);
+        Cli.run("bench", "--threads", max + 1).assertError(1, "--threads " + (max + 1) + " is too many threads");
+        Cli.run("inspect", "--threads", 0).assertError(1, "--threads must be >= 1, got 0");
+    }
 }

@@ -36,5 +36,10 @@ class RelaunchTest {
         assertEquals(Optional.of("4"), Relaunch.threads(new String[] {"generate", "--threads", "4"}));
         assertEquals(Optional.empty(), Relaunch.threads(new String[] {"generate", "--threads", "0"}));
         assertEquals(Optional.empty(), Relaunch.threads(new String[] {"generate", "--threads", "x"}));
+        // above the cap no child is started with it (OMP_NUM_THREADS=20000 crashed the child); the command refuses it
+        int max = dev.unet4j.core.kernels.dnnl.ThreadLimit.max();
+        assertEquals(Optional.of(String.valueOf(max)), Relaunch.threads(new String[] {"generate", "--threads", String.valueOf(max)}));
+        assertEquals(Optional.empty(), Relaunch.threads(new String[] {"generate", "--threads", String.valueOf(max + 1)}));
+        assertEquals(Map.of(), need(Map.of(), "generate", "--threads", "20000"));
     }
 }

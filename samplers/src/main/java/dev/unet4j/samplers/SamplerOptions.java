@@ -20,6 +20,8 @@ public record SamplerOptions(SchedulerConfig config, double eta, boolean edmPrec
     public SamplerOptions {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(churn, "churn");
+        if (!Double.isFinite(eta) || eta < 0) throw new IllegalArgumentException("eta must be a finite number >= 0, got " + eta);
+        if (!(sigmaData > 0) || !Double.isFinite(sigmaData)) throw new IllegalArgumentException("sigma_data must be a finite number > 0, got " + sigmaData);
     }
 
     public static SamplerOptions of(SchedulerConfig config) {

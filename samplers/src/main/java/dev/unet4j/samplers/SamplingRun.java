@@ -62,8 +62,14 @@ public final class SamplingRun {
         return request.noise().step(stepIndex, request.shape());
     }
 
-    /** Reports a finished step; throws {@link SamplingCancelledException} if the callback or an interrupt says stop. */
+    /**
+     * Reports a finished step; throws {@link SamplingCancelledException} if the callback or an interrupt says stop,
+     * {@link NonFiniteLatentsException} if the step made the latents NaN or infinite.
+     */
     public void completed(int stepIndex, double timestep, double sigma, Latents latents, Latents predictedX0) {
+        long bad = 0;
+        for (float v : latents.data()) if (!Float.isFinite(v)) bad++;
+        if (bad > 0) throw new NonFiniteLatentsException(stepIndex, totalSteps, bad, latents.data().length, timestep);
         boolean go = request.callback().onStep(new StepInfo(stepIndex, totalSteps, lastCallIndex(), timestep, sigma,
                 latents, predictedX0));
         if (!go) throw new SamplingCancelledException(stepIndex, "the step callback returned false");

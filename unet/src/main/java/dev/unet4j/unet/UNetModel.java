@@ -19,6 +19,9 @@ import java.util.List;
 public abstract sealed class UNetModel implements AutoCloseable permits UNet2DModel, UNet2DConditionModel {
     private final UNetGraph graph;
     private final Kernels kernels;
+    /** Calls in flight (guarded by {@code this}); {@link #close} waits for them to finish before freeing weights. */
+    private int inFlight;
+    private boolean closed;
 
     UNetModel(UNetGraph graph, Kernels kernels) {
         this.graph = graph;
@@ -106,8 +109,48 @@ public abstract sealed class UNetModel implements AutoCloseable permits UNet2DMo
         return graph;
     }
 
+    /**
+     * Registers a call that reads the weights; fails once the model is closed. Each successful acquire must be
+     * followed by one {@link #release()}.
+     */
+    synchronized void acquire() {
+        if (closed) throw new IllegalStateException("model closed: this UNetModel was closed, calls on it are refused");
+        inFlight++;
+    }
+
+    synchronized void release() {
+        if (--inFlight == 0) notifyAll();
+    }
+
+    /** Whether {@link #close} has been called. */
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Frees the weights. Calls that start afterwards throw {@link IllegalStateException}; calls already running
+     * (from other threads) finish first: close blocks until they have, since freeing native memory under a running
+     * kernel would crash the JVM. Do not close a model from inside one of its own calls (an interceptor): that call
+     * could never finish, so it is refused.
+     */
     @Override
     public void close() {
+        synchronized (this) {
+            if (closed) return;
+            if (UNetSession.callingOn(this)) {
+                throw new IllegalStateException("UNetModel.close() from inside a call on the same model would never return");
+            }
+            closed = true;
+            boolean interrupted = false;
+            while (inFlight > 0) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true; // the weights must not be freed under a running call: keep waiting
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
         graph.close();
     }
 }

@@ -6,6 +6,7 @@ import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.UNetGraph;
 
+import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -14,13 +15,15 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Per-thread state for running a {@link UNetModel}: a {@link PoolingAllocator} and {@link Workspace} (so repeated
  * calls of the same shapes allocate no new native memory), the {@link NodeInterceptor}, the capture set and the trace
  * of the last call. Not thread-safe; use one session per thread. Results returned to the caller come from the
  * session's pool: close them (they return to the pool), and do not use them after the session is closed (closing
- * the session frees all of its memory, including tensors a failed call left behind).
+ * the session frees all of its memory, including tensors a failed call left behind). A session used from a second
+ * thread while a call runs (or closed during one) throws {@link IllegalStateException} before touching native memory.
  */
 public final class UNetSession implements AutoCloseable {
     private final UNetModel model;
@@ -34,6 +37,11 @@ public final class UNetSession implements AutoCloseable {
     private CallTrace lastTrace;
     private int calls;
     private boolean closed;
+    /** The thread inside a call (or close) of this session, null when idle: a second thread is refused. */
+    private final AtomicReference<Thread> owner = new AtomicReference<>();
+    private int depth;
+    /** Models with a call running on the current thread (to refuse a close from inside one). */
+    private static final ThreadLocal<ArrayDeque<UNetModel>> CALLING = ThreadLocal.withInitial(ArrayDeque::new);
 
     UNetSession(UNetModel model) {
         this.model = model;
@@ -104,19 +112,24 @@ public final class UNetSession implements AutoCloseable {
 
     /** One full UNet call: the model output {@code [B, out_channels, H, W]}, owned by the caller. */
     public Tensor forward(UNetInputs in) {
-        int batch = batchOf(in);
-        graph.validate(in, batch, true);
-        Pass p = begin(signature(in.sample().shape(), in));
-        Tensor emb = null, bias = null, mid = null;
+        enter();
         try {
-            bias = graph.condition(p, in);
-            emb = graph.embed(p, in, batch);
-            p.setTemb(emb);
-            mid = graph.encode(p, in);
-            return graph.decode(p, mid, in, batch);
+            int batch = batchOf(in);
+            graph.validate(in, batch, true);
+            Pass p = begin(signature(in.sample().shape(), in));
+            Tensor emb = null, bias = null, mid = null;
+            try {
+                bias = graph.condition(p, in);
+                emb = graph.embed(p, in, batch);
+                p.setTemb(emb);
+                mid = graph.encode(p, in);
+                return graph.decode(p, mid, in, batch);
+            } finally {
+                p.release(mid);
+                end(p, emb, bias);
+            }
         } finally {
-            p.release(mid);
-            end(p, emb, bias);
+            exit();
         }
     }
 
@@ -125,21 +138,26 @@ public final class UNetSession implements AutoCloseable {
      * the caller.
      */
     public EncoderState encode(UNetInputs in) {
-        int batch = batchOf(in);
-        graph.validate(in, batch, true);
-        Pass p = begin(signature(in.sample().shape(), in));
-        Tensor emb = null, bias = null;
-        boolean ok = false;
+        enter();
         try {
-            bias = graph.condition(p, in);
-            emb = graph.embed(p, in, batch);
-            p.setTemb(emb);
-            Tensor mid = graph.encode(p, in);
-            EncoderState s = new EncoderState(emb, p.skips.drain(), mid, in.sample().shape());
-            ok = true;
-            return s;
+            int batch = batchOf(in);
+            graph.validate(in, batch, true);
+            Pass p = begin(signature(in.sample().shape(), in));
+            Tensor emb = null, bias = null;
+            boolean ok = false;
+            try {
+                bias = graph.condition(p, in);
+                emb = graph.embed(p, in, batch);
+                p.setTemb(emb);
+                Tensor mid = graph.encode(p, in);
+                EncoderState s = new EncoderState(emb, p.skips.drain(), mid, in.sample().shape());
+                ok = true;
+                return s;
+            } finally {
+                end(p, ok ? null : emb, bias);
+            }
         } finally {
-            end(p, ok ? null : emb, bias);
+            exit();
         }
     }
 
@@ -148,21 +166,26 @@ public final class UNetSession implements AutoCloseable {
      * {@code in}'s conditioning ({@code in.sample()} is ignored): output {@code [B, out_channels, H, W]}.
      */
     public Tensor decode(EncoderState state, UNetInputs in) {
-        int batch = state.batch();
-        graph.validate(in, batch, false);
-        if (in.downBlockAdditionalResiduals() != null) {
-            throw new IllegalArgumentException("ControlNet residuals belong to encode(), not decode()");
-        }
-        Pass p = begin(signature(state.sampleShape(), in));
-        Tensor emb = null, bias = null;
+        enter();
         try {
-            bias = graph.condition(p, in);
-            emb = graph.embed(p, in, batch);
-            p.setTemb(emb);
-            for (Tensor s : state.skips()) p.skips.pushBorrowed(s);
-            return graph.decode(p, state.mid(), in, batch);
+            int batch = state.batch();
+            graph.validate(in, batch, false);
+            if (in.downBlockAdditionalResiduals() != null) {
+                throw new IllegalArgumentException("ControlNet residuals belong to encode(), not decode()");
+            }
+            Pass p = begin(signature(state.sampleShape(), in));
+            Tensor emb = null, bias = null;
+            try {
+                bias = graph.condition(p, in);
+                emb = graph.embed(p, in, batch);
+                p.setTemb(emb);
+                for (Tensor s : state.skips()) p.skips.pushBorrowed(s);
+                return graph.decode(p, state.mid(), in, batch);
+            } finally {
+                end(p, emb, bias);
+            }
         } finally {
-            end(p, emb, bias);
+            exit();
         }
     }
 
@@ -172,33 +195,75 @@ public final class UNetSession implements AutoCloseable {
      * {@code timesteps.get(k)}. The encoder features and {@code in}'s conditioning (for B items) are tiled K times.
      */
     public Tensor decodeBatched(EncoderState state, UNetInputs in, List<Timestep> timesteps) {
-        int b = state.batch(), k = timesteps.size();
-        if (k == 0) throw new IllegalArgumentException("decodeBatched needs at least one timestep");
-        graph.validate(in, b, false);
-        double[] all = new double[k * b];
-        for (int i = 0; i < k; i++) System.arraycopy(timesteps.get(i).resolve(b, model.timestepRule()), 0, all, i * b, b);
-        java.util.List<Tensor> tiled = new java.util.ArrayList<>();
+        enter();
         try {
-            java.util.function.UnaryOperator<Tensor> tile = t -> {
-                if (t == null) return null;
-                Tensor r = Batches.tile(pool, t, k);
-                tiled.add(r);
-                return r;
-            };
-            java.util.List<Tensor> skips = new java.util.ArrayList<>();
-            for (Tensor t : state.skips()) skips.add(tile.apply(t));
-            Tensor mid = tile.apply(state.mid());
-            Tensor temb = tile.apply(state.temb());
-            long[] shape = state.sampleShape();
-            shape[0] = (long) k * b;
-            UNetInputs batched = new UNetInputs(null, Timestep.float64(all), tile.apply(in.encoderHiddenStates()),
-                    tile.apply(in.encoderAttentionMask()), tile.apply(in.classLabels()), tile.apply(in.timestepCond()),
-                    null, null, tile.apply(in.textEmbeds()), tile.apply(in.timeIds()));
-            EncoderState big = new EncoderState(temb, skips, mid, shape);
-            return decode(big, batched);
+            int b = state.batch(), k = timesteps.size();
+            if (k == 0) throw new IllegalArgumentException("decodeBatched needs at least one timestep");
+            graph.validate(in, b, false);
+            double[] all = new double[k * b];
+            for (int i = 0; i < k; i++) System.arraycopy(timesteps.get(i).resolve(b, model.timestepRule()), 0, all, i * b, b);
+            java.util.List<Tensor> tiled = new java.util.ArrayList<>();
+            try {
+                java.util.function.UnaryOperator<Tensor> tile = t -> {
+                    if (t == null) return null;
+                    Tensor r = Batches.tile(pool, t, k);
+                    tiled.add(r);
+                    return r;
+                };
+                java.util.List<Tensor> skips = new java.util.ArrayList<>();
+                for (Tensor t : state.skips()) skips.add(tile.apply(t));
+                Tensor mid = tile.apply(state.mid());
+                Tensor temb = tile.apply(state.temb());
+                long[] shape = state.sampleShape();
+                shape[0] = (long) k * b;
+                UNetInputs batched = new UNetInputs(null, Timestep.float64(all), tile.apply(in.encoderHiddenStates()),
+                        tile.apply(in.encoderAttentionMask()), tile.apply(in.classLabels()), tile.apply(in.timestepCond()),
+                        null, null, tile.apply(in.textEmbeds()), tile.apply(in.timeIds()));
+                EncoderState big = new EncoderState(temb, skips, mid, shape);
+                return decode(big, batched);
+            } finally {
+                tiled.forEach(Tensor::close);
+            }
         } finally {
-            tiled.forEach(Tensor::close);
+            exit();
         }
+    }
+
+    /** Whether a call on {@code model} is running on this thread. */
+    static boolean callingOn(UNetModel model) {
+        return CALLING.get().contains(model);
+    }
+
+    private void enter() {
+        Thread me = Thread.currentThread();
+        if (owner.get() == me) {
+            depth++; // decodeBatched -> decode
+            return;
+        }
+        if (!owner.compareAndSet(null, me)) throw concurrentUse(me);
+        try {
+            if (closed) throw new IllegalStateException("session is closed");
+            model.acquire();
+        } catch (RuntimeException e) {
+            owner.set(null);
+            throw e;
+        }
+        depth = 1;
+        CALLING.get().push(model);
+    }
+
+    private void exit() {
+        if (--depth > 0) return;
+        CALLING.get().pop();
+        model.release();
+        owner.set(null);
+    }
+
+    private IllegalStateException concurrentUse(Thread me) {
+        Thread other = owner.get();
+        return new IllegalStateException("UNetSession used from two threads at once (" + me.getName() + " while "
+                + (other == null ? "another thread" : other.getName()) + " runs a call): a session is per-thread state, "
+                + "give each thread its own (model.newSession())");
     }
 
     private static int batchOf(UNetInputs in) {
@@ -231,12 +296,19 @@ public final class UNetSession implements AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) return;
-        closed = true;
-        for (Tensor t : captured.values()) t.close();
-        captured.clear();
-        ws.close();
-        // also frees what a failed call (an exception from a node, an interceptor or a kernel) left unclosed
-        pool.closeAll();
+        Thread me = Thread.currentThread();
+        if (owner.get() == me) throw new IllegalStateException("UNetSession.close() from inside one of its own calls");
+        if (!owner.compareAndSet(null, me)) throw concurrentUse(me);
+        try {
+            if (closed) return;
+            closed = true;
+            for (Tensor t : captured.values()) t.close();
+            captured.clear();
+            ws.close();
+            // also frees what a failed call (an exception from a node, an interceptor or a kernel) left unclosed
+            pool.closeAll();
+        } finally {
+            owner.set(null);
+        }
     }
 }

@@ -9,10 +9,18 @@ import java.util.List;
  */
 public final class WeightMismatchException extends RuntimeException {
 
-    /** One problem: {@code expected} null = unexpected tensor; {@code found} null = missing tensor. */
-    public record Problem(String name, long[] expected, long[] found) {
+    /**
+     * One problem: {@code expected} null = unexpected tensor; {@code found} null = missing tensor; {@code values}
+     * non-null = the shape fits but the values cannot be used (NaN or infinity, say which and where).
+     */
+    public record Problem(String name, long[] expected, long[] found, String values) {
+        public Problem(String name, long[] expected, long[] found) {
+            this(name, expected, found, null);
+        }
+
         @Override
         public String toString() {
+            if (values != null) return "non-finite " + name + " " + Arrays.toString(found) + ": " + values;
             if (found == null) return "missing    " + name + " (expected " + Arrays.toString(expected) + ")";
             if (expected == null) return "unexpected " + name + " " + Arrays.toString(found);
             return "mis-shaped " + name + ": expected " + Arrays.toString(expected) + ", found " + Arrays.toString(found);

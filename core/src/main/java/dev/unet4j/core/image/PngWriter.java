@@ -67,7 +67,7 @@ public final class PngWriter {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir != null) Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
+        Path tmp = dev.unet4j.core.io.TempPaths.track(Files.createTempFile(dir, "." + abs.getFileName(), ".tmp"));
         try {
             // temporary files are created owner-only; a finished image gets the usual rw-r--r--
             if (Files.getFileAttributeView(tmp, PosixFileAttributeView.class) != null) {
@@ -85,6 +85,7 @@ public final class PngWriter {
             }
         } finally {
             Files.deleteIfExists(tmp);
+            dev.unet4j.core.io.TempPaths.release(tmp);
         }
     }
 

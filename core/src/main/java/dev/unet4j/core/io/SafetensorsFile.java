@@ -232,7 +232,14 @@ public final class SafetensorsFile implements AutoCloseable {
     private void forEachWindow(TensorInfo info, WindowConsumer consumer) throws IOException {
         for (long off = 0; off < info.byteLength(); off += windowBytes) {
             long len = Math.min(windowBytes, info.byteLength() - off);
-            consumer.accept(map(info, info.begin() + off, len), off);
+            try {
+                consumer.accept(map(info, info.begin() + off, len), off);
+            } catch (InternalError e) {
+                // the JVM's SIGBUS on a mapped page that no longer exists: the file shrank (was rewritten) under us
+                throw new SafetensorsException(path, info.name(), "the file changed while it was being read (a mapped page"
+                        + " of bytes [" + (info.begin() + off) + ", " + (info.begin() + off + len) + ") is gone: "
+                        + e.getMessage() + "); do not rewrite a weights file while it is loaded", e);
+            }
         }
     }
 

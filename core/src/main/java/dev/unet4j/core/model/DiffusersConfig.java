@@ -49,7 +49,13 @@ public final class DiffusersConfig {
     /** Reads and parses {@code path}. */
     public static DiffusersConfig load(Path path) throws IOException {
         if (!Files.isRegularFile(path)) throw new ModelException("config file " + path + " does not exist");
-        return parse(Files.readString(path, StandardCharsets.UTF_8), path.toString());
+        String text;
+        try {
+            text = Files.readString(path, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ModelException("config " + path + " is not UTF-8 text (" + e.getMessage() + "); a UTF-16 file? save it as UTF-8", e);
+        }
+        return parse(text, path.toString());
     }
 
     /** Parses JSON text; {@code sourceName} names it in error messages. */
@@ -235,8 +241,17 @@ public final class DiffusersConfig {
 
     private int toInt(String key, JsonNode n, String expected) {
         if (!n.isIntegralNumber()) throw wrongType(key, n, expected);
-        if (!n.canConvertToInt()) throw new ConfigException("config " + source + ": key '" + key + "' = " + n + " is out of int range");
-        return n.intValue();
+        Integer v = exactInt(n);
+        if (v == null) throw new ConfigException("config " + source + ": key '" + key + "' = " + n + " is out of int range");
+        return v;
+    }
+
+    /**
+     * The one rule for every integer read from a config file: {@code n} as an int when it is a JSON integer within
+     * int range, else null. Not Jackson's {@code asInt()}, which wraps {@code 4294967297} to 1 and truncates 4.5.
+     */
+    public static Integer exactInt(JsonNode n) {
+        return n != null && n.isIntegralNumber() && n.canConvertToInt() ? n.intValue() : null;
     }
 
     // ------------------------------------------------------------------ bookkeeping

@@ -192,6 +192,12 @@ public final class ModelLocator {
             return new ModelFiles(folder, config, List.of(checkLink(singlePath, realRoot, options)), Optional.empty(),
                     Map.of(), scheduler, Optional.ofNullable(variant));
         }
+        for (Path p : List.of(singlePath, indexPath)) {
+            if (Files.exists(p) && !Files.isRegularFile(p)) {
+                throw new ModelException(p + " is " + (Files.isDirectory(p) ? "a folder" : "not a regular file (a pipe, socket or"
+                        + " device)") + ", not a weights file");
+            }
+        }
         List<String> present = weightLikeFiles(folder);
         StringBuilder msg = new StringBuilder("no ");
         msg.append(variant == null ? "" : "'" + variant + "' variant ").append("weights in ").append(folder)

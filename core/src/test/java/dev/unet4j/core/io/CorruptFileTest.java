@@ -68,11 +68,40 @@ class CorruptFileTest {
         refused(huge, "18446744073709551615", "limit");
         byte[] over = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(100_000_001L).array();
         refused(over, "100000001", "limit");
-        byte[] past = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(99_000_000L).array();
+        // unet4j's cap is 16 MiB (parsing a 99 MB header needed over 512 MB of heap), below the format's 100 MB
+        byte[] overCap = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(99_000_000L).array();
+        refused(overCap, "header length 99000000 exceeds the limit of 16777216 bytes");
+        refused(ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(16_777_217L).array(), "16777217", "limit");
+        byte[] past = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(16_777_216L).array();
         refused(past, "past the end");
         byte[] oneTooMany = file("{}", 0);
         ByteBuffer.wrap(oneTooMany).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 3);
         refused(oneTooMany, "past the end");
+    }
+
+    /**
+     * A file rewritten (shrunk) in place while its mapped bytes are read: the JVM turns the SIGBUS into an
+     * InternalError; the reader reports the documented IOException naming the file and tensor.
+     */
+    @Test
+    void aFileShrunkWhileMappedGivesAnIOExceptionNotAnInternalError() throws IOException {
+        Path p = dir.resolve("shrinking.safetensors");
+        new SafetensorsWriter().add("w", new float[1 << 20], 1 << 20).write(p);
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> f.forEachWindow("w", (window, first) -> {
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.truncate(4096); // the mapping stays, its pages are gone
+                }
+                float sum = 0;
+                java.nio.FloatBuffer fb = window.asFloatBuffer();
+                while (fb.hasRemaining()) sum += fb.get();
+                assertTrue(sum >= 0); // not reached
+            }));
+            assertTrue(e.getMessage().startsWith("safetensors file " + p + ", tensor 'w'"), e.getMessage());
+            assertEquals("w", e.tensor());
+            assertTrue(e.getMessage().contains("the file changed while it was being read"), e.getMessage());
+            assertTrue(e.getCause() instanceof InternalError, String.valueOf(e.getCause()));
+        }
     }
 
     @Test

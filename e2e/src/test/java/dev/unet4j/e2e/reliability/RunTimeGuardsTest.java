@@ -6,6 +6,7 @@ import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.samplers.Samplers;
+import dev.unet4j.samplers.NonFiniteLatentsException;
 import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.guidance.ClassConditioning;
 import dev.unet4j.samplers.guidance.Guidance;
@@ -62,7 +63,8 @@ class RunTimeGuardsTest {
              Tensor odd = Tensor.zeros(1, 1, 15, 15); Tensor label = Tensor.of(new float[]{3}, 1L);
              Tensor labels2 = Tensor.of(new float[]{3, 4}, 2L);
              Tensor y = Tensor.zeros(1, 4, 16, 16); Tensor ehs = Tensor.zeros(1, 8, 48); Tensor ehsWide = Tensor.zeros(1, 8, 32);
-             Tensor ehs2 = Tensor.zeros(2, 8, 48); Tensor mask = Tensor.zeros(1, 5)) {
+             Tensor ehs2 = Tensor.zeros(2, 8, 48); Tensor mask = Tensor.zeros(1, 5);
+             Tensor ehs0 = Tensor.zeros(1, 0, 48); Tensor empty = Tensor.zeros(0, 1, 16, 16)) {
             Timestep ts = Timestep.int64(500);
             s.forward(UNetInputs.builder(x, ts).classLabels(label).build()).close(); // first-run caches of the shape
             live = NativeBuffer.liveBytes();
@@ -76,6 +78,9 @@ class RunTimeGuardsTest {
             refused("encoder_hidden_states [B, T, 48] are required", () -> t.forward(UNetInputs.builder(y, ts).build()));
             refused("width 32 != cross_attention_dim 48", () -> t.forward(UNetInputs.builder(y, ts).encoderHiddenStates(ehsWide).build()));
             refused("encoder_hidden_states batch 2 != sample batch 1", () -> t.forward(UNetInputs.builder(y, ts).encoderHiddenStates(ehs2).build()));
+            // used to reach a kernel wrapper's "/ by zero"
+            refused("has no tokens; cross-attention needs at least one", () -> t.forward(UNetInputs.builder(y, ts).encoderHiddenStates(ehs0).build()));
+            refused("is empty", () -> s.forward(UNetInputs.builder(empty, Timestep.int64(500)).classLabels(label).build()));
             refused("encoder_attention_mask must be [1, 8]", () -> t.forward(UNetInputs.builder(y, ts).encoderHiddenStates(ehs).encoderAttentionMask(mask).build()));
             // still usable: a good call after the refusals gives the same numbers as a fresh session
             try (Tensor a = s.forward(UNetInputs.builder(x, ts).classLabels(label).build());
@@ -135,16 +140,20 @@ class RunTimeGuardsTest {
     // ------------------------------------------------------------------ NaN / Inf
 
     /** Writes NaN into element 5 of {@code tensor} in a copy of digits-16. */
+    /**
+     * The digits model with every value of {@code tensor} set to the largest float: finite (NaN weights are refused
+     * at load), but the node using it overflows to infinities and NaN on the first call.
+     */
     private Path digitsWithNaN(String tensor) throws IOException {
         Path src = Fixtures.model("digits-16");
-        Path folder = Files.createDirectories(dir.resolve("nan-" + tensor));
+        Path folder = Files.createDirectories(dir.resolve("overflow-" + tensor));
         Files.copy(src.resolve("config.json"), folder.resolve("config.json"));
         try (SafetensorsFile f = SafetensorsFile.open(src.resolve("diffusion_pytorch_model.safetensors"))) {
             SafetensorsWriter w = new SafetensorsWriter().metadata(f.metadata());
             for (String name : f.names()) {
                 try (Tensor t = f.load(name)) {
                     float[] v = t.toFloatArray();
-                    if (name.equals(tensor)) v[5] = Float.NaN;
+                    if (name.equals(tensor)) Arrays.fill(v, Float.MAX_VALUE);
                     w.add(name, v, t.shape());
                 }
             }
@@ -167,9 +176,9 @@ class RunTimeGuardsTest {
             String node = owningNode(bad, param);
             assertTrue(node.startsWith("down_blocks.1.attentions.0"), node);
             Pipeline unguarded = Pipeline.of(bad, Samplers.byName("ddim", SamplerOptions.of(Models.digitsScheduler())));
-            // without the guard the NaN flows through to the result
-            GenerationResult r = unguarded.generate(Models.digitsGeneration(2, 7, 3));
-            assertTrue(Float.isNaN(r.latents().data()[0]), "NaN reaches the output without the guard");
+            // without the guard the run stops at its first step (the latents are no longer finite), naming no node
+            NonFiniteLatentsException stop = assertThrows(NonFiniteLatentsException.class, () -> unguarded.generate(Models.digitsGeneration(2, 7, 3)));
+            assertEquals(0, stop.stepIndex());
             long live = NativeBuffer.liveBytes();
             NonFiniteValueException e = assertThrows(NonFiniteValueException.class, () -> unguarded
                     .withSessionSetup(s -> s.setInterceptor(new NonFiniteGuard())).generate(Models.digitsGeneration(2, 7, 3)));

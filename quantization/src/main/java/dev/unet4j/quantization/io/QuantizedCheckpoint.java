@@ -177,7 +177,7 @@ public final class QuantizedCheckpoint {
         // config first to a temporary file, then the weights (written atomically), then the config moved in: a
         // failure at any point leaves no weights without their config and no temporary file
         Path weights = folder.resolve(WEIGHTS_FILE);
-        Path configTmp = Files.createTempFile(folder, "." + CONFIG_FILE + ".", ".tmp");
+        Path configTmp = dev.unet4j.core.io.TempPaths.track(Files.createTempFile(folder, "." + CONFIG_FILE + ".", ".tmp"));
         boolean done = false;
         try {
             Files.writeString(configTmp, config);
@@ -196,6 +196,7 @@ public final class QuantizedCheckpoint {
             done = true;
         } finally {
             if (!done) Files.deleteIfExists(configTmp);
+            dev.unet4j.core.io.TempPaths.release(configTmp);
         }
     }
 
@@ -206,7 +207,13 @@ public final class QuantizedCheckpoint {
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             String metaText = st.metadata().get(METADATA_KEY);
             if (metaText == null) throw new IOException(file + ": no \"" + METADATA_KEY + "\" metadata; not a unet4j quantized checkpoint");
-            JsonNode meta = JSON.readTree(metaText);
+            JsonNode meta;
+            try {
+                meta = JSON.readTree(metaText);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IOException(file + ": the \"" + METADATA_KEY + "\" metadata is not valid JSON: " + e.getOriginalMessage(), e);
+            }
+            if (meta == null || !meta.isObject()) throw new IOException(file + ": the \"" + METADATA_KEY + "\" metadata is not a JSON object");
             if (meta.path("version").asInt(-1) != VERSION) {
                 throw new IOException(file + ": quantization metadata version " + meta.path("version") + ", this reader understands " + VERSION);
             }
@@ -230,7 +237,18 @@ public final class QuantizedCheckpoint {
                 try (Tensor s = st.load(scaleName, Allocator.direct())) {
                     scales = s.toFloatArray();
                 }
-                q.put(name, new QuantizedTensor(name, format, info.shape(), st.readBytes(name), scales));
+                for (float v : scales) {
+                    // a NaN, infinite or zero scale dequantizes its whole channel to NaN or zero
+                    if (!Float.isFinite(v) || v <= 0) {
+                        throw new IOException(file + ": tensor " + scaleName + " (the scales of " + name + ") holds " + v
+                                + "; quantization scales must be finite and > 0");
+                    }
+                }
+                try {
+                    q.put(name, new QuantizedTensor(name, format, info.shape(), st.readBytes(name), scales));
+                } catch (IllegalArgumentException ex) {
+                    throw new IOException(file + ": tensor " + name + ": " + ex.getMessage(), ex);
+                }
                 scaleNames.put(scaleName, name);
             }
             Map<String, FloatTensor> f = new LinkedHashMap<>();

@@ -268,8 +268,20 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
         }
     }
 
+    private static long codesAt8(QuantizedUNets.Loaded q) {
+        long n = 0;
+        for (QuantizedTensor t : q.layers().values()) n += t.storageBytes();
+        return n;
+    }
+
     private WeightPrecision mixedPrecision(Path folder, Kernels kernels, QuantizedUNets.Loaded q, List<UNetInputs> calibration) throws IOException {
         long budgetBytes = budget.knapsackBytes(q.footprint(), q.layers());
+        if (budgetBytes <= 0) {
+            // refused before the float model loads and the (long) sensitivity measurement runs
+            throw new IllegalArgumentException(text + ": leaves " + budgetBytes + " bytes for the quantized weights once the "
+                    + "float32 layers, biases and scales (" + (q.footprint().residentBytes() - codesAt8(q)) + " bytes) are counted;"
+                    + " give a larger budget");
+        }
         try (UNetModel floatModel = UNetModel.load(folder, LoadOptions.of(kernels))) {
             UNetSensitivityProbe probe = new UNetSensitivityProbe(floatModel, q.model(), calibration);
             List<LayerSensitivity> sens = SensitivityAnalysis.measure(UNetSensitivityProbe.shapes(q.layers()), MIXED_BITS, probe);

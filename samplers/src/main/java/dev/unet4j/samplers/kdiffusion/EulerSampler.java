@@ -15,6 +15,14 @@ import dev.unet4j.samplers.schedule.SchedulerConfig;
 public final class EulerSampler extends SigmaSampler {
     /** step() arguments: s_churn, s_tmin, s_tmax, s_noise (defaults 0, 0, inf, 1). */
     public record Churn(double sChurn, double sTmin, double sTmax, double sNoise) {
+        /** NaN or negative settings would put NaN into every churned step's noise: refused. */
+        public Churn {
+            if (!Double.isFinite(sChurn) || sChurn < 0) throw new IllegalArgumentException("s_churn must be a finite number >= 0, got " + sChurn);
+            if (!Double.isFinite(sTmin) || sTmin < 0) throw new IllegalArgumentException("s_tmin must be a finite number >= 0, got " + sTmin);
+            if (Double.isNaN(sTmax) || sTmax < sTmin) throw new IllegalArgumentException("s_tmax must be >= s_tmin (" + sTmin + "), got " + sTmax);
+            if (!Double.isFinite(sNoise) || sNoise < 0) throw new IllegalArgumentException("s_noise must be a finite number >= 0, got " + sNoise);
+        }
+
         public static final Churn NONE = new Churn(0, 0, Double.POSITIVE_INFINITY, 1);
     }
 

@@ -34,7 +34,9 @@ public record Generation(int steps, int batch, int height, int width, long[] see
         if (batch < 0 || height < 0 || width < 0) throw new IllegalArgumentException("negative batch or size");
         seeds = seeds == null ? null : seeds.clone();
         Objects.requireNonNull(callback, "callback");
-        if (!Double.isFinite(guidanceScale)) throw new IllegalArgumentException("guidance scale must be finite");
+        if (!Double.isFinite(guidanceScale) || guidanceScale < 0) {
+            throw new IllegalArgumentException("guidance scale must be a finite number >= 0, got " + guidanceScale);
+        }
     }
 
     /** {@code steps} steps, batch 1, seed 0, unconditional, no guidance. */

@@ -36,6 +36,14 @@ public final class NoiseSchedule {
      */
     public static NoiseSchedule fromConfig(SchedulerConfig cfg, boolean fixTerminalAlpha) {
         float[] betas = betas(cfg);
+        for (int i = 0; i < betas.length; i++) {
+            // a beta of 0 or less, or 1 or more, makes alphas_cumprod 0, negative or non-decreasing: NaN sigmas
+            if (!(betas[i] > 0 && betas[i] < 1)) {
+                throw new IllegalArgumentException(cfg.source() + ": beta " + i + " of the " + (cfg.trainedBetas() != null
+                        ? "trained_betas" : cfg.betaSchedule() + " schedule (beta_start " + cfg.betaStart() + ", beta_end "
+                        + cfg.betaEnd() + ")") + " is " + betas[i] + "; every beta must be in (0, 1)");
+            }
+        }
         if (cfg.rescaleBetasZeroSnr()) betas = rescaleZeroTerminalSnr(betas);
         float[] alphas = new float[betas.length];
         for (int i = 0; i < alphas.length; i++) alphas[i] = 1.0f - betas[i];

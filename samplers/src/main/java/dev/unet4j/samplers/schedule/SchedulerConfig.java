@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.unet4j.core.model.DiffusersConfig;
 import dev.unet4j.samplers.PredictionType;
 
 import java.io.IOException;
@@ -29,8 +30,14 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
+    /** Largest {@code num_train_timesteps} accepted (diffusers models train with 1000; arrays are sized by it). */
+    public static final int MAX_TRAIN_TIMESTEPS = 100_000;
+
     public SchedulerConfig {
-        if (numTrainTimesteps < 2) throw new IllegalArgumentException(source + ": num_train_timesteps must be >= 2");
+        if (numTrainTimesteps < 2 || numTrainTimesteps > MAX_TRAIN_TIMESTEPS) {
+            throw new IllegalArgumentException(source + ": num_train_timesteps must be 2.." + MAX_TRAIN_TIMESTEPS
+                    + ", got " + numTrainTimesteps);
+        }
         if (trainedBetas != null && trainedBetas.length != numTrainTimesteps) {
             throw new IllegalArgumentException(source + ": trained_betas has " + trainedBetas.length
                     + " values, num_train_timesteps is " + numTrainTimesteps);
@@ -120,8 +127,9 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
     private static int integer(JsonNode node, String key, int def, String source) {
         JsonNode v = node.get(key);
         if (v == null || v.isNull()) return def;
-        if (!v.isIntegralNumber()) throw new IllegalArgumentException(source + ": " + key + " must be an integer, got " + v);
-        return v.asInt();
+        Integer i = DiffusersConfig.exactInt(v);
+        if (i == null) throw new IllegalArgumentException(source + ": " + key + " must be an integer in int range, got " + v);
+        return i;
     }
 
     private static double number(JsonNode node, String key, double def, String source) {

@@ -31,6 +31,35 @@ final class Check {
         for (int v : values) positive(model, key, v);
     }
 
+    /** {@code block_out_channels} must name at least one block (diffusers indexes {@code [0]} for conv_in). */
+    static void blocks(String model, int n) {
+        if (n == 0) throw new UnsupportedConfigException(model + ": block_out_channels is empty; a UNet needs at least one block");
+    }
+
+    /**
+     * An epsilon added under a square root (GroupNorm's {@code norm_eps}): a float32 number {@code > 0}. 0 divides by
+     * zero on a constant channel, a negative one takes the root of a negative number: NaN output, a black image.
+     */
+    static void epsilon(String model, String key, double value) {
+        float f = (float) value;
+        if (!(f > 0) || !Float.isFinite(f)) {
+            throw new UnsupportedConfigException(model + ": " + key + " must be a number > 0 (a float32 epsilon), got " + value);
+        }
+    }
+
+    /**
+     * A residual sum's divisor ({@code output_scale_factor}): the kernels multiply by {@code (float) (1 / value)},
+     * which must be finite and non-zero; 0 gives infinite activations (NaN after the next norm), a value so large
+     * that the reciprocal underflows zeroes the block. Either way the output is certain to be wrong.
+     */
+    static void divisor(String model, String key, double value) {
+        float r = (float) (1.0 / value);
+        if (!Float.isFinite(r) || r == 0 || !Double.isFinite(value)) {
+            throw new UnsupportedConfigException(model + ": " + key + " " + value + " cannot divide the residual sum (the output "
+                    + "would be " + (r == 0 ? "zero" : "infinite or NaN") + "); use a finite, non-zero number such as 1");
+        }
+    }
+
     /** {@code downsample_padding}: the 3x3 downsampling conv's padding, 0 (asymmetric pad before) to 3. */
     static void padding(String model, int value) {
         if (value < 0 || value > 3) {

@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * Reads a diffusers {@code config.json} (through core's {@link DiffusersConfig}) with Python semantics: a missing key
  * takes the constructor default, an explicit {@code null} is {@code None} (e.g. {@code attention_head_dim: null}), and
- * the fields that accept "an int or a list" are expanded per block.
+ * the fields that accept "an int or a list" are expanded per block. Every integer goes through core's
+ * {@link DiffusersConfig#exactInt} (a JSON integer in int range), so {@code 4294967297} is refused, not read as 1.
  */
 public final class ConfigReader {
     private final DiffusersConfig config;
@@ -62,11 +63,17 @@ public final class ConfigReader {
         return new UnsupportedConfigException(source + ": \"" + key + "\" should be " + expected + ", found " + n);
     }
 
+    /** {@code e} (an element of {@code whole}) as an int by core's one rule ({@link DiffusersConfig#exactInt}). */
+    private int exact(String key, JsonNode e, JsonNode whole, String expected) {
+        Integer v = DiffusersConfig.exactInt(e);
+        if (v == null) throw bad(key, expected + " (each a JSON integer in int range)", whole);
+        return v;
+    }
+
     public int integer(String key, int def) {
         JsonNode n = node(key);
         if (n == null) return def;
-        if (!n.isNumber() || n.asDouble() != Math.rint(n.asDouble())) throw bad(key, "an integer", n);
-        return n.asInt();
+        return exact(key, n, n, "an integer");
     }
 
     /** An integer or None. */
@@ -74,8 +81,7 @@ public final class ConfigReader {
         JsonNode n = node(key);
         if (n == null) return def;
         if (n.isNull()) return null;
-        if (!n.isNumber() || n.asDouble() != Math.rint(n.asDouble())) throw bad(key, "an integer or null", n);
-        return n.asInt();
+        return exact(key, n, n, "an integer or null");
     }
 
     public double number(String key, double def) {
@@ -119,8 +125,7 @@ public final class ConfigReader {
         if (!n.isArray()) throw bad(key, "a list of integers", n);
         int[] out = new int[n.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!n.get(i).isIntegralNumber()) throw bad(key, "a list of integers", n);
-            out[i] = n.get(i).asInt();
+            out[i] = exact(key, n.get(i), n, "a list of integers");
         }
         return out;
     }
@@ -130,12 +135,14 @@ public final class ConfigReader {
         JsonNode n = node(key);
         Integer[] out = new Integer[count];
         if (n == null || n.isNull() || n.isNumber()) {
-            Integer v = n == null ? def : n.isNull() ? null : Integer.valueOf(n.asInt());
+            Integer v = n == null ? def : n.isNull() ? null : Integer.valueOf(exact(key, n, n, "an integer or a list of " + count + " integers"));
             java.util.Arrays.fill(out, v);
             return out;
         }
         if (!n.isArray() || n.size() != count) throw bad(key, "an integer or a list of " + count + " integers", n);
-        for (int i = 0; i < count; i++) out[i] = n.get(i).isNull() ? null : n.get(i).asInt();
+        for (int i = 0; i < count; i++) {
+            out[i] = n.get(i).isNull() ? null : exact(key, n.get(i), n, "an integer or a list of " + count + " integers");
+        }
         return out;
     }
 
@@ -161,17 +168,17 @@ public final class ConfigReader {
         if (n != null && n.isNull()) return null;
         int[][] out = new int[count][];
         if (n == null || n.isNumber()) {
-            int v = n == null ? def : n.asInt();
+            int v = n == null ? def : exact(key, n, n, "an integer or a list of " + count + " entries");
             for (int i = 0; i < count; i++) out[i] = new int[]{v};
             return out;
         }
         if (!n.isArray() || n.size() != count) throw bad(key, "an integer or a list of " + count + " entries", n);
         for (int i = 0; i < count; i++) {
             JsonNode e = n.get(i);
-            if (e.isNumber()) out[i] = new int[]{e.asInt()};
+            if (e.isNumber()) out[i] = new int[]{exact(key, e, n, "integers or lists of integers")};
             else if (e.isArray()) {
                 out[i] = new int[e.size()];
-                for (int j = 0; j < e.size(); j++) out[i][j] = e.get(j).asInt();
+                for (int j = 0; j < e.size(); j++) out[i][j] = exact(key, e.get(j), n, "integers or lists of integers");
             } else throw bad(key, "integers or lists of integers", n);
         }
         return out;
@@ -182,10 +189,10 @@ public final class ConfigReader {
         JsonNode n = node(key);
         if (n == null) return def == null ? null : new Integer[]{def};
         if (n.isNull()) return null;
-        if (n.isNumber()) return new Integer[]{n.asInt()};
+        if (n.isNumber()) return new Integer[]{exact(key, n, n, "an integer or a list")};
         if (!n.isArray()) throw bad(key, "an integer or a list", n);
         Integer[] out = new Integer[n.size()];
-        for (int i = 0; i < out.length; i++) out[i] = n.get(i).isNull() ? null : n.get(i).asInt();
+        for (int i = 0; i < out.length; i++) out[i] = n.get(i).isNull() ? null : exact(key, n.get(i), n, "an integer or a list");
         return out;
     }
 

@@ -72,6 +72,10 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
     public UNet2DConditionConfig {
         String m = "UNet2DConditionModel";
         int n = blockOutChannels.length;
+        Check.blocks(m, n);
+        Check.epsilon(m, "norm_eps", normEps);
+        Check.divisor(m, "mid_block_scale_factor", midBlockScaleFactor);
+        Check.divisor(m, "resnet_out_scale_factor", resnetOutScaleFactor);
         if (downBlockTypes.size() != n || upBlockTypes.size() != n) {
             throw new UnsupportedConfigException(m + ": " + n + " block_out_channels but " + downBlockTypes.size()
                     + " down and " + upBlockTypes.size() + " up block types");

@@ -49,6 +49,9 @@ public record UNet2DConfig(Integer sampleSize, int inChannels, int outChannels, 
         upBlockTypes = List.copyOf(upBlockTypes);
         blockOutChannels = blockOutChannels.clone();
         int n = blockOutChannels.length;
+        Check.blocks("UNet2DModel", n);
+        Check.epsilon("UNet2DModel", "norm_eps", normEps);
+        Check.divisor("UNet2DModel", "mid_block_scale_factor", midBlockScaleFactor);
         if (downBlockTypes.size() != n || upBlockTypes.size() != n) {
             throw new UnsupportedConfigException("UNet2DModel: " + n + " block_out_channels but " + downBlockTypes.size()
                     + " down and " + upBlockTypes.size() + " up block types");

@@ -134,6 +134,7 @@ public final class UNetGraph implements AutoCloseable {
             Tensor x = in.sample();
             if (x == null) throw new IllegalArgumentException(m + ": sample is required");
             if (x.rank() != 4) throw new IllegalArgumentException(m + ": sample must be [B, C, H, W], got " + x);
+            if (x.dim(0) < 1 || x.dim(2) < 1 || x.dim(3) < 1) throw new IllegalArgumentException(m + ": sample " + x + " is empty");
             if (x.dim(1) != spec.inChannels()) {
                 throw new IllegalArgumentException(m + ": sample has " + x.dim(1) + " channels, the model takes " + spec.inChannels());
             }
@@ -151,6 +152,9 @@ public final class UNetGraph implements AutoCloseable {
         if (spec.crossAttentionDim() != 0) {
             if (ehs == null) throw new IllegalArgumentException(m + ": encoder_hidden_states [B, T, " + spec.crossAttentionDim() + "] are required");
             if (ehs.rank() != 3) throw new IllegalArgumentException(m + ": encoder_hidden_states must be [B, T, D], got " + ehs);
+            if (ehs.dim(1) < 1) {
+                throw new IllegalArgumentException(m + ": encoder_hidden_states " + ehs + " has no tokens; cross-attention needs at least one");
+            }
             if (ehs.dim(0) != batch) throw new IllegalArgumentException(m + ": encoder_hidden_states batch " + ehs.dim(0) + " != sample batch " + batch);
             if (spec.crossAttentionDim() > 0 && ehs.dim(2) != spec.crossAttentionDim()) {
                 throw new IllegalArgumentException(m + ": encoder_hidden_states width " + ehs.dim(2) + " != cross_attention_dim " + spec.crossAttentionDim());

@@ -65,8 +65,31 @@ public final class Weights {
             t.close();
             return placeholder(key, shape);
         }
+        String bad = nonFinite(t);
+        if (bad != null) problems.add(new Problem(key, shape.clone(), t.shape(), bad));
         parameters += t.numel();
         return t;
+    }
+
+    /**
+     * Null when every value of {@code t} is finite, else the count and the first index: a NaN or infinite weight
+     * (a corrupt or badly converted checkpoint) turns every output into NaN, a silently black image.
+     */
+    static String nonFinite(Tensor t) {
+        java.nio.FloatBuffer b = t.rawBuffer();
+        long count = 0, first = -1;
+        float firstValue = 0;
+        for (int i = b.position(), n = b.limit(); i < n; i++) {
+            float v = b.get(i);
+            if (!Float.isFinite(v)) {
+                if (count++ == 0) {
+                    first = i - b.position();
+                    firstValue = v;
+                }
+            }
+        }
+        return count == 0 ? null : count + " of " + t.numel() + " values are NaN or infinite (the first, " + firstValue
+                + ", at flat index " + first + ")";
     }
 
     private Tensor placeholder(String key, long[] shape) {

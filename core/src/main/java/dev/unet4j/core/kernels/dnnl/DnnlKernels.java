@@ -26,7 +26,8 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *
  * <p>Threads: the bundled oneDNN is built with OpenMP (libgomp); each primitive uses all cores unless
  * {@code OMP_NUM_THREADS} is set in the environment before the JVM starts (e.g. {@code OMP_NUM_THREADS=8} when
- * running two generations side by side on 16 cores). {@code ONEDNN_VERBOSE=1} prints every primitive and the
+ * running two generations side by side on 16 cores); more than {@link ThreadLimit#max()} is refused with an
+ * {@link IllegalStateException} at construction. {@code ONEDNN_VERBOSE=1} prints every primitive and the
  * implementation chosen (you want {@code brg}/{@code jit:avx512}/{@code amx}, not {@code gemm}/{@code ref}).
  *
  * <p>Instances are long-lived (their primitive caches are only freed by {@link #close()}); prepared layers own
@@ -80,6 +81,7 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     /** {@code fpmath}: a fixed mode (tests and the CPU probe), or null to choose from the options and the CPU. */
     DnnlKernels(Options options, Integer fpmath) {
         this.options = options;
+        ThreadLimit.checkEnvironment(System.getenv("OMP_NUM_THREADS")); // before the OpenMP pool exists
         Dnnl.engine(); // fail fast if the native library does not load
         this.fpmath = fpmath != null ? fpmath : chooseFpmath(options);
     }
