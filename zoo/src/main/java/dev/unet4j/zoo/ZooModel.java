@@ -12,6 +12,7 @@ import dev.unet4j.unet.nn.Node;
 import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.Weights;
 import dev.unet4j.zoo.ddos.DdosUNet3D;
+import dev.unet4j.zoo.mkunet.MKUNet;
 import dev.unet4j.zoo.nn.Build;
 import dev.unet4j.zoo.unetpp.GenericUNetPlusPlus;
 
@@ -62,6 +63,7 @@ public abstract class ZooModel implements AutoCloseable {
             return switch (cls) {
                 case GenericUNetPlusPlus.CLASS_NAME -> GenericUNetPlusPlus.build(GenericUNetPlusPlus.Config.from(cfg), src, name, options);
                 case DdosUNet3D.CLASS_NAME -> DdosUNet3D.build(DdosUNet3D.Config.from(cfg), src, name, options);
+                case MKUNet.CLASS_NAME -> MKUNet.build(MKUNet.Config.from(cfg), src, name, options);
                 default -> throw new UnsupportedConfigException(config + ": _class_name " + cls + " is not Generic_UNetPlusPlus, MK_UNet or UNet");
             };
         }
@@ -114,7 +116,7 @@ public abstract class ZooModel implements AutoCloseable {
         return kernels;
     }
 
-    /** Parameters read from the checkpoint. */
+    /** Values read from the checkpoint: parameters and BatchNorm running statistics. */
     public long parameterCount() {
         return resources.parameters();
     }
