@@ -59,4 +59,17 @@ class ZooForwardCommandTest {
         Cli.run("forward", "--model", model, "--inputs", wrong, "--output", dir.resolve("o.safetensors"))
                 .assertError(1, "unexpected tensor").assertError(1, "expected x [B, C, H, W]");
     }
+
+    @Test
+    void benchAndInspectDescribeTheZooModels() {
+        Path model = Fixtures.fixture("mkunet-tiny");
+        Cli.Result b = Cli.run("bench", "--model", model, "--size", "64x96", "--batch", "2", "--iterations", "2", "--warmup", "1",
+                "--quant", "int8").assertOk();
+        assertTrue(b.out().contains("MK_UNet") && b.out().contains("[2, 3, 64, 96]") && b.out().contains("float32"), b.out());
+        assertTrue(b.out().contains("quant int8") && b.out().contains("Dice(logit>0)"), b.out());
+        Cli.Result i = Cli.run("inspect", "--model", Fixtures.fixture("unetpp-tiny")).assertOk();
+        assertTrue(i.out().contains("Generic_UNetPlusPlus") && i.out().contains("loc0.4") && i.out().contains("seg_outputs.4"), i.out());
+        assertTrue(i.out().contains("212,064"), "values read: " + i.out());
+        Cli.run("bench", "--model", model, "--size", "50").assertError(1, "divisible by 32");
+    }
 }
