@@ -89,6 +89,9 @@ class DnnlSegmentationOpsTest {
             assertMatches("trilinear x2", EXACT, (k, ws) -> k.resizeLinear(ws, v, 10, 14, 18));
             assertMatches("trilinear to 6x7x11 (resize to a skip)", EXACT, (k, ws) -> k.resizeLinear(ws, v, 6, 7, 11));
             assertMatches("mean over DHW", EXACT, (k, ws) -> k.reduce(ws, v, false, 2, 3, 4));
+            Tensor single = t.randn(2, 1, 1, 1); // MK-UNet's channel attention at width 1: nothing to reduce
+            assertMatches("max over a size-1 channel", 0, (k, ws) -> k.reduce(ws, single, true, 1));
+            assertMatches("mean over 1x1", 0, (k, ws) -> k.reduce(ws, single, false, 2, 3));
         }
     }
 }

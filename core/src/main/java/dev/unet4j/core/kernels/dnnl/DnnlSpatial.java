@@ -102,6 +102,10 @@ final class DnnlSpatial {
         }
         if (!ok) throw new IllegalArgumentException((max ? "reduceMax" : "reduceMean") + ": dimensions " + Arrays.toString(dims) + " invalid for " + x);
         long[] outStrides = Tensor.rowMajorStrides(outShape);
+        if (java.util.Arrays.equals(outShape, x.shape())) {
+            // every reduced dimension has size 1: the identity, which oneDNN's reduction refuses as invalid
+            return kernels.reorderInto(ws, x, Tensor.allocate(ws.allocator(), outShape));
+        }
         try (Tensor copy = denseCopy(ws, x)) {
             Tensor src = copy != null ? copy : x;
             Key key = Key.of("reduce").add(max).add(src).add(outShape).build();
