@@ -113,6 +113,12 @@ final class BenchCommand implements Callable<Integer> {
         if (steps != null) Limits.range("--steps", steps, 1, GenerateCommand.MAX_STEPS);
         List<CacheSpec> cacheSpecs = caches.stream().map(CacheSpec::parse).toList();
         List<QuantSpec> quantSpecs = quants.stream().map(LoadedModel::parseQuant).toList();
+        if (ZooForward.isZooModel(model.folder)) {
+            if (!cacheSpecs.isEmpty() || steps != null || inputs != null) {
+                throw new UserException("--cache, --steps and --inputs apply to diffusion UNets, not to " + model.folder);
+            }
+            return ZooCommands.bench(out, json, model.folder, size, batch, quantSpecs, iterations, warmup);
+        }
 
         List<Result> results = new ArrayList<>();
         try (DnnlKernels kernels = new DnnlKernels()) {

@@ -30,6 +30,10 @@ import java.util.concurrent.Callable;
         description = {"One UNet call on tensors from a safetensors file; writes the output 'sample' and any captured "
                 + "intermediate tensors under the golden fixtures' names.",
                 "",
+                "Segmentation UNets (config.json _class_name Generic_UNetPlusPlus, MK_UNet, UNet of DDoS): input x "
+                        + "[B, C, H, W] or [B, C, D, H, W] (x_NAME for more calls); outputs 'output' or UNet++'s heads "
+                        + "'output.0' (full) ... 'output.4' (L1); --capture takes node or sub-module paths.",
+                "",
                 "Input tensors: sample [B, C, H, W] (required), timestep (required unless --timestep; rank 0 or [1 or B]), "
                         + "encoder_hidden_states [B, T, D], class_labels [B], encoder_attention_mask [B, T], timestep_cond. "
                         + "A timestep tensor keeps its dtype (int64, float32, float64) as in diffusers; --timestep passes a "
@@ -83,6 +87,11 @@ final class ForwardCommand implements Callable<Integer> {
         CacheSpec c = cache == null ? null : CacheSpec.parse(cache);
         if (!output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
             throw new UserException("--output " + output + ": write a .safetensors file");
+        }
+        if (ZooForward.isZooModel(model.folder)) {
+            if (c != null && !c.isNone()) throw new UserException("--cache applies to diffusion UNets, not to " + model.folder);
+            if (pythonTimestep != null) throw new UserException("--timestep applies to diffusion UNets, not to " + model.folder);
+            return ZooForward.run(spec.commandLine().getOut(), common.quiet, model.folder, inputs, output, capture, q);
         }
         long t0 = System.nanoTime();
         try (DnnlKernels kernels = LoadedModel.kernelsFor(q);

@@ -64,6 +64,10 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         common.checkThreads(spec.commandLine().getErr());
+        if (ZooForward.isZooModel(model.folder)) {
+            if (cache != null) throw new UserException("--cache applies to diffusion UNets, not to " + model.folder);
+            return ZooCommands.inspect(out, model.folder, null);
+        }
         NodeLevel deepest = parseLevel(level);
         CacheSpec c = cache == null ? null : CacheSpec.parse(cache);
         try (DnnlKernels kernels = new DnnlKernels(); LoadedModel m = LoadedModel.load(model.folder, null, kernels)) {

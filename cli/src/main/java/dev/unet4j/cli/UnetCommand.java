@@ -8,7 +8,7 @@ import picocli.CommandLine.Spec;
 /** The top-level {@code unet4j} command: only dispatches to the subcommands. */
 @Command(name = "unet4j", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Runs diffusers UNets on the JVM: generation, single forward calls, benchmarks, model inspection and quantization.",
-        subcommands = {GenerateCommand.class, ForwardCommand.class, BenchCommand.class, InspectCommand.class,
+        subcommands = {GenerateCommand.class, ForwardCommand.class, SegmentCommand.class, BenchCommand.class, InspectCommand.class,
                 QuantizeCommand.class, picocli.CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {

@@ -485,4 +485,59 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
         Tensor y = k.copy(ws, x);
         return recording ? remember(y, act(x)) : y;
     }
+
+    // ---------------------------------------------- segmentation-UNet ops (zoo): computed, not yet traced to ONNX
+
+    /** The zoo models' operations are not written as ONNX nodes yet: they run untraced, and fail while recording. */
+    private void untraced(String op) {
+        if (recording) throw new UnsupportedOperationException("ONNX tracing does not cover " + op + " yet (zoo models)");
+    }
+
+    @Override
+    public dev.unet4j.core.kernels.ConvLayer conv(dev.unet4j.core.kernels.ConvSpec spec, Tensor weight, Tensor bias) {
+        untraced("conv " + spec);
+        return k.conv(spec, weight, bias);
+    }
+
+    @Override
+    public Tensor batchNorm(Workspace ws, Tensor x, Tensor mean, Tensor variance, Tensor gamma, Tensor beta, float eps) {
+        untraced("batchNorm");
+        return k.batchNorm(ws, x, mean, variance, gamma, beta, eps);
+    }
+
+    @Override
+    public Tensor leakyRelu(Workspace ws, Tensor x, float negativeSlope) {
+        untraced("leakyRelu");
+        return k.leakyRelu(ws, x, negativeSlope);
+    }
+
+    @Override
+    public Tensor clamp(Workspace ws, Tensor x, float lo, float hi) {
+        untraced("clamp");
+        return k.clamp(ws, x, lo, hi);
+    }
+
+    @Override
+    public Tensor sigmoid(Workspace ws, Tensor x) {
+        untraced("sigmoid");
+        return k.sigmoid(ws, x);
+    }
+
+    @Override
+    public Tensor pool(Workspace ws, Tensor x, boolean max, int[] kernel, int[] stride) {
+        untraced("pool");
+        return k.pool(ws, x, max, kernel, stride);
+    }
+
+    @Override
+    public Tensor reduce(Workspace ws, Tensor x, boolean max, int... dims) {
+        untraced("reduce");
+        return k.reduce(ws, x, max, dims);
+    }
+
+    @Override
+    public Tensor resizeLinear(Workspace ws, Tensor x, long... size) {
+        untraced("resizeLinear");
+        return k.resizeLinear(ws, x, size);
+    }
 }

@@ -75,6 +75,12 @@ public interface Kernels {
         return new DecodingInt8WeightLayer(format.label() + " linear [" + out + ", " + in + "]", format, new long[]{out, in}, codes, scales, this::linear);
     }
 
+    /**
+     * Prepares an N-d convolution or transposed convolution (2-D or 3-D, {@link ConvSpec}); {@code weight} is
+     * {@link ConvSpec#weightShape()}, {@code bias} {@code [out]} or null. The backend copies what it needs.
+     */
+    ConvLayer conv(ConvSpec spec, Tensor weight, Tensor bias);
+
     // ------------------------------------------------------------ normalisation and activations
 
     /**
@@ -101,6 +107,21 @@ public interface Kernels {
     /** Softmax over the last dimension. */
     Tensor softmax(Workspace ws, Tensor x);
 
+    /**
+     * Inference BatchNorm over {@code [N, C, ...]} from running statistics (torch's eval mode):
+     * {@code (x - mean) / sqrt(var + eps) * gamma + beta}, all four {@code [C]}; {@code gamma}/{@code beta} may be null.
+     */
+    Tensor batchNorm(Workspace ws, Tensor x, Tensor mean, Tensor variance, Tensor gamma, Tensor beta, float eps);
+
+    /** {@code max(x, 0) + negativeSlope * min(x, 0)}: ReLU for a slope of 0, else LeakyReLU. */
+    Tensor leakyRelu(Workspace ws, Tensor x, float negativeSlope);
+
+    /** {@code min(max(x, lo), hi)} (ReLU6 is {@code clamp(x, 0, 6)}). */
+    Tensor clamp(Workspace ws, Tensor x, float lo, float hi);
+
+    /** {@code 1 / (1 + exp(-x))}. */
+    Tensor sigmoid(Workspace ws, Tensor x);
+
     // ------------------------------------------------------------ matmul and attention
 
     /**
@@ -124,6 +145,21 @@ public interface Kernels {
 
     /** Average pooling, no padding, of NCHW. */
     Tensor avgPool2d(Workspace ws, Tensor x, int kernel, int stride);
+
+    /**
+     * Max or average pooling of {@code [N, C, H, W]} or {@code [N, C, D, H, W]} without padding (torch's floor mode:
+     * trailing rows that do not fill a window are dropped); {@code kernel} and {@code stride} per spatial dimension.
+     */
+    Tensor pool(Workspace ws, Tensor x, boolean max, int[] kernel, int[] stride);
+
+    /** Mean or max over {@code dims} (keeping them, with size 1), e.g. over channels {@code {1}} or a map {@code {2, 3}}. */
+    Tensor reduce(Workspace ws, Tensor x, boolean max, int... dims);
+
+    /**
+     * Bilinear (4-D) or trilinear (5-D) resizing of the spatial dimensions to {@code size}, torch's
+     * {@code align_corners=False} rule: source coordinate {@code (dst + 0.5) * in / out - 0.5}, clamped at 0.
+     */
+    Tensor resizeLinear(Workspace ws, Tensor x, long... size);
 
     /** Concatenation along dimension 1 (channels of NCHW, or tokens of [B, T, C]). */
     Tensor concat(Workspace ws, Tensor a, Tensor b);

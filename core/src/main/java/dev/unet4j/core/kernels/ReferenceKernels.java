@@ -56,6 +56,11 @@ public final class ReferenceKernels implements Kernels {
     }
 
     @Override
+    public ConvLayer conv(ConvSpec spec, Tensor weight, Tensor bias) {
+        return new RefConv(spec, weight, bias);
+    }
+
+    @Override
     public Tensor linear(Workspace ws, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale) {
         RefLinear.checkWeights(weight, bias);
         return RefLinear.compute(ws, x, read(weight), (int) weight.dim(0), (int) weight.dim(1),
@@ -127,6 +132,33 @@ public final class ReferenceKernels implements Kernels {
             sq += d * d;
         }
         return new double[]{mean, 1.0 / Math.sqrt(sq / len + eps)};
+    }
+
+    @Override
+    public Tensor batchNorm(Workspace ws, Tensor x, Tensor mean, Tensor variance, Tensor gamma, Tensor beta, float eps) {
+        return RefSpatial.batchNorm(ws, x, mean, variance, gamma, beta, eps);
+    }
+
+    @Override
+    public Tensor leakyRelu(Workspace ws, Tensor x, float negativeSlope) {
+        float[] v = read(x);
+        for (int i = 0; i < v.length; i++) if (v[i] < 0) v[i] = v[i] * negativeSlope;
+        return write(ws, x.shape(), v);
+    }
+
+    @Override
+    public Tensor clamp(Workspace ws, Tensor x, float lo, float hi) {
+        if (!(lo <= hi)) throw error("clamp", "bounds [" + lo + ", " + hi + "] are empty");
+        float[] v = read(x);
+        for (int i = 0; i < v.length; i++) v[i] = Math.min(Math.max(v[i], lo), hi);
+        return write(ws, x.shape(), v);
+    }
+
+    @Override
+    public Tensor sigmoid(Workspace ws, Tensor x) {
+        float[] v = read(x);
+        for (int i = 0; i < v.length; i++) v[i] = (float) (1.0 / (1.0 + Math.exp(-(double) v[i])));
+        return write(ws, x.shape(), v);
     }
 
     @Override
@@ -320,6 +352,21 @@ public final class ReferenceKernels implements Kernels {
             }
         }
         return write(ws, new long[]{n, c, oh, ow}, out);
+    }
+
+    @Override
+    public Tensor pool(Workspace ws, Tensor x, boolean max, int[] kernel, int[] stride) {
+        return RefSpatial.pool(ws, x, max, kernel, stride);
+    }
+
+    @Override
+    public Tensor reduce(Workspace ws, Tensor x, boolean max, int... dims) {
+        return RefSpatial.reduce(ws, x, max, dims);
+    }
+
+    @Override
+    public Tensor resizeLinear(Workspace ws, Tensor x, long... size) {
+        return RefSpatial.resizeLinear(ws, x, size);
     }
 
     @Override

@@ -71,6 +71,22 @@ class DnnlInt8Test {
         }
     }
 
+    /** A single-value input (a channel-attention MLP of width 1 on a pooled 1x1 map) has the scale |x| / 127. */
+    @Test
+    void int8ConvOfASingleValue() {
+        Random r = new Random(55);
+        Conv2dSpec spec = Conv2dSpec.of(1, 4, 1, 1, 0);
+        byte[] q = int8Weights(r, 4);
+        float[] sc = scales(r, 4);
+        try (Tensor x = Tensor.of(new float[]{-0.75f}, 1, 1, 1, 1); Tensor w = dequantize(q, sc, spec.weightShape());
+             Conv2d conv = DNNL.int8Conv2d(spec, q, sc, null); Workspace dws = DNNL.newWorkspace(Allocator.direct());
+             Workspace rws = REF.newWorkspace(Allocator.direct()); Tensor got = conv.forward(dws, x, null, 1f);
+             Tensor want = REF.conv2d(rws, spec, x, w, null, null, 1f)) {
+            // -0.75 quantises exactly (to -127 with scale 0.75/127), so the int8 result is the float one
+            assertTrue(relError(want.toFloatArray(), got.toFloatArray()) <= 1e-6, java.util.Arrays.toString(got.toFloatArray()));
+        }
+    }
+
     @Test
     void int8LinearMatchesReferenceOnDequantisedOperands() {
         Random r = new Random(53);

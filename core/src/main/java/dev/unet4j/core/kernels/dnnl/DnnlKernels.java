@@ -2,6 +2,8 @@ package dev.unet4j.core.kernels.dnnl;
 
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ConvLayer;
+import dev.unet4j.core.kernels.ConvSpec;
 import dev.unet4j.core.kernels.Int8WeightLayer;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
@@ -67,6 +69,7 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     private final DnnlNorms norms = new DnnlNorms(this);
     private final DnnlAttention attention = new DnnlAttention(this);
     private final DnnlResampling resampling = new DnnlResampling(this);
+    private final DnnlSpatial spatial = new DnnlSpatial(this);
     private final DnnlCallTimeWeights callTime = new DnnlCallTimeWeights(this);
     private final DnnlQuantizer quantizer = new DnnlQuantizer(this);
 
@@ -152,6 +155,11 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     }
 
     @Override
+    public ConvLayer conv(ConvSpec spec, Tensor weight, Tensor bias) {
+        return new DnnlConvNd(this, spec, weight, bias);
+    }
+
+    @Override
     public Tensor conv2d(Workspace ws, Conv2dSpec spec, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale) {
         return callTime.conv2d(dnnl(ws), spec, x, weight, bias, residual, outputScale);
     }
@@ -216,6 +224,27 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     }
 
     @Override
+    public Tensor batchNorm(Workspace ws, Tensor x, Tensor mean, Tensor variance, Tensor gamma, Tensor beta, float eps) {
+        return spatial.batchNorm(dnnl(ws), x, mean, variance, gamma, beta, eps);
+    }
+
+    @Override
+    public Tensor leakyRelu(Workspace ws, Tensor x, float negativeSlope) {
+        return pointwise.eltwise(dnnl(ws), negativeSlope == 0f ? "relu" : "leakyRelu", x, dnnl_eltwise_relu, negativeSlope, 0f);
+    }
+
+    @Override
+    public Tensor clamp(Workspace ws, Tensor x, float lo, float hi) {
+        if (!(lo <= hi)) throw new IllegalArgumentException("clamp: bounds [" + lo + ", " + hi + "] are empty");
+        return pointwise.eltwise(dnnl(ws), "clamp", x, dnnl_eltwise_clip_v2, lo, hi);
+    }
+
+    @Override
+    public Tensor sigmoid(Workspace ws, Tensor x) {
+        return pointwise.eltwise(dnnl(ws), "sigmoid", x, dnnl_eltwise_logistic, 0f, 0f);
+    }
+
+    @Override
     public Tensor silu(Workspace ws, Tensor x) {
         return pointwise.eltwise(dnnl(ws), "silu", x, dnnl_eltwise_swish, 1f, 0f);
     }
@@ -257,6 +286,21 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     @Override
     public Tensor avgPool2d(Workspace ws, Tensor x, int kernel, int stride) {
         return resampling.avgPool2d(dnnl(ws), x, kernel, stride);
+    }
+
+    @Override
+    public Tensor pool(Workspace ws, Tensor x, boolean max, int[] kernel, int[] stride) {
+        return spatial.pool(dnnl(ws), x, max, kernel, stride);
+    }
+
+    @Override
+    public Tensor reduce(Workspace ws, Tensor x, boolean max, int... dims) {
+        return spatial.reduce(dnnl(ws), x, max, dims);
+    }
+
+    @Override
+    public Tensor resizeLinear(Workspace ws, Tensor x, long... size) {
+        return spatial.resizeLinear(dnnl(ws), x, size);
     }
 
     @Override

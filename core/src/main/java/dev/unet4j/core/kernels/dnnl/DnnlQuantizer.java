@@ -35,6 +35,7 @@ final class DnnlQuantizer {
     /** max or min over a dense {@code x}, seen as one row of numel values (any dense layout reduces the same). */
     private float reduce(DnnlWorkspace ws, Tensor x, int alg, int slot) {
         if (!Dnnl.isDense(x)) throw new IllegalStateException("reduction needs a dense tensor, got " + x);
+        if (x.numel() == 1) return x.rawBuffer().get(0); // oneDNN refuses a reduction that reduces nothing ([1, 1] -> [1, 1])
         long[] row = {1, x.numel()}, one = {1, 1};
         Primitive p = kernels.cache().get(Key.of("reduce").add(alg).add(x.numel()).build(), k -> "reduction " + alg + " of " + x, s -> {
             dnnl_primitive_desc pd = new dnnl_primitive_desc();

@@ -1,0 +1,58 @@
+package dev.unet4j.zoo.nn;
+
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.unet.LayerFactory;
+import dev.unet4j.unet.nn.VarBuilder;
+import dev.unet4j.unet.nn.Weights;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One zoo model build: the {@link Weights} that hand out checkpoint tensors by name and record every problem, the
+ * kernels, and the layers prepared outside the layer factory (N-d and transposed convolutions), which the model owns.
+ */
+public final class Build {
+    public final Weights weights;
+    public final Kernels kernels;
+    private final List<AutoCloseable> owned = new ArrayList<>();
+
+    public Build(Weights weights, Kernels kernels) {
+        this.weights = weights;
+        this.kernels = kernels;
+    }
+
+    public static Build of(dev.unet4j.unet.ParameterSource source, String sourceName, Kernels kernels, LayerFactory factory) {
+        return new Build(new Weights(source, sourceName, factory), kernels);
+    }
+
+    public VarBuilder root() {
+        return weights.root();
+    }
+
+    <T extends AutoCloseable> T own(T resource) {
+        owned.add(resource);
+        return resource;
+    }
+
+    /** Resources owned outside {@link Weights}, closed with the model. */
+    public List<AutoCloseable> owned() {
+        return List.copyOf(owned);
+    }
+
+    /** Frees everything built so far (the build failed). */
+    public void abandon() {
+        weights.abandon();
+        closeAll(owned);
+    }
+
+    public static void closeAll(List<AutoCloseable> resources) {
+        for (AutoCloseable c : resources) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + c, e);
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.unet4j.zoo.unetpp;
+
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.NodeKind;
+import dev.unet4j.unet.NodeLevel;
+import dev.unet4j.unet.nn.Node;
+import dev.unet4j.unet.nn.Pass;
+
+import java.util.List;
+
+/**
+ * A UNet++ feature node: an encoder stage {@code conv_blocks_context.i} (node {@code x_i_0}; the bottleneck is two
+ * stacks {@code .0}, {@code .1}) or a nested node {@code locZ.K} ({@code x_i_j}, j >= 1, two stacks applied to the
+ * concatenation of its dense skips and the up-sampled node below).
+ */
+final class StageNode extends Node {
+    private final List<StackedConvLayers> stacks;
+    final int i, j;
+
+    StageNode(String path, NodeKind kind, int i, int j, List<StackedConvLayers> stacks) {
+        super(path, NodeLevel.BLOCK, kind);
+        this.stacks = List.copyOf(stacks);
+        this.i = i;
+        this.j = j;
+    }
+
+    @Override
+    protected Tensor forward(Pass p, Tensor x) {
+        Tensor h = stacks.get(0).forward(p, x);
+        for (int s = 1; s < stacks.size(); s++) {
+            Tensor next = stacks.get(s).forward(p, h);
+            h.close();
+            h = next;
+        }
+        return h;
+    }
+}
