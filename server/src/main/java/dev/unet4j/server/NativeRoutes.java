@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.sse.SseClient;
+import io.javalin.http.sse.SseHandler;
 
 import java.util.Base64;
+import java.util.concurrent.Semaphore;
 
 /**
  * unet4j's own API. {@code POST /v1/generate} queues a request with every option the library has (sampler and
@@ -14,7 +16,8 @@ import java.util.Base64;
  * {@code GET /v1/generate/{id}} reads its state and, when done, its images; {@code DELETE /v1/generate/{id}}
  * cancels it; {@code GET /v1/generate/{id}/events} streams server-sent events: {@code progress} after every step
  * (with a PNG preview of the current prediction unless {@code ?previews=false}), then one {@code done} (the
- * images) or {@code error}. A client that drops the event stream cancels the job at its next step.
+ * images) or {@code error}. A client that drops the event stream cancels the job at its next step. Streams
+ * need {@code Accept: text/event-stream}; at most {@code maxStreams} are open at once.
  */
 final class NativeRoutes {
     /** How long the event loop waits for news before a keep-alive comment (which also detects a gone client). */
@@ -23,11 +26,16 @@ final class NativeRoutes {
     private final ModelRegistry models;
     private final GenerationQueue queue;
     private final RequestLimits limits;
+    /** Event streams open at once (each holds a thread while its job runs); more get 429. */
+    private final int maxStreams;
+    private final Semaphore streams;
 
-    NativeRoutes(ModelRegistry models, GenerationQueue queue, RequestLimits limits) {
+    NativeRoutes(ModelRegistry models, GenerationQueue queue, RequestLimits limits, int maxStreams) {
         this.models = models;
         this.queue = queue;
         this.limits = limits;
+        this.maxStreams = maxStreams;
+        this.streams = new Semaphore(maxStreams);
     }
 
     void register(RoutesConfig r) {
@@ -38,7 +46,26 @@ final class NativeRoutes {
             j.cancel("cancelled by the client");
             Http.json(ctx, 200, describe(j, false));
         });
-        r.sse("/v1/generate/{id}/events", this::events);
+        r.get("/v1/generate/{id}/events", ctx -> {
+            Job job = job(ctx); // 404 as JSON before the stream starts
+            if (!streams.tryAcquire()) {
+                throw new ApiException(429, null, "too many event streams open (" + maxStreams + ")",
+                        java.util.Map.of("Retry-After", "2"));
+            }
+            boolean handed = false;
+            try {
+                new SseHandler(client -> {
+                    try {
+                        events(client, job);
+                    } finally {
+                        streams.release();
+                    }
+                }).handle(ctx);
+                handed = true;
+            } finally {
+                if (!handed) streams.release();
+            }
+        });
     }
 
     /** Parses and validates a native request (also used by the web page). */
@@ -118,15 +145,7 @@ final class NativeRoutes {
         return a;
     }
 
-    private void events(SseClient client) {
-        Job job;
-        try {
-            job = job(client.ctx());
-        } catch (ApiException e) {
-            client.sendEvent("error", json(errorBody(e.getMessage(), 404)));
-            client.close();
-            return;
-        }
+    private void events(SseClient client, Job job) {
         boolean previews = !"false".equalsIgnoreCase(client.ctx().queryParam("previews"));
         try {
             Job.Snapshot s = job.snapshot();
@@ -164,13 +183,6 @@ final class NativeRoutes {
                     : "the generation was stopped (" + s.cancelReason() + ")");
             client.sendEvent("error", json(err));
         }
-    }
-
-    private static ObjectNode errorBody(String message, int status) {
-        ObjectNode o = Http.object();
-        o.put("message", message);
-        o.put("code", status);
-        return o;
     }
 
     private static String json(ObjectNode o) {

@@ -1,6 +1,8 @@
 package dev.unet4j.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CachedRunModel;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
@@ -128,7 +130,13 @@ final class ServerHarness implements AutoCloseable {
         }
 
         byte[] png(int label, long seed, int steps, double guidance, String sampler, int size) {
+            return png(label, seed, steps, guidance, sampler, size, null);
+        }
+
+        /** @param cache a caching-module policy spec, or null */
+        byte[] png(int label, long seed, int steps, double guidance, String sampler, int size, String cache) {
             Pipeline p = Pipeline.of(unet, Samplers.byName(sampler, SamplerOptions.of(cfg)));
+            if (cache != null) p = p.withRunModel(CachedRunModel.factory(CachePolicies.parse(cache)));
             Generation g = Generation.of(steps).size(size, size).noise(NoiseSource.seeded(seed), 1).classes(label);
             if (guidance > 1) g = g.guidance(guidance, NULL_CLASS);
             Latents x = p.generate(g).latents();

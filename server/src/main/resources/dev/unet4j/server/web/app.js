@@ -72,7 +72,10 @@ async function generate(ev) {
 
 // Reads the event stream: "event: NAME" and "data: JSON" lines, events separated by a blank line.
 async function follow(job) {
-  const r = await fetch("/v1/generate/" + job.id + "/events", { headers: headers(false), signal: job.controller.signal });
+  const h = headers(false);
+  h["Accept"] = "text/event-stream";
+  const r = await fetch("/v1/generate/" + job.id + "/events", { headers: h, signal: job.controller.signal });
+  if (!r.ok) { status("event stream: " + r.status, true); return; }
   const reader = r.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
