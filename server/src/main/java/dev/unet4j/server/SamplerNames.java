@@ -37,12 +37,17 @@ public final class SamplerNames {
      */
     public static String resolve(String samplerName, String scheduler, String field) {
         String n = samplerName.strip().toLowerCase(Locale.ROOT);
-        if (Samplers.NAMES.contains(n)) return n;
         String s = scheduler == null ? "automatic" : scheduler.strip().toLowerCase(Locale.ROOT);
-        if (s.equals("karras") && !n.endsWith(" karras")) n = n + " karras";
-        else if (!s.equals("automatic") && !s.equals("uniform") && !s.equals("normal")) {
+        if (!s.equals("automatic") && !s.equals("uniform") && !s.equals("normal") && !s.equals("karras")) {
             throw ApiException.badField("scheduler", "unknown scheduler '" + scheduler + "'; valid: Automatic, Uniform, Karras");
         }
+        boolean karras = s.equals("karras");
+        if (Samplers.NAMES.contains(n)) {
+            if (!karras || n.endsWith("-karras")) return n;
+            if (Samplers.NAMES.contains(n + "-karras")) return n + "-karras";
+            throw ApiException.badField("scheduler", "sampler " + n + " has no Karras variant");
+        }
+        if (karras && !n.endsWith(" karras")) n = n + " karras";
         String mapped = A1111.get(n);
         if (mapped == null) {
             throw ApiException.badField(field, "unknown sampler '" + samplerName + "'; valid: " + String.join(", ", Samplers.NAMES)
