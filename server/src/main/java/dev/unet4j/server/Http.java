@@ -5,8 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.server.Request;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Map;
 
 /** Response writing and client-disconnect detection shared by the routes. */
@@ -59,10 +63,26 @@ final class Http {
         Request.addCompletionListener(request, t -> c.removeEventListener(l));
     }
 
-    /** Whether the client's connection is still open (true when it cannot be told). */
+    /**
+     * Whether the client's connection is still open (true when it cannot be told). Jetty does not read an HTTP/1.1
+     * connection while its request is being handled, so a client that closes its socket is only noticed by
+     * reading: the body has been read already and clients do not pipeline, so one byte is read from the end point;
+     * end of stream means gone. Should a pipelined byte arrive, it cannot be put back: the connection is then closed
+     * after this response ({@code Connection: close}) and the client retries its next request.
+     */
     static boolean connected(Context ctx) {
         Request request = jettyRequest(ctx);
-        return request == null || request.getConnectionMetaData().getConnection().getEndPoint().isOpen();
+        if (request == null) return true;
+        EndPoint ep = request.getConnectionMetaData().getConnection().getEndPoint();
+        if (!ep.isOpen() || ep.isInputShutdown()) return false;
+        try {
+            ByteBuffer probe = BufferUtil.allocate(1);
+            int n = ep.fill(probe);
+            if (n > 0) ctx.header("Connection", "close");
+            return n >= 0;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static Request jettyRequest(Context ctx) {
