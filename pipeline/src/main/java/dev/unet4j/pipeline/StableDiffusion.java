@@ -157,9 +157,12 @@ public final class StableDiffusion implements AutoCloseable {
 
     /** The sampler a request runs: its own scheduler name, else the one the scheduler config's class selects. */
     public Sampler sampler(TextToImage request) {
-        String name = request.scheduler() != null ? request.scheduler().toLowerCase(Locale.ROOT)
-                : Samplers.forSchedulerClass(schedulerConfig);
-        return Samplers.byName(name, SamplerOptions.of(schedulerConfig));
+        return Samplers.byName(samplerName(request), SamplerOptions.of(schedulerConfig));
+    }
+
+    /** The name of the sampler a request runs (see {@link #sampler}). */
+    public String samplerName(TextToImage request) {
+        return request.scheduler() != null ? request.scheduler().toLowerCase(Locale.ROOT) : Samplers.forSchedulerClass(schedulerConfig);
     }
 
     /** Encodes the request's prompts (and the negative one when guidance runs) as diffusers' {@code encode_prompt}. */
@@ -191,14 +194,14 @@ public final class StableDiffusion implements AutoCloseable {
         TextConditioning cond = repeat(embeddings.prompt(), k);
         int f = vae.scaleFactor();
         Generation gen = Generation.of(request.steps()).conditioning(cond);
-        TorchGenerator generator = new TorchGenerator(request.seed());
+        List<TorchGenerator> generators = generators(request);
         int h;
         int w;
         if (request.initImage() != null) {
             Latents pixels = images.preprocess(request.initImage(), 0, 0);
             h = pixels.shape()[2];
             w = pixels.shape()[3];
-            Latents init = encodeInitImage(pixels, generator, k);
+            Latents init = encodeInitImage(pixels, generators, k);
             gen = gen.initLatents(init, request.strength());
         } else {
             h = request.height() > 0 ? request.height() : defaultSize;
@@ -207,7 +210,7 @@ public final class StableDiffusion implements AutoCloseable {
                 throw new IllegalArgumentException("height and width have to be divisible by 8, got " + h + "x" + w);
             }
         }
-        gen = gen.size(h / f, w / f).noise(continuing(generator), k);
+        gen = gen.size(h / f, w / f).noise(continuing(generators), k);
         if (request.classifierFree()) {
             gen = gen.guidance(request.guidanceScale(), repeat(embeddings.negative(), k)).guidanceRescale(request.guidanceRescale());
         }
@@ -239,18 +242,33 @@ public final class StableDiffusion implements AutoCloseable {
                 System.nanoTime() - t0);
     }
 
+    /** One generator for the run, or one per image (the request's seeds). */
+    private static List<TorchGenerator> generators(TextToImage request) {
+        long[] seeds = request.seeds();
+        if (seeds == null) return List.of(new TorchGenerator(request.seed()));
+        List<TorchGenerator> g = new ArrayList<>(seeds.length);
+        for (long s : seeds) g.add(new TorchGenerator(s));
+        return g;
+    }
+
     /**
-     * img2img's {@code prepare_latents} image half: encode, draw {@code latent_dist.sample(generator)} (the
-     * generator's first draw), scale, repeat for the images per prompt.
+     * img2img's {@code prepare_latents} image half: encode, draw {@code latent_dist.sample(generator)} (each
+     * generator's first draw), scale; one generator's sample is repeated for the images per prompt, a list of
+     * generators draws one sample per image.
      */
-    private Latents encodeInitImage(Latents pixels, TorchGenerator generator, int k) {
+    private Latents encodeInitImage(Latents pixels, List<TorchGenerator> generators, int k) {
         try (Tensor in = Tensor.of(pixels.data(), pixels.shape());
-             LatentDistribution d = vae.encode(in);
-             Tensor sample = d.sample(generator);
-             Tensor scaled = vae.scaleLatents(sample)) {
-            Latents one = new Latents(scaled.toFloatArray(), toInt(scaled.shape()));
+             LatentDistribution d = vae.encode(in)) {
             Latents[] parts = new Latents[k];
-            for (int i = 0; i < k; i++) parts[i] = one;
+            for (int i = 0; i < k; i++) {
+                if (generators.size() == 1 && i > 0) {
+                    parts[i] = parts[0];
+                    continue;
+                }
+                try (Tensor sample = d.sample(generators.get(i)); Tensor scaled = vae.scaleLatents(sample)) {
+                    parts[i] = new Latents(scaled.toFloatArray(), toInt(scaled.shape()));
+                }
+            }
             return Latents.concat(parts);
         }
     }
@@ -280,17 +298,29 @@ public final class StableDiffusion implements AutoCloseable {
                 info.latents(), info.predictedX0(), this::pictures));
     }
 
-    /** The generator's later draws (the initial noise, then step noise) as a noise source, one tensor per draw. */
-    private static NoiseSource continuing(TorchGenerator g) {
+    /**
+     * The generators' later draws (the initial noise, then step noise) as a noise source: one tensor per draw from a
+     * single generator, or item i from generator i ({@code randn_tensor} with a list of generators).
+     */
+    private static NoiseSource continuing(List<TorchGenerator> gens) {
         return new NoiseSource() {
             @Override
             public Latents initial(int[] shape) {
-                return g.randn(shape);
+                return draw(shape);
             }
 
             @Override
             public Latents step(int stepIndex, int[] shape) {
-                return g.randn(shape);
+                return draw(shape);
+            }
+
+            private Latents draw(int[] shape) {
+                if (gens.size() == 1) return gens.get(0).randn(shape);
+                int[] item = shape.clone();
+                item[0] = 1;
+                Latents[] parts = new Latents[gens.size()];
+                for (int i = 0; i < parts.length; i++) parts[i] = gens.get(i).randn(item);
+                return Latents.concat(parts);
             }
         };
     }
