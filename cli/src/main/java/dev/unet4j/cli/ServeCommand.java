@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
                         + "(/sdapi/v1/txt2img, img2img, progress, interrupt), native (/v1/generate with server-sent "
                         + "progress events), /healthz, /metrics (Prometheus) and a web page at /.",
                 "Models are loaded once and shared; requests name a model from --model, never a path. With no "
-                        + "--model it serves the bundled demo-digits model (prompts such as \"7\" or \"a handwritten seven\")."},
+                        + "--model it serves the bundled demos: demo-digits (prompts such as \"7\") and demo-text (\"a handwritten seven\")."},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  unet4j serve                                   # http://127.0.0.1:7860/ with the demo model",
@@ -50,8 +50,9 @@ final class ServeCommand implements Callable<Integer> {
     int port;
 
     @Option(names = "--model", paramLabel = "NAME=DIR",
-            description = "A model to serve under NAME (repeatable; the first is the default). demo-digits alone names the "
-                    + "bundled demo. Default: the bundled demo-digits.")
+            description = "A model to serve under NAME (repeatable; the first is the default): a diffusers UNet2DModel "
+                    + "class-conditional folder or a Stable Diffusion pipeline folder. demo-digits and demo-text alone name the "
+                    + "bundled demos. Default: both bundled demos.")
     List<String> models = new ArrayList<>();
 
     @Option(names = "--workers", paramLabel = "N", description = "Generations run at once. Default: cores / OMP_NUM_THREADS, at least 1.")
@@ -138,10 +139,10 @@ final class ServeCommand implements Callable<Integer> {
 
     private List<ModelSpec> specs() {
         List<ModelSpec> specs = new ArrayList<>();
-        if (models.isEmpty()) models = List.of(DemoModel.NAME);
+        if (models.isEmpty()) models = List.of(DemoModel.NAME, DemoText.NAME);
         for (String m : models) {
             try {
-                specs.add(m.equals(DemoModel.NAME) ? demo() : ModelSpec.parse(m));
+                specs.add(m.equals(DemoModel.NAME) ? demo() : m.equals(DemoText.NAME) ? demoText() : ModelSpec.parse(m));
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage(), e);
             }
@@ -151,14 +152,19 @@ final class ServeCommand implements Callable<Integer> {
 
     /** The bundled demo with its recommended guidance and null class (as {@code generate}'s defaults). */
     private static ModelSpec demo() {
-        return new ModelSpec(DemoModel.NAME, DemoModel.folder(), DemoModel.NULL_CLASS, DemoModel.GUIDANCE);
+        return new ModelSpec(DemoModel.NAME, DemoModel.folder(), DemoModel.NULL_CLASS, DemoModel.GUIDANCE, 0, null);
+    }
+
+    /** The bundled text-to-image demo with generate's defaults for it (DDIM, 25 steps, guidance 3). */
+    private static ModelSpec demoText() {
+        return new ModelSpec(DemoText.NAME, DemoText.folder(), -1, DemoText.GUIDANCE, DemoText.STEPS, DemoText.SCHEDULER);
     }
 
     /** A copy of the demo (same config.json) gets the demo's defaults, as in {@code generate}. */
     private static ImageBackend load(ModelSpec s) throws IOException {
         Path config = s.dir().resolve("config.json");
-        if (s.guidance() == 1.0 && Files.isRegularFile(config) && DemoModel.isDemoConfig(Files.readAllBytes(config))) {
-            s = new ModelSpec(s.name(), s.dir(), DemoModel.NULL_CLASS, DemoModel.GUIDANCE);
+        if (Double.isNaN(s.guidance()) && Files.isRegularFile(config) && DemoModel.isDemoConfig(Files.readAllBytes(config))) {
+            s = new ModelSpec(s.name(), s.dir(), DemoModel.NULL_CLASS, DemoModel.GUIDANCE, 0, null);
         }
         return ModelRegistry.loadDefault(s);
     }

@@ -45,7 +45,7 @@ public final class ClassConditionalBackend implements ImageBackend {
     private final ModelInfo info;
 
     private ClassConditionalBackend(String name, DnnlKernels kernels, UNet2DModel unet, SchedulerConfig schedulerConfig,
-                                    int nullClass, double guidance) {
+                                    int nullClass, double guidance, int steps, String sampler) {
         this.name = name;
         this.kernels = kernels;
         this.unet = unet;
@@ -55,17 +55,20 @@ public final class ClassConditionalBackend implements ImageBackend {
         this.nullClass = nullClass;
         this.downscale = 1 << (c.blockOutChannels().length - 1);
         int size = c.sampleSize() == null ? 32 : c.sampleSize();
-        this.info = new ModelInfo(name, "class-conditional", size, size, 25, guidance, SamplerNames.defaultFor(schedulerConfig),
+        this.info = new ModelInfo(name, "class-conditional", size, size, steps > 0 ? steps : 25, Double.isNaN(guidance) ? 1.0 : guidance,
+                sampler != null ? sampler : SamplerNames.defaultFor(schedulerConfig),
                 Samplers.NAMES, false, "a class 0.." + (classes - 1) + " as a number or digit word (null class " + nullClass + ")");
     }
 
     /**
      * Loads the model in {@code dir} once, on exact float32 oneDNN kernels.
      *
-     * @param nullClass the unconditional label, -1 = the last class
-     * @param guidance  default guidance scale of requests that give none
+     * @param spec name, folder and defaults (null class -1 = the last class)
      */
-    public static ClassConditionalBackend load(String name, Path dir, int nullClass, double guidance) throws IOException {
+    public static ClassConditionalBackend load(ModelSpec spec) throws IOException {
+        String name = spec.name();
+        Path dir = spec.dir();
+        int nullClass = spec.nullClass();
         ModelFiles files = ModelLocator.locate(dir);
         DnnlKernels kernels = new DnnlKernels(DnnlKernels.Options.exact());
         UNetModel model = null;
@@ -82,7 +85,7 @@ public final class ClassConditionalBackend implements ImageBackend {
             int nul = nullClass < 0 ? n - 1 : nullClass;
             if (nul >= n) throw new IOException("model " + name + ": null class " + nul + " is out of range 0.." + (n - 1));
             SchedulerConfig cfg = files.schedulerConfig().map(SchedulerConfig::load).orElseGet(SchedulerConfig::defaults);
-            return new ClassConditionalBackend(name, kernels, u, cfg, nul, guidance);
+            return new ClassConditionalBackend(name, kernels, u, cfg, nul, spec.guidance(), spec.steps(), spec.sampler());
         } catch (IOException | RuntimeException e) {
             if (model != null) model.close();
             kernels.close();

@@ -62,12 +62,13 @@ public final class ModelRegistry implements AutoCloseable {
         return new ModelRegistry(m);
     }
 
-    /** The default loader: class-conditional pixel UNets ({@link ClassConditionalBackend}). */
+    /**
+     * The default loader by folder layout: a pipeline folder ({@code model_index.json}) is a
+     * {@link StableDiffusionBackend}, a UNet folder a class-conditional pixel model ({@link ClassConditionalBackend}).
+     */
     public static ImageBackend loadDefault(ModelSpec s) throws IOException {
-        if (Files.isRegularFile(s.dir().resolve("model_index.json"))) {
-            throw new IOException("a StableDiffusionPipeline folder; this build serves class-conditional UNet2DModel folders only");
-        }
-        return ClassConditionalBackend.load(s.name(), s.dir(), s.nullClass(), s.guidance());
+        if (Files.isRegularFile(s.dir().resolve("model_index.json"))) return StableDiffusionBackend.load(s);
+        return ClassConditionalBackend.load(s);
     }
 
     /** The backend called {@code name}; 400 naming {@code field} otherwise. */

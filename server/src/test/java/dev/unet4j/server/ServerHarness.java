@@ -59,7 +59,7 @@ final class ServerHarness implements AutoCloseable {
     }
 
     static ClassConditionalBackend backend() throws IOException {
-        return ClassConditionalBackend.load(MODEL, demoDir(), NULL_CLASS, GUIDANCE);
+        return ClassConditionalBackend.load(new ModelSpec(MODEL, demoDir(), NULL_CLASS, GUIDANCE, 0, null));
     }
 
     URI uri(String path) {
