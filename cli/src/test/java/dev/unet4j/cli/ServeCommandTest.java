@@ -61,6 +61,16 @@ class ServeCommandTest {
     }
 
     @Test
+    void servesTheBundledTextDemoWithTheCliImages() throws Exception {
+        try (Served s = new Served()) {
+            assertTrue(s.out().contains("models: demo-digits, demo-text"), s.out());
+            JsonNode r = post(s, "/sdapi/v1/txt2img", "{\"model\":\"demo-text\",\"prompt\":\"a handwritten seven\",\"negative_prompt\":\"a bold 1\",\"seed\":42,\"steps\":10}");
+            assertArrayEquals(generate("text-seven.png", "--prompt", "a handwritten seven", "--negative-prompt", "a bold 1", "--seed", 42, "--steps", 10),
+                    Base64.getDecoder().decode(r.get("images").get(0).asText()));
+        }
+    }
+
+    @Test
     void aNamedCopyOfTheDemoGetsTheDemoDefaults() throws Exception {
         Path copy = tmp.resolve("digits");
         Files.createDirectories(copy);
