@@ -36,6 +36,12 @@ function applyModel() {
   $("sampler").innerHTML = "";
   for (const s of m.samplers) $("sampler").add(new Option(s, s, s === m.defaultSampler, s === m.defaultSampler));
   $("prompt").placeholder = m.promptHint;
+  // class-conditional models take no negative prompt; pipelines choose their feature cache when loaded
+  const classModel = m.kind === "class-conditional";
+  $("negative_prompt").disabled = classModel;
+  $("cache").disabled = !classModel;
+  if (!classModel) $("cache").value = "none";
+  if (classModel) $("negative_prompt").value = "";
 }
 
 function request() {
@@ -43,7 +49,8 @@ function request() {
   return {
     model: $("model").value, prompt: $("prompt").value, negative_prompt: $("negative_prompt").value,
     width: num("width"), height: num("height"), steps: num("steps"), guidance: num("guidance"),
-    seed: num("seed"), sampler: $("sampler").value, cache: $("cache").value, batch_size: num("batch_size"),
+    seed: num("seed"), sampler: $("sampler").value, batch_size: num("batch_size"),
+    ...($("cache").disabled ? {} : { cache: $("cache").value }),
   };
 }
 
