@@ -80,6 +80,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "Stop a generation running longer. Default: 600.")
     Integer timeoutSeconds;
 
+    @Option(names = "--batch-window", paramLabel = "MS",
+            description = "Request batching: compatible waiting requests (same model, size, steps, sampler, guidance) run as one "
+                    + "UNet batch; while others are in flight a worker waits up to MS for more. Default: 0 (off).")
+    int batchWindowMs;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -115,6 +120,7 @@ final class ServeCommand implements Callable<Integer> {
     private ServerConfig config() throws IOException {
         if (port < 0 || port > 65535) throw new UserException("--port must be 0..65535, got " + port);
         if (queue < 0) throw new UserException("--queue must be >= 0, got " + queue);
+        if (batchWindowMs < 0) throw new UserException("--batch-window must be >= 0, got " + batchWindowMs);
         if (workers != null && workers < 1) throw new UserException("--workers must be >= 1, got " + workers);
         Set<String> keys = new LinkedHashSet<>(apiKeys);
         if (apiKeyFile != null) {
@@ -131,7 +137,7 @@ final class ServeCommand implements Callable<Integer> {
                     .withLimits(d.maxBodyBytes(), d.maxImageBytes(), maxPixels == null ? d.maxPixels() : maxPixels,
                             maxSteps == null ? d.maxSteps() : maxSteps, d.maxPromptChars(), d.maxImages())
                     .withTimeout(timeoutSeconds == null ? d.timeout() : Duration.ofSeconds(timeoutSeconds))
-                    .withApiKeys(keys).withCorsOrigins(corsOrigins);
+                    .withApiKeys(keys).withCorsOrigins(corsOrigins).withBatchWindow(Duration.ofMillis(batchWindowMs));
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);
         }

@@ -120,12 +120,11 @@ public final class ClassConditionalBackend implements ImageBackend {
     @Override
     public List<GeneratedImage> generate(ImageRequest r, StepListener listener) {
         int label = ClassPrompt.parse(r.prompt(), classes, nullClass);
-        Pipeline pipeline = Pipeline.of(unet, sampler(r, sampler(r)));
-        if (r.cache() != null) pipeline = pipeline.withRunModel(CachedRunModel.factory(policy(r.cache())));
-        int w = r.width() > 0 ? r.width() : info.width();
-        int h = r.height() > 0 ? r.height() : info.height();
-        int steps = r.steps() > 0 ? r.steps() : info.steps();
-        double g = Double.isNaN(r.guidance()) ? info.guidance() : r.guidance();
+        Pipeline pipeline = pipeline(r);
+        int w = width(r);
+        int h = height(r);
+        int steps = steps(r);
+        double g = guidance(r);
         int total = steps * r.iterations();
         List<GeneratedImage> out = new ArrayList<>();
         for (int it = 0; it < r.iterations(); it++) {
@@ -148,11 +147,95 @@ public final class ClassConditionalBackend implements ImageBackend {
         return out;
     }
 
+    /**
+     * Requests that differ only in prompt (class), seed and batch size: the same size, steps, sampler, eta, guidance
+     * and cache, one iteration each. Their items run as one batch with one generator per item, and a batch item equals
+     * its batch-1 run (RoutesTest and BatchingTest check this byte for byte).
+     */
+    @Override
+    public boolean batchable(ImageRequest a, ImageRequest b) {
+        return a.iterations() == 1 && b.iterations() == 1 && width(a) == width(b) && height(a) == height(b) && steps(a) == steps(b)
+                && guidance(a) == guidance(b) && sampler(a).equals(sampler(b)) && java.util.Objects.equals(a.eta(), b.eta())
+                && java.util.Objects.equals(a.cache(), b.cache()) && a.initImage() == null && b.initImage() == null;
+    }
+
+    @Override
+    public List<List<GeneratedImage>> generateBatch(List<ImageRequest> requests, List<StepListener> listeners) {
+        ImageRequest first = requests.get(0);
+        for (ImageRequest r : requests) {
+            if (!batchable(first, r)) throw new IllegalArgumentException("requests that cannot share a batch");
+        }
+        int items = requests.stream().mapToInt(ImageRequest::batchSize).sum();
+        long[] seeds = new long[items];
+        long[] labels = new long[items];
+        int[] offset = new int[requests.size()];
+        for (int k = 0, n = 0; k < requests.size(); k++) {
+            ImageRequest r = requests.get(k);
+            offset[k] = n;
+            int label = ClassPrompt.parse(r.prompt(), classes, nullClass);
+            for (int i = 0; i < r.batchSize(); i++, n++) {
+                seeds[n] = r.seed() + i;
+                labels[n] = label;
+            }
+        }
+        boolean[] stopped = new boolean[requests.size()];
+        int steps = steps(first);
+        Generation gen = Generation.of(steps).size(height(first), width(first)).seeds(seeds).classes(labels).onStep(info -> {
+            boolean any = false;
+            for (int k = 0; k < listeners.size(); k++) {
+                if (!stopped[k] && !listeners.get(k).onStep(info.stepIndex() + 1, steps, preview(info, offset[k]))) stopped[k] = true;
+                any |= !stopped[k];
+            }
+            return any;
+        });
+        if (guidance(first) > 1) gen = gen.guidance(guidance(first), nullClass);
+        Latents x = pipeline(first).generate(gen).latents(); // [items, C, H, W]
+        List<List<GeneratedImage>> out = new ArrayList<>();
+        for (int k = 0; k < requests.size(); k++) {
+            List<GeneratedImage> mine = new ArrayList<>();
+            for (int i = 0; i < requests.get(k).batchSize(); i++) {
+                int n = offset[k] + i;
+                mine.add(new GeneratedImage(PngWriter.encode(Image.fromSignedUnit(x.data(), x.shape(), n)), seeds[n], width(first), height(first)));
+            }
+            out.add(mine);
+        }
+        return out;
+    }
+
+    private int width(ImageRequest r) {
+        return r.width() > 0 ? r.width() : info.width();
+    }
+
+    private int height(ImageRequest r) {
+        return r.height() > 0 ? r.height() : info.height();
+    }
+
+    private int steps(ImageRequest r) {
+        return r.steps() > 0 ? r.steps() : info.steps();
+    }
+
+    private double guidance(ImageRequest r) {
+        return Double.isNaN(r.guidance()) ? info.guidance() : r.guidance();
+    }
+
+    private Pipeline pipeline(ImageRequest r) {
+        Pipeline pipeline = Pipeline.of(unet, sampler(r, sampler(r)));
+        if (r.cache() != null) pipeline = pipeline.withRunModel(CachedRunModel.factory(policy(r.cache())));
+        return pipeline;
+    }
+
     /** The first image's denoised prediction of this step, encoded only if someone asks. */
     private static Supplier<byte[]> preview(StepInfo info) {
+        return preview(info, 0);
+    }
+
+    /** Batch item {@code item}'s denoised prediction of this step, encoded only if someone asks. */
+    private static Supplier<byte[]> preview(StepInfo info, int item) {
         Latents x0 = info.predictedX0() != null ? info.predictedX0() : info.latents();
-        float[] data = x0.data().clone(); // the sampler reuses nothing we hand out, but the caller may read it later
         int[] shape = x0.shape().clone();
+        int per = x0.data().length / shape[0];
+        float[] data = java.util.Arrays.copyOfRange(x0.data(), item * per, (item + 1) * per); // kept past this step
+        shape[0] = 1;
         return () -> PngWriter.encode(Image.fromSignedUnit(data, shape, 0));
     }
 

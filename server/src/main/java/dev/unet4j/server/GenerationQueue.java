@@ -5,6 +5,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +58,7 @@ public final class GenerationQueue implements AutoCloseable {
         Job job = new Job(UUID.randomUUID().toString(), backend, request, config.timeout().toNanos());
         jobs.put(job.id(), job);
         try {
-            pool.execute(() -> run(job));
+            pool.execute(new Task(job));
         } catch (RejectedExecutionException e) {
             jobs.remove(job.id());
             metrics.outcome("rejected").increment();
@@ -67,9 +68,28 @@ public final class GenerationQueue implements AutoCloseable {
         return job;
     }
 
+    /** A queued job; the queue holds these, so a worker can take compatible ones out for its batch. */
+    private final class Task implements Runnable {
+        final Job job;
+
+        Task(Job job) {
+            this.job = job;
+        }
+
+        @Override
+        public void run() {
+            GenerationQueue.this.run(job);
+        }
+    }
+
     private void run(Job job) {
         if (job.shouldStop()) { // cancelled while queued: never starts
-            end(job, () -> job.cancelled(), "cancelled");
+            end(job, job::cancelled, "cancelled");
+            return;
+        }
+        List<Job> batch = config.batchWindow().isZero() ? List.of(job) : gather(job);
+        if (batch.size() > 1) {
+            runBatch(batch);
             return;
         }
         busy.incrementAndGet();
@@ -94,6 +114,82 @@ public final class GenerationQueue implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             LOG.error("generation {} failed", job.id(), e);
             end(job, () -> job.failed(e.toString()), "failed");
+        } finally {
+            busy.decrementAndGet();
+        }
+    }
+
+    /**
+     * {@code first} and the queued jobs that can share its UNet batch, taken out of the queue (at most
+     * {@code maxImages} images). Waits up to the batch window for more only while other requests are in flight, so
+     * a lone request is never delayed.
+     */
+    private List<Job> gather(Job first) {
+        List<Job> batch = new ArrayList<>(List.of(first));
+        ImageBackend backend = first.backend();
+        int images = first.request().imageCount();
+        long end = System.nanoTime() + config.batchWindow().toNanos();
+        boolean wait = !pool.getQueue().isEmpty() || busy.get() > 0;
+        while (images < config.maxImages()) {
+            for (Runnable r : pool.getQueue().toArray(Runnable[]::new)) {
+                if (!(r instanceof Task t) || t.job.backend() != backend || t.job.shouldStop()) continue;
+                int n = t.job.request().imageCount();
+                if (images + n > config.maxImages() || !backend.batchable(first.request(), t.job.request())) continue;
+                if (pool.getQueue().remove(t)) { // the worker that removes it owns it
+                    batch.add(t.job);
+                    images += n;
+                }
+            }
+            if (!wait || System.nanoTime() - end >= 0 || images >= config.maxImages()) break;
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return batch;
+    }
+
+    private void runBatch(List<Job> batch) {
+        busy.incrementAndGet();
+        long t0 = System.nanoTime();
+        long[] last = {t0};
+        List<StepListener> listeners = new ArrayList<>();
+        for (int k = 0; k < batch.size(); k++) {
+            Job j = batch.get(k);
+            j.started();
+            latest = j;
+            boolean timed = k == 0; // one batch step is one step of every member: timed once
+            listeners.add((done, total, preview) -> {
+                if (timed) {
+                    long now = System.nanoTime();
+                    metrics.step(now - last[0]);
+                    last[0] = now;
+                }
+                j.progress(done, total, preview);
+                return !j.shouldStop();
+            });
+        }
+        metrics.batch(batch.size());
+        try {
+            List<List<GeneratedImage>> results = batch.get(0).backend().generateBatch(batch.stream().map(Job::request).toList(), listeners);
+            long nanos = System.nanoTime() - t0;
+            for (int k = 0; k < batch.size(); k++) {
+                Job j = batch.get(k);
+                List<GeneratedImage> images = results.get(k);
+                if (j.shouldStop()) {
+                    end(j, j::cancelled, "cancelled");
+                } else {
+                    metrics.generation(nanos, images.size());
+                    end(j, () -> j.finished(images), "ok");
+                }
+            }
+        } catch (SamplingCancelledException e) {
+            batch.forEach(j -> end(j, j::cancelled, "cancelled"));
+        } catch (RuntimeException | Error e) {
+            LOG.error("batched generation of {} requests failed", batch.size(), e);
+            batch.forEach(j -> end(j, () -> j.failed(e.toString()), "failed"));
         } finally {
             busy.decrementAndGet();
         }

@@ -23,6 +23,23 @@ public interface ImageBackend extends AutoCloseable {
      */
     List<GeneratedImage> generate(ImageRequest request, StepListener listener);
 
+    /**
+     * Whether {@code a} and {@code b} (both validated) can run as one batched UNet call with the same result for each
+     * as alone. Default: never.
+     */
+    default boolean batchable(ImageRequest a, ImageRequest b) {
+        return false;
+    }
+
+    /**
+     * Runs {@link #batchable} requests as one batch; result i belongs to request i. Listener i returning false
+     * cancels request i only (its images are still made; the caller drops them); the run stops when every listener
+     * has returned false.
+     */
+    default List<List<GeneratedImage>> generateBatch(List<ImageRequest> requests, List<StepListener> listeners) {
+        throw new UnsupportedOperationException(info().name() + " does not batch requests");
+    }
+
     @Override
     void close();
 }

@@ -22,10 +22,14 @@ import java.util.Set;
  * @param apiKeys         accepted {@code Authorization: Bearer} keys; empty = no authentication (default)
  * @param corsOrigins     origins allowed by CORS; empty = CORS off (default)
  * @param retryAfterSeconds the {@code Retry-After} of a 429 (default 2)
+ * @param batchWindow     request batching (default off, zero): a worker starting a job also takes the compatible jobs
+ *                        waiting in the queue (same model, size, steps, sampler, guidance) into one UNet batch, and
+ *                        when other requests are in flight waits up to this long for more; up to {@code maxImages}
+ *                        images per batch
  */
 public record ServerConfig(String host, int port, int workers, int queueCapacity, long maxBodyBytes, long maxImageBytes,
                            long maxPixels, int maxSteps, int maxPromptChars, int maxImages, Duration timeout,
-                           Set<String> apiKeys, List<String> corsOrigins, int retryAfterSeconds) {
+                           Set<String> apiKeys, List<String> corsOrigins, int retryAfterSeconds, Duration batchWindow) {
 
     public ServerConfig {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0..65535, got " + port);
@@ -35,13 +39,14 @@ public record ServerConfig(String host, int port, int workers, int queueCapacity
             throw new IllegalArgumentException("limits must be positive (body >= 1024 bytes, pixels >= 64)");
         }
         if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("timeout must be positive");
+        if (batchWindow.isNegative()) throw new IllegalArgumentException("batch window must be >= 0");
         apiKeys = Set.copyOf(apiKeys);
         corsOrigins = List.copyOf(corsOrigins);
     }
 
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", 7860, defaultWorkers(), 16, 16L << 20, 8L << 20, 1024L * 1024, 150, 2000, 16,
-                Duration.ofMinutes(10), Set.of(), List.of(), 2);
+                Duration.ofMinutes(10), Set.of(), List.of(), 2, Duration.ZERO);
     }
 
     /** Cores divided by the OpenMP threads one generation uses ({@code OMP_NUM_THREADS}, default all cores). */
@@ -60,30 +65,34 @@ public record ServerConfig(String host, int port, int workers, int queueCapacity
     }
 
     public ServerConfig withHost(String h) {
-        return new ServerConfig(h, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds);
+        return new ServerConfig(h, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds);
+        return new ServerConfig(host, p, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
     }
 
     public ServerConfig withWorkers(int w, int queue) {
-        return new ServerConfig(host, port, w, queue, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds);
+        return new ServerConfig(host, port, w, queue, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
     }
 
     public ServerConfig withLimits(long body, long image, long pixels, int steps, int promptChars, int images) {
-        return new ServerConfig(host, port, workers, queueCapacity, body, image, pixels, steps, promptChars, images, timeout, apiKeys, corsOrigins, retryAfterSeconds);
+        return new ServerConfig(host, port, workers, queueCapacity, body, image, pixels, steps, promptChars, images, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
     }
 
     public ServerConfig withTimeout(Duration t) {
-        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, t, apiKeys, corsOrigins, retryAfterSeconds);
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, t, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
     }
 
     public ServerConfig withApiKeys(Set<String> keys) {
-        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, keys, corsOrigins, retryAfterSeconds);
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, keys, corsOrigins, retryAfterSeconds, batchWindow);
     }
 
     public ServerConfig withCorsOrigins(List<String> origins) {
-        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, origins, retryAfterSeconds);
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, origins, retryAfterSeconds, batchWindow);
+    }
+
+    public ServerConfig withBatchWindow(Duration window) {
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, window);
     }
 }

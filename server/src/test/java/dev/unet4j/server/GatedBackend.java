@@ -33,7 +33,21 @@ final class GatedBackend implements ImageBackend {
 
     @Override
     public List<GeneratedImage> generate(ImageRequest request, StepListener listener) {
-        return real.generate(request, (done, total, preview) -> {
+        return real.generate(request, held(listener));
+    }
+
+    @Override
+    public boolean batchable(ImageRequest a, ImageRequest b) {
+        return real.batchable(a, b);
+    }
+
+    @Override
+    public List<List<GeneratedImage>> generateBatch(List<ImageRequest> requests, List<StepListener> listeners) {
+        return real.generateBatch(requests, listeners.stream().map(this::held).toList());
+    }
+
+    private StepListener held(StepListener listener) {
+        return (done, total, preview) -> {
             try {
                 while (!gate.await(20, TimeUnit.MILLISECONDS)) {
                     if (!listener.onStep(done, total, preview)) return false;
@@ -43,7 +57,7 @@ final class GatedBackend implements ImageBackend {
                 return false;
             }
             return listener.onStep(done, total, preview);
-        });
+        };
     }
 
     @Override
