@@ -19,7 +19,8 @@ final class A1111Routes {
     private static final List<String[]> SAMPLERS = List.of(new String[] {"DDIM", "ddim"}, new String[] {"Euler", "euler"},
             new String[] {"Euler Karras", "euler-karras"}, new String[] {"Euler a", "euler-ancestral"},
             new String[] {"Heun Karras", "heun-karras"}, new String[] {"DPM++ 2M", "dpmpp-2m"},
-            new String[] {"DPM++ 2M Karras", "dpmpp-2m-karras"});
+            new String[] {"DPM++ 2M Karras", "dpmpp-2m-karras"}, new String[] {"PLMS", "pndm"}, new String[] {"LMS", "lms"},
+            new String[] {"LMS Karras", "lms-karras"});
 
     private final ModelRegistry models;
     private final GenerationQueue queue;

@@ -24,6 +24,9 @@ public final class SamplerNames {
         A1111.put("heun karras", "heun-karras");
         A1111.put("dpm++ 2m", "dpmpp-2m");
         A1111.put("dpm++ 2m karras", "dpmpp-2m-karras");
+        A1111.put("plms", "pndm");
+        A1111.put("lms", "lms");
+        A1111.put("lms karras", "lms-karras");
     }
 
     private SamplerNames() {
@@ -51,7 +54,7 @@ public final class SamplerNames {
         String mapped = A1111.get(n);
         if (mapped == null) {
             throw ApiException.badField(field, "unknown sampler '" + samplerName + "'; valid: " + String.join(", ", Samplers.NAMES)
-                    + " or the A1111 names DDIM, Euler, Euler a, Heun (scheduler Karras), DPM++ 2M, DPM++ 2M Karras");
+                    + " or the A1111 names DDIM, PLMS, LMS, LMS Karras, Euler, Euler a, Heun (scheduler Karras), DPM++ 2M, DPM++ 2M Karras");
         }
         return mapped;
     }

