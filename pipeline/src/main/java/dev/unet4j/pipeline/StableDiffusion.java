@@ -195,32 +195,44 @@ public final class StableDiffusion implements AutoCloseable {
         int f = vae.scaleFactor();
         Generation gen = Generation.of(request.steps()).conditioning(cond);
         List<TorchGenerator> generators = generators(request);
+        Sampler sampler = sampler(request);
+        NoiseSource noise = continuing(generators);
+        Inpainting inpainting = null;
         int h;
         int w;
-        if (request.initImage() != null) {
+        if (request.mask() != null) {
+            inpainting = Inpainting.prepare(this, images, request.initImage(), request.mask(), request.strength(),
+                    unet.inChannels(), k, sampler, generators);
+            h = inpainting.height;
+            w = inpainting.width;
+            gen = inpainting.apply(gen);
+            noise = inpainting.noiseSource();
+        } else if (request.initImage() != null) {
+            requireLatentChannels();
             Latents pixels = images.preprocess(request.initImage(), 0, 0);
             h = pixels.shape()[2];
             w = pixels.shape()[3];
-            Latents init = encodeInitImage(pixels, generators, k);
-            gen = gen.initLatents(init, request.strength());
+            gen = gen.initLatents(sampleLatents(pixels, generators, k), request.strength());
         } else {
+            requireLatentChannels();
             h = request.height() > 0 ? request.height() : defaultSize;
             w = request.width() > 0 ? request.width() : defaultSize;
             if (h % 8 != 0 || w % 8 != 0) {
                 throw new IllegalArgumentException("height and width have to be divisible by 8, got " + h + "x" + w);
             }
         }
-        gen = gen.size(h / f, w / f).noise(continuing(generators), k);
+        gen = gen.size(h / f, w / f).noise(noise, k);
         if (request.classifierFree()) {
             gen = gen.guidance(request.guidanceScale(), repeat(embeddings.negative(), k)).guidanceRescale(request.guidanceRescale());
         }
         gen = gen.onStep(callback(request.progress()));
-        Pipeline p = Pipeline.of(unet, sampler(request)).withSessionSetup(sessionSetup);
+        Pipeline p = Pipeline.of(unet, sampler).withSessionSetup(sessionSetup);
         if (options.cache() != CachePolicies.NONE) p = p.withRunModel(CachedRunModel.factory(options.cache()));
         GenerationResult r = p.generate(gen);
-        float[] decoded = decode(r.latents());
+        Latents finalLatents = inpainting == null ? r.latents() : inpainting.finish(r.latents());
+        float[] decoded = decode(finalLatents);
         float[] unit = VaeImageProcessor.denormalize(decoded);
-        int b = r.latents().batch();
+        int b = finalLatents.batch();
         int hh = h, ww = w;
         float[] nhwc = new float[unit.length];
         List<Image> out = new ArrayList<>(b);
@@ -238,7 +250,7 @@ public final class StableDiffusion implements AutoCloseable {
             }
             out.add(new Image(ww, hh, 3, px));
         }
-        return new GeneratedImages(new Latents(nhwc, new int[] {b, hh, ww, 3}), out, r.latents(), r.unetCalls(),
+        return new GeneratedImages(new Latents(nhwc, new int[] {b, hh, ww, 3}), out, finalLatents, r.unetCalls(),
                 System.nanoTime() - t0);
     }
 
@@ -256,7 +268,7 @@ public final class StableDiffusion implements AutoCloseable {
      * generator's first draw), scale; one generator's sample is repeated for the images per prompt, a list of
      * generators draws one sample per image.
      */
-    private Latents encodeInitImage(Latents pixels, List<TorchGenerator> generators, int k) {
+    Latents sampleLatents(Latents pixels, List<TorchGenerator> generators, int k) {
         try (Tensor in = Tensor.of(pixels.data(), pixels.shape());
              LatentDistribution d = vae.encode(in)) {
             Latents[] parts = new Latents[k];
@@ -270,6 +282,14 @@ public final class StableDiffusion implements AutoCloseable {
                 }
             }
             return Latents.concat(parts);
+        }
+    }
+
+    /** Text-to-image and img2img take a UNet whose input is the latents alone. */
+    private void requireLatentChannels() {
+        if (unet.inChannels() != vae.config().latentChannels()) {
+            throw new IllegalArgumentException("this UNet takes " + unet.inChannels() + " input channels (an inpainting model?);"
+                    + " text-to-image and img2img need " + vae.config().latentChannels() + " (give a mask for inpainting)");
         }
     }
 
@@ -302,7 +322,7 @@ public final class StableDiffusion implements AutoCloseable {
      * The generators' later draws (the initial noise, then step noise) as a noise source: one tensor per draw from a
      * single generator, or item i from generator i ({@code randn_tensor} with a list of generators).
      */
-    private static NoiseSource continuing(List<TorchGenerator> gens) {
+    static NoiseSource continuing(List<TorchGenerator> gens) {
         return new NoiseSource() {
             @Override
             public Latents initial(int[] shape) {
