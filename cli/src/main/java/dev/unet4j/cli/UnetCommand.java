@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "unet4j", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Runs diffusers UNets on the JVM: generation, single forward calls, benchmarks, model inspection and quantization.",
         subcommands = {GenerateCommand.class, ForwardCommand.class, SegmentCommand.class, BenchCommand.class, InspectCommand.class,
-                QuantizeCommand.class, picocli.CommandLine.HelpCommand.class},
+                QuantizeCommand.class, ServeCommand.class, picocli.CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  unet4j generate                      # a grid of the bundled demo model's digits -> ./unet4j-digits.png",
@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
                 "  unet4j inspect --model ./my-unet",
                 "  unet4j forward --model ./my-unet --inputs in.safetensors --output out.safetensors --capture mid_block",
                 "  unet4j bench --model demo-digits --batch 8 --steps 25 --quant int8 --json",
+                "  unet4j serve                         # HTTP API and web page on http://127.0.0.1:7860/",
                 "",
                 "Exit codes: 0 ok, 1 bad input or failed run, 2 usage error."})
 final class UnetCommand implements Runnable {
@@ -25,6 +26,6 @@ final class UnetCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing command: generate, forward, bench, inspect or quantize");
+        throw new ParameterException(spec.commandLine(), "missing command: generate, forward, bench, inspect, quantize or serve");
     }
 }
