@@ -7,6 +7,7 @@ import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.model.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.pipeline.checkpoint.SingleFileComponents;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
@@ -81,6 +82,7 @@ public final class StableDiffusion implements AutoCloseable {
      * exception; partially loaded components are freed.
      */
     public static StableDiffusion load(Path dir, PipelineOptions options) throws IOException {
+        if (Files.isRegularFile(dir)) return loadSingleFile(dir, null, options);
         ModelIndex index = ModelIndex.load(dir);
         index.requireStableDiffusion();
         QuantSpec q = options.quant();
@@ -125,6 +127,39 @@ public final class StableDiffusion implements AutoCloseable {
                     e.addSuppressed(suppressed);
                 }
             }
+            if (owned != null) owned.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads a single-file checkpoint in the original LDM / A1111 layout ({@code .safetensors}; pickle files are
+     * refused), as diffusers' {@code from_single_file(file, config=configDir)}: the architecture is detected from the
+     * keys; {@code configDir} (a diffusers pipeline folder, or one with some of its component folders) gives the
+     * tokenizer and overrides the built-in component configs (needed for models whose sizes the keys cannot say).
+     * See {@link SingleFileComponents}.
+     */
+    public static StableDiffusion loadSingleFile(Path file, Path configDir, PipelineOptions options) throws IOException {
+        QuantSpec q = options.quant();
+        if (q != null && q.scheme() == QuantSpec.Scheme.MIXED) {
+            throw new IllegalArgumentException("quantization '" + q.text() + "' needs calibration inputs; pipelines take the"
+                    + " fixed schemes (" + QuantSpec.VALID + " without mixed:)");
+        }
+        DnnlKernels owned = options.kernels() == null
+                ? new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions()) : null;
+        Kernels kernels = owned != null ? owned : options.kernels();
+        try {
+            SingleFileComponents c = SingleFileComponents.load(file, configDir, kernels, q);
+            try {
+                Samplers.forSchedulerClass(c.scheduler());
+            } catch (RuntimeException e) {
+                c.close();
+                throw e;
+            }
+            ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of());
+            return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()), c.unet(), c.sessionSetup(),
+                    c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor());
+        } catch (IOException | RuntimeException e) {
             if (owned != null) owned.close();
             throw e;
         }
