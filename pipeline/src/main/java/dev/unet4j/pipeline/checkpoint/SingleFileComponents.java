@@ -91,7 +91,7 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
                         : ClipTextModel.load(requireFolder(dir, "text_encoder", ckpt), kernels);
                 built.add(text);
             } catch (IOException | RuntimeException e) {
-                problems.add("text encoder: " + e.getMessage());
+                problems.add("text encoder" + builtinNote(configDir, "text_encoder", type) + ": " + e.getMessage());
                 causes.add(e);
             }
             try {
@@ -109,7 +109,7 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
                 unet = UNet2DConditionModel.build(c, ckpt.unet(c), name + " (UNet)", lo);
                 built.add(unet);
             } catch (IOException | RuntimeException e) {
-                problems.add("UNet: " + e.getMessage());
+                problems.add("UNet" + builtinNote(configDir, "unet", type) + ": " + e.getMessage());
                 causes.add(e);
             }
             try {
@@ -120,7 +120,7 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
                         : AutoencoderKL.load(requireFolder(dir, "vae", ckpt), kernels);
                 built.add(vae);
             } catch (IOException | RuntimeException e) {
-                problems.add("VAE: " + e.getMessage());
+                problems.add("VAE" + builtinNote(configDir, "vae", type) + ": " + e.getMessage());
                 causes.add(e);
             }
             try {
@@ -142,6 +142,13 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
             throw e;
         }
         return new SingleFileComponents(type, tokenizer, text, unet, setup, vae, sched, sample);
+    }
+
+    /** Says where a failing component's sizes came from, so a model of other sizes knows to bring its configs. */
+    private static String builtinNote(Path configDir, String name, LdmModelType type) {
+        return component(configDir, name) != null ? " (config " + configDir.resolve(name).resolve("config.json") + ")"
+                : " (sizes from the built-in " + type.diffusersName() + " config; a model of other sizes needs a config folder with "
+                + name + "/config.json)";
     }
 
     private static Path component(Path configDir, String name) {
