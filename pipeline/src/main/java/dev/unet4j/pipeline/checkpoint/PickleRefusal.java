@@ -13,19 +13,22 @@ import java.util.Locale;
  * unpickling runs whatever code the file names. Recognised by extension and by content (a zip archive, as
  * {@code torch.save} writes since 1.6, or a raw pickle stream starting with the PROTO opcode 0x80).
  */
-final class PickleRefusal {
+public final class PickleRefusal {
     private PickleRefusal() {
     }
 
-    static void check(Path file) throws IOException {
+    public static void check(Path file) throws IOException {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         boolean byName = name.endsWith(".ckpt") || name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".bin")
                 || name.endsWith(".pkl");
         boolean byContent = false;
         if (!byName && Files.isRegularFile(file)) {
             try (InputStream in = Files.newInputStream(file)) {
-                byte[] head = in.readNBytes(2);
-                byContent = head.length == 2 && ((head[0] == 'P' && head[1] == 'K') || (head[0] & 0xff) == 0x80);
+                byte[] head = in.readNBytes(9);
+                // a safetensors file starts with its header length (u64 LE) and the header's '{'
+                boolean safetensors = head.length == 9 && head[8] == '{';
+                byContent = !safetensors && head.length >= 2
+                        && ((head[0] == 'P' && head[1] == 'K') || ((head[0] & 0xff) == 0x80 && head[1] >= 1 && head[1] <= 5));
             }
         }
         if (byName || byContent) {
