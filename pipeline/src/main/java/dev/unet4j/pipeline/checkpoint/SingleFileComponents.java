@@ -3,12 +3,14 @@ package dev.unet4j.pipeline.checkpoint;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.model.DiffusersConfig;
 import dev.unet4j.core.model.ModelException;
-import dev.unet4j.quantization.WeightPrecision;
+import dev.unet4j.pipeline.QuantizedLayers;
+import dev.unet4j.pipeline.lora.LayerCatalog;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.text.ClipTextConfig;
 import dev.unet4j.text.ClipTextModel;
 import dev.unet4j.text.ClipTokenizer;
+import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNet2DConditionModel;
 import dev.unet4j.unet.UNetSession;
@@ -33,10 +35,13 @@ import java.util.function.Consumer;
  * reported in one {@link ModelException}, what was built is freed.
  *
  * @param sampleSize the UNet's {@code sample_size} (latent side of the default image)
+ * @param unetLayers the UNet's conv/linear layers (LoRA targets)
+ * @param textLayers the text encoder's
  */
 public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, ClipTextModel textEncoder,
                                    UNet2DConditionModel unet, Consumer<UNetSession> sessionSetup, AutoencoderKL vae,
-                                   SchedulerConfig scheduler, int sampleSize) implements AutoCloseable {
+                                   SchedulerConfig scheduler, int sampleSize, LayerCatalog unetLayers,
+                                   LayerCatalog textLayers) implements AutoCloseable {
 
     /**
      * @param configDir a diffusers pipeline folder (or any folder with some of {@code tokenizer/}, {@code unet/},
@@ -68,6 +73,9 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
         SchedulerConfig sched = null;
         int sample = 64;
         Consumer<UNetSession> setup = s -> { };
+        LayerCatalog unetLayers = new LayerCatalog();
+        LayerCatalog textLayers = new LayerCatalog();
+        LoadOptions textOptions = LoadOptions.of(kernels).withLayerFactory(k -> textLayers.recording(LayerFactory.of(k)));
         Set<String> foreign = ckpt.foreignKeys();
         if (!foreign.isEmpty()) problems.add("keys of no component: " + SingleFileCheckpoint.first(foreign, 20));
         try {
@@ -87,8 +95,8 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
                 Path dir = component(configDir, "text_encoder");
                 ClipTextConfig c = dir != null ? ClipTextConfig.load(dir.resolve("config.json"))
                         : ClipTextConfig.of(DiffusersConfig.parse(builtin.textEncoder(), type.diffusersName() + " text encoder (built in)"));
-                text = ckpt.hasTextEncoder() ? ClipTextModel.build(c, ckpt.textEncoder(c), name + " (text encoder)", LoadOptions.of(kernels))
-                        : ClipTextModel.load(requireFolder(dir, "text_encoder", ckpt), kernels);
+                text = ckpt.hasTextEncoder() ? ClipTextModel.build(c, ckpt.textEncoder(c), name + " (text encoder)", textOptions)
+                        : ClipTextModel.load(requireFolder(dir, "text_encoder", ckpt), textOptions);
                 built.add(text);
             } catch (IOException | RuntimeException e) {
                 problems.add("text encoder" + builtinNote(configDir, "text_encoder", type) + ": " + e.getMessage());
@@ -99,13 +107,9 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
                 String json = dir != null ? Files.readString(dir.resolve("config.json")) : builtin.unet();
                 UNet2DConditionConfig c = UNet2DConditionConfig.fromJson(json);
                 sample = DiffusersConfig.parse(json, "unet config").getInt("sample_size", 64);
-                LoadOptions lo = LoadOptions.of(kernels);
-                if (quant != null && quant.quantized()) {
-                    var factory = quant.layerFactory(kernels, quant.weightSource());
-                    lo = lo.withLayerFactory(k -> factory);
-                    WeightPrecision precision = quant.precision();
-                    setup = s -> s.workspace().attributes().put(WeightPrecision.class, precision);
-                }
+                QuantizedLayers q = QuantizedLayers.of(quant, kernels);
+                LoadOptions lo = LoadOptions.of(kernels).withLayerFactory(k -> unetLayers.recording(q.factory(k)));
+                setup = q.sessionSetup();
                 unet = UNet2DConditionModel.build(c, ckpt.unet(c), name + " (UNet)", lo);
                 built.add(unet);
             } catch (IOException | RuntimeException e) {
@@ -141,7 +145,7 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
             closeAll(built, e);
             throw e;
         }
-        return new SingleFileComponents(type, tokenizer, text, unet, setup, vae, sched, sample);
+        return new SingleFileComponents(type, tokenizer, text, unet, setup, vae, sched, sample, unetLayers, textLayers);
     }
 
     /** Says where a failing component's sizes came from, so a model of other sizes knows to bring its configs. */
