@@ -8,6 +8,7 @@ import dev.unet4j.text.ClipTextModel;
 import dev.unet4j.text.ClipTextOutput;
 import dev.unet4j.text.ClipTokenizer;
 import dev.unet4j.unet.LayerAdapter;
+import dev.unet4j.unet.LoadOptions;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -29,8 +30,13 @@ public final class PromptEncoder implements AutoCloseable {
 
     /** Loads a pipeline folder's {@code tokenizer/} and {@code text_encoder/}. */
     public static PromptEncoder load(Path pipelineDir, Kernels kernels) throws IOException {
+        return load(pipelineDir, LoadOptions.of(kernels));
+    }
+
+    /** As {@link #load(Path, Kernels)}, the text encoder built with {@code options} (a recording layer factory). */
+    public static PromptEncoder load(Path pipelineDir, LoadOptions options) throws IOException {
         ClipTokenizer tokenizer = ClipTokenizer.load(pipelineDir.resolve("tokenizer"));
-        return new PromptEncoder(tokenizer, ClipTextModel.load(pipelineDir.resolve("text_encoder"), kernels));
+        return new PromptEncoder(tokenizer, ClipTextModel.load(pipelineDir.resolve("text_encoder"), options));
     }
 
     public ClipTokenizer tokenizer() {

@@ -13,8 +13,6 @@ import dev.unet4j.pipeline.lora.LoraAdapters;
 import dev.unet4j.pipeline.lora.LoraException;
 import dev.unet4j.pipeline.lora.LoraFile;
 import dev.unet4j.pipeline.lora.LoraSet;
-import dev.unet4j.text.ClipTextModel;
-import dev.unet4j.text.ClipTokenizer;
 import dev.unet4j.unet.LayerAdapter;
 import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.quantization.spec.QuantSpec;
@@ -115,8 +113,7 @@ public final class StableDiffusion implements AutoCloseable {
             Samplers.forSchedulerClass(sched); // an unknown scheduler class fails at load, not at the first generate
             LayerCatalog textLayers = new LayerCatalog();
             LayerCatalog unetLayers = new LayerCatalog();
-            PromptEncoder prompts = new PromptEncoder(ClipTokenizer.load(dir.resolve("tokenizer")), ClipTextModel.load(
-                    dir.resolve("text_encoder"), LoadOptions.of(kernels).withLayerFactory(k -> textLayers.recording(LayerFactory.of(k)))));
+            PromptEncoder prompts = PromptEncoder.load(dir, LoadOptions.of(kernels).withLayerFactory(k -> textLayers.recording(LayerFactory.of(k))));
             loaded.add(prompts);
             Path unetDir = dir.resolve("unet");
             QuantizedLayers qu = QuantizedLayers.of(q, kernels);
@@ -204,9 +201,12 @@ public final class StableDiffusion implements AutoCloseable {
 
     /** The sampler a request runs: its own scheduler name, else the one the scheduler config's class selects. */
     public Sampler sampler(TextToImage request) {
-        String name = request.scheduler() != null ? request.scheduler().toLowerCase(Locale.ROOT)
-                : Samplers.forSchedulerClass(schedulerConfig);
-        return Samplers.byName(name, SamplerOptions.of(schedulerConfig));
+        return Samplers.byName(samplerName(request), SamplerOptions.of(schedulerConfig));
+    }
+
+    /** The name of the sampler a request runs (see {@link #sampler}). */
+    public String samplerName(TextToImage request) {
+        return request.scheduler() != null ? request.scheduler().toLowerCase(Locale.ROOT) : Samplers.forSchedulerClass(schedulerConfig);
     }
 
     /** Encodes the request's prompts (and the negative one when guidance runs) as diffusers' {@code encode_prompt}. */
@@ -272,35 +272,47 @@ public final class StableDiffusion implements AutoCloseable {
         TextConditioning cond = repeat(embeddings.prompt(), k);
         int f = vae.scaleFactor();
         Generation gen = Generation.of(request.steps()).conditioning(cond);
-        TorchGenerator generator = new TorchGenerator(request.seed());
+        List<TorchGenerator> generators = generators(request);
+        Sampler sampler = sampler(request);
+        NoiseSource noise = continuing(generators);
+        Inpainting inpainting = null;
         int h;
         int w;
-        if (request.initImage() != null) {
+        if (request.mask() != null) {
+            inpainting = Inpainting.prepare(this, images, request.initImage(), request.mask(), request.strength(),
+                    unet.inChannels(), k, sampler, generators);
+            h = inpainting.height;
+            w = inpainting.width;
+            gen = inpainting.apply(gen);
+            noise = inpainting.noiseSource();
+        } else if (request.initImage() != null) {
+            requireLatentChannels();
             Latents pixels = images.preprocess(request.initImage(), 0, 0);
             h = pixels.shape()[2];
             w = pixels.shape()[3];
-            Latents init = encodeInitImage(pixels, generator, k);
-            gen = gen.initLatents(init, request.strength());
+            gen = gen.initLatents(sampleLatents(pixels, generators, k), request.strength());
         } else {
+            requireLatentChannels();
             h = request.height() > 0 ? request.height() : defaultSize;
             w = request.width() > 0 ? request.width() : defaultSize;
             if (h % 8 != 0 || w % 8 != 0) {
                 throw new IllegalArgumentException("height and width have to be divisible by 8, got " + h + "x" + w);
             }
         }
-        gen = gen.size(h / f, w / f).noise(continuing(generator), k);
+        gen = gen.size(h / f, w / f).noise(noise, k);
         if (request.classifierFree()) {
             gen = gen.guidance(request.guidanceScale(), repeat(embeddings.negative(), k)).guidanceRescale(request.guidanceRescale());
         }
         gen = gen.onStep(callback(request.progress()));
         Consumer<UNetSession> setup = unetAdapter == null ? sessionSetup
                 : sessionSetup.andThen(s -> s.workspace().attributes().put(LayerAdapter.class, unetAdapter));
-        Pipeline p = Pipeline.of(unet, sampler(request)).withSessionSetup(setup);
+        Pipeline p = Pipeline.of(unet, sampler).withSessionSetup(setup);
         if (options.cache() != CachePolicies.NONE) p = p.withRunModel(CachedRunModel.factory(options.cache()));
         GenerationResult r = p.generate(gen);
-        float[] decoded = decode(r.latents());
+        Latents finalLatents = inpainting == null ? r.latents() : inpainting.finish(r.latents());
+        float[] decoded = decode(finalLatents);
         float[] unit = VaeImageProcessor.denormalize(decoded);
-        int b = r.latents().batch();
+        int b = finalLatents.batch();
         int hh = h, ww = w;
         float[] nhwc = new float[unit.length];
         List<Image> out = new ArrayList<>(b);
@@ -318,23 +330,46 @@ public final class StableDiffusion implements AutoCloseable {
             }
             out.add(new Image(ww, hh, 3, px));
         }
-        return new GeneratedImages(new Latents(nhwc, new int[] {b, hh, ww, 3}), out, r.latents(), r.unetCalls(),
+        return new GeneratedImages(new Latents(nhwc, new int[] {b, hh, ww, 3}), out, finalLatents, r.unetCalls(),
                 System.nanoTime() - t0);
     }
 
+    /** One generator for the run, or one per image (the request's seeds). */
+    private static List<TorchGenerator> generators(TextToImage request) {
+        long[] seeds = request.seeds();
+        if (seeds == null) return List.of(new TorchGenerator(request.seed()));
+        List<TorchGenerator> g = new ArrayList<>(seeds.length);
+        for (long s : seeds) g.add(new TorchGenerator(s));
+        return g;
+    }
+
     /**
-     * img2img's {@code prepare_latents} image half: encode, draw {@code latent_dist.sample(generator)} (the
-     * generator's first draw), scale, repeat for the images per prompt.
+     * img2img's {@code prepare_latents} image half: encode, draw {@code latent_dist.sample(generator)} (each
+     * generator's first draw), scale; one generator's sample is repeated for the images per prompt, a list of
+     * generators draws one sample per image.
      */
-    private Latents encodeInitImage(Latents pixels, TorchGenerator generator, int k) {
+    Latents sampleLatents(Latents pixels, List<TorchGenerator> generators, int k) {
         try (Tensor in = Tensor.of(pixels.data(), pixels.shape());
-             LatentDistribution d = vae.encode(in);
-             Tensor sample = d.sample(generator);
-             Tensor scaled = vae.scaleLatents(sample)) {
-            Latents one = new Latents(scaled.toFloatArray(), toInt(scaled.shape()));
+             LatentDistribution d = vae.encode(in)) {
             Latents[] parts = new Latents[k];
-            for (int i = 0; i < k; i++) parts[i] = one;
+            for (int i = 0; i < k; i++) {
+                if (generators.size() == 1 && i > 0) {
+                    parts[i] = parts[0];
+                    continue;
+                }
+                try (Tensor sample = d.sample(generators.get(i)); Tensor scaled = vae.scaleLatents(sample)) {
+                    parts[i] = new Latents(scaled.toFloatArray(), toInt(scaled.shape()));
+                }
+            }
             return Latents.concat(parts);
+        }
+    }
+
+    /** Text-to-image and img2img take a UNet whose input is the latents alone. */
+    private void requireLatentChannels() {
+        if (unet.inChannels() != vae.config().latentChannels()) {
+            throw new IllegalArgumentException("this UNet takes " + unet.inChannels() + " input channels (an inpainting model?);"
+                    + " text-to-image and img2img need " + vae.config().latentChannels() + " (give a mask for inpainting)");
         }
     }
 
@@ -363,17 +398,29 @@ public final class StableDiffusion implements AutoCloseable {
                 info.latents(), info.predictedX0(), this::pictures));
     }
 
-    /** The generator's later draws (the initial noise, then step noise) as a noise source, one tensor per draw. */
-    private static NoiseSource continuing(TorchGenerator g) {
+    /**
+     * The generators' later draws (the initial noise, then step noise) as a noise source: one tensor per draw from a
+     * single generator, or item i from generator i ({@code randn_tensor} with a list of generators).
+     */
+    static NoiseSource continuing(List<TorchGenerator> gens) {
         return new NoiseSource() {
             @Override
             public Latents initial(int[] shape) {
-                return g.randn(shape);
+                return draw(shape);
             }
 
             @Override
             public Latents step(int stepIndex, int[] shape) {
-                return g.randn(shape);
+                return draw(shape);
+            }
+
+            private Latents draw(int[] shape) {
+                if (gens.size() == 1) return gens.get(0).randn(shape);
+                int[] item = shape.clone();
+                item[0] = 1;
+                Latents[] parts = new Latents[gens.size()];
+                for (int i = 0; i < parts.length; i++) parts[i] = gens.get(i).randn(item);
+                return Latents.concat(parts);
             }
         };
     }

@@ -138,6 +138,29 @@ public class ClipTextModel implements AutoCloseable {
     }
 
     /**
+     * A long prompt's {@code prompt_embeds} the way AUTOMATIC1111 builds them: every window of {@code chunks} through
+     * the encoder ({@code last_hidden_state}), with {@code emphasis} each token's row multiplied by its weight and the
+     * window rescaled so that its mean is unchanged (A1111's "Original" emphasis), the windows concatenated along the
+     * tokens.
+     *
+     * @return {@code [1, chunks * T, C]}, owned by the caller
+     */
+    public Tensor encodeChunks(ClipChunks chunks, boolean emphasis) {
+        if (chunks == null || chunks.count() == 0) throw new IllegalArgumentException("no chunks to encode");
+        try (ClipTextOutput out = encode(chunks.inputIds(), null, false)) {
+            Tensor z = out.lastHiddenState();                                  // [n, T, C]
+            int n = (int) z.dim(0), t = (int) z.dim(1), c = (int) z.dim(2);
+            float[] v = z.toFloatArray();
+            if (emphasis) {
+                for (int i = 0; i < n; i++) PromptWeights.emphasize(v, i * t * c, t, c, chunks.weights()[i]);
+            }
+            Tensor joined = Tensor.allocate(Allocator.direct(), 1, (long) n * t, c); // [1, n*T, C]
+            joined.setFrom(v);
+            return joined;
+        }
+    }
+
+    /**
      * {@code final_layer_norm} of a hidden state {@code [B, T, C]} (borrowed), for "CLIP skip": diffusers' SD pipelines
      * with {@code clip_skip = k} use {@code final_layer_norm(hidden_states[-(k + 1)])}.
      */

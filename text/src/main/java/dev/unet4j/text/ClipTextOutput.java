@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * transformers' {@code BaseModelOutputWithPooling} / {@code CLIPTextModelOutput} as float32 {@link Tensor}s owned by
- * the caller (close the output, or take the tensors you keep and close the rest).
+ * the caller. {@link #close} closes every tensor in it: to keep one longer, copy it first
+ * ({@code out.lastHiddenState().copy(Allocator.direct())}) or simply close the output later.
  *
  * @param lastHiddenState {@code [B, T, C]}: {@code final_layer_norm} of the last layer (SD 1.x/2.x
  *                        {@code prompt_embeds})

@@ -31,6 +31,8 @@ import java.util.regex.Pattern;
 public final class ClipTokenizer {
     /** Longest prompt accepted, in UTF-16 chars (about 850 CLIP contexts of English). */
     public static final int MAX_PROMPT_CHARS = 1 << 16;
+    /** How far back a full window looks for a comma in {@link #encodeWeighted} (the webui's {@code comma_padding_backtrack}). */
+    public static final int COMMA_BACKTRACK = 20;
 
     /** {@code CLIPTokenizer.pat} (compiled with {@code re.IGNORECASE} in Python's {@code regex} module). */
     static final Pattern PATTERN = Pattern.compile(
@@ -54,11 +56,12 @@ public final class ClipTokenizer {
         // added, with its vocab id or the next free id
         Map<String, Integer> ids = new HashMap<>();
         List<AddedToken> tokens = new ArrayList<>();
-        int nextId = vocab.size();
         for (Map.Entry<Integer, AddedToken> e : config.addedTokens().entrySet()) {
             if (ids.putIfAbsent(e.getValue().content(), e.getKey()) == null) tokens.add(e.getValue());
-            nextId = Math.max(nextId, e.getKey() + 1);
         }
+        // new_idx = len(get_vocab()): the vocab and the added tokens, by content
+        int nextId = vocab.size();
+        for (String content : ids.keySet()) if (!vocab.containsKey(content)) nextId++;
         for (AddedToken t : config.specialTokens()) {
             if (ids.containsKey(t.content())) continue;
             Integer id = vocab.get(t.content());
@@ -77,7 +80,7 @@ public final class ClipTokenizer {
      * Reads a tokenizer folder: {@code vocab.json} and {@code merges.txt} (required), {@code tokenizer_config.json} and
      * {@code special_tokens_map.json} (optional, see {@link ClipTokenizerConfig}).
      *
-     * @throws IOException a {@link ModelException} naming the missing or broken file
+     * @throws IOException a {@link dev.unet4j.core.model.ModelException} naming the missing or broken file
      */
     public static ClipTokenizer load(Path dir) throws IOException {
         return load(dir, ClipTokenizerConfig.read(dir));
@@ -160,48 +163,54 @@ public final class ClipTokenizer {
      * {@link ClipChunks}); weights all 1.
      */
     public ClipChunks encodeChunked(String prompt) {
-        int[] ids = tokenIds(prompt);
-        float[] weights = new float[ids.length];
-        Arrays.fill(weights, 1f);
-        return chunks(ids, weights);
+        ChunkBuilder chunks = newChunks();
+        for (int token : tokenIds(prompt)) {
+            if (chunks.size() == chunks.capacity()) chunks.close();
+            chunks.add(token, 1f);
+        }
+        if (chunks.size() > 0 || chunks.noneClosed()) chunks.close();
+        return chunks.result();
     }
 
     /**
-     * The prompt with AUTOMATIC1111 emphasis ({@code (word:1.2)}, {@code (word)}, {@code [word]}, see
-     * {@link PromptWeights}): each weighted piece is tokenized on its own and its tokens carry its weight, in chunks as
-     * {@link #encodeChunked}.
+     * The prompt the way AUTOMATIC1111's webui tokenizes it ({@code tokenize_line}, without textual-inversion
+     * embeddings): the emphasis pieces of {@link PromptWeights} are tokenized one by one, each token carrying its piece's
+     * weight, and packed into windows of {@code model_max_length - 2} tokens; {@code BREAK} closes the current window; a
+     * window that fills up within {@link #COMMA_BACKTRACK} tokens after a comma is closed after that comma and the
+     * tokens after it move to the next window. Windows are padded with the pad token (weight 1) and wrapped in BOS/EOS.
      */
     public ClipChunks encodeWeighted(String prompt) {
         checkPrompt(prompt);
-        IntList ids = new IntList();
-        List<Float> weights = new ArrayList<>();
+        Integer comma = vocab.get(",</w>");
+        ChunkBuilder chunks = newChunks();
+        int lastComma = -1;
         for (PromptWeights.Piece piece : PromptWeights.parse(prompt)) {
-            int before = ids.size();
-            tokenize(piece.text(), null, ids);
-            for (int i = before; i < ids.size(); i++) weights.add((float) piece.weight());
+            if (piece.isBreak()) {
+                chunks.close();
+                lastComma = -1;
+                continue;
+            }
+            for (int token : tokenIds(piece.text())) {
+                boolean full = chunks.size() == chunks.capacity();
+                if (comma != null && token == comma) {
+                    lastComma = chunks.size();
+                } else if (full && lastComma != -1 && chunks.size() - lastComma <= COMMA_BACKTRACK) {
+                    chunks.closeFirst(lastComma + 1);   // the tokens after the comma open the next window
+                    lastComma = -1;
+                }
+                if (chunks.size() == chunks.capacity()) {
+                    chunks.close();
+                    lastComma = -1;
+                }
+                chunks.add(token, (float) piece.weight());
+            }
         }
-        float[] w = new float[weights.size()];
-        for (int i = 0; i < w.length; i++) w[i] = weights.get(i);
-        return chunks(ids.toArray(), w);
+        if (chunks.size() > 0 || chunks.noneClosed()) chunks.close();
+        return chunks.result();
     }
 
-    private ClipChunks chunks(int[] ids, float[] weights) {
-        int max = config.modelMaxLength(), window = max - 2;
-        int n = Math.max(1, (ids.length + window - 1) / window);
-        int[][] rows = new int[n][max];
-        int[][] masks = new int[n][max];
-        float[][] w = new float[n][max];
-        for (int c = 0; c < n; c++) {
-            int from = c * window, len = Math.min(window, ids.length - from);
-            Arrays.fill(rows[c], padId);
-            Arrays.fill(w[c], 1f);
-            rows[c][0] = bosId;
-            System.arraycopy(ids, from, rows[c], 1, len);
-            System.arraycopy(weights, from, w[c], 1, len);
-            rows[c][len + 1] = eosId;
-            Arrays.fill(masks[c], 0, len + 2, 1);
-        }
-        return new ClipChunks(rows, masks, w);
+    private ChunkBuilder newChunks() {
+        return new ChunkBuilder(config.modelMaxLength(), bosId, eosId, padId);
     }
 
     private static void checkPrompt(String prompt) {

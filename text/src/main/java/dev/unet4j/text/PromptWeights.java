@@ -14,17 +14,23 @@ import java.util.regex.Pattern;
  *   <li>{@code \(} {@code \)} {@code \[} {@code \]} {@code \\} are literal characters;</li>
  *   <li>unclosed brackets apply to the rest of the prompt, unmatched closing brackets are text;</li>
  *   <li>neighbouring pieces of equal weight are merged; an empty prompt is one empty piece of weight 1.</li>
+ *   <li>{@code BREAK} (a whole word, in upper case, outside brackets) is a {@link Piece#isBreak() break piece}: the
+ *       encoder starts a new 75-token window there.</li>
  * </ul>
- * {@code BREAK} is not treated specially (it is ordinary text here).
  */
 public final class PromptWeights {
-    /** A run of prompt text and its weight. */
+    /** A run of prompt text and its weight; {@code ("BREAK", -1)} marks a break, as in the webui. */
     public record Piece(String text, double weight) {
+        public boolean isBreak() {
+            return weight == -1 && text.equals("BREAK");
+        }
     }
 
     private static final Pattern ATTENTION = Pattern.compile(
             "\\\\\\(|\\\\\\)|\\\\\\[|\\\\]|\\\\\\\\|\\\\|\\(|\\[|:\\s*([+-]?[.\\d]+)\\s*\\)|\\)|]|[^\\\\()\\[\\]:]+|:",
             Pattern.UNICODE_CHARACTER_CLASS);
+    /** {@code re_break} of the webui. */
+    private static final Pattern BREAK = Pattern.compile("\\s*\\bBREAK\\b\\s*", Pattern.UNICODE_CHARACTER_CLASS);
     private static final double ROUND = 1.1;
     private static final double SQUARE = 1 / 1.1;
 
@@ -55,8 +61,15 @@ public final class PromptWeights {
             } else if (text.equals("]") && !square.isEmpty()) {
                 multiply(weights, square.remove(square.size() - 1), SQUARE);
             } else {
-                texts.add(new StringBuilder(text));
-                weights.add(1.0);
+                String[] parts = BREAK.split(text, -1);
+                for (int i = 0; i < parts.length; i++) {
+                    if (i > 0) {
+                        texts.add(new StringBuilder("BREAK"));
+                        weights.add(-1.0);
+                    }
+                    texts.add(new StringBuilder(parts[i]));
+                    weights.add(1.0);
+                }
             }
         }
         for (int pos : round) multiply(weights, pos, ROUND);
@@ -76,6 +89,25 @@ public final class PromptWeights {
         }
         out.add(new Piece(run.toString(), w));
         return out;
+    }
+
+    /**
+     * A1111's original emphasis on one window {@code z} ({@code [T, C]} at {@code offset} of {@code v}): every token row
+     * times its weight, then everything times {@code mean_before / mean_after}.
+     */
+    static void emphasize(float[] v, int offset, int tokens, int width, float[] weights) {
+        if (weights.length != tokens) throw new IllegalArgumentException(weights.length + " weights for " + tokens + " tokens");
+        double before = 0, after = 0;
+        for (int i = 0; i < tokens * width; i++) before += v[offset + i];
+        for (int j = 0; j < tokens; j++) {
+            for (int c = 0; c < width; c++) {
+                int i = offset + j * width + c;
+                v[i] = v[i] * weights[j];
+                after += v[i];
+            }
+        }
+        float rescale = (float) (before / after);
+        for (int i = 0; i < tokens * width; i++) v[offset + i] *= rescale;
     }
 
     private static void multiply(List<Double> weights, int from, double factor) {

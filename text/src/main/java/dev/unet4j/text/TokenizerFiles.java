@@ -81,10 +81,26 @@ final class TokenizerFiles {
         String[] lines = readText(file).strip().split("\n", -1);
         Map<String, Integer> ranks = new HashMap<>(Math.min(lines.length, MAX_MERGES + 1) * 2);
         for (int i = 1; i < lines.length && i <= MAX_MERGES; i++) {
-            String[] parts = lines[i].strip().split("\\s+");
-            if (parts.length == 2) ranks.put(parts[0] + " " + parts[1], i - 1);
+            String pair = pair(lines[i]);
+            if (pair != null) ranks.put(pair, i - 1);
         }
         if (ranks.isEmpty()) throw new ModelException("tokenizer file " + file + " holds no merges (expected a '#version' line, then one 'first second' pair per line)");
         return ranks;
+    }
+
+    /** {@code "first second"} when {@code line.split()} has exactly two parts, else null (no regex: 48,894 lines). */
+    private static String pair(String line) {
+        int n = line.length(), a = 0;
+        while (a < n && PythonText.isSpace(line.charAt(a))) a++;
+        int b = a;
+        while (b < n && !PythonText.isSpace(line.charAt(b))) b++;
+        int c = b;
+        while (c < n && PythonText.isSpace(line.charAt(c))) c++;
+        int d = c;
+        while (d < n && !PythonText.isSpace(line.charAt(d))) d++;
+        int e = d;
+        while (e < n && PythonText.isSpace(line.charAt(e))) e++;
+        if (b == a || d == c || e != n) return null;
+        return line.substring(a, b) + " " + line.substring(c, d);
     }
 }

@@ -18,6 +18,7 @@ import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -148,5 +149,25 @@ class ClipTokenizerRobustnessTest {
         // transformers' "unset" model_max_length (int(1e30)) also means CLIP's 77
         Path unset = folderWith("unset-length", "tokenizer_config.json", "{\"model_max_length\": 1000000000000000019884624838656}");
         assertEquals(77, ClipTokenizer.load(unset).modelMaxLength());
+    }
+
+    @Test
+    void addedAndAdditionalSpecialTokensAreNeverSplit() throws IOException {
+        Path d = folderWith("extra", "special_tokens_map.json",
+                "{\"additional_special_tokens\": [\"<extra>\", {\"content\": \"cat\", \"rstrip\": true}]}");
+        Files.writeString(d.resolve("tokenizer_config.json"),
+                "{\"added_tokens_decoder\": {\"49500\": {\"content\": \"<x>\", \"lstrip\": false, \"rstrip\": false}}}");
+        ClipTokenizer t = ClipTokenizer.load(d);
+        // a</w> 320, dog</w> 1929, b</w> 321 from vocab.json; "<x>" keeps its own id; "<extra>" is new and gets
+        // transformers' len(get_vocab()) = 49408 vocab entries + 1 added token
+        assertEquals(List.of("a</w>", "<extra>", "dog</w>", "<x>", "b</w>"), t.tokenize("a<extra>dog<x>b"));
+        assertArrayEquals(new int[]{320, 49409, 1929, 49500, 321}, t.tokenIds("a<extra>dog<x>b"));
+        // an added token that is a vocab entry ("cat", 1481) cuts the word: the pieces are tokenized on their own
+        List<String> want = new ArrayList<>(tok.tokenize("con"));
+        want.add("cat");
+        want.addAll(tok.tokenize("enation"));
+        assertEquals(want, t.tokenize("concatenation"));
+        assertEquals(1481, t.tokenIds("concatenation")[want.indexOf("cat")]);
+        assertNotEquals(want, tok.tokenize("concatenation"), "the plain tokenizer does not cut at cat");
     }
 }

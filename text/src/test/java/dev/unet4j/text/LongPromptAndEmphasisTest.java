@@ -131,4 +131,69 @@ class LongPromptAndEmphasisTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> tok.encodeWeighted("(cat:1.2.3)"));
         assertTrue(e.getMessage().contains("1.2.3"), e.getMessage());
     }
+
+    private static int[] row(int... tokens) {
+        int[] r = new int[77];
+        Arrays.fill(r, 49407);
+        r[0] = 49406;
+        System.arraycopy(tokens, 0, r, 1, tokens.length);
+        return r;
+    }
+
+    private static int[] repeat(int token, int n) {
+        int[] r = new int[n];
+        Arrays.fill(r, token);
+        return r;
+    }
+
+    private static int[] concat(int[]... parts) {
+        return Arrays.stream(parts).flatMapToInt(Arrays::stream).toArray();
+    }
+
+    @Test
+    void weightedEncodingClosesAFullWindowAfterARecentComma() {
+        final int cat = 2368, dog = 1929, comma = 267;
+        String prompt = "cat ".repeat(70) + ", " + "dog ".repeat(20);
+        // webui: the window fills 5 tokens after the comma (<= 20), so it ends at the comma and the 4 dogs move on
+        ClipChunks a1111 = tok.encodeWeighted(prompt);
+        assertEquals(2, a1111.count());
+        assertArrayEquals(row(concat(repeat(cat, 70), new int[]{comma})), a1111.inputIds()[0]);
+        assertArrayEquals(row(repeat(dog, 20)), a1111.inputIds()[1]);
+        int[] mask0 = new int[77];
+        Arrays.fill(mask0, 0, 73, 1);
+        assertArrayEquals(mask0, a1111.attentionMask()[0]);
+        // compel-style windows cut at 75 regardless
+        ClipChunks plain = tok.encodeChunked(prompt);
+        assertArrayEquals(row(concat(repeat(cat, 70), new int[]{comma}, repeat(dog, 4))), plain.inputIds()[0]);
+        assertArrayEquals(row(repeat(dog, 16)), plain.inputIds()[1]);
+        // a comma further back than 20 tokens does not move anything
+        ClipChunks far = tok.encodeWeighted("cat, " + "dog ".repeat(80));
+        assertArrayEquals(row(concat(new int[]{cat, comma}, repeat(dog, 73))), far.inputIds()[0]);
+        assertArrayEquals(row(repeat(dog, 7)), far.inputIds()[1]);
+    }
+
+    @Test
+    void breakStartsANewWindow() {
+        ClipChunks c = tok.encodeWeighted("a cat BREAK a (dog:1.2)");
+        assertEquals(2, c.count());
+        assertArrayEquals(row(320, 2368), c.inputIds()[0]);
+        assertArrayEquals(row(320, 1929), c.inputIds()[1]);
+        assertEquals(1.2f, c.weights()[1][2], 1e-6f);
+        assertEquals(1f, c.weights()[1][1]);
+        // lower case, or inside brackets (its weight is no longer -1), it is a word
+        assertArrayEquals(row(320, 2368, 2568, 320, 1929), tok.encodeWeighted("a cat break a dog").inputIds()[0]);
+        List<PromptWeights.Piece> inBrackets = PromptWeights.parse("(x BREAK y)");
+        assertEquals(List.of(new PromptWeights.Piece("x", 1.1), new PromptWeights.Piece("BREAK", -1.1), new PromptWeights.Piece("y", 1.1)),
+                inBrackets);
+        assertTrue(inBrackets.stream().noneMatch(PromptWeights.Piece::isBreak));
+        assertEquals(List.of(new PromptWeights.Piece("a", 1.0), new PromptWeights.Piece("BREAK", -1.0), new PromptWeights.Piece("b", 1.0)),
+                PromptWeights.parse("a BREAK b"));
+        // as the webui's next_chunk(): a BREAK closes the window even when empty; a trailing one adds nothing
+        assertEquals(1, tok.encodeWeighted("BREAK").count());
+        assertEquals(1, tok.encodeWeighted("a BREAK").count());
+        ClipChunks leading = tok.encodeWeighted("BREAK a");
+        assertEquals(2, leading.count());
+        assertArrayEquals(row(), leading.inputIds()[0]);
+        assertArrayEquals(row(320), leading.inputIds()[1]);
+    }
 }
