@@ -246,4 +246,87 @@ class LoraUNetTest {
         LoraException e = assertThrows(LoraException.class, () -> LoraAdapters.sidePath(LoraSet.of(LoraFile.load(f), 1), k, catalogs()));
         assertTrue(e.getMessage().contains("ranks disagree: down [4, 8], up [8, 3]"), e.getMessage());
     }
+
+    /** The fixture's kohya file rewritten with diffusers/PEFT names (unet.<path>.lora_A/lora_B, alpha) gives the same output. */
+    @Test
+    void peftNamesGiveTheSameAsKohya(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("peft.safetensors");
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (LoraFile.Module m : lora.modules()) {
+            LayerCatalog cat = m.component() == Component.UNET ? unetLayers : textLayers;
+            String p = (m.component() == Component.UNET ? "unet." : "text_encoder.") + cat.byFlatName(m.name()).path();
+            w.add(p + ".lora_A.weight", m.down(), m.downShape()).add(p + ".lora_B.weight", m.up(), m.upShape())
+                    .add(p + ".alpha", new float[] {m.alpha()});
+        }
+        w.write(f);
+        LoraFile peft = LoraFile.load(f);
+        assertEquals(lora.modules().size(), peft.modules().size());
+        try (LoraAdapters a = LoraAdapters.sidePath(LoraSet.of(lora, 0.8), k, catalogs());
+             LoraAdapters b = LoraAdapters.sidePath(LoraSet.of(peft, 0.8), k, catalogs())) {
+            assertArrayEquals(run(a.adapter(Component.UNET)), run(b.adapter(Component.UNET)), 0f);
+        }
+    }
+
+    /**
+     * LoCon: a 3x3 down / 1x1 up LoRA on resnet convolutions (and a conv-shaped one on a 1x1 proj_in): the side path
+     * (down conv with the layer's stride and padding, then 1x1 up) agrees with the merged weight
+     * W + f·reshape(up @ down.flatten(1)), computed here by a plain loop.
+     */
+    @Test
+    void loconConvolutionsSidePathAgreesWithMerged(@TempDir Path dir) throws IOException {
+        java.util.Random rnd = new java.util.Random(7);
+        Path f = dir.resolve("locon.safetensors");
+        SafetensorsWriter w = new SafetensorsWriter();
+        int n = 0;
+        for (String path : new String[] {"down_blocks.0.resnets.0.conv1", "mid_block.resnets.0.conv2", "down_blocks.0.downsamplers.0.conv",
+                "up_blocks.3.resnets.0.conv_shortcut", "conv_in"}) {
+            LayerCatalog.Layer l = unetLayers.get(path);
+            assertNotNull(l, path);
+            int r = 2;
+            long[] ds = {r, l.in(), l.spec().kernelH(), l.spec().kernelW()};
+            float[] down = new float[(int) (ds[0] * ds[1] * ds[2] * ds[3])], up = new float[l.out() * r];
+            for (int i = 0; i < down.length; i++) down[i] = (float) rnd.nextGaussian() * 0.3f;
+            for (int i = 0; i < up.length; i++) up[i] = (float) rnd.nextGaussian() * 0.3f;
+            String name = "lora_unet_" + path.replace('.', '_');
+            w.add(name + ".lora_down.weight", down, ds).add(name + ".lora_up.weight", up, l.out(), r, 1, 1).add(name + ".alpha", new float[] {1f});
+            n++;
+        }
+        w.write(f);
+        LoraSet set = LoraSet.of(LoraFile.load(f), 0.7);
+        float[] side, merged;
+        try (LoraAdapters a = LoraAdapters.sidePath(set, k, catalogs())) {
+            assertEquals(Map.of(Component.UNET, n), a.touched());
+            side = run(a.adapter(Component.UNET));
+        }
+        try (WeightSource ws = WeightSource.open(List.of(PIPE.resolve("unet/diffusion_pytorch_model.safetensors")));
+             LoraAdapters a = LoraAdapters.merged(set, k, catalogs(), Map.of(Component.UNET, ParameterSource.of(ws)))) {
+            merged = run(a.adapter(Component.UNET));
+        }
+        double agree = rel(merged, side), effect = rel(run(null), side);
+        System.out.printf("LoCon: side vs merged %.2e (effect %.2e)%n", agree, effect);
+        assertTrue(agree <= TOL, "side vs merged " + agree);
+        assertTrue(effect > 1e-2, "the LoCon changes the output: " + effect);
+    }
+
+    /** The merged weight is W + f·up·down with f = scale·alpha/rank: checked against a plain loop on one layer. */
+    @Test
+    void mergedWeightIsTheFormula() {
+        LoraFile.Module m = lora.modules().get(0);
+        LayerCatalog.Layer l = unetLayers.byFlatName(m.name());
+        float[] w = new float[l.out() * l.in()];
+        for (int i = 0; i < w.length; i++) w[i] = i * 0.01f;
+        float[] want = w.clone();
+        int r = m.rank();
+        double f = 0.8 * m.alpha() / r;
+        for (int o = 0; o < l.out(); o++) {
+            for (int c = 0; c < l.in(); c++) {
+                double s = 0;
+                for (int j = 0; j < r; j++) s += (double) m.up()[o * r + j] * m.down()[j * l.in() + c];
+                want[o * l.in() + c] += (float) (f * s);
+            }
+        }
+        LoraAdapters.Resolved res = new LoraAdapters.Resolved(l, (float) f, r, m.down(), m.downShape(), m.up());
+        LoraAdapters.Adapter.addProduct(w, res, l);
+        assertArrayEquals(want, w, 1e-6f);
+    }
 }
