@@ -130,13 +130,40 @@ public final class SingleFileCheckpoint implements AutoCloseable {
         return new RenamedSource(weights, refs, unmapped);
     }
 
+    /**
+     * SDXL's first text encoder ({@code conditioner.embedders.0.transformer.*}, CLIP ViT-L, transformers names) for
+     * {@code config}; null when the file has none.
+     */
+    public ParameterSource xlTextEncoder(ClipTextConfig config) {
+        Set<String> keys = keysUnder(weights.names(), XL_CLIP);
+        if (keys.isEmpty()) return null;
+        Set<String> unmapped = new LinkedHashSet<>();
+        Set<String> ignored = new TreeSet<>();
+        return new RenamedSource(weights, LdmClipKeys.clip(keys, XL_CLIP, unmapped, ignored), unmapped);
+    }
+
+    /**
+     * SDXL's second text encoder ({@code conditioner.embedders.1.model.*}, OpenCLIP bigG, as diffusers'
+     * {@code convert_open_clip_checkpoint}: fused in_proj split, {@code text_projection} transposed for
+     * {@code CLIPTextModelWithProjection}) for {@code config}; null when the file has none.
+     */
+    public ParameterSource xlTextEncoder2(ClipTextConfig config) {
+        Set<String> keys = keysUnder(weights.names(), XL_OPEN_CLIP);
+        if (keys.isEmpty()) return null;
+        Set<String> unmapped = new LinkedHashSet<>();
+        Set<String> ignored = new TreeSet<>();
+        Map<String, TensorRef> refs = LdmClipKeys.openClip(keys, XL_OPEN_CLIP, config.numHiddenLayers(), true, unmapped, ignored);
+        if (!ignored.isEmpty()) LOG.debug("{}: SDXL text encoder 2 keys ignored: {}", file, ignored);
+        return new RenamedSource(weights, refs, unmapped);
+    }
+
     /** Keys that belong to no component and are not known extras (reported as a load error). */
     public Set<String> foreignKeys() {
         Set<String> out = new TreeSet<>();
         Set<String> ignored = new TreeSet<>();
         for (String k : weights.names()) {
             if (k.startsWith(UNET) || k.startsWith(VAE) && !k.startsWith("first_stage_model.loss.") || k.startsWith(CLIP)
-                    || k.startsWith(OPEN_CLIP)) continue;
+                    || k.startsWith(OPEN_CLIP) || type.xl() && (k.startsWith(XL_CLIP) || k.startsWith(XL_OPEN_CLIP))) continue;
             if (LDM_BUFFERS.contains(k) || IGNORED_PREFIXES.stream().anyMatch(k::startsWith)
                     || k.startsWith("cond_stage_model.") && k.endsWith("position_ids")) ignored.add(k);
             else out.add(k);

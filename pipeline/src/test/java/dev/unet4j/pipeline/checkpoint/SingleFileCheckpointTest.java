@@ -183,4 +183,31 @@ class SingleFileCheckpointTest {
             }
         }
     }
+
+    /** SDXL's two embedders: CLIP names with the prefix removed, OpenCLIP split and with its projection kept. */
+    @Test
+    void sdxlEmbeddersMapAsDiffusers(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("xl.safetensors");
+        String te1 = SingleFileCheckpoint.XL_CLIP, te2 = SingleFileCheckpoint.XL_OPEN_CLIP;
+        new SafetensorsWriter()
+                .add(LdmModelType.CONV_IN, new float[4], 1, 4, 1, 1)
+                .add(te1 + "text_model.encoder.layers.0.self_attn.q_proj.weight", new float[16], 4, 4)
+                .add(te1 + "text_model.embeddings.position_ids", new float[77], 1, 77)
+                .add(te2 + "transformer.resblocks.0.attn.in_proj_weight", new float[48], 12, 4)
+                .add(te2 + "transformer.resblocks.9.mlp.c_proj.bias", new float[4], 4)
+                .add(te2 + "text_projection", new float[8], 4, 2)
+                .write(f);
+        ClipTextConfig c = ClipTextConfig.of(dev.unet4j.core.model.DiffusersConfig.parse("""
+                {"architectures": ["CLIPTextModelWithProjection"], "hidden_size": 4, "intermediate_size": 8, "num_hidden_layers": 10,
+                 "num_attention_heads": 1, "projection_dim": 2}""", "test"));
+        try (SingleFileCheckpoint ckpt = SingleFileCheckpoint.open(f)) {
+            assertEquals(LdmModelType.XL_BASE, ckpt.type());
+            assertEquals(Set.of(), ckpt.foreignKeys());
+            assertEquals(Set.of("text_model.encoder.layers.0.self_attn.q_proj.weight"), ckpt.xlTextEncoder(c).names());
+            assertEquals(Set.of("text_model.encoder.layers.0.self_attn.q_proj.weight", "text_model.encoder.layers.0.self_attn.k_proj.weight",
+                    "text_model.encoder.layers.0.self_attn.v_proj.weight", "text_model.encoder.layers.9.mlp.fc2.bias", "text_projection.weight"),
+                    ckpt.xlTextEncoder2(c).names());
+            assertArrayEquals(new long[] {2, 4}, ckpt.xlTextEncoder2(c).shapeOf("text_projection.weight"));
+        }
+    }
 }
