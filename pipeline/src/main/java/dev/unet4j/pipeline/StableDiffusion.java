@@ -60,6 +60,7 @@ import java.util.function.Consumer;
 public final class StableDiffusion implements AutoCloseable {
     private final ModelIndex index;
     private final PromptEncoder prompts;
+    private final PromptEncoder prompts2; // SDXL's second tokenizer and text encoder, else null
     private final UNetModel unet;
     private final Consumer<UNetSession> sessionSetup;
     private final AutoencoderKL vae;
@@ -71,11 +72,13 @@ public final class StableDiffusion implements AutoCloseable {
     private final LayerCatalog unetLayers;
     private final LayerCatalog textLayers;
 
-    private StableDiffusion(ModelIndex index, PromptEncoder prompts, UNetModel unet, Consumer<UNetSession> sessionSetup,
-                            AutoencoderKL vae, SchedulerConfig schedulerConfig, PipelineOptions options,
-                            DnnlKernels ownedKernels, int defaultSize, LayerCatalog unetLayers, LayerCatalog textLayers) {
+    private StableDiffusion(ModelIndex index, PromptEncoder prompts, PromptEncoder prompts2, UNetModel unet,
+                            Consumer<UNetSession> sessionSetup, AutoencoderKL vae, SchedulerConfig schedulerConfig,
+                            PipelineOptions options, DnnlKernels ownedKernels, int defaultSize, LayerCatalog unetLayers,
+                            LayerCatalog textLayers) {
         this.index = index;
         this.prompts = prompts;
+        this.prompts2 = prompts2;
         this.unet = unet;
         this.sessionSetup = sessionSetup;
         this.vae = vae;
@@ -115,6 +118,11 @@ public final class StableDiffusion implements AutoCloseable {
             LayerCatalog unetLayers = new LayerCatalog();
             PromptEncoder prompts = PromptEncoder.load(dir, LoadOptions.of(kernels).withLayerFactory(k -> textLayers.recording(LayerFactory.of(k))));
             loaded.add(prompts);
+            PromptEncoder prompts2 = null;
+            if (index.isXl()) {
+                prompts2 = PromptEncoder.load(dir, "tokenizer_2", "text_encoder_2", kernels);
+                loaded.add(prompts2);
+            }
             Path unetDir = dir.resolve("unet");
             QuantizedLayers qu = QuantizedLayers.of(q, kernels);
             UNetModel unet = UNetModel.load(unetDir, LoadOptions.of(kernels).withLayerFactory(k -> unetLayers.recording(qu.factory(k))));
@@ -126,7 +134,7 @@ public final class StableDiffusion implements AutoCloseable {
             AutoencoderKL vae = AutoencoderKL.load(dir.resolve("vae"), kernels);
             loaded.add(vae);
             int sample = DiffusersConfig.load(unetDir.resolve("config.json")).getInt("sample_size", 64);
-            return new StableDiffusion(index, prompts, unet, setup, vae, sched, options, owned, sample * vae.scaleFactor(),
+            return new StableDiffusion(index, prompts, prompts2, unet, setup, vae, sched, options, owned, sample * vae.scaleFactor(),
                     unetLayers, textLayers);
         } catch (IOException | RuntimeException e) {
             for (int i = loaded.size() - 1; i >= 0; i--) {
@@ -165,8 +173,8 @@ public final class StableDiffusion implements AutoCloseable {
                 c.close();
                 throw e;
             }
-            ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of());
-            return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()), c.unet(), c.sessionSetup(),
+            ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of(), false);
+            return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()), null, c.unet(), c.sessionSetup(),
                     c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor(), c.unetLayers(), c.textLayers());
         } catch (IOException | RuntimeException e) {
             if (owned != null) owned.close();
@@ -215,6 +223,10 @@ public final class StableDiffusion implements AutoCloseable {
     }
 
     private PromptEmbeddings encodePrompt(TextToImage request, LayerAdapter text) {
+        if (prompts2 != null) {
+            if (text != null) throw new IllegalArgumentException("LoRA on SDXL text encoders is not supported yet (UNet LoRA is)");
+            return encodePromptXl(request);
+        }
         TextConditioning cond = prompts.encode(request.prompt(), request.clipSkip(), text);
         TextConditioning uncond = request.classifierFree() ? prompts.encode(request.negativeOrEmpty(), request.clipSkip(), text) : null;
         return new PromptEmbeddings(cond, uncond);
@@ -246,6 +258,52 @@ public final class StableDiffusion implements AutoCloseable {
         return Map.of(LoraFile.Component.UNET, unetLayers, LoraFile.Component.TEXT_ENCODER, textLayers);
     }
 
+    /**
+     * SDXL's {@code encode_prompt}: each encoder's {@code hidden_states[-2]} concatenated along the features, the
+     * second encoder's {@code text_embeds} pooled; without a negative prompt and with
+     * {@code force_zeros_for_empty_prompt}, zeros as the negative embeddings.
+     */
+    private PromptEmbeddings encodePromptXl(TextToImage request) {
+        PromptEncoder.Xl[] pos = {prompts.encodeXl(request.prompt(), request.clipSkip()), prompts2.encodeXl(request.prompt(), request.clipSkip())};
+        TextConditioning cond = catFeatures(pos[0].hidden(), pos[1].hidden());
+        if (!request.classifierFree()) return new PromptEmbeddings(cond, null, pos[1].pooled(), null);
+        if (request.negativePrompt() == null && index.forceZerosForEmptyPrompt()) {
+            return new PromptEmbeddings(cond, new TextConditioning(new float[cond.data().length], cond.shape()), pos[1].pooled(),
+                    new float[pos[1].pooled().length]);
+        }
+        String neg = request.negativeOrEmpty();
+        PromptEncoder.Xl[] n = {prompts.encodeXl(neg, request.clipSkip()), prompts2.encodeXl(neg, request.clipSkip())};
+        return new PromptEmbeddings(cond, catFeatures(n[0].hidden(), n[1].hidden()), pos[1].pooled(), n[1].pooled());
+    }
+
+    /** {@code torch.concat([a, b], dim=-1)} of {@code [1, T, Da]} and {@code [1, T, Db]}. */
+    private static TextConditioning catFeatures(TextConditioning a, TextConditioning b) {
+        int t = a.shape()[1], da = a.shape()[2], db = b.shape()[2];
+        if (b.shape()[1] != t) throw new IllegalArgumentException("the text encoders give " + t + " and " + b.shape()[1] + " tokens");
+        float[] out = new float[t * (da + db)];
+        for (int i = 0; i < t; i++) {
+            System.arraycopy(a.data(), i * da, out, i * (da + db), da);
+            System.arraycopy(b.data(), i * db, out, i * (da + db) + da, db);
+        }
+        return new TextConditioning(out, new int[] {1, t, da + db});
+    }
+
+    /**
+     * The UNet's conditioning for {@code k} images: the embeddings repeated, and for SDXL the pooled embeddings and
+     * {@code add_time_ids = [original h, w, crop top, left, target h, w] = [h, w, 0, 0, h, w]}.
+     */
+    private static dev.unet4j.samplers.guidance.Conditioning condition(TextConditioning text, float[] pooled, int k, int h, int w) {
+        TextConditioning t = repeat(text, k);
+        if (pooled == null) return t;
+        float[] e = new float[k * pooled.length];
+        float[] ids = new float[k * 6];
+        for (int i = 0; i < k; i++) {
+            System.arraycopy(pooled, 0, e, i * pooled.length, pooled.length);
+            System.arraycopy(new float[] {h, w, 0, 0, h, w}, 0, ids, i * 6, 6);
+        }
+        return new dev.unet4j.samplers.guidance.TextTimeConditioning(t, e, pooled.length, ids, 6);
+    }
+
     /** Generates the request's images. */
     public GeneratedImages generate(TextToImage request) {
         long t0 = System.nanoTime();
@@ -269,9 +327,12 @@ public final class StableDiffusion implements AutoCloseable {
         if (request.classifierFree() && embeddings.negative() == null) {
             throw new IllegalArgumentException("guidance " + request.guidanceScale() + " needs negative prompt embeddings");
         }
-        TextConditioning cond = repeat(embeddings.prompt(), k);
+        if (prompts2 != null && (request.initImage() != null)) {
+            throw new IllegalArgumentException("SDXL pipelines run text-to-image here (img2img and inpainting are SD 1.x/2.x)");
+        }
+        if (prompts2 != null && embeddings.pooled() == null) throw new IllegalArgumentException("SDXL needs pooled prompt embeddings");
         int f = vae.scaleFactor();
-        Generation gen = Generation.of(request.steps()).conditioning(cond);
+        Generation gen = Generation.of(request.steps());
         List<TorchGenerator> generators = generators(request);
         Sampler sampler = sampler(request);
         NoiseSource noise = continuing(generators);
@@ -299,9 +360,10 @@ public final class StableDiffusion implements AutoCloseable {
                 throw new IllegalArgumentException("height and width have to be divisible by 8, got " + h + "x" + w);
             }
         }
-        gen = gen.size(h / f, w / f).noise(noise, k);
+        gen = gen.size(h / f, w / f).noise(noise, k).conditioning(condition(embeddings.prompt(), embeddings.pooled(), k, h, w));
         if (request.classifierFree()) {
-            gen = gen.guidance(request.guidanceScale(), repeat(embeddings.negative(), k)).guidanceRescale(request.guidanceRescale());
+            gen = gen.guidance(request.guidanceScale(), condition(embeddings.negative(), embeddings.negativePooled(), k, h, w))
+                    .guidanceRescale(request.guidanceRescale());
         }
         gen = gen.onStep(callback(request.progress()));
         Consumer<UNetSession> setup = unetAdapter == null ? sessionSetup
@@ -450,6 +512,7 @@ public final class StableDiffusion implements AutoCloseable {
             } finally {
                 try {
                     prompts.close();
+                    if (prompts2 != null) prompts2.close();
                 } finally {
                     if (ownedKernels != null) ownedKernels.close();
                 }
