@@ -126,4 +126,24 @@ class LoraPipelineTest {
         }
         return err / max;
     }
+
+    /** Switching LoRA sets is preparing the new set's small factor layers: no model reload (measured against a load). */
+    @Test
+    void switchingSetsCostsNoReload() throws IOException {
+        LoraSet a = LoraSet.of(lora, 0.8), b = LoraSet.of(lora, -0.3);
+        long[] prep = new long[6];
+        for (int i = 0; i < prep.length; i++) {
+            long t0 = System.nanoTime();
+            try (LoraAdapters x = sd.loraAdapters(i % 2 == 0 ? a : b)) {
+                prep[i] = System.nanoTime() - t0;
+            }
+        }
+        java.util.Arrays.sort(prep);
+        long t0 = System.nanoTime();
+        try (StableDiffusion again = StableDiffusion.load(Fixture.pipeline(), PipelineOptions.defaults())) {
+            long load = System.nanoTime() - t0;
+            System.out.printf("lora-tiny switch (prepare a set, median): %.2f ms; pipeline load: %.0f ms%n", prep[3] / 1e6, load / 1e6);
+            assertTrue(prep[3] < load, "switch " + prep[3] + " ns vs load " + load + " ns");
+        }
+    }
 }
