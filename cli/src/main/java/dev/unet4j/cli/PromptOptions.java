@@ -39,9 +39,23 @@ final class PromptOptions {
             + "9-channel inpainting UNets get mask and masked image as input, 4-channel ones blend after every step.")
     Path mask;
 
+    @Option(names = "--config", paramLabel = "DIR", description = "Single-file checkpoints (--model file.safetensors in the "
+            + "original LDM/A1111 layout): a diffusers pipeline folder giving the tokenizer and the component configs "
+            + "(needed for models whose sizes the keys cannot say). Without it the configs of the detected type are built in.")
+    Path config;
+
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "Apply a LoRA (kohya/A1111, diffusers/PEFT or LoCon "
+            + ".safetensors) to this generation's UNet and text encoder at SCALE (default 1). Repeatable: the LoRAs add up.")
+    java.util.List<String> loras;
+
+    @Option(names = "--lora-strict", paramLabel = "BOOL", arity = "1", description = "true (default): a LoRA module that "
+            + "targets no layer of the model is an error; false: such modules are skipped.")
+    Boolean loraStrict;
+
     /** Whether any option of this group was given. */
     boolean any() {
         return prompt != null || negativePrompt != null || width != null || height != null || numImages != null
-                || guidanceRescale != null || clipSkip != null || initImage != null || strength != null || mask != null;
+                || guidanceRescale != null || clipSkip != null || initImage != null || strength != null || mask != null
+                || config != null || loras != null || loraStrict != null;
     }
 }

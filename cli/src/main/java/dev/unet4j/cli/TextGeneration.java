@@ -8,6 +8,8 @@ import dev.unet4j.pipeline.GeneratedImages;
 import dev.unet4j.pipeline.PipelineOptions;
 import dev.unet4j.pipeline.StableDiffusion;
 import dev.unet4j.pipeline.TextToImage;
+import dev.unet4j.pipeline.lora.LoraFile;
+import dev.unet4j.pipeline.lora.LoraSet;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Latents;
 import picocli.CommandLine.ParseResult;
@@ -39,6 +41,7 @@ final class TextGeneration {
     private final ParseResult parsed;
     private final Path folder;
     private final boolean demo;
+    private LoraSet loras = LoraSet.none();
 
     private TextGeneration(GenerateCommand g, ParseResult parsed, Path folder, boolean demo) {
         this.g = g;
@@ -59,8 +62,9 @@ final class TextGeneration {
             return new TextGeneration(g, parsed, null, true);
         }
         if (model.equals(DemoText.NAME)) return new TextGeneration(g, parsed, null, true);
-        if (!model.equals(DemoModel.NAME) && Files.isRegularFile(Path.of(model).resolve("model_index.json"))) {
-            return new TextGeneration(g, parsed, Path.of(model), false);
+        if (!model.equals(DemoModel.NAME) && (Files.isRegularFile(Path.of(model).resolve("model_index.json"))
+                || Files.isRegularFile(Path.of(model)))) {
+            return new TextGeneration(g, parsed, Path.of(model), false); // a pipeline folder or a single-file checkpoint
         }
         if (g.prompt.any()) {
             throw new UserException("--prompt and the other text-to-image options need a pipeline folder with model_index.json"
@@ -116,7 +120,14 @@ final class TextGeneration {
                 .withCache(c == null ? CachePolicies.NONE : c.policy());
         String summary;
         Path target;
-        try (StableDiffusion sd = StableDiffusion.load(dir, opts)) {
+        if (p.config != null && (dir == null || !Files.isRegularFile(dir))) {
+            throw new UserException("--config applies to single-file checkpoints (--model file.safetensors)");
+        }
+        if (p.loraStrict != null && p.loras == null) throw new UserException("--lora-strict needs --lora");
+        LoraSet loras = loraSet(p);
+        try (StableDiffusion sd = Files.isRegularFile(dir) ? StableDiffusion.loadSingleFile(dir, p.config, opts)
+                : StableDiffusion.load(dir, opts)) {
+            this.loras = loras;
             if (p.prompt == null) {
                 target = g.out != null ? g.out : Path.of(GenerateCommand.DEFAULT_GRID_FILE);
                 if (format != GenerateCommand.Format.PNG) throw new UserException("--out " + target + ": the grid is a .png");
@@ -131,6 +142,30 @@ final class TextGeneration {
             stdout.flush();
         }
         return Main.EXIT_OK;
+    }
+
+    /** {@code --lora FILE[:SCALE]}, read once. */
+    static LoraSet loraSet(PromptOptions p) throws IOException {
+        LoraSet set = LoraSet.none();
+        if (p.loras == null) return set;
+        for (String spec : p.loras) {
+            String file = spec;
+            double scale = 1.0;
+            int colon = spec.lastIndexOf(':');
+            if (colon > 0) {
+                try {
+                    scale = Double.parseDouble(spec.substring(colon + 1));
+                    file = spec.substring(0, colon);
+                } catch (NumberFormatException e) {
+                    // no scale: the colon is part of the path
+                }
+            }
+            if (!Double.isFinite(scale)) throw new UserException("--lora " + spec + ": the scale must be a finite number");
+            Path f = Path.of(file);
+            if (!Files.isRegularFile(f)) throw new NoSuchFileException(file, null, "(--lora)");
+            set = set.with(LoraFile.load(f), scale);
+        }
+        return Boolean.FALSE.equals(p.loraStrict) ? set.lenient() : set;
     }
 
     private String name() {
@@ -152,7 +187,7 @@ final class TextGeneration {
                             bar.step();
                             return true;
                         }).seeds(seeds);
-                cells.addAll(sd.generate(row).images());
+                cells.addAll(sd.generate(row, loras).images());
             }
         } finally {
             bar.finish();
@@ -174,7 +209,7 @@ final class TextGeneration {
             out = sd.generate(request.onStep(step -> {
                 bar.step();
                 return true;
-            }));
+            }), loras);
         } finally {
             bar.finish();
         }

@@ -7,6 +7,8 @@ import dev.unet4j.text.ClipEncoding;
 import dev.unet4j.text.ClipTextModel;
 import dev.unet4j.text.ClipTextOutput;
 import dev.unet4j.text.ClipTokenizer;
+import dev.unet4j.unet.LayerAdapter;
+import dev.unet4j.unet.LoadOptions;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,13 +30,23 @@ public final class PromptEncoder implements AutoCloseable {
 
     /** Loads a pipeline folder's {@code tokenizer/} and {@code text_encoder/}. */
     public static PromptEncoder load(Path pipelineDir, Kernels kernels) throws IOException {
-        return load(pipelineDir, "tokenizer", "text_encoder", kernels);
+        return load(pipelineDir, "tokenizer", "text_encoder", LoadOptions.of(kernels));
+    }
+
+    /** As {@link #load(Path, Kernels)}, the text encoder built with {@code options} (a recording layer factory). */
+    public static PromptEncoder load(Path pipelineDir, LoadOptions options) throws IOException {
+        return load(pipelineDir, "tokenizer", "text_encoder", options);
     }
 
     /** Loads the named tokenizer and text encoder folders (SDXL's second pair: tokenizer_2, text_encoder_2). */
     public static PromptEncoder load(Path pipelineDir, String tokenizerFolder, String encoderFolder, Kernels kernels) throws IOException {
+        return load(pipelineDir, tokenizerFolder, encoderFolder, LoadOptions.of(kernels));
+    }
+
+    /** As {@link #load(Path, String, String, Kernels)} with the text encoder's load options. */
+    public static PromptEncoder load(Path pipelineDir, String tokenizerFolder, String encoderFolder, LoadOptions options) throws IOException {
         ClipTokenizer tokenizer = ClipTokenizer.load(pipelineDir.resolve(tokenizerFolder));
-        return new PromptEncoder(tokenizer, ClipTextModel.load(pipelineDir.resolve(encoderFolder), kernels));
+        return new PromptEncoder(tokenizer, ClipTextModel.load(pipelineDir.resolve(encoderFolder), options));
     }
 
     /**
@@ -73,22 +85,32 @@ public final class PromptEncoder implements AutoCloseable {
 
     /** {@code prompt_embeds} {@code [1, T, D]} of one prompt ({@code clipSkip} 0 = the final layer's output). */
     public TextConditioning encode(String prompt, int clipSkip) {
+        return encode(prompt, clipSkip, null);
+    }
+
+    /** {@link #encode(String, int)} with the text encoder's layers changed by {@code adapter} (LoRA; null = none). */
+    public TextConditioning encode(String prompt, int clipSkip, LayerAdapter adapter) {
         int layers = model.config().numHiddenLayers();
         if (clipSkip < 0 || clipSkip >= layers) {
             throw new IllegalArgumentException("clip_skip " + clipSkip + " must be in 0.." + (layers - 1) + " for a "
                     + layers + "-layer text encoder");
         }
-        return encodeIds(tokenize(prompt).inputIds(), clipSkip);
+        return encodeIds(tokenize(prompt).inputIds(), clipSkip, adapter);
     }
 
     /** {@link #encode} from token ids (one row of {@code model_max_length} ids). */
     public TextConditioning encodeIds(int[] ids, int clipSkip) {
+        return encodeIds(ids, clipSkip, null);
+    }
+
+    /** {@link #encodeIds(int[], int)} with a layer adapter (LoRA; null = none). */
+    public TextConditioning encodeIds(int[] ids, int clipSkip, LayerAdapter adapter) {
         int layers = model.config().numHiddenLayers();
         if (clipSkip < 0 || clipSkip >= layers) {
             throw new IllegalArgumentException("clip_skip " + clipSkip + " must be in 0.." + (layers - 1) + " for a "
                     + layers + "-layer text encoder");
         }
-        try (ClipTextOutput out = model.encode(new int[][] {ids}, null, clipSkip > 0)) {
+        try (ClipTextOutput out = model.encode(new int[][] {ids}, null, clipSkip > 0, adapter)) {
             if (clipSkip == 0) return text(out.lastHiddenState());
             try (Tensor normed = model.finalLayerNorm(out.hiddenState(-(clipSkip + 1)))) {
                 return text(normed);

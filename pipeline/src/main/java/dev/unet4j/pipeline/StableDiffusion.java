@@ -7,6 +7,14 @@ import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.model.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.pipeline.checkpoint.SingleFileComponents;
+import dev.unet4j.pipeline.lora.LayerCatalog;
+import dev.unet4j.pipeline.lora.LoraAdapters;
+import dev.unet4j.pipeline.lora.LoraException;
+import dev.unet4j.pipeline.lora.LoraFile;
+import dev.unet4j.pipeline.lora.LoraSet;
+import dev.unet4j.unet.LayerAdapter;
+import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
@@ -33,6 +41,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -60,10 +69,13 @@ public final class StableDiffusion implements AutoCloseable {
     private final PipelineOptions options;
     private final DnnlKernels ownedKernels;
     private final int defaultSize;
+    private final LayerCatalog unetLayers;
+    private final LayerCatalog textLayers;
 
     private StableDiffusion(ModelIndex index, PromptEncoder prompts, PromptEncoder prompts2, UNetModel unet,
                             Consumer<UNetSession> sessionSetup, AutoencoderKL vae, SchedulerConfig schedulerConfig,
-                            PipelineOptions options, DnnlKernels ownedKernels, int defaultSize) {
+                            PipelineOptions options, DnnlKernels ownedKernels, int defaultSize, LayerCatalog unetLayers,
+                            LayerCatalog textLayers) {
         this.index = index;
         this.prompts = prompts;
         this.prompts2 = prompts2;
@@ -75,6 +87,8 @@ public final class StableDiffusion implements AutoCloseable {
         this.options = options;
         this.ownedKernels = ownedKernels;
         this.defaultSize = defaultSize;
+        this.unetLayers = unetLayers;
+        this.textLayers = textLayers;
     }
 
     /**
@@ -83,6 +97,7 @@ public final class StableDiffusion implements AutoCloseable {
      * exception; partially loaded components are freed.
      */
     public static StableDiffusion load(Path dir, PipelineOptions options) throws IOException {
+        if (Files.isRegularFile(dir)) return loadSingleFile(dir, null, options);
         ModelIndex index = ModelIndex.load(dir);
         index.requireStableDiffusion();
         QuantSpec q = options.quant();
@@ -99,23 +114,19 @@ public final class StableDiffusion implements AutoCloseable {
             if (!Files.isRegularFile(schedulerFile)) throw new IOException(schedulerFile + ": missing");
             SchedulerConfig sched = SchedulerConfig.load(schedulerFile);
             Samplers.forSchedulerClass(sched); // an unknown scheduler class fails at load, not at the first generate
-            PromptEncoder prompts = PromptEncoder.load(dir, kernels);
+            LayerCatalog textLayers = new LayerCatalog();
+            LayerCatalog unetLayers = new LayerCatalog();
+            PromptEncoder prompts = PromptEncoder.load(dir, LoadOptions.of(kernels).withLayerFactory(k -> textLayers.recording(LayerFactory.of(k))));
             loaded.add(prompts);
             PromptEncoder prompts2 = null;
             if (index.isXl()) {
                 prompts2 = PromptEncoder.load(dir, "tokenizer_2", "text_encoder_2", kernels);
                 loaded.add(prompts2);
             }
-            UNetModel unet;
-            Consumer<UNetSession> setup = s -> { };
             Path unetDir = dir.resolve("unet");
-            if (q != null && q.quantized()) {
-                QuantSpec.Loaded l = q.load(unetDir, kernels, List.of());
-                unet = l.model();
-                setup = l::configure;
-            } else {
-                unet = UNetModel.load(unetDir, LoadOptions.of(kernels));
-            }
+            QuantizedLayers qu = QuantizedLayers.of(q, kernels);
+            UNetModel unet = UNetModel.load(unetDir, LoadOptions.of(kernels).withLayerFactory(k -> unetLayers.recording(qu.factory(k))));
+            Consumer<UNetSession> setup = qu.sessionSetup();
             loaded.add(unet);
             if (!(unet instanceof UNet2DConditionModel)) {
                 throw new IOException(unetDir + ": the pipeline's UNet must be a UNet2DConditionModel");
@@ -123,7 +134,8 @@ public final class StableDiffusion implements AutoCloseable {
             AutoencoderKL vae = AutoencoderKL.load(dir.resolve("vae"), kernels);
             loaded.add(vae);
             int sample = DiffusersConfig.load(unetDir.resolve("config.json")).getInt("sample_size", 64);
-            return new StableDiffusion(index, prompts, prompts2, unet, setup, vae, sched, options, owned, sample * vae.scaleFactor());
+            return new StableDiffusion(index, prompts, prompts2, unet, setup, vae, sched, options, owned, sample * vae.scaleFactor(),
+                    unetLayers, textLayers);
         } catch (IOException | RuntimeException e) {
             for (int i = loaded.size() - 1; i >= 0; i--) {
                 try {
@@ -132,6 +144,39 @@ public final class StableDiffusion implements AutoCloseable {
                     e.addSuppressed(suppressed);
                 }
             }
+            if (owned != null) owned.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads a single-file checkpoint in the original LDM / A1111 layout ({@code .safetensors}; pickle files are
+     * refused), as diffusers' {@code from_single_file(file, config=configDir)}: the architecture is detected from the
+     * keys; {@code configDir} (a diffusers pipeline folder, or one with some of its component folders) gives the
+     * tokenizer and overrides the built-in component configs (needed for models whose sizes the keys cannot say).
+     * See {@link SingleFileComponents}.
+     */
+    public static StableDiffusion loadSingleFile(Path file, Path configDir, PipelineOptions options) throws IOException {
+        QuantSpec q = options.quant();
+        if (q != null && q.scheme() == QuantSpec.Scheme.MIXED) {
+            throw new IllegalArgumentException("quantization '" + q.text() + "' needs calibration inputs; pipelines take the"
+                    + " fixed schemes (" + QuantSpec.VALID + " without mixed:)");
+        }
+        DnnlKernels owned = options.kernels() == null
+                ? new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions()) : null;
+        Kernels kernels = owned != null ? owned : options.kernels();
+        try {
+            SingleFileComponents c = SingleFileComponents.load(file, configDir, kernels, q);
+            try {
+                Samplers.forSchedulerClass(c.scheduler());
+            } catch (RuntimeException e) {
+                c.close();
+                throw e;
+            }
+            ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of(), false);
+            return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()), null, c.unet(), c.sessionSetup(),
+                    c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor(), c.unetLayers(), c.textLayers());
+        } catch (IOException | RuntimeException e) {
             if (owned != null) owned.close();
             throw e;
         }
@@ -174,10 +219,43 @@ public final class StableDiffusion implements AutoCloseable {
 
     /** Encodes the request's prompts (and the negative one when guidance runs) as diffusers' {@code encode_prompt}. */
     public PromptEmbeddings encodePrompt(TextToImage request) {
-        if (prompts2 != null) return encodePromptXl(request);
-        TextConditioning cond = prompts.encode(request.prompt(), request.clipSkip());
-        TextConditioning uncond = request.classifierFree() ? prompts.encode(request.negativeOrEmpty(), request.clipSkip()) : null;
+        return encodePrompt(request, null);
+    }
+
+    private PromptEmbeddings encodePrompt(TextToImage request, LayerAdapter text) {
+        if (prompts2 != null) {
+            if (text != null) throw new IllegalArgumentException("LoRA on SDXL text encoders is not supported yet (UNet LoRA is)");
+            return encodePromptXl(request);
+        }
+        TextConditioning cond = prompts.encode(request.prompt(), request.clipSkip(), text);
+        TextConditioning uncond = request.classifierFree() ? prompts.encode(request.negativeOrEmpty(), request.clipSkip(), text) : null;
         return new PromptEmbeddings(cond, uncond);
+    }
+
+    /**
+     * Generates the request's images with {@code loras} applied to this generation only (UNet and text encoder), as
+     * low-rank side paths: the shared weights are not changed, so generations with other sets (or none) may run at
+     * the same time, and a quantized UNet keeps its quantized weights. Every mismatch between a LoRA and this
+     * model is reported in one {@link LoraException} before anything runs.
+     */
+    public GeneratedImages generate(TextToImage request, LoraSet loras) {
+        if (loras == null || loras.isEmpty()) return generate(request);
+        long t0 = System.nanoTime();
+        try (LoraAdapters a = loraAdapters(loras)) {
+            return generate(request, encodePrompt(request, a.adapter(LoraFile.Component.TEXT_ENCODER)), t0,
+                    a.adapter(LoraFile.Component.UNET));
+        }
+    }
+
+    /** {@code loras} prepared as side paths for this pipeline's UNet and text encoder (close after use). */
+    public LoraAdapters loraAdapters(LoraSet loras) {
+        return LoraAdapters.sidePath(loras, unet.kernels(), Map.of(LoraFile.Component.UNET, unetLayers,
+                LoraFile.Component.TEXT_ENCODER, textLayers));
+    }
+
+    /** The UNet's and text encoder's layers (what LoRAs may target). */
+    public Map<LoraFile.Component, LayerCatalog> layers() {
+        return Map.of(LoraFile.Component.UNET, unetLayers, LoraFile.Component.TEXT_ENCODER, textLayers);
     }
 
     /**
@@ -237,10 +315,14 @@ public final class StableDiffusion implements AutoCloseable {
      * {@code [1, T, D]} each; the negative ones are needed when the request's guidance is above 1.
      */
     public GeneratedImages generate(TextToImage request, PromptEmbeddings embeddings) {
-        return generate(request, embeddings, System.nanoTime());
+        return generate(request, embeddings, System.nanoTime(), null);
     }
 
     private GeneratedImages generate(TextToImage request, PromptEmbeddings embeddings, long t0) {
+        return generate(request, embeddings, t0, null);
+    }
+
+    private GeneratedImages generate(TextToImage request, PromptEmbeddings embeddings, long t0, LayerAdapter unetAdapter) {
         int k = request.numImages();
         if (request.classifierFree() && embeddings.negative() == null) {
             throw new IllegalArgumentException("guidance " + request.guidanceScale() + " needs negative prompt embeddings");
@@ -284,7 +366,9 @@ public final class StableDiffusion implements AutoCloseable {
                     .guidanceRescale(request.guidanceRescale());
         }
         gen = gen.onStep(callback(request.progress()));
-        Pipeline p = Pipeline.of(unet, sampler).withSessionSetup(sessionSetup);
+        Consumer<UNetSession> setup = unetAdapter == null ? sessionSetup
+                : sessionSetup.andThen(s -> s.workspace().attributes().put(LayerAdapter.class, unetAdapter));
+        Pipeline p = Pipeline.of(unet, sampler).withSessionSetup(setup);
         if (options.cache() != CachePolicies.NONE) p = p.withRunModel(CachedRunModel.factory(options.cache()));
         GenerationResult r = p.generate(gen);
         Latents finalLatents = inpainting == null ? r.latents() : inpainting.finish(r.latents());

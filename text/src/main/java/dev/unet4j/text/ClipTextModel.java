@@ -7,6 +7,7 @@ import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.text.nn.ClipTextTransformer;
 import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.LayerAdapter;
 import dev.unet4j.unet.ParameterSource;
 import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.Weights;
@@ -117,9 +118,18 @@ public class ClipTextModel implements AutoCloseable {
      * @param hiddenStates     also return every hidden state ({@link ClipTextOutput#hiddenStates()})
      */
     public ClipTextOutput encode(int[][] inputIds, int[][] attentionMask, boolean hiddenStates) {
+        return encode(inputIds, attentionMask, hiddenStates, null);
+    }
+
+    /**
+     * {@link #encode(int[][], int[][], boolean)} with this call's layers changed by {@code adapter} (a LoRA set; null =
+     * none); the shared model is untouched.
+     */
+    public ClipTextOutput encode(int[][] inputIds, int[][] attentionMask, boolean hiddenStates, LayerAdapter adapter) {
         checkOpen();
         checkInputs(inputIds, attentionMask);
         try (Workspace ws = kernels.newWorkspace(Allocator.direct())) {
+            ws.attributes().put(LayerAdapter.class, adapter);
             Pass p = new Pass(kernels, ws, 0, null, null, null, null);
             ClipTextTransformer.Result r = transformer.forward(p, inputIds, attentionMask, hiddenStates);
             p.finish();

@@ -3,15 +3,26 @@ package dev.unet4j.unet.nn;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.LayerAdapter;
 
-/** A prepared convolution that counts its MACs into the pass. */
+/**
+ * A prepared convolution that counts its MACs into the pass; a session's {@link LayerAdapter} may replace it or add a
+ * side path (LoRA).
+ */
 public final class Conv implements AutoCloseable {
+    private final String path;
     private final Conv2d layer;
     private final Conv2dSpec spec;
 
-    Conv(Conv2d layer, Conv2dSpec spec) {
+    Conv(String path, Conv2d layer, Conv2dSpec spec) {
+        this.path = path;
         this.layer = layer;
         this.spec = spec;
+    }
+
+    /** The diffusers module path ({@code down_blocks.0.resnets.1.conv1}). */
+    public String path() {
+        return path;
     }
 
     public Conv2dSpec spec() {
@@ -25,7 +36,15 @@ public final class Conv implements AutoCloseable {
     /** {@code (conv(x) + bias + residual) * outputScale}. */
     public Tensor forward(Pass p, Tensor x, Tensor residual, float outputScale) {
         p.addMacs(spec.macs(x.dim(0), x.dim(2), x.dim(3)));
-        return layer.forward(p.ws, x, residual, outputScale);
+        LayerAdapter a = p.ws.attributes().get(LayerAdapter.class);
+        if (a == null) return layer.forward(p.ws, x, residual, outputScale);
+        Conv2d merged = a.conv2d(path);
+        if (merged != null) return merged.forward(p.ws, x, residual, outputScale);
+        Tensor delta = a.conv2dDelta(path, p.k, p.ws, x);                  // [N, out, H', W']
+        if (delta == null) return layer.forward(p.ws, x, residual, outputScale);
+        try (delta; Tensor sum = residual == null ? null : p.k.add(p.ws, residual, delta, 1f, 1f)) {
+            return layer.forward(p.ws, x, sum == null ? delta : sum, outputScale);
+        }
     }
 
     @Override

@@ -2,13 +2,24 @@ package dev.unet4j.unet.nn;
 
 import dev.unet4j.core.kernels.Linear;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.unet.LayerAdapter;
 
-/** A prepared linear layer over the last dimension that counts its MACs into the pass. */
+/**
+ * A prepared linear layer over the last dimension that counts its MACs into the pass; a session's
+ * {@link LayerAdapter} may replace it or add a side path (LoRA).
+ */
 public final class Dense implements AutoCloseable {
+    private final String path;
     private final Linear layer;
 
-    Dense(Linear layer) {
+    Dense(String path, Linear layer) {
+        this.path = path;
         this.layer = layer;
+    }
+
+    /** The diffusers module path ({@code down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q}). */
+    public String path() {
+        return path;
     }
 
     public int in() {
@@ -26,7 +37,15 @@ public final class Dense implements AutoCloseable {
     /** {@code (x W^T + b + residual) * outputScale}. */
     public Tensor forward(Pass p, Tensor x, Tensor residual, float outputScale) {
         p.addMacs(x.numel() / x.dim(-1) * layer.inFeatures() * layer.outFeatures());
-        return layer.forward(p.ws, x, residual, outputScale);
+        LayerAdapter a = p.ws.attributes().get(LayerAdapter.class);
+        if (a == null) return layer.forward(p.ws, x, residual, outputScale);
+        Linear merged = a.linear(path);
+        if (merged != null) return merged.forward(p.ws, x, residual, outputScale);
+        Tensor delta = a.linearDelta(path, p.k, p.ws, x);                  // [.., out]
+        if (delta == null) return layer.forward(p.ws, x, residual, outputScale);
+        try (delta; Tensor sum = residual == null ? null : p.k.add(p.ws, residual, delta, 1f, 1f)) {
+            return layer.forward(p.ws, x, sum == null ? delta : sum, outputScale);
+        }
     }
 
     @Override

@@ -62,7 +62,7 @@ public final class VarBuilder {
         VarBuilder c = this;
         try (Tensor w = c.tensor("weight", spec.weightShape());
              Tensor b = bias ? c.tensor("bias", spec.outChannels()) : null) {
-            return new Conv(weights.own(weights.factory.conv2d(c.path(), spec, w, b)), spec);
+            return new Conv(c.path(), weights.own(weights.factory.conv2d(c.path(), spec, w, b)), spec);
         }
     }
 
@@ -81,7 +81,7 @@ public final class VarBuilder {
         VarBuilder c = this;
         try (Tensor w = c.tensor("weight", out, in);
              Tensor b = bias ? c.tensor("bias", out) : null) {
-            return new Dense(weights.own(weights.factory.linear(c.path(), w, b)));
+            return new Dense(c.path(), weights.own(weights.factory.linear(c.path(), w, b)));
         }
     }
 

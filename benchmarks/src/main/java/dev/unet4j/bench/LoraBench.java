@@ -1,0 +1,138 @@
+package dev.unet4j.bench;
+
+import dev.unet4j.core.io.SafetensorsWriter;
+import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.pipeline.QuantizedLayers;
+import dev.unet4j.pipeline.lora.LayerCatalog;
+import dev.unet4j.pipeline.lora.LoraAdapters;
+import dev.unet4j.pipeline.lora.LoraFile;
+import dev.unet4j.pipeline.lora.LoraFile.Component;
+import dev.unet4j.pipeline.lora.LoraSet;
+import dev.unet4j.quantization.spec.QuantSpec;
+import dev.unet4j.unet.LayerAdapter;
+import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.RandomParameterSource;
+import dev.unet4j.unet.UNet2DConditionModel;
+import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.UNetSession;
+import dev.unet4j.unet.config.UNet2DConditionConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * LoRA cost on the Stable Diffusion 1.5 UNet (seeded random weights, {@link UNetForwardCases#SD15_32_B2}): per-forward
+ * time without LoRA, with a rank-32 LoRA on every attention projection (attn1/attn2 to_q/to_k/to_v/to_out.0, 128
+ * layers) as side path and merged, on float32 and int8 weights; and the switch time between two LoRA sets (file read
+ * excluded: preparing the adapters of a new set).
+ *
+ * <p>Run: {@code java -cp benchmarks/target/unet4j-benchmarks.jar dev.unet4j.bench.LoraBench [--runs 3] [--rank 32]}
+ */
+public final class LoraBench {
+    private LoraBench() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        int runs = 3, rank = 32;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--runs")) runs = Integer.parseInt(args[++i]);
+            if (args[i].equals("--rank")) rank = Integer.parseInt(args[++i]);
+        }
+        UNetForwardCases c = UNetForwardCases.SD15_32_B2;
+        UNet2DConditionConfig config = UNet2DConditionConfig.fromJson(c.arch.config);
+        System.out.printf(Locale.ROOT, "SD 1.5 UNet, %dx%d latents, batch %d, rank-%d LoRA on every attention projection, %d threads%n",
+                c.size, c.size, c.batch, rank, Runtime.getRuntime().availableProcessors());
+        for (String scheme : new String[] {"fp32", "int8"}) {
+            QuantSpec q = scheme.equals("fp32") ? null : QuantSpec.parse(scheme);
+            try (DnnlKernels k = new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions())) {
+                LayerCatalog layers = new LayerCatalog();
+                QuantizedLayers ql = QuantizedLayers.of(q, k);
+                try (UNetModel unet = UNet2DConditionModel.build(config, new RandomParameterSource(1234), "random SD15",
+                        LoadOptions.of(k).withLayerFactory(kk -> layers.recording(ql.factory(kk))));
+                     UNetForwardCases.Inputs in = c.inputs(unet)) {
+                    Path a = randomLora(layers, rank, 1), b = randomLora(layers, rank, 2);
+                    LoraSet setA = LoraSet.of(LoraFile.load(a), 0.8), setB = LoraSet.of(LoraFile.load(b), 0.8);
+                    Map<Component, LayerCatalog> cats = Map.of(Component.UNET, layers);
+                    double none = time(unet, ql, in, null, runs);
+                    double[] sw = new double[3];
+                    LoraAdapters side = null;
+                    for (int i = 0; i < sw.length; i++) {
+                        long t0 = System.nanoTime();
+                        LoraAdapters next = LoraAdapters.sidePath(i % 2 == 0 ? setA : setB, k, cats);
+                        sw[i] = (System.nanoTime() - t0) / 1e6;
+                        if (side != null) side.close();
+                        side = next;
+                    }
+                    double sidePath = time(unet, ql, in, side.adapter(Component.UNET), runs);
+                    side.close();
+                    long t0 = System.nanoTime();
+                    double mergedMs, merged;
+                    try (LoraAdapters m = LoraAdapters.merged(setA, k, cats, Map.of(Component.UNET, new RandomParameterSource(1234)))) {
+                        mergedMs = (System.nanoTime() - t0) / 1e6;
+                        merged = time(unet, ql, in, m.adapter(Component.UNET), runs);
+                    }
+                    Arrays.sort(sw);
+                    System.out.printf(Locale.ROOT, "%s: forward none %.0f ms, side path %.0f ms (+%.1f%%), merged %.0f ms (+%.1f%%); "
+                                    + "switch (prepare a set) side path %.0f ms, merged %.0f ms%n", scheme, none, sidePath,
+                            100 * (sidePath / none - 1), merged, 100 * (merged / none - 1), sw[1], mergedMs);
+                    Files.deleteIfExists(a);
+                    Files.deleteIfExists(b);
+                }
+            }
+        }
+    }
+
+    /** Median forward time in ms (after one warm-up). */
+    static double time(UNetModel unet, QuantizedLayers ql, UNetForwardCases.Inputs in, LayerAdapter adapter, int runs) {
+        double[] t = new double[runs];
+        try (UNetSession s = unet.newSession()) {
+            ql.sessionSetup().accept(s);
+            s.workspace().attributes().put(LayerAdapter.class, adapter);
+            s.forward(in.inputs()).close();
+            for (int i = 0; i < runs; i++) {
+                long t0 = System.nanoTime();
+                try (Tensor out = s.forward(in.inputs())) {
+                    t[i] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+        }
+        Arrays.sort(t);
+        return t[runs / 2];
+    }
+
+    /** A kohya file with a rank-{@code rank} LoRA (F16, alpha = rank) on every attention projection of {@code layers}. */
+    static Path randomLora(LayerCatalog layers, int rank, long seed) throws IOException {
+        SplittableRandom r = new SplittableRandom(seed);
+        SafetensorsWriter w = new SafetensorsWriter();
+        int n = 0;
+        for (String block : new String[] {"down_blocks.0", "down_blocks.1", "down_blocks.2", "up_blocks.1", "up_blocks.2", "up_blocks.3", "mid_block"}) {
+            for (int a = 0; a < 3; a++) {
+                for (String attn : new String[] {"attn1", "attn2"}) {
+                    for (String proj : new String[] {"to_q", "to_k", "to_v", "to_out.0"}) {
+                        String path = block + ".attentions." + a + ".transformer_blocks.0." + attn + "." + proj;
+                        LayerCatalog.Layer l = layers.get(path);
+                        if (l == null) continue;
+                        float[] down = new float[rank * l.in()], up = new float[l.out() * rank];
+                        for (int i = 0; i < down.length; i++) down[i] = (float) (r.nextDouble() - 0.5) * 0.02f;
+                        for (int i = 0; i < up.length; i++) up[i] = (float) (r.nextDouble() - 0.5) * 0.02f;
+                        String name = "lora_unet_" + path.replace('.', '_');
+                        w.add(name + ".lora_down.weight", down, rank, l.in()).add(name + ".lora_up.weight", up, l.out(), rank)
+                                .add(name + ".alpha", new float[] {rank});
+                        n++;
+                    }
+                }
+            }
+        }
+        if (n != 128) throw new IllegalStateException("expected 128 attention projections, found " + n);
+        Path f = Files.createTempFile("lora-bench", ".safetensors");
+        w.write(f);
+        return f;
+    }
+}
