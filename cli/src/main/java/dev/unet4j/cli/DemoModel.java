@@ -59,23 +59,34 @@ final class DemoModel {
 
     /** The extracted, verified demo model folder. */
     static Path folder() {
+        return extract(NAME, RESOURCE);
+    }
+
+    /**
+     * Extracts the bundled model {@code name} whose files (listed with their paths in its {@code SHA256SUMS}) lie under
+     * the classpath folder {@code resourceDir}; see the class comment.
+     */
+    static Path extract(String name, String resourceDir) {
         try {
-            byte[] manifestBytes = resource(MANIFEST);
+            byte[] manifestBytes = resource(resourceDir, MANIFEST);
             Map<String, String> expected = parseManifest(new String(manifestBytes, StandardCharsets.UTF_8));
             Path root = cacheRoot();
-            Path target = root.resolve(NAME + "-" + sha256(manifestBytes).substring(0, 12));
+            Path target = root.resolve(name + "-" + sha256(manifestBytes).substring(0, 12));
             if (Files.isDirectory(target) && verify(target, expected)) return target;
             Files.createDirectories(root);
-            Path tmp = Files.createTempDirectory(root, "." + NAME + "-");
+            Path tmp = Files.createTempDirectory(root, "." + name + "-");
             try {
                 for (String file : expected.keySet()) {
-                    byte[] data = resource(file);
+                    byte[] data = resource(resourceDir, file);
                     String actual = sha256(data);
                     if (!actual.equals(expected.get(file))) {
                         throw new IOException("bundled demo model file " + file + " is damaged (sha256 " + actual + ", expected "
                                 + expected.get(file) + "); rebuild or re-download unet4j.jar");
                     }
-                    Files.write(tmp.resolve(file), data);
+                    Path dest = tmp.resolve(file).normalize();
+                    if (!dest.startsWith(tmp)) throw new IOException("bad path in the bundled " + MANIFEST + ": " + file);
+                    Files.createDirectories(dest.getParent());
+                    Files.write(dest, data);
                 }
                 if (Files.isDirectory(target)) deleteTree(target); // present but damaged
                 try {
@@ -89,7 +100,7 @@ final class DemoModel {
             }
             return target;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot extract the demo model to " + cacheRoot(), e);
+            throw new UncheckedIOException("cannot extract the demo model " + name + " to " + cacheRoot(), e);
         }
     }
 
@@ -114,8 +125,12 @@ final class DemoModel {
     }
 
     private static byte[] resource(String name) throws IOException {
-        try (InputStream in = DemoModel.class.getResourceAsStream(RESOURCE + name)) {
-            if (in == null) throw new IOException("the demo model file " + name + " is missing from the classpath (" + RESOURCE + ")");
+        return resource(RESOURCE, name);
+    }
+
+    private static byte[] resource(String dir, String name) throws IOException {
+        try (InputStream in = DemoModel.class.getResourceAsStream(dir + name)) {
+            if (in == null) throw new IOException("the demo model file " + name + " is missing from the classpath (" + dir + ")");
             return in.readAllBytes();
         }
     }

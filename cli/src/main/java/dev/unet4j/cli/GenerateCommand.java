@@ -34,16 +34,22 @@ import java.util.concurrent.Callable;
 
 @Command(name = "generate", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {
-                "Generates images (pixel models) or latents with a diffusion sampler.",
+                "Generates images from a prompt (Stable Diffusion pipeline folders), or images (pixel models) or latents "
+                        + "with a bare UNet and a diffusion sampler.",
                 "",
-                "With no arguments it writes a grid of the bundled demo model's digits: one row per class 0-9, "
-                        + "8 samples per row, DDIM 25 steps, guidance 1.5 with the null class 10, seed 0, upscaled 4x, "
-                        + "to ./unet4j-digits.png.",
+                "With no arguments it writes the bundled demo-text model's grid: one row per prompt 'a handwritten zero' "
+                        + "... 'a handwritten nine', seeds 0-7, DDIM 25 steps, guidance 3, 32x32 upscaled 4x, to "
+                        + "./unet4j-digits.png. --model demo-digits gives the class-conditional demo's grid: one row "
+                        + "per class 0-9, 8 samples per row, DDIM 25 steps, guidance 1.5 with the null class 10, seed 0.",
                 "A class-conditional model without --class-label gives such a grid; with --class-label, one image."},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  unet4j generate",
-                "  unet4j generate --class-label 7 --seed 42 --out seven.png --upscale 8",
+                "  unet4j generate --prompt \"a handwritten seven\" --seed 3 --out seven.png --upscale 8",
+                "  unet4j generate --model ./stable-diffusion-v1-5 --prompt \"a lighthouse at dusk\" --negative-prompt blurry \\",
+                "                  --steps 25 --guidance 7.5 --num-images 2 --out lighthouse.png",
+                "  unet4j generate --model ./stable-diffusion-v1-5 --prompt \"an oil painting\" --init-image in.png --strength 0.6 --out out.png",
+                "  unet4j generate --model demo-digits --class-label 7 --seed 42 --out seven.png --upscale 8",
                 "  unet4j generate --scheduler dpmpp-2m-karras --steps 12 --out grid.png",
                 "  unet4j generate --model ./ddpm-cifar --scheduler ddim --steps 50 --seed 3 --out cat.png",
                 "  unet4j generate --model ./sd-unet --conditioning prompt.safetensors --guidance 7.5 \\",
@@ -60,20 +66,28 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--model", paramLabel = "DIR", defaultValue = DemoModel.NAME,
-            description = "diffusers model, pipeline or hub-cache folder, or demo-digits (the bundled demo). Default: ${DEFAULT-VALUE}.")
+    @Mixin
+    PromptOptions prompt;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "diffusers pipeline folder (model_index.json: text-to-image with --prompt), UNet model or "
+                    + "hub-cache folder, or a bundled demo: demo-text (prompt to picture) or demo-digits (class-conditional "
+                    + "UNet). Default: demo-text, or demo-digits with the UNet options (--class-label, --conditioning, ...).")
     String model;
 
     @Option(names = "--scheduler", paramLabel = "NAME",
-            description = "ddim, euler, euler-karras, heun-karras, euler-ancestral, dpmpp-2m, dpmpp-2m-karras, edm-euler, "
-                    + "edm-heun. Default: the model's own scheduler class (ddim when it has none or an unsupported one).")
+            description = "ddim, pndm, lms, lms-karras, euler, euler-karras, heun-karras, euler-ancestral, dpmpp-2m, "
+                    + "dpmpp-2m-karras, edm-euler, edm-heun. Default: the model's own scheduler class (pipelines: its "
+                    + "scheduler_config.json's _class_name, demo-text ddim; UNet folders: ddim when it has none or an "
+                    + "unsupported one).")
     String scheduler;
 
     @Option(names = "--scheduler-config", paramLabel = "FILE",
             description = "scheduler_config.json to use instead of the model's (default: the model's, else diffusers' defaults).")
     Path schedulerConfig;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "25", description = "Inference steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "25",
+            description = "Inference steps. Default: ${DEFAULT-VALUE} (pipeline folders other than demo-text: 50, as diffusers).")
     int steps;
 
     @ArgGroup(exclusive = true)
@@ -109,7 +123,8 @@ final class GenerateCommand implements Callable<Integer> {
     Integer nullClass;
 
     @Option(names = "--guidance", paramLabel = "G",
-            description = "Classifier-free guidance scale (<= 1: none). Default: 1.5 for demo-digits, otherwise none.")
+            description = "Classifier-free guidance scale (<= 1: none). Default: 3 for demo-text, 7.5 for other pipelines, "
+                    + "1.5 for demo-digits, otherwise none.")
     Double guidance;
 
     @Option(names = "--per-class", paramLabel = "N", defaultValue = "8", description = "Grid: samples per class row. Default: ${DEFAULT-VALUE}.")
@@ -165,6 +180,8 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         common.checkThreads(err);
+        TextGeneration text = TextGeneration.select(this, spec.commandLine().getParseResult());
+        if (text != null) return text.run(stdout, err);
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
         if (upscale != null && (upscale < 1 || upscale > 64)) throw new UserException("--upscale must be 1..64, got " + upscale);
         if (perClass < 1) throw new UserException("--per-class must be >= 1, got " + perClass);

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The CLI's no-argument grid (DDIM 25 steps, guidance 1.5 with null class 10, seed 0, 8 per class, 4x) against the
+ * The CLI's demo-digits grid ({@code --model demo-digits}, its defaults: DDIM 25 steps, guidance 1.5 with null class 10, seed 0, 8 per class, 4x) against the
  * image diffusers itself produced for the same settings, shared/models/digits-16/samples-ddim25-g1.5.png: the bundled
  * model, the sampler, the guidance batching, torch's noise and the pixel mapping all have to agree for this to hold.
  */
@@ -29,8 +29,9 @@ class DigitsGridParityTest {
         System.setProperty("unet4j.cache", Path.of("target", "unet4j-cache").toAbsolutePath().toString());
         Path out = dir.resolve("unet4j-digits.png");
         StringWriter stdout = new StringWriter(), stderr = new StringWriter();
-        // exactly the no-argument defaults, only the file placed in a temporary folder
-        int code = Main.run(new PrintWriter(stdout, true), new PrintWriter(stderr, true), "generate", "--out", out.toString());
+        // exactly the demo-digits defaults, only the file placed in a temporary folder
+        int code = Main.run(new PrintWriter(stdout, true), new PrintWriter(stderr, true), "generate", "--model", "demo-digits",
+                "--out", out.toString());
         assertEquals(0, code, stderr.toString());
         assertTrue(stdout.toString().contains("512x640: classes 0-9 x 8, seed 0, ddim 25 steps, guidance 1.5"), stdout.toString());
 

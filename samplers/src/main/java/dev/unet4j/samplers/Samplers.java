@@ -8,7 +8,9 @@ import dev.unet4j.samplers.kdiffusion.DpmSolverSampler;
 import dev.unet4j.samplers.kdiffusion.EulerAncestralSampler;
 import dev.unet4j.samplers.kdiffusion.EulerSampler;
 import dev.unet4j.samplers.kdiffusion.HeunSampler;
+import dev.unet4j.samplers.kdiffusion.LmsSampler;
 import dev.unet4j.samplers.kdiffusion.SigmaOptions;
+import dev.unet4j.samplers.pndm.PndmSampler;
 import dev.unet4j.samplers.schedule.NoiseSchedule;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 
@@ -20,7 +22,33 @@ public final class Samplers {
     }
 
     public static final List<String> NAMES = List.of("ddim", "euler", "euler-karras", "heun-karras", "euler-ancestral",
-            "dpmpp-2m", "dpmpp-2m-karras", "edm-euler", "edm-heun");
+            "dpmpp-2m", "dpmpp-2m-karras", "edm-euler", "edm-heun", "pndm", "lms", "lms-karras");
+
+    /**
+     * The sampler name of a diffusers scheduler class, as a pipeline's {@code scheduler_config.json} selects it:
+     * DDIMScheduler ddim, PNDMScheduler pndm, LMSDiscreteScheduler lms (lms-karras with use_karras_sigmas),
+     * EulerDiscreteScheduler euler(-karras), HeunDiscreteScheduler heun-karras, EulerAncestralDiscreteScheduler
+     * euler-ancestral, DPMSolverMultistepScheduler dpmpp-2m(-karras), EDMEulerScheduler edm-euler.
+     *
+     * @throws IllegalArgumentException for a class unet4j has no sampler for, naming the known classes
+     */
+    public static String forSchedulerClass(SchedulerConfig cfg) {
+        boolean karras = cfg.bool("use_karras_sigmas", false);
+        return switch (cfg.className()) {
+            case "DDIMScheduler" -> "ddim";
+            case "PNDMScheduler" -> "pndm";
+            case "LMSDiscreteScheduler" -> karras ? "lms-karras" : "lms";
+            case "EulerDiscreteScheduler" -> karras ? "euler-karras" : "euler";
+            case "HeunDiscreteScheduler" -> "heun-karras";
+            case "EulerAncestralDiscreteScheduler" -> "euler-ancestral";
+            case "DPMSolverMultistepScheduler" -> karras ? "dpmpp-2m-karras" : "dpmpp-2m";
+            case "EDMEulerScheduler" -> "edm-euler";
+            default -> throw new IllegalArgumentException(cfg.source() + ": scheduler class '" + cfg.className()
+                    + "' has no unet4j sampler; known classes: DDIMScheduler, PNDMScheduler, LMSDiscreteScheduler,"
+                    + " EulerDiscreteScheduler, HeunDiscreteScheduler, EulerAncestralDiscreteScheduler,"
+                    + " DPMSolverMultistepScheduler, EDMEulerScheduler (choose a sampler by name instead)");
+        };
+    }
 
     /**
      * The sampler called {@code name}, configured from the model's scheduler config (diffusers' from_config:
@@ -58,6 +86,11 @@ public final class Samplers {
                         .withSigmaRange(cfg.number("sigma_min", 0.002), cfg.number("sigma_max", 80), cfg.number("rho", 7))
                         .withChurn(c.sChurn(), c.sTmin(), c.sTmax(), c.sNoise());
                 yield new EdmSampler(p, o);
+            }
+            case "pndm" -> PndmSampler.fromConfig(cfg);
+            case "lms", "lms-karras" -> {
+                LmsSampler l = LmsSampler.fromConfig(cfg);
+                yield l.withOptions(SigmaOptions.fromConfig(cfg).withKarras(name.equals("lms-karras")));
             }
             default -> throw new IllegalArgumentException("unknown scheduler '" + name + "'; valid names: "
                     + String.join(", ", NAMES));

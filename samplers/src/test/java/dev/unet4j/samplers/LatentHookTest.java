@@ -58,7 +58,8 @@ class LatentHookTest {
                 return x;
             }));
             assertArrayEquals(plain.data(), same.data(), name + ": an identity hook changes nothing");
-            assertEquals(STEPS, starts.size(), name);
+            // PNDM's schedule has one entry more than its steps (the second timestep twice), each a step of its loop
+            assertEquals(name.equals("pndm") ? STEPS + 1 : STEPS, starts.size(), name);
             for (StepStart st : starts) {
                 ModelCall first = firstCalls.get(st.stepIndex());
                 assertEquals(first.callIndex(), st.callIndex(), name + " step " + st.stepIndex());

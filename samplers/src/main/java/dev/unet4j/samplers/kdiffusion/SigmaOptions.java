@@ -49,6 +49,12 @@ public record SigmaOptions(TimestepSpacing spacing, int stepsOffset, boolean use
                 customTimesteps, customSigmas);
     }
 
+    /** The same with the schedule ending at sigma 0 (schedulers without final_sigmas_type, e.g. LMS). */
+    public SigmaOptions withFinalSigmaZero() {
+        return new SigmaOptions(spacing, stepsOffset, useKarrasSigmas, false, continuousTimesteps, sigmaMin, sigmaMax,
+                customTimesteps, customSigmas);
+    }
+
     public SigmaOptions withCustomSigmas(double... sigmas) {
         return new SigmaOptions(spacing, stepsOffset, false, finalSigmaMin, continuousTimesteps, sigmaMin, sigmaMax, null, sigmas);
     }

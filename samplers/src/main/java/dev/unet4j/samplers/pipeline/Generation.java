@@ -1,5 +1,6 @@
 package dev.unet4j.samplers.pipeline;
 
+import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.StepCallback;
 import dev.unet4j.samplers.guidance.ClassConditioning;
@@ -25,9 +26,14 @@ import java.util.Objects;
  * @param uncond         the unconditional counterpart for classifier-free guidance, or null
  * @param guidanceScale  CFG scale; {@code <= 1} means no guidance (one conditioned call per evaluation)
  * @param callback       called after every step (progress, previews, cancellation)
+ * @param guidanceRescale diffusers' {@code guidance_rescale} phi in [0, 1] (0 = off)
+ * @param initLatents    img2img: the clean latents the run starts from (noised to the cut timestep by the sampler
+ *                       with the noise source's initial draw), or null for text-to-image
+ * @param strength       img2img strength in (0, 1] (the part of the schedule that runs); 1 without init latents
  */
 public record Generation(int steps, int batch, int height, int width, long[] seeds, NoiseSource noise,
-                         Conditioning cond, Conditioning uncond, double guidanceScale, StepCallback callback) {
+                         Conditioning cond, Conditioning uncond, double guidanceScale, StepCallback callback,
+                         double guidanceRescale, Latents initLatents, double strength) {
 
     public Generation {
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
@@ -35,6 +41,33 @@ public record Generation(int steps, int batch, int height, int width, long[] see
         seeds = seeds == null ? null : seeds.clone();
         Objects.requireNonNull(callback, "callback");
         if (!Double.isFinite(guidanceScale)) throw new IllegalArgumentException("guidance scale must be finite");
+        if (!(guidanceRescale >= 0 && guidanceRescale <= 1)) {
+            throw new IllegalArgumentException("guidance_rescale must be in [0, 1], got " + guidanceRescale);
+        }
+        if (initLatents != null && !(strength > 0 && strength <= 1)) {
+            throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
+        }
+    }
+
+    /** The record without the img2img and rescale fields (they default to none). */
+    public Generation(int steps, int batch, int height, int width, long[] seeds, NoiseSource noise, Conditioning cond,
+                      Conditioning uncond, double guidanceScale, StepCallback callback) {
+        this(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback, 0.0, null, 1.0);
+    }
+
+    /** diffusers' {@code guidance_rescale} (0 = off): the guided prediction pulled toward the conditional one's std. */
+    public Generation guidanceRescale(double phi) {
+        return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback, phi,
+                initLatents, strength);
+    }
+
+    /**
+     * img2img: start from {@code latents} (already scaled for the UNet, batch and size of the run), noised to the
+     * timestep the strength cuts the schedule at, with the noise source's initial draw.
+     */
+    public Generation initLatents(Latents latents, double s) {
+        return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback,
+                guidanceRescale, Objects.requireNonNull(latents, "latents"), s);
     }
 
     /** {@code steps} steps, batch 1, seed 0, unconditional, no guidance. */
@@ -50,21 +83,21 @@ public record Generation(int steps, int batch, int height, int width, long[] see
     /** One seed per batch item: item i's noise is {@code torch.randn(generator=manual_seed(seeds[i]))}. */
     public Generation seeds(long... s) {
         if (s.length == 0) throw new IllegalArgumentException("need at least one seed");
-        return new Generation(steps, batch, height, width, s, null, cond, uncond, guidanceScale, callback);
+        return new Generation(steps, batch, height, width, s, null, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
     }
 
     /** Caller-supplied noise for a batch of {@code n}. */
     public Generation noise(NoiseSource source, int n) {
-        return new Generation(steps, n, height, width, null, Objects.requireNonNull(source), cond, uncond, guidanceScale, callback);
+        return new Generation(steps, n, height, width, null, Objects.requireNonNull(source), cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
     }
 
     public Generation size(int h, int w) {
         if (h < 1 || w < 1) throw new IllegalArgumentException("size must be positive, got " + h + "x" + w);
-        return new Generation(steps, batch, h, w, seeds, noise, cond, uncond, guidanceScale, callback);
+        return new Generation(steps, batch, h, w, seeds, noise, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
     }
 
     public Generation steps(int n) {
-        return new Generation(n, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback);
+        return new Generation(n, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
     }
 
     /** Class labels, one per item. */
@@ -74,7 +107,7 @@ public record Generation(int steps, int batch, int height, int width, long[] see
 
     /** Any conditioning (class labels, text embeddings). */
     public Generation conditioning(Conditioning c) {
-        return new Generation(steps, batch, height, width, seeds, noise, c, uncond, guidanceScale, callback);
+        return new Generation(steps, batch, height, width, seeds, noise, c, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
     }
 
     /** Classifier-free guidance for a class-conditional model whose null (unconditional) label is {@code nullClass}. */
@@ -83,7 +116,7 @@ public record Generation(int steps, int batch, int height, int width, long[] see
             throw new IllegalStateException("set the class labels (classes(...)) before class guidance");
         }
         return new Generation(steps, batch, height, width, seeds, noise, cond, ClassConditioning.repeat(nullClass, c.batchSize()),
-                scale, callback);
+                scale, callback, guidanceRescale, initLatents, strength);
     }
 
     /** Classifier-free guidance with explicit unconditional inputs (e.g. empty-prompt text embeddings). */
@@ -92,11 +125,11 @@ public record Generation(int steps, int batch, int height, int width, long[] see
         if (cond instanceof TextConditioning && !(unconditional instanceof TextConditioning)) {
             throw new IllegalArgumentException("text conditioning needs text unconditional embeddings");
         }
-        return new Generation(steps, batch, height, width, seeds, noise, cond, unconditional, scale, callback);
+        return new Generation(steps, batch, height, width, seeds, noise, cond, unconditional, scale, callback, guidanceRescale, initLatents, strength);
     }
 
     public Generation onStep(StepCallback cb) {
-        return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, cb);
+        return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, cb, guidanceRescale, initLatents, strength);
     }
 
     /** Items in the batch: explicit, else from the seeds, else from the conditioning, else 1. */

@@ -81,12 +81,12 @@ public final class Pipeline {
     public GenerationResult generate(Generation g) {
         int[] shape = shape(g);
         long start = System.nanoTime();
-        RunPlan plan = plan(g.steps(), shape);
+        RunPlan plan = plan(g.steps(), shape, g.initLatents() == null ? 1.0 : g.strength());
         try (UNetSession session = unet.newSession()) {
             if (sessionSetup != null) sessionSetup.accept(session);
             try (RunModel model = runModel.open(session, plan)) {
-                SamplingRequest request = new SamplingRequest(g.steps(), shape, g.newNoise(), null, 1.0, g.callback(),
-                        model.latentHook());
+                SamplingRequest request = new SamplingRequest(g.steps(), shape, g.newNoise(), g.initLatents(),
+                        g.initLatents() == null ? 1.0 : g.strength(), g.callback(), model.latentHook());
                 Latents out = sampler.sample(denoiser(model.model(), g), request);
                 return new GenerationResult(out, plan.totalCalls(), model.macsDone(), model.macsFull(), System.nanoTime() - start);
             }
@@ -98,6 +98,11 @@ public final class Pipeline {
      * zero network with zero noise: the samplers' timesteps never depend on the model's outputs.
      */
     public RunPlan plan(int steps, int[] shape) {
+        return plan(steps, shape, 1.0);
+    }
+
+    /** The plan of an img2img run with {@code strength} (1: text-to-image, the whole schedule). */
+    public RunPlan plan(int steps, int[] shape, double strength) {
         List<Double> timesteps = new ArrayList<>();
         Denoiser zero = (x, call) -> {
             timesteps.add(call.timestep());
@@ -114,14 +119,15 @@ public final class Pipeline {
                 return Latents.zeros(s);
             }
         };
-        sampler.sample(zero, new SamplingRequest(steps, shape, zeros, null, 1.0, StepCallback.NONE));
+        Latents init = strength < 1 ? Latents.zeros(shape) : null;
+        sampler.sample(zero, new SamplingRequest(steps, shape, zeros, init, strength, StepCallback.NONE));
         return new RunPlan(shape, steps, timesteps.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     private static Denoiser denoiser(DiffusionModel model, Generation g) {
         if (g.cond() == null) return Guidance.unconditional(model);
         if (g.uncond() != null && g.guidanceScale() > 1) {
-            return Guidance.classifierFree(model, g.uncond(), g.cond(), g.guidanceScale(), 0);
+            return Guidance.classifierFree(model, g.uncond(), g.cond(), g.guidanceScale(), g.guidanceRescale());
         }
         return Guidance.conditioned(model, g.cond());
     }

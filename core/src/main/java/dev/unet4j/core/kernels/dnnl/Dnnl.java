@@ -188,8 +188,14 @@ final class Dnnl {
             return md;
         }
 
-        /** {@code t}'s descriptor, with {@link #canonicalStrides canonical strides} for its size-1 dimensions. */
+        /**
+         * {@code t}'s descriptor, with {@link #canonicalStrides canonical strides} for its size-1 dimensions. NHWC
+         * tensors keep their own strides, which are already the natural ones: row-major canonical strides would give
+         * a size-1 W (or H) the channel stride 1, and oneDNN then misreads the layout (a [N, C, H, 1] NHWC source of
+         * a resampling or reorder produced garbage).
+         */
         dnnl_memory_desc md(Tensor t) {
+            if (t.isChannelsLast()) return md(t.shape(), t.strides());
             return md(t.shape(), canonicalStrides(t.shape(), t.strides()));
         }
 

@@ -1,0 +1,46 @@
+package dev.unet4j.cli;
+
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** The options of {@code generate} for text-to-image pipelines (a folder with {@code model_index.json}). */
+final class PromptOptions {
+    @Option(names = "--prompt", paramLabel = "TEXT",
+            description = "Text-to-image pipelines: the prompt. Without --prompt (and without --model) the demo-text grid "
+                    + "of 'a handwritten zero' ... 'nine' x seeds 0-7 is drawn.")
+    String prompt;
+
+    @Option(names = "--negative-prompt", paramLabel = "TEXT", description = "The negative prompt. Default: the empty string.")
+    String negativePrompt;
+
+    @Option(names = "--width", paramLabel = "W", description = "Image width in pixels, a multiple of 8. Default: the model's (demo-text 32).")
+    Integer width;
+
+    @Option(names = "--height", paramLabel = "H", description = "Image height in pixels, a multiple of 8. Default: the model's (demo-text 32).")
+    Integer height;
+
+    @Option(names = "--num-images", paramLabel = "K", description = "Images per prompt (one batch); K > 1 writes OUT-0.png ... Default: 1.")
+    Integer numImages;
+
+    @Option(names = "--guidance-rescale", paramLabel = "PHI", description = "diffusers' guidance_rescale in [0, 1]. Default: 0.")
+    Double guidanceRescale;
+
+    @Option(names = "--clip-skip", paramLabel = "N", description = "Use the text encoder's output N layers before the last. Default: 0.")
+    Integer clipSkip;
+
+    @Option(names = "--init-image", paramLabel = "PNG", description = "img2img: start from this PNG (RGB, RGBA, greyscale; its size, rounded down to a multiple of 8).")
+    Path initImage;
+
+    @Option(names = "--strength", paramLabel = "S", description = "img2img strength in (0, 1]: how much of the schedule runs. Default: 0.8.")
+    Double strength;
+
+    @Option(names = "--mask", paramLabel = "PNG", description = "Inpainting mask (white = repaint) for --init-image.")
+    Path mask;
+
+    /** Whether any option of this group was given. */
+    boolean any() {
+        return prompt != null || negativePrompt != null || width != null || height != null || numImages != null
+                || guidanceRescale != null || clipSkip != null || initImage != null || strength != null || mask != null;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.unet4j.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A diffusers pipeline folder's {@code model_index.json}: the pipeline class and, per component folder, the
+ * {@code [library, class]} pair (null pairs, such as a removed safety checker, mean "absent").
+ *
+ * @param folder     the pipeline folder
+ * @param className  {@code _class_name}, e.g. {@code StableDiffusionPipeline}
+ * @param components component name to its {@code [library, class]}, absent ones left out
+ */
+public record ModelIndex(Path folder, String className, Map<String, Component> components) {
+    /** Pipelines whose folders this module runs (img2img and inpaint folders are the same layout). */
+    public static final Set<String> SUPPORTED = Set.of("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline",
+            "StableDiffusionInpaintPipeline");
+
+    /** One component entry: the Python library and class diffusers instantiates. */
+    public record Component(String library, String className) {
+    }
+
+    public ModelIndex {
+        components = Map.copyOf(components);
+    }
+
+    /** Reads {@code folder/model_index.json}. */
+    public static ModelIndex load(Path folder) throws IOException {
+        Path file = folder.resolve("model_index.json");
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "not a diffusers pipeline folder (no model_index.json)");
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new IOException(file + ": invalid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) throw new IOException(file + ": model_index.json must be a JSON object");
+        JsonNode cls = root.get("_class_name");
+        if (cls == null || !cls.isTextual()) throw new IOException(file + ": no _class_name string");
+        Map<String, Component> comps = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().startsWith("_")) continue;
+            JsonNode v = e.getValue();
+            if (!v.isArray()) continue; // requires_safety_checker, force_zeros_for_empty_prompt, ...
+            if (v.size() != 2) throw new IOException(file + ": component " + e.getKey() + " must be [library, class], got " + v);
+            if (v.get(0).isNull() || v.get(1).isNull()) continue;
+            comps.put(e.getKey(), new Component(v.get(0).asText(), v.get(1).asText()));
+        }
+        return new ModelIndex(folder, cls.asText(), comps);
+    }
+
+    /** The component's class, or null when the folder has none. */
+    public String classOf(String component) {
+        Component c = components.get(component);
+        return c == null ? null : c.className();
+    }
+
+    /**
+     * Throws one exception listing everything this module cannot run: an unsupported pipeline class, missing or
+     * unsupported components, missing component folders.
+     */
+    public void requireStableDiffusion() throws IOException {
+        List<String> problems = new ArrayList<>();
+        if (!SUPPORTED.contains(className)) {
+            problems.add("pipeline class " + className + " is not supported (supported: " + String.join(", ", SUPPORTED.stream().sorted().toList()) + ")");
+        }
+        expect(problems, "tokenizer", "CLIPTokenizer", "CLIPTokenizerFast");
+        expect(problems, "text_encoder", "CLIPTextModel", "CLIPTextModelWithProjection");
+        expect(problems, "unet", "UNet2DConditionModel");
+        expect(problems, "vae", "AutoencoderKL");
+        if (components.get("scheduler") == null) problems.add("no scheduler component");
+        if (!problems.isEmpty()) {
+            throw new IOException(folder.resolve("model_index.json") + ": cannot run this pipeline:\n  - "
+                    + String.join("\n  - ", problems));
+        }
+    }
+
+    private void expect(List<String> problems, String name, String... classes) {
+        Component c = components.get(name);
+        if (c == null) {
+            problems.add("no " + name + " component");
+            return;
+        }
+        if (!List.of(classes).contains(c.className())) {
+            problems.add(name + " is " + c.className() + ", expected " + String.join(" or ", classes));
+        }
+        if (!Files.isDirectory(folder.resolve(name))) problems.add("component folder " + name + "/ is missing");
+    }
+}
