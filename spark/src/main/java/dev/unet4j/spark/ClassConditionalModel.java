@@ -38,6 +38,9 @@ import java.util.function.Consumer;
  */
 final class ClassConditionalModel implements ImageModel {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClassConditionalModel.class);
+    /** Rows this JVM generated inside multi-row batches (a metric; the tests check that batching happens). */
+    static final java.util.concurrent.atomic.AtomicLong BATCHED_ROWS = new java.util.concurrent.atomic.AtomicLong();
 
     private final UNetModel unet;
     private final DnnlKernels kernels;
@@ -130,9 +133,11 @@ final class ClassConditionalModel implements ImageModel {
                     out[valid.get(k)] = new RowResult(PngWriter.encode(images.get(k)), batch.get(k).seed(),
                             settings(batch.get(k), s), each, null);
                 }
+                BATCHED_ROWS.addAndGet(batch.size());
                 valid.clear();
             } catch (RuntimeException batchFailed) {
-                // fall through: each row alone, so a failure is reported on its own row
+                // each row alone, so a failure is reported on its own row
+                LOG.warn("a batch of {} rows failed ({}); generating them one by one", valid.size(), RowResult.describe(batchFailed));
             }
         }
         for (int i : valid) {

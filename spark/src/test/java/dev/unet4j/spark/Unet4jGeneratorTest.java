@@ -158,17 +158,49 @@ class Unet4jGeneratorTest {
         assertNull(out.get(6).getAs("error"));
         assertError(out.get(1), "height and width have to be divisible by 8, got 36x0");
         assertError(out.get(2), "init_image");
-        assertError(out.get(3), "prompt is 112 tokens (with BOS/EOS); the model takes at most 77");
+        // BOS + "a", "handwritten", "seven" (single CLIP tokens, as every demo caption word) + 90 x "very" + EOS = 95
+        assertError(out.get(3), "prompt is 95 tokens (with BOS/EOS); the model takes at most 77");
         assertError(out.get(4), "prompt is null");
         assertError(out.get(5), "steps must be >= 1, got 0");
         assertEquals(9L, (long) out.get(4).getAs("seed"));
     }
 
     static void assertError(Row r, String part) {
-        assertNull(r.getAs("image"), "row " + r.getAs("id") + " has an image");
+        Object id = r.schema().getFieldIndex("id").isDefined() ? r.getAs("id") : r.getAs("row");
+        assertNull(r.getAs("image"), "row " + id + " has an image");
         String e = r.getAs("error");
-        assertNotNull(e, "row " + r.getAs("id") + " has no error");
-        assertTrue(e.contains(part), "row " + r.getAs("id") + " error: " + e);
+        assertNotNull(e, "row " + id + " has no error");
+        assertTrue(e.contains(part), "row " + id + " error: " + e);
+    }
+
+    @Test
+    void generateImagesJobWritesParquetAndPngs(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path csv = tmp.resolve("prompts.csv");
+        java.nio.file.Files.writeString(csv, String.join("\n",
+                "prompt,negative_prompt,seed,height",
+                "a handwritten one,,31,",
+                "a handwritten eight,blurry,32,",
+                "a handwritten nine,,33,12",
+                "the number 4,,34,32", ""));
+        Path out = tmp.resolve("out.parquet");
+        Path pngs = tmp.resolve("png");
+        GenerateImages.Summary s = GenerateImages.run(SparkTesting.spark(), GenerateImages.Args.parse("--model", model.toString(),
+                "--prompts", csv.toString(), "--out", out.toString(), "--png-dir", pngs.toString(), "--sampler", "ddim",
+                "--steps", String.valueOf(STEPS), "--guidance", String.valueOf(GUIDANCE), "--partitions", "3"));
+        assertEquals(new GenerateImages.Summary(4, 1, 3), s);
+        Map<Long, Row> rows = new HashMap<>();
+        for (Row r : SparkTesting.spark().read().parquet(out.toString()).collectAsList()) rows.put(r.getAs("row"), r);
+        assertError(rows.get(2L), "height and width have to be divisible by 8, got 12x0");
+        String[][] good = {{"0", "a handwritten one", null, "31"}, {"1", "a handwritten eight", "blurry", "32"}, {"3", "the number 4", null, "34"}};
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(pngs)) {
+            assertEquals(List.of("0_31.png", "1_32.png", "3_34.png"), files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        for (String[] g : good) {
+            Image want = libraryImage(g[1], g[2], Long.parseLong(g[3]), STEPS);
+            byte[] png = java.nio.file.Files.readAllBytes(pngs.resolve(g[0] + "_" + g[3] + ".png"));
+            assertSameImage(want, png, "PNG of row " + g[0]);
+            assertArrayEquals(png, (byte[]) rows.get(Long.parseLong(g[0])).getAs("image"), "row " + g[0] + ": Parquet and PNG differ");
+        }
     }
 
     @Test
