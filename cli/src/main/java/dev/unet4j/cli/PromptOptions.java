@@ -32,10 +32,11 @@ final class PromptOptions {
     @Option(names = "--init-image", paramLabel = "PNG", description = "img2img: start from this PNG (RGB, RGBA, greyscale; its size, rounded down to a multiple of 8).")
     Path initImage;
 
-    @Option(names = "--strength", paramLabel = "S", description = "img2img strength in (0, 1]: how much of the schedule runs. Default: 0.8.")
+    @Option(names = "--strength", paramLabel = "S", description = "img2img/inpainting strength in (0, 1]: how much of the schedule runs. Default: 0.8 (with --mask 1).")
     Double strength;
 
-    @Option(names = "--mask", paramLabel = "PNG", description = "Inpainting mask (white = repaint) for --init-image.")
+    @Option(names = "--mask", paramLabel = "PNG", description = "Inpainting mask for --init-image (white = repaint, black = keep): "
+            + "9-channel inpainting UNets get mask and masked image as input, 4-channel ones blend after every step.")
     Path mask;
 
     /** Whether any option of this group was given. */

@@ -75,7 +75,7 @@ final class TextGeneration {
         }
         PromptOptions p = g.prompt;
         GenerateCommand.Format format = g.out == null ? GenerateCommand.Format.PNG : GenerateCommand.Format.of(g.out);
-        if (p.mask != null) throw new UserException("--mask: inpainting is not supported yet (text-to-image and --init-image are)");
+        if (p.mask != null && p.initImage == null) throw new UserException("--mask needs --init-image (the image to inpaint)");
         if (p.strength != null && p.initImage == null) throw new UserException("--strength needs --init-image");
         if (g.upscale != null && (g.upscale < 1 || g.upscale > 64)) throw new UserException("--upscale must be 1..64, got " + g.upscale);
         QuantSpec q = LoadedModel.parseQuant(g.quant);
@@ -101,7 +101,9 @@ final class TextGeneration {
                 if (p.width != null || p.height != null) {
                     throw new UserException("--width/--height: with --init-image the size is the image's (rounded down to a multiple of 8)");
                 }
-                base = base.initImage(readPng(p.initImage, "--init-image"), p.strength == null ? 0.8 : p.strength);
+                Image init = readPng(p.initImage, "--init-image");
+                base = p.mask == null ? base.initImage(init, p.strength == null ? 0.8 : p.strength)
+                        : base.inpaint(init, readPng(p.mask, "--mask"), p.strength == null ? 1.0 : p.strength);
             }
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);

@@ -7,13 +7,16 @@ import picocli.CommandLine.Spec;
 
 /** The top-level {@code unet4j} command: only dispatches to the subcommands. */
 @Command(name = "unet4j", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = "Runs diffusers UNets on the JVM: generation, single forward calls, benchmarks, model inspection and quantization.",
-        subcommands = {GenerateCommand.class, ForwardCommand.class, BenchCommand.class, InspectCommand.class,
+        description = "Runs diffusers UNets and Stable Diffusion pipelines on the JVM: prompt to picture, generation, prompt "
+                + "encoding, single forward calls, benchmarks, model inspection and quantization.",
+        subcommands = {GenerateCommand.class, EncodePromptCommand.class, ForwardCommand.class, BenchCommand.class, InspectCommand.class,
                 QuantizeCommand.class, picocli.CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
-                "  unet4j generate                      # a grid of the bundled demo model's digits -> ./unet4j-digits.png",
-                "  unet4j generate --class-label 7 --seed 1 --out seven.png --upscale 8",
+                "  unet4j generate                      # the bundled demo-text model's prompt grid -> ./unet4j-digits.png",
+                "  unet4j generate --prompt \"a handwritten seven\" --seed 1 --out seven.png --upscale 8",
+                "  unet4j generate --model demo-digits --class-label 7 --seed 1 --out seven.png --upscale 8",
+                "  unet4j encode-prompt --prompt \"a handwritten seven\" --output prompt.safetensors",
                 "  unet4j inspect --model ./my-unet",
                 "  unet4j forward --model ./my-unet --inputs in.safetensors --output out.safetensors --capture mid_block",
                 "  unet4j bench --model demo-digits --batch 8 --steps 25 --quant int8 --json",
@@ -25,6 +28,6 @@ final class UnetCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing command: generate, forward, bench, inspect or quantize");
+        throw new ParameterException(spec.commandLine(), "missing command: generate, encode-prompt, forward, bench, inspect or quantize");
     }
 }

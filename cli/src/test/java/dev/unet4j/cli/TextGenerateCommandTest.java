@@ -108,6 +108,25 @@ class TextGenerateCommandTest {
         }
     }
 
+    /** --mask inpaints: outside the mask the legacy blend keeps the image's own latents, so the picture changes less there. */
+    @Test
+    void maskInpaintsTheWhiteArea() throws IOException {
+        Path tiny = Fixtures.fixture("sd-pipeline-tiny");
+        byte[] px = new byte[64 * 64 * 3];
+        for (int i = 0; i < px.length; i++) px[i] = (byte) (i % 251);
+        Path in = dir.resolve("in.png");
+        PngWriter.write(new Image(64, 64, 3, px), in);
+        byte[] m = new byte[64 * 64];
+        for (int y = 0; y < 64; y++) for (int x = 32; x < 64; x++) m[y * 64 + x] = (byte) 255;
+        Path mask = dir.resolve("mask.png");
+        PngWriter.write(new Image(64, 64, 1, m), mask);
+        Path out = dir.resolve("out.png");
+        Cli.run("generate", "--model", tiny, "--prompt", "a horse", "--init-image", in, "--mask", mask, "--steps", 4,
+                "--scheduler", "ddim", "--out", out).assertOk();
+        assertEquals(64, PngReader.read(out).width());
+        Cli.run("generate", "--model", tiny, "--prompt", "a horse", "--mask", mask, "--out", out).assertError(1, "--mask needs --init-image");
+    }
+
     @Test
     void badInputsSayWhat() throws IOException {
         Cli.run("generate", "--prompt", "a seven", "--width", 30).assertError(1, "divisible by 8");

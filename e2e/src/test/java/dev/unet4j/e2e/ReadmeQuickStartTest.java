@@ -7,6 +7,10 @@ import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.pipeline.GeneratedImages;
+import dev.unet4j.pipeline.PipelineOptions;
+import dev.unet4j.pipeline.StableDiffusion;
+import dev.unet4j.pipeline.TextToImage;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.SamplerOptions;
@@ -77,6 +81,34 @@ class ReadmeQuickStartTest {
                 }
             }
             assertTrue(lo < 40 && hi > 200, "digit " + cell + ": black background and white ink, got " + lo + ".." + hi);
+        }
+    }
+
+    /** The README's prompt-to-picture snippet, verbatim between the markers, on the digits-text demo pipeline. */
+    @Test
+    void promptQuickStartWritesSevens() throws IOException {
+        Path pipelineDir = Fixtures.model("digits-text-32");
+        // README-BEGIN pipeline
+        try (StableDiffusion sd = StableDiffusion.load(pipelineDir, PipelineOptions.defaults()
+                .withCache(CachePolicies.parse("deepcache:interval=2")))) {           // optional, as for UNets
+            GeneratedImages out = sd.generate(TextToImage.of("a handwritten seven")
+                    .negativePrompt("").size(32, 32).steps(25).guidance(3).scheduler("ddim").seeds(0, 1, 2, 3)
+                    .onStep(s -> s.index() < 100));                                   // false cancels; s.preview() decodes
+            for (int i = 0; i < out.images().size(); i++) PngWriter.write(out.images().get(i), dir.resolve("seven-" + i + ".png"));
+        }
+        // README-END pipeline
+        for (int i = 0; i < 4; i++) {
+            BufferedImage img = ImageIO.read(dir.resolve("seven-" + i + ".png").toFile());
+            assertEquals(32, img.getWidth());
+            int lo = 255, hi = 0;
+            for (int y = 0; y < 32; y++) {
+                for (int x = 0; x < 32; x++) {
+                    int v = img.getRaster().getSample(x, y, 0);
+                    lo = Math.min(lo, v);
+                    hi = Math.max(hi, v);
+                }
+            }
+            assertTrue(lo < 40 && hi > 200, "seven " + i + ": dark background and light ink, got " + lo + ".." + hi);
         }
     }
 }

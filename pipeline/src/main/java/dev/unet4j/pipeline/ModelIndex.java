@@ -21,11 +21,14 @@ import java.util.Set;
  * @param folder     the pipeline folder
  * @param className  {@code _class_name}, e.g. {@code StableDiffusionPipeline}
  * @param components component name to its {@code [library, class]}, absent ones left out
+ * @param forceZerosForEmptyPrompt SDXL's {@code force_zeros_for_empty_prompt} (default true): without a negative
+ *                   prompt the negative embeddings are zeros
  */
-public record ModelIndex(Path folder, String className, Map<String, Component> components) {
+public record ModelIndex(Path folder, String className, Map<String, Component> components, boolean forceZerosForEmptyPrompt) {
     /** Pipelines whose folders this module runs (img2img and inpaint folders are the same layout). */
     public static final Set<String> SUPPORTED = Set.of("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline",
-            "StableDiffusionInpaintPipeline");
+            "StableDiffusionInpaintPipeline", "StableDiffusionXLPipeline");
+    public static final String XL = "StableDiffusionXLPipeline";
 
     /** One component entry: the Python library and class diffusers instantiates. */
     public record Component(String library, String className) {
@@ -60,7 +63,13 @@ public record ModelIndex(Path folder, String className, Map<String, Component> c
             if (v.get(0).isNull() || v.get(1).isNull()) continue;
             comps.put(e.getKey(), new Component(v.get(0).asText(), v.get(1).asText()));
         }
-        return new ModelIndex(folder, cls.asText(), comps);
+        JsonNode fz = root.get("force_zeros_for_empty_prompt");
+        return new ModelIndex(folder, cls.asText(), comps, fz == null || !fz.isBoolean() || fz.asBoolean());
+    }
+
+    /** Whether this is an SDXL pipeline (two text encoders, text-time conditioning). */
+    public boolean isXl() {
+        return className.equals(XL);
     }
 
     /** The component's class, or null when the folder has none. */
@@ -81,6 +90,10 @@ public record ModelIndex(Path folder, String className, Map<String, Component> c
         expect(problems, "tokenizer", "CLIPTokenizer", "CLIPTokenizerFast");
         expect(problems, "text_encoder", "CLIPTextModel", "CLIPTextModelWithProjection");
         expect(problems, "unet", "UNet2DConditionModel");
+        if (isXl()) {
+            expect(problems, "tokenizer_2", "CLIPTokenizer", "CLIPTokenizerFast");
+            expect(problems, "text_encoder_2", "CLIPTextModelWithProjection");
+        }
         expect(problems, "vae", "AutoencoderKL");
         if (components.get("scheduler") == null) problems.add("no scheduler component");
         if (!problems.isEmpty()) {

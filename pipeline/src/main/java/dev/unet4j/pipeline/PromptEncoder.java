@@ -28,8 +28,34 @@ public final class PromptEncoder implements AutoCloseable {
 
     /** Loads a pipeline folder's {@code tokenizer/} and {@code text_encoder/}. */
     public static PromptEncoder load(Path pipelineDir, Kernels kernels) throws IOException {
-        ClipTokenizer tokenizer = ClipTokenizer.load(pipelineDir.resolve("tokenizer"));
-        return new PromptEncoder(tokenizer, ClipTextModel.load(pipelineDir.resolve("text_encoder"), kernels));
+        return load(pipelineDir, "tokenizer", "text_encoder", kernels);
+    }
+
+    /** Loads the named tokenizer and text encoder folders (SDXL's second pair: tokenizer_2, text_encoder_2). */
+    public static PromptEncoder load(Path pipelineDir, String tokenizerFolder, String encoderFolder, Kernels kernels) throws IOException {
+        ClipTokenizer tokenizer = ClipTokenizer.load(pipelineDir.resolve(tokenizerFolder));
+        return new PromptEncoder(tokenizer, ClipTextModel.load(pipelineDir.resolve(encoderFolder), kernels));
+    }
+
+    /**
+     * SDXL's per-encoder part of {@code encode_prompt}: {@code hidden_states[-(clip_skip + 2)]} (the penultimate layer
+     * without the final layer norm for clip_skip 0) and the pooled output ({@code text_embeds} of a
+     * CLIPTextModelWithProjection, else {@code pooler_output}), {@code [1, P]}.
+     */
+    public Xl encodeXl(String prompt, int clipSkip) {
+        int layers = model.config().numHiddenLayers();
+        if (clipSkip < 0 || clipSkip + 2 > layers + 1) {
+            throw new IllegalArgumentException("clip_skip " + clipSkip + " is out of range for a " + layers + "-layer text encoder");
+        }
+        int[] ids = tokenize(prompt).inputIds();
+        try (ClipTextOutput out = model.encode(new int[][] {ids}, null, true)) {
+            Tensor pooled = out.textEmbeds() != null ? out.textEmbeds() : out.pooledOutput();
+            return new Xl(text(out.hiddenState(-(clipSkip + 2))), pooled.toFloatArray());
+        }
+    }
+
+    /** One SDXL encoder's output: the hidden states it contributes and its pooled embeddings. */
+    public record Xl(TextConditioning hidden, float[] pooled) {
     }
 
     public ClipTokenizer tokenizer() {

@@ -51,6 +51,7 @@ import java.util.function.Consumer;
 public final class StableDiffusion implements AutoCloseable {
     private final ModelIndex index;
     private final PromptEncoder prompts;
+    private final PromptEncoder prompts2; // SDXL's second tokenizer and text encoder, else null
     private final UNetModel unet;
     private final Consumer<UNetSession> sessionSetup;
     private final AutoencoderKL vae;
@@ -60,11 +61,12 @@ public final class StableDiffusion implements AutoCloseable {
     private final DnnlKernels ownedKernels;
     private final int defaultSize;
 
-    private StableDiffusion(ModelIndex index, PromptEncoder prompts, UNetModel unet, Consumer<UNetSession> sessionSetup,
-                            AutoencoderKL vae, SchedulerConfig schedulerConfig, PipelineOptions options,
-                            DnnlKernels ownedKernels, int defaultSize) {
+    private StableDiffusion(ModelIndex index, PromptEncoder prompts, PromptEncoder prompts2, UNetModel unet,
+                            Consumer<UNetSession> sessionSetup, AutoencoderKL vae, SchedulerConfig schedulerConfig,
+                            PipelineOptions options, DnnlKernels ownedKernels, int defaultSize) {
         this.index = index;
         this.prompts = prompts;
+        this.prompts2 = prompts2;
         this.unet = unet;
         this.sessionSetup = sessionSetup;
         this.vae = vae;
@@ -99,6 +101,11 @@ public final class StableDiffusion implements AutoCloseable {
             Samplers.forSchedulerClass(sched); // an unknown scheduler class fails at load, not at the first generate
             PromptEncoder prompts = PromptEncoder.load(dir, kernels);
             loaded.add(prompts);
+            PromptEncoder prompts2 = null;
+            if (index.isXl()) {
+                prompts2 = PromptEncoder.load(dir, "tokenizer_2", "text_encoder_2", kernels);
+                loaded.add(prompts2);
+            }
             UNetModel unet;
             Consumer<UNetSession> setup = s -> { };
             Path unetDir = dir.resolve("unet");
@@ -116,7 +123,7 @@ public final class StableDiffusion implements AutoCloseable {
             AutoencoderKL vae = AutoencoderKL.load(dir.resolve("vae"), kernels);
             loaded.add(vae);
             int sample = DiffusersConfig.load(unetDir.resolve("config.json")).getInt("sample_size", 64);
-            return new StableDiffusion(index, prompts, unet, setup, vae, sched, options, owned, sample * vae.scaleFactor());
+            return new StableDiffusion(index, prompts, prompts2, unet, setup, vae, sched, options, owned, sample * vae.scaleFactor());
         } catch (IOException | RuntimeException e) {
             for (int i = loaded.size() - 1; i >= 0; i--) {
                 try {
@@ -167,9 +174,56 @@ public final class StableDiffusion implements AutoCloseable {
 
     /** Encodes the request's prompts (and the negative one when guidance runs) as diffusers' {@code encode_prompt}. */
     public PromptEmbeddings encodePrompt(TextToImage request) {
+        if (prompts2 != null) return encodePromptXl(request);
         TextConditioning cond = prompts.encode(request.prompt(), request.clipSkip());
         TextConditioning uncond = request.classifierFree() ? prompts.encode(request.negativeOrEmpty(), request.clipSkip()) : null;
         return new PromptEmbeddings(cond, uncond);
+    }
+
+    /**
+     * SDXL's {@code encode_prompt}: each encoder's {@code hidden_states[-2]} concatenated along the features, the
+     * second encoder's {@code text_embeds} pooled; without a negative prompt and with
+     * {@code force_zeros_for_empty_prompt}, zeros as the negative embeddings.
+     */
+    private PromptEmbeddings encodePromptXl(TextToImage request) {
+        PromptEncoder.Xl[] pos = {prompts.encodeXl(request.prompt(), request.clipSkip()), prompts2.encodeXl(request.prompt(), request.clipSkip())};
+        TextConditioning cond = catFeatures(pos[0].hidden(), pos[1].hidden());
+        if (!request.classifierFree()) return new PromptEmbeddings(cond, null, pos[1].pooled(), null);
+        if (request.negativePrompt() == null && index.forceZerosForEmptyPrompt()) {
+            return new PromptEmbeddings(cond, new TextConditioning(new float[cond.data().length], cond.shape()), pos[1].pooled(),
+                    new float[pos[1].pooled().length]);
+        }
+        String neg = request.negativeOrEmpty();
+        PromptEncoder.Xl[] n = {prompts.encodeXl(neg, request.clipSkip()), prompts2.encodeXl(neg, request.clipSkip())};
+        return new PromptEmbeddings(cond, catFeatures(n[0].hidden(), n[1].hidden()), pos[1].pooled(), n[1].pooled());
+    }
+
+    /** {@code torch.concat([a, b], dim=-1)} of {@code [1, T, Da]} and {@code [1, T, Db]}. */
+    private static TextConditioning catFeatures(TextConditioning a, TextConditioning b) {
+        int t = a.shape()[1], da = a.shape()[2], db = b.shape()[2];
+        if (b.shape()[1] != t) throw new IllegalArgumentException("the text encoders give " + t + " and " + b.shape()[1] + " tokens");
+        float[] out = new float[t * (da + db)];
+        for (int i = 0; i < t; i++) {
+            System.arraycopy(a.data(), i * da, out, i * (da + db), da);
+            System.arraycopy(b.data(), i * db, out, i * (da + db) + da, db);
+        }
+        return new TextConditioning(out, new int[] {1, t, da + db});
+    }
+
+    /**
+     * The UNet's conditioning for {@code k} images: the embeddings repeated, and for SDXL the pooled embeddings and
+     * {@code add_time_ids = [original h, w, crop top, left, target h, w] = [h, w, 0, 0, h, w]}.
+     */
+    private static dev.unet4j.samplers.guidance.Conditioning condition(TextConditioning text, float[] pooled, int k, int h, int w) {
+        TextConditioning t = repeat(text, k);
+        if (pooled == null) return t;
+        float[] e = new float[k * pooled.length];
+        float[] ids = new float[k * 6];
+        for (int i = 0; i < k; i++) {
+            System.arraycopy(pooled, 0, e, i * pooled.length, pooled.length);
+            System.arraycopy(new float[] {h, w, 0, 0, h, w}, 0, ids, i * 6, 6);
+        }
+        return new dev.unet4j.samplers.guidance.TextTimeConditioning(t, e, pooled.length, ids, 6);
     }
 
     /** Generates the request's images. */
@@ -191,36 +245,52 @@ public final class StableDiffusion implements AutoCloseable {
         if (request.classifierFree() && embeddings.negative() == null) {
             throw new IllegalArgumentException("guidance " + request.guidanceScale() + " needs negative prompt embeddings");
         }
-        TextConditioning cond = repeat(embeddings.prompt(), k);
+        if (prompts2 != null && (request.initImage() != null)) {
+            throw new IllegalArgumentException("SDXL pipelines run text-to-image here (img2img and inpainting are SD 1.x/2.x)");
+        }
+        if (prompts2 != null && embeddings.pooled() == null) throw new IllegalArgumentException("SDXL needs pooled prompt embeddings");
         int f = vae.scaleFactor();
-        Generation gen = Generation.of(request.steps()).conditioning(cond);
+        Generation gen = Generation.of(request.steps());
         List<TorchGenerator> generators = generators(request);
+        Sampler sampler = sampler(request);
+        NoiseSource noise = continuing(generators);
+        Inpainting inpainting = null;
         int h;
         int w;
-        if (request.initImage() != null) {
+        if (request.mask() != null) {
+            inpainting = Inpainting.prepare(this, images, request.initImage(), request.mask(), request.strength(),
+                    unet.inChannels(), k, sampler, generators);
+            h = inpainting.height;
+            w = inpainting.width;
+            gen = inpainting.apply(gen);
+            noise = inpainting.noiseSource();
+        } else if (request.initImage() != null) {
+            requireLatentChannels();
             Latents pixels = images.preprocess(request.initImage(), 0, 0);
             h = pixels.shape()[2];
             w = pixels.shape()[3];
-            Latents init = encodeInitImage(pixels, generators, k);
-            gen = gen.initLatents(init, request.strength());
+            gen = gen.initLatents(sampleLatents(pixels, generators, k), request.strength());
         } else {
+            requireLatentChannels();
             h = request.height() > 0 ? request.height() : defaultSize;
             w = request.width() > 0 ? request.width() : defaultSize;
             if (h % 8 != 0 || w % 8 != 0) {
                 throw new IllegalArgumentException("height and width have to be divisible by 8, got " + h + "x" + w);
             }
         }
-        gen = gen.size(h / f, w / f).noise(continuing(generators), k);
+        gen = gen.size(h / f, w / f).noise(noise, k).conditioning(condition(embeddings.prompt(), embeddings.pooled(), k, h, w));
         if (request.classifierFree()) {
-            gen = gen.guidance(request.guidanceScale(), repeat(embeddings.negative(), k)).guidanceRescale(request.guidanceRescale());
+            gen = gen.guidance(request.guidanceScale(), condition(embeddings.negative(), embeddings.negativePooled(), k, h, w))
+                    .guidanceRescale(request.guidanceRescale());
         }
         gen = gen.onStep(callback(request.progress()));
-        Pipeline p = Pipeline.of(unet, sampler(request)).withSessionSetup(sessionSetup);
+        Pipeline p = Pipeline.of(unet, sampler).withSessionSetup(sessionSetup);
         if (options.cache() != CachePolicies.NONE) p = p.withRunModel(CachedRunModel.factory(options.cache()));
         GenerationResult r = p.generate(gen);
-        float[] decoded = decode(r.latents());
+        Latents finalLatents = inpainting == null ? r.latents() : inpainting.finish(r.latents());
+        float[] decoded = decode(finalLatents);
         float[] unit = VaeImageProcessor.denormalize(decoded);
-        int b = r.latents().batch();
+        int b = finalLatents.batch();
         int hh = h, ww = w;
         float[] nhwc = new float[unit.length];
         List<Image> out = new ArrayList<>(b);
@@ -238,7 +308,7 @@ public final class StableDiffusion implements AutoCloseable {
             }
             out.add(new Image(ww, hh, 3, px));
         }
-        return new GeneratedImages(new Latents(nhwc, new int[] {b, hh, ww, 3}), out, r.latents(), r.unetCalls(),
+        return new GeneratedImages(new Latents(nhwc, new int[] {b, hh, ww, 3}), out, finalLatents, r.unetCalls(),
                 System.nanoTime() - t0);
     }
 
@@ -256,7 +326,7 @@ public final class StableDiffusion implements AutoCloseable {
      * generator's first draw), scale; one generator's sample is repeated for the images per prompt, a list of
      * generators draws one sample per image.
      */
-    private Latents encodeInitImage(Latents pixels, List<TorchGenerator> generators, int k) {
+    Latents sampleLatents(Latents pixels, List<TorchGenerator> generators, int k) {
         try (Tensor in = Tensor.of(pixels.data(), pixels.shape());
              LatentDistribution d = vae.encode(in)) {
             Latents[] parts = new Latents[k];
@@ -270,6 +340,14 @@ public final class StableDiffusion implements AutoCloseable {
                 }
             }
             return Latents.concat(parts);
+        }
+    }
+
+    /** Text-to-image and img2img take a UNet whose input is the latents alone. */
+    private void requireLatentChannels() {
+        if (unet.inChannels() != vae.config().latentChannels()) {
+            throw new IllegalArgumentException("this UNet takes " + unet.inChannels() + " input channels (an inpainting model?);"
+                    + " text-to-image and img2img need " + vae.config().latentChannels() + " (give a mask for inpainting)");
         }
     }
 
@@ -302,7 +380,7 @@ public final class StableDiffusion implements AutoCloseable {
      * The generators' later draws (the initial noise, then step noise) as a noise source: one tensor per draw from a
      * single generator, or item i from generator i ({@code randn_tensor} with a list of generators).
      */
-    private static NoiseSource continuing(List<TorchGenerator> gens) {
+    static NoiseSource continuing(List<TorchGenerator> gens) {
         return new NoiseSource() {
             @Override
             public Latents initial(int[] shape) {
@@ -350,6 +428,7 @@ public final class StableDiffusion implements AutoCloseable {
             } finally {
                 try {
                     prompts.close();
+                    if (prompts2 != null) prompts2.close();
                 } finally {
                     if (ownedKernels != null) ownedKernels.close();
                 }

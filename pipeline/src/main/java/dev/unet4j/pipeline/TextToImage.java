@@ -30,10 +30,12 @@ import java.util.Objects;
  * @param progress        called after every step; may cancel and ask for previews
  * @param seeds           one generator per image (diffusers' list of generators; image i equals a one-image run
  *                        with seed i), or null for the one generator of {@code seed}; sets the number of images
+ * @param mask            inpainting (StableDiffusionInpaintPipeline): white = repaint, black = keep, with
+ *                        {@code initImage} (default strength 1 then); null otherwise
  */
 public record TextToImage(String prompt, String negativePrompt, int height, int width, int steps, double guidanceScale,
                           double guidanceRescale, int clipSkip, long seed, int numImages, String scheduler,
-                          Image initImage, double strength, Progress progress, long[] seeds) {
+                          Image initImage, double strength, Progress progress, long[] seeds, Image mask) {
 
     /** Per-step progress of a generation. */
     @FunctionalInterface
@@ -57,6 +59,7 @@ public record TextToImage(String prompt, String negativePrompt, int height, int 
         if (clipSkip < 0) throw new IllegalArgumentException("clip_skip must be >= 0, got " + clipSkip);
         if (numImages < 1) throw new IllegalArgumentException("numImages must be >= 1, got " + numImages);
         if (!(strength > 0 && strength <= 1)) throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
+        if (mask != null && initImage == null) throw new IllegalArgumentException("an inpainting mask needs the image to inpaint");
         if (seeds != null) {
             if (seeds.length == 0) throw new IllegalArgumentException("seeds: need at least one");
             seeds = seeds.clone();
@@ -69,7 +72,7 @@ public record TextToImage(String prompt, String negativePrompt, int height, int 
                        double guidanceRescale, int clipSkip, long seed, int numImages, String scheduler, Image initImage,
                        double strength, Progress progress) {
         this(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages,
-                scheduler, initImage, strength, progress, null);
+                scheduler, initImage, strength, progress, null, null);
     }
 
     @Override
@@ -83,60 +86,70 @@ public record TextToImage(String prompt, String negativePrompt, int height, int 
      */
     public TextToImage seeds(long... s) {
         return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed,
-                s.length, scheduler, initImage, strength, progress, s);
+                s.length, scheduler, initImage, strength, progress, s, mask);
     }
 
     /** {@code prompt} with diffusers' defaults: 50 steps, guidance 7.5, seed 0, one image, the model's size. */
     public static TextToImage of(String prompt) {
-        return new TextToImage(prompt, null, 0, 0, 50, 7.5, 0.0, 0, 0, 1, null, null, 0.8, Progress.NONE, null);
+        return new TextToImage(prompt, null, 0, 0, 50, 7.5, 0.0, 0, 0, 1, null, null, 0.8, Progress.NONE, null, null);
     }
 
     public TextToImage negativePrompt(String p) {
-        return new TextToImage(prompt, p, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds);
+        return new TextToImage(prompt, p, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
     }
 
     public TextToImage size(int h, int w) {
-        return new TextToImage(prompt, negativePrompt, h, w, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds);
+        return new TextToImage(prompt, negativePrompt, h, w, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
     }
 
     public TextToImage steps(int n) {
-        return new TextToImage(prompt, negativePrompt, height, width, n, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds);
+        return new TextToImage(prompt, negativePrompt, height, width, n, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
     }
 
     public TextToImage guidance(double g) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, g, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, g, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
     }
 
     public TextToImage guidanceRescale(double phi) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, phi, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, phi, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
     }
 
     public TextToImage clipSkip(int n) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, n, seed, numImages, scheduler, initImage, strength, progress, seeds);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, n, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
     }
 
     public TextToImage seed(long s) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, s, numImages, scheduler, initImage, strength, progress, seeds);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, s, numImages, scheduler, initImage, strength, progress, seeds, mask);
     }
 
     /** {@code k} images from the one generator of the seed (drops per-image seeds). */
     public TextToImage numImages(int k) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, k, scheduler, initImage, strength, progress, null);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, k, scheduler, initImage, strength, progress, null, mask);
     }
 
     /** A sampler by name (ddim, pndm, lms, euler, dpmpp-2m-karras, ...) instead of the pipeline's scheduler config. */
     public TextToImage scheduler(String name) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, name, initImage, strength, progress, seeds);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, name, initImage, strength, progress, seeds, mask);
     }
 
     /** img2img (StableDiffusionImg2ImgPipeline): start from {@code image}, run the last {@code s} of the schedule. */
     public TextToImage initImage(Image image, double s) {
         return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler,
-                Objects.requireNonNull(image, "image"), s, progress, seeds);
+                Objects.requireNonNull(image, "image"), s, progress, seeds, mask);
+    }
+
+    /**
+     * Inpainting: repaint the white part of {@code maskImage} in {@code image} (StableDiffusionInpaintPipeline; a
+     * 9-channel inpainting UNet gets mask and masked image as input, a 4-channel one is blended with the noised image
+     * after every step), running the last {@code s} of the schedule (diffusers' default 1).
+     */
+    public TextToImage inpaint(Image image, Image maskImage, double s) {
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler,
+                Objects.requireNonNull(image, "image"), s, progress, seeds, Objects.requireNonNull(maskImage, "mask"));
     }
 
     public TextToImage onStep(Progress p) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, p, seeds);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, p, seeds, mask);
     }
 
     /** The negative prompt diffusers uses: the empty string when none was given. */

@@ -6,6 +6,7 @@ import dev.unet4j.samplers.guidance.Conditioning;
 import dev.unet4j.samplers.guidance.DiffusionModel;
 import dev.unet4j.samplers.guidance.NoConditioning;
 import dev.unet4j.samplers.guidance.TextConditioning;
+import dev.unet4j.samplers.guidance.TextTimeConditioning;
 import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetSession;
@@ -16,7 +17,8 @@ import java.util.function.Function;
 /**
  * Runs a diffusers UNet ({@link UNetSession}) as the samplers' {@link DiffusionModel}: copies the heap latents and
  * conditioning into tensors for one {@code forward}, and the output back. Text conditioning becomes
- * {@code encoder_hidden_states}, class conditioning {@code class_labels}.
+ * {@code encoder_hidden_states}, class conditioning {@code class_labels}, SDXL's text-time conditioning
+ * {@code encoder_hidden_states} plus {@code added_cond_kwargs} (text_embeds, time_ids).
  *
  * <p>The timestep is passed as a float64 tensor: every scheduler passes a tensor (int64 for DDIM/DPM, float32 for
  * Euler, float64 for Heun), tensors are never truncated, and the UNet casts the value to float32 before the
@@ -46,11 +48,18 @@ public final class UNetDenoiser implements DiffusionModel {
         }
         Tensor ehs = null;
         Tensor labels = null;
+        Tensor textEmbeds = null;
+        Tensor timeIds = null;
         try (Tensor sample = Tensor.of(x.data(), x.shape())) {
             UNetInputs.Builder in = UNetInputs.builder(sample, Timestep.float64(call.timestep()));
             if (cond instanceof TextConditioning t) {
                 ehs = Tensor.of(t.data(), t.shape());
                 in.encoderHiddenStates(ehs);
+            } else if (cond instanceof TextTimeConditioning tt) {
+                ehs = Tensor.of(tt.text().data(), tt.text().shape());
+                textEmbeds = Tensor.of(tt.textEmbeds(), tt.batchSize(), tt.pooledDim());
+                timeIds = Tensor.of(tt.timeIds(), tt.batchSize(), tt.timeIdsDim());
+                in.encoderHiddenStates(ehs).addedCond(textEmbeds, timeIds);
             } else if (cond instanceof ClassConditioning c) {
                 float[] l = new float[c.labels().length];
                 for (int i = 0; i < l.length; i++) l[i] = c.labels()[i];
@@ -68,6 +77,8 @@ public final class UNetDenoiser implements DiffusionModel {
         } finally {
             if (ehs != null) ehs.close();
             if (labels != null) labels.close();
+            if (textEmbeds != null) textEmbeds.close();
+            if (timeIds != null) timeIds.close();
         }
     }
 }

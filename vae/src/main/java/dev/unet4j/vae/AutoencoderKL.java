@@ -2,30 +2,26 @@ package dev.unet4j.vae;
 
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.core.model.DiffusersConfig;
-import dev.unet4j.core.model.ModelFiles;
-import dev.unet4j.core.model.ModelLocator;
-import dev.unet4j.core.model.WeightSource;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.AttentionInfo;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeKind;
 import dev.unet4j.unet.NormInfo;
 import dev.unet4j.unet.ParameterSource;
-import dev.unet4j.unet.UnsupportedConfigException;
 import dev.unet4j.unet.WeightMismatchException;
+import dev.unet4j.unet.nn.Activation;
 import dev.unet4j.unet.nn.ConvNode;
 import dev.unet4j.unet.nn.Node;
-import dev.unet4j.unet.nn.Activation;
 import dev.unet4j.unet.nn.VarBuilder;
 import dev.unet4j.unet.nn.Weights;
 
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongConsumer;
 
 /**
  * diffusers {@code AutoencoderKL}, the Stable Diffusion VAE: {@link #encode} an image {@code [B, 3, H, W]} (values in
@@ -37,7 +33,7 @@ import java.util.Set;
  * <p>Immutable and thread-safe: every call allocates its own workspace and frees it before returning; results are
  * standalone tensors the caller closes. Closing the model frees its weights.
  */
-public final class AutoencoderKL implements AutoCloseable {
+public final class AutoencoderKL implements Autoencoder {
     private final AutoencoderKLConfig config;
     private final Kernels kernels;
     private final Encoder encoder;
@@ -65,17 +61,8 @@ public final class AutoencoderKL implements AutoCloseable {
 
     /** As {@link #load(Path, Kernels)} with a weight variant or a layer factory. */
     public static AutoencoderKL load(Path vaeDir, LoadOptions options) throws IOException {
-        ModelFiles files = ModelLocator.locate(vaeDir, ModelLocator.Options.defaults().withSubfolder("vae").withVariant(options.variant()));
-        DiffusersConfig raw = DiffusersConfig.load(files.configJson());
-        String cls = raw.className();
-        if (cls != null && !cls.equals("AutoencoderKL")) {
-            throw new UnsupportedConfigException("config " + files.configJson() + ": _class_name \"" + cls + "\" is not AutoencoderKL");
-        }
-        AutoencoderKLConfig config = AutoencoderKLConfig.from(raw);
-        try (WeightSource weights = WeightSource.open(files)) {
-            String name = files.weightFiles().size() == 1 ? files.weightFiles().get(0).toString() : files.folder() + " (sharded)";
-            return build(config, ParameterSource.of(weights), name, options);
-        }
+        return VaeFiles.load(vaeDir, options, "AutoencoderKL",
+                (config, source, name) -> build(AutoencoderKLConfig.from(config), source, name, options));
     }
 
     /**
@@ -103,8 +90,32 @@ public final class AutoencoderKL implements AutoCloseable {
     }
 
     /** Pixels per latent along each axis ({@code 2^(levels-1)}, 8 for SD). */
+    @Override
     public int scaleFactor() {
         return config.scaleFactor();
+    }
+
+    @Override
+    public int latentChannels() {
+        return config.latentChannels();
+    }
+
+    @Override
+    public double scalingFactor() {
+        return config.scalingFactor();
+    }
+
+    @Override
+    public double shiftFactor() {
+        return config.shift();
+    }
+
+    /** diffusers' {@code retrieve_latents(vae.encode(x), generator)}: a posterior sample ({@link LatentDistribution#sample}). */
+    @Override
+    public Tensor encodeLatents(Tensor image, TorchGenerator generator) {
+        try (LatentDistribution d = encode(image)) {
+            return d.sample(generator);
+        }
     }
 
     public long parameterCount() {
@@ -127,9 +138,15 @@ public final class AutoencoderKL implements AutoCloseable {
      * {@code vae.decode(z).sample}: {@code decoder(post_quant_conv(z))} for latents {@code [B, L, h, w]} on the VAE's
      * own scale (see {@link #unscaleLatents}); the image {@code [B, out, f*h, f*w]}, roughly in [-1, 1].
      */
+    @Override
     public Tensor decode(Tensor latents) {
+        return decode(latents, (LongConsumer) null);
+    }
+
+    /** {@link #decode(Tensor)} telling {@code peakBytes} the working memory it used (tests). */
+    Tensor decode(Tensor latents, LongConsumer peakBytes) {
         checkLatents(latents);
-        try (VaeCall call = new VaeCall(kernels, Set.of())) {
+        try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes)) {
             return checkedResult("decode", VaeCall.export(decodeIn(call, latents)));
         }
     }
@@ -137,7 +154,7 @@ public final class AutoencoderKL implements AutoCloseable {
     /** Decode with the outputs of the named nodes ({@code decoder.mid_block}, ...) captured into {@code captures}. */
     Tensor decode(Tensor latents, Set<String> capture, Map<String, Tensor> captures) {
         checkLatents(latents);
-        try (VaeCall call = new VaeCall(kernels, capture)) {
+        try (VaeCall call = new VaeCall(kernels, capture, null)) {
             Tensor out = VaeCall.export(decodeIn(call, latents));
             captures.putAll(call.exportCaptures());
             return out;
@@ -161,28 +178,44 @@ public final class AutoencoderKL implements AutoCloseable {
      * ones exactly as {@link #decode}. Working memory is that of one tile. Tiles see only their own GroupNorm
      * statistics and attention context, so the result differs from {@link #decode} (as in diffusers).
      */
+    @Override
     public Tensor decodeTiled(Tensor latents) {
+        return decodeTiled(latents, defaultTiling());
+    }
+
+    /** {@link #decodeTiled(Tensor)} with another tile size or overlap. */
+    public Tensor decodeTiled(Tensor latents, VaeTiling tiling) {
+        return decodeTiled(latents, tiling, null);
+    }
+
+    /** {@link #decodeTiled(Tensor, VaeTiling)} telling {@code peakBytes} the working memory it used (tests). */
+    Tensor decodeTiled(Tensor latents, VaeTiling tiling, LongConsumer peakBytes) {
         checkLatents(latents);
-        int tl = config.tileLatentSize(), ts = config.sampleSize();
+        int ts = tiling.tileSampleSize(), tl = tiling.tileLatentSize(scaleFactor());
         if (latents.dim(2) <= tl && latents.dim(3) <= tl) return decode(latents);
-        if (tl < 1) throw new UnsupportedConfigException("AutoencoderKL: sample_size " + ts + " gives latent tiles of size 0");
-        int step = (int) (tl * (1 - OVERLAP)), blend = (int) (ts * OVERLAP), rowLimit = ts - blend;
+        if (tl < 1) throw new IllegalArgumentException("VaeTiling: tiles of " + ts + " pixels are smaller than one latent (" + scaleFactor() + " pixels)");
+        int step = VaeTiling.step(tl, tiling.overlap(), "latent"), blend = (int) (ts * tiling.overlap()), rowLimit = ts - blend;
         int f = scaleFactor();
-        try (VaeCall call = new VaeCall(kernels, Set.of())) {
+        try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes)) {
             return checkedResult("tiled decode", TiledRunner.run(latents, tl, step, blend, rowLimit, n -> n * f,
-                    tile -> VaeCall.export(decodeIn(call, tile))));
+                    tile -> {
+                        call.startShape(tile.shape());
+                        return VaeCall.export(decodeIn(call, tile));
+                    }));
         }
     }
 
-    /** diffusers' {@code tile_overlap_factor}. */
-    static final double OVERLAP = 0.25;
+    /** diffusers' defaults: tiles of {@code sample_size} pixels, overlap 0.25. */
+    public VaeTiling defaultTiling() {
+        return new VaeTiling(config.sampleSize(), 0.25);
+    }
 
     // ------------------------------------------------------------------ encode
 
     /** {@code vae.encode(x).latent_dist} for an image {@code [B, in, H, W]} (H, W multiples of {@link #scaleFactor}). */
     public LatentDistribution encode(Tensor image) {
         checkImage(image);
-        try (VaeCall call = new VaeCall(kernels, Set.of())) {
+        try (VaeCall call = new VaeCall(kernels)) {
             Tensor m = encodeIn(call, image);
             checkedResult("encode", m);
             return LatentDistribution.ofMoments(m);
@@ -192,7 +225,7 @@ public final class AutoencoderKL implements AutoCloseable {
     /** Encode with captured node outputs (tests). */
     LatentDistribution encode(Tensor image, Set<String> capture, Map<String, Tensor> captures) {
         checkImage(image);
-        try (VaeCall call = new VaeCall(kernels, capture)) {
+        try (VaeCall call = new VaeCall(kernels, capture, null)) {
             LatentDistribution d = LatentDistribution.ofMoments(encodeIn(call, image));
             captures.putAll(call.exportCaptures());
             return d;
@@ -216,14 +249,23 @@ public final class AutoencoderKL implements AutoCloseable {
      * as {@link #encode}.
      */
     public LatentDistribution encodeTiled(Tensor image) {
+        return encodeTiled(image, defaultTiling());
+    }
+
+    /** {@link #encodeTiled(Tensor)} with another tile size or overlap. */
+    public LatentDistribution encodeTiled(Tensor image, VaeTiling tiling) {
         checkImage(image);
-        int ts = config.sampleSize(), tl = config.tileLatentSize();
+        int ts = tiling.tileSampleSize(), tl = tiling.tileLatentSize(scaleFactor());
         if (image.dim(2) <= ts && image.dim(3) <= ts) return encode(image);
-        int step = (int) (ts * (1 - OVERLAP)), blend = (int) (tl * OVERLAP), rowLimit = tl - blend;
+        int step = VaeTiling.step(ts, tiling.overlap(), "image"), blend = (int) (tl * tiling.overlap()), rowLimit = tl - blend;
+        if (rowLimit < 1) throw new IllegalArgumentException("VaeTiling: tiles of " + ts + " pixels keep no latent after blending");
         int levels = config.levels();
-        try (VaeCall call = new VaeCall(kernels, Set.of());
+        try (VaeCall call = new VaeCall(kernels);
              Tensor moments = TiledRunner.run(image, ts, step, blend, rowLimit, n -> encodedSize(n, levels),
-                     tile -> VaeCall.export(encodeIn(call, checkTile(tile))))) {
+                     tile -> {
+                         call.startShape(tile.shape());
+                         return VaeCall.export(encodeIn(call, checkTile(tile)));
+                     })) {
             checkedResult("tiled encode", moments);
             return LatentDistribution.ofMoments(moments);
         }
@@ -247,83 +289,16 @@ public final class AutoencoderKL implements AutoCloseable {
         return tile;
     }
 
-    // ------------------------------------------------------------------ latent scale
-
-    /** {@code (z - shift_factor) * scaling_factor}: VAE latents (e.g. a posterior sample) to the diffusion model's scale. */
-    public Tensor scaleLatents(Tensor z) {
-        float shift = (float) config.shift(), scale = (float) config.scalingFactor();
-        float[] v = z.toFloatArray();
-        for (int i = 0; i < v.length; i++) v[i] = (v[i] - shift) * scale;
-        return Tensor.of(v, z.shape());
-    }
-
-    /** {@code z / scaling_factor + shift_factor}: the diffusion model's latents back to the VAE's scale, before decoding. */
-    public Tensor unscaleLatents(Tensor z) {
-        float shift = (float) config.shift(), scale = (float) config.scalingFactor();
-        float[] v = z.toFloatArray();
-        for (int i = 0; i < v.length; i++) v[i] = v[i] / scale + shift;
-        return Tensor.of(v, z.shape());
-    }
-
-    // ------------------------------------------------------------------ input checks
-
     private void checkLatents(Tensor z) {
-        if (z == null) throw new IllegalArgumentException("AutoencoderKL.decode: latents are null");
-        if (z.rank() != 4) throw new IllegalArgumentException("AutoencoderKL.decode: latents must be [B, " + config.latentChannels() + ", h, w], got " + z);
-        if (z.dim(1) != config.latentChannels()) {
-            throw new IllegalArgumentException("AutoencoderKL.decode: latents have " + z.dim(1) + " channels, the VAE has "
-                    + config.latentChannels() + " latent_channels (got " + z + ")");
-        }
-        checkFinite("AutoencoderKL.decode: latents", z);
+        VaeInputs.checkLatents("AutoencoderKL", z, config.latentChannels());
     }
 
     private void checkImage(Tensor x) {
-        if (x == null) throw new IllegalArgumentException("AutoencoderKL.encode: image is null");
-        if (x.rank() != 4) throw new IllegalArgumentException("AutoencoderKL.encode: image must be [B, " + config.inChannels() + ", H, W], got " + x);
-        if (x.dim(1) != config.inChannels()) {
-            throw new IllegalArgumentException("AutoencoderKL.encode: image has " + x.dim(1) + " channels, the VAE takes "
-                    + config.inChannels() + " (in_channels; got " + x + ")");
-        }
-        int f = scaleFactor();
-        if (x.dim(2) % f != 0 || x.dim(3) % f != 0) {
-            throw new IllegalArgumentException("AutoencoderKL.encode: image size " + x.dim(2) + "x" + x.dim(3)
-                    + " is not a multiple of the VAE scale factor " + f + " (2^(levels-1)); resize or crop it first");
-        }
-        checkFinite("AutoencoderKL.encode: image", x);
+        VaeInputs.checkImage("AutoencoderKL", x, config.inChannels(), scaleFactor());
     }
 
-    /** Throws naming the first NaN or infinity of {@code t} and where it is. */
-    static void checkFinite(String what, Tensor t) {
-        FloatBuffer fb = t.rawBuffer();
-        if (t.isContiguous()) {
-            for (int i = 0, n = fb.remaining(); i < n; i++) {
-                if (!Float.isFinite(fb.get(i))) throw nonFinite(what, t, i, fb.get(i));
-            }
-            return;
-        }
-        float[] v = t.toFloatArray();
-        for (int i = 0; i < v.length; i++) if (!Float.isFinite(v[i])) throw nonFinite(what, t, i, v[i]);
-    }
-
-    private static IllegalArgumentException nonFinite(String what, Tensor t, long flat, float v) {
-        long[] s = t.shape(), idx = new long[s.length];
-        for (int d = s.length - 1; d >= 0; d--) {
-            idx[d] = flat % s[d];
-            flat /= s[d];
-        }
-        return new IllegalArgumentException(what + " " + t + " holds " + v + " at " + java.util.Arrays.toString(idx));
-    }
-
-    /** Results must be finite too: a NaN here comes from the weights (the inputs were checked). */
     private static Tensor checkedResult(String what, Tensor t) {
-        try {
-            checkFinite("AutoencoderKL " + what + " produced a non-finite value (the input was finite, so the weights "
-                    + "or an overflow are the cause):", t);
-            return t;
-        } catch (IllegalArgumentException e) {
-            t.close();
-            throw new ArithmeticException(e.getMessage());
-        }
+        return VaeInputs.checkedResult("AutoencoderKL " + what, t);
     }
 
     @Override

@@ -75,7 +75,11 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
                         + normNumGroups + " groups");
             }
         }
-        Activation.of(actFn); // throws for names the kernels cannot compute
+        try {
+            Activation.of(actFn);
+        } catch (UnsupportedConfigException e) {
+            throw bad("act_fn: " + e.getMessage());
+        }
         if (!(Double.isFinite(scalingFactor) && scalingFactor > 0)) throw bad("scaling_factor must be a positive finite number, got " + scalingFactor);
         if (shiftFactor != null && !Double.isFinite(shiftFactor)) throw bad("shift_factor must be finite or null, got " + shiftFactor);
         perChannel("latents_mean", latentsMean, latentChannels);
@@ -167,10 +171,5 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
     /** {@code shift_factor}, 0 when null. */
     public double shift() {
         return shiftFactor == null ? 0 : shiftFactor;
-    }
-
-    /** diffusers' {@code tile_latent_min_size = int(sample_size / 2^(levels - 1))}. */
-    public int tileLatentSize() {
-        return (int) (sampleSize / (double) scaleFactor());
     }
 }

@@ -6,23 +6,33 @@ import dev.unet4j.unet.nn.Pass;
 
 import java.util.List;
 
-/** Runs nodes one after another, freeing each intermediate as soon as the next node has consumed it. */
+/** Runs steps one after another, freeing each intermediate as soon as the next step has consumed it. */
 final class Chain {
     private Chain() {
     }
 
-    /** {@code nodes[n-1](...nodes[0](x))}; {@code x} borrowed, the result owned by the caller. */
-    static Tensor run(Pass p, List<? extends Node> nodes, Tensor x) {
+    /** One step: {@code x} borrowed, the result owned by the caller. */
+    interface Step {
+        Tensor apply(Pass p, Tensor x);
+    }
+
+    /** {@code steps[n-1](...steps[0](x))}; {@code x} borrowed, the result owned by the caller. */
+    static Tensor run(Pass p, List<? extends Step> steps, Tensor x) {
         Tensor h = x;
-        for (Node n : nodes) {
+        for (Step s : steps) {
             Tensor next;
             try {
-                next = n.apply(p, h);
+                next = s.apply(p, h);
             } finally {
                 if (h != x) p.release(h);
             }
             h = next;
         }
         return h == x ? p.copyOf(x) : h;
+    }
+
+    /** The same over graph nodes (each visited through the pass, so captures see it). */
+    static Tensor runNodes(Pass p, List<? extends Node> nodes, Tensor x) {
+        return run(p, nodes.stream().map(n -> (Step) n::apply).toList(), x);
     }
 }

@@ -1,5 +1,6 @@
 package dev.unet4j.vae;
 
+import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.ParameterSource;
 
@@ -22,7 +23,7 @@ final class ConvShapedLinears implements ParameterSource {
     public Tensor load(String name, long[] expectedShape) {
         Tensor t = source.load(name, expectedShape);
         if (t == null || expectedShape.length != 2 || !isConvShaped(t.shape(), expectedShape)) return t;
-        Tensor c = t.isContiguous() ? t : t.copy(dev.unet4j.core.tensor.Allocator.direct());
+        Tensor c = t.isContiguous() ? t : t.copy(Allocator.direct());
         if (c != t) t.close();
         return c.moveTo(expectedShape.clone(), Tensor.rowMajorStrides(expectedShape), c.offset());
     }

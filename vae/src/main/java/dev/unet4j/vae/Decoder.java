@@ -35,6 +35,6 @@ final class Decoder {
 
     /** Image {@code [B, out, H, W]} from latents {@code z} (borrowed, after post_quant_conv); owned by the caller. */
     Tensor forward(Pass p, Tensor z) {
-        return head.apply(p, Chain.run(p, nodes, z));
+        return head.apply(p, Chain.runNodes(p, nodes, z));
     }
 }

@@ -33,6 +33,6 @@ final class DownEncoderBlock2D extends Node {
 
     @Override
     protected Tensor forward(Pass p, Tensor x) {
-        return Chain.run(p, layers, x);                  // [B, out, H/2, W/2] (H, W on the last level)
+        return Chain.runNodes(p, layers, x);                  // [B, out, H/2, W/2] (H, W on the last level)
     }
 }

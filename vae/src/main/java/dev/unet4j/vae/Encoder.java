@@ -48,6 +48,6 @@ final class Encoder {
 
     /** Moments {@code [B, 2 * latent, h, w]} of image {@code x} (borrowed); owned by the caller. */
     Tensor forward(Pass p, Tensor x) {
-        return head.apply(p, Chain.run(p, nodes, x));
+        return head.apply(p, Chain.runNodes(p, nodes, x));
     }
 }

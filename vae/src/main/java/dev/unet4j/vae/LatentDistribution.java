@@ -1,5 +1,6 @@
 package dev.unet4j.vae;
 
+import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.TorchGenerator;
 
@@ -18,8 +19,8 @@ public final class LatentDistribution implements AutoCloseable {
     /** From the moments {@code [B, 2L, h, w]} (borrowed). */
     static LatentDistribution ofMoments(Tensor moments) {
         long l = moments.dim(1) / 2;
-        Tensor mean = moments.narrow(1, 0, l).copy(dev.unet4j.core.tensor.Allocator.direct());   // [B, L, h, w]
-        Tensor logvar = moments.narrow(1, l, l).copy(dev.unet4j.core.tensor.Allocator.direct()); // [B, L, h, w]
+        Tensor mean = moments.narrow(1, 0, l).copy(Allocator.direct());   // [B, L, h, w]
+        Tensor logvar = moments.narrow(1, l, l).copy(Allocator.direct()); // [B, L, h, w]
         float[] lv = logvar.toFloatArray();
         for (int i = 0; i < lv.length; i++) lv[i] = Math.max(-30f, Math.min(20f, lv[i]));
         logvar.setFrom(lv);
@@ -55,7 +56,7 @@ public final class LatentDistribution implements AutoCloseable {
 
     /** {@code latent_dist.mode()}: a standalone copy of the mean. */
     public Tensor mode() {
-        return mean.copy(dev.unet4j.core.tensor.Allocator.direct());
+        return mean.copy(Allocator.direct());
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.unet4j.vae;
 import dev.unet4j.core.tensor.Tensor;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.function.Function;
 import java.util.function.IntUnaryOperator;
 
@@ -73,7 +74,7 @@ final class TiledRunner {
                 Tile[] s = prevRow;
                 prevRow = row;
                 row = s;
-                java.util.Arrays.fill(row, null);
+                Arrays.fill(row, null);
             }
             Tensor r = out;
             out = null;

@@ -32,6 +32,6 @@ final class UpDecoderBlock2D extends Node {
 
     @Override
     protected Tensor forward(Pass p, Tensor x) {
-        return Chain.run(p, layers, x);                  // [B, out, 2H, 2W] (H, W on the last level)
+        return Chain.runNodes(p, layers, x);                  // [B, out, 2H, 2W] (H, W on the last level)
     }
 }

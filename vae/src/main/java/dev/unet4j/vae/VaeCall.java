@@ -7,9 +7,11 @@ import dev.unet4j.core.tensor.PoolingAllocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.nn.Pass;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongConsumer;
 
 /**
  * The per-call state of one encode or decode (or of all tiles of a tiled one): a pooling allocator, a workspace and
@@ -20,17 +22,40 @@ final class VaeCall implements AutoCloseable {
     private final PoolingAllocator pool = new PoolingAllocator();
     private final Workspace ws;
     private final Map<String, Tensor> captured = new LinkedHashMap<>();
+    private final LongConsumer peakBytes;
+    private long[] lastShape;
     final Pass pass;
 
-    /** {@code capture}: node paths whose outputs to keep (tests), or an empty set. */
-    VaeCall(Kernels kernels, Set<String> capture) {
+    VaeCall(Kernels kernels) {
+        this(kernels, Set.of(), null);
+    }
+
+    /**
+     * @param capture   node paths whose outputs to keep (tests), or an empty set
+     * @param peakBytes told the largest native working memory the call held, when it closes (tests); or null
+     */
+    VaeCall(Kernels kernels, Set<String> capture, LongConsumer peakBytes) {
+        this.peakBytes = peakBytes;
         ws = kernels.newWorkspace(pool);
         pass = new Pass(kernels, ws, 0, null, capture, captured, null);
     }
 
-    /** A standalone contiguous copy of {@code t} (which stays owned by the call). */
+    /** A standalone contiguous copy of {@code t}, which goes back to the call's pool. */
     static Tensor export(Tensor t) {
-        return t.copy(Allocator.direct());
+        try (t) {
+            return t.copy(Allocator.direct());
+        }
+    }
+
+    /**
+     * Frees the pooled buffers before a tile of another shape: the pool reuses buffers of exactly the same size only, so
+     * keeping those of the previous shape would add a second tile's working memory to the peak.
+     */
+    void startShape(long[] shape) {
+        if (!Arrays.equals(shape, lastShape)) {
+            pool.trim();
+            lastShape = shape.clone();
+        }
     }
 
     /** Standalone copies of the captured node outputs, by node path. */
@@ -44,6 +69,7 @@ final class VaeCall implements AutoCloseable {
     public void close() {
         captured.clear();
         ws.close();
+        if (peakBytes != null) peakBytes.accept(pool.peakBytes());
         pool.closeAll();
     }
 }

@@ -1,5 +1,6 @@
 package dev.unet4j.samplers.pipeline;
 
+import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.StepCallback;
@@ -30,10 +31,15 @@ import java.util.Objects;
  * @param initLatents    img2img: the clean latents the run starts from (noised to the cut timestep by the sampler
  *                       with the noise source's initial draw), or null for text-to-image
  * @param strength       img2img strength in (0, 1] (the part of the schedule that runs); 1 without init latents
+ * @param extraChannels  channels appended to the (scaled) latents of every UNet call, {@code [1 or B, E, h, w]}, e.g.
+ *                       an inpainting UNet's mask and masked-image latents; the sampler's latents then have the UNet's
+ *                       input channels minus E; null for none
+ * @param latentHook     edits the running latents at each step start (before any cache policy's hook), or null
  */
 public record Generation(int steps, int batch, int height, int width, long[] seeds, NoiseSource noise,
                          Conditioning cond, Conditioning uncond, double guidanceScale, StepCallback callback,
-                         double guidanceRescale, Latents initLatents, double strength) {
+                         double guidanceRescale, Latents initLatents, double strength, Latents extraChannels,
+                         LatentHook latentHook) {
 
     public Generation {
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
@@ -52,13 +58,13 @@ public record Generation(int steps, int batch, int height, int width, long[] see
     /** The record without the img2img and rescale fields (they default to none). */
     public Generation(int steps, int batch, int height, int width, long[] seeds, NoiseSource noise, Conditioning cond,
                       Conditioning uncond, double guidanceScale, StepCallback callback) {
-        this(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback, 0.0, null, 1.0);
+        this(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback, 0.0, null, 1.0, null, null);
     }
 
     /** diffusers' {@code guidance_rescale} (0 = off): the guided prediction pulled toward the conditional one's std. */
     public Generation guidanceRescale(double phi) {
         return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback, phi,
-                initLatents, strength);
+                initLatents, strength, extraChannels, latentHook);
     }
 
     /**
@@ -67,7 +73,22 @@ public record Generation(int steps, int batch, int height, int width, long[] see
      */
     public Generation initLatents(Latents latents, double s) {
         return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback,
-                guidanceRescale, Objects.requireNonNull(latents, "latents"), s);
+                guidanceRescale, Objects.requireNonNull(latents, "latents"), s, extraChannels, latentHook);
+    }
+
+    /**
+     * Channels appended to the latents of every UNet call ({@code [1 or B, E, h, w]}, repeated over the batch and the
+     * guidance halves): an inpainting UNet's {@code cat([latents, mask, masked_image_latents], dim=1)}.
+     */
+    public Generation extraChannels(Latents extra) {
+        return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback,
+                guidanceRescale, initLatents, strength, extra, latentHook);
+    }
+
+    /** Edits the running latents at every step start (see {@link LatentHook}). */
+    public Generation latentHook(LatentHook hook) {
+        return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback,
+                guidanceRescale, initLatents, strength, extraChannels, hook);
     }
 
     /** {@code steps} steps, batch 1, seed 0, unconditional, no guidance. */
@@ -83,21 +104,21 @@ public record Generation(int steps, int batch, int height, int width, long[] see
     /** One seed per batch item: item i's noise is {@code torch.randn(generator=manual_seed(seeds[i]))}. */
     public Generation seeds(long... s) {
         if (s.length == 0) throw new IllegalArgumentException("need at least one seed");
-        return new Generation(steps, batch, height, width, s, null, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
+        return new Generation(steps, batch, height, width, s, null, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength, extraChannels, latentHook);
     }
 
     /** Caller-supplied noise for a batch of {@code n}. */
     public Generation noise(NoiseSource source, int n) {
-        return new Generation(steps, n, height, width, null, Objects.requireNonNull(source), cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
+        return new Generation(steps, n, height, width, null, Objects.requireNonNull(source), cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength, extraChannels, latentHook);
     }
 
     public Generation size(int h, int w) {
         if (h < 1 || w < 1) throw new IllegalArgumentException("size must be positive, got " + h + "x" + w);
-        return new Generation(steps, batch, h, w, seeds, noise, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
+        return new Generation(steps, batch, h, w, seeds, noise, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength, extraChannels, latentHook);
     }
 
     public Generation steps(int n) {
-        return new Generation(n, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
+        return new Generation(n, batch, height, width, seeds, noise, cond, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength, extraChannels, latentHook);
     }
 
     /** Class labels, one per item. */
@@ -107,7 +128,7 @@ public record Generation(int steps, int batch, int height, int width, long[] see
 
     /** Any conditioning (class labels, text embeddings). */
     public Generation conditioning(Conditioning c) {
-        return new Generation(steps, batch, height, width, seeds, noise, c, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength);
+        return new Generation(steps, batch, height, width, seeds, noise, c, uncond, guidanceScale, callback, guidanceRescale, initLatents, strength, extraChannels, latentHook);
     }
 
     /** Classifier-free guidance for a class-conditional model whose null (unconditional) label is {@code nullClass}. */
@@ -116,7 +137,7 @@ public record Generation(int steps, int batch, int height, int width, long[] see
             throw new IllegalStateException("set the class labels (classes(...)) before class guidance");
         }
         return new Generation(steps, batch, height, width, seeds, noise, cond, ClassConditioning.repeat(nullClass, c.batchSize()),
-                scale, callback, guidanceRescale, initLatents, strength);
+                scale, callback, guidanceRescale, initLatents, strength, extraChannels, latentHook);
     }
 
     /** Classifier-free guidance with explicit unconditional inputs (e.g. empty-prompt text embeddings). */
@@ -125,11 +146,11 @@ public record Generation(int steps, int batch, int height, int width, long[] see
         if (cond instanceof TextConditioning && !(unconditional instanceof TextConditioning)) {
             throw new IllegalArgumentException("text conditioning needs text unconditional embeddings");
         }
-        return new Generation(steps, batch, height, width, seeds, noise, cond, unconditional, scale, callback, guidanceRescale, initLatents, strength);
+        return new Generation(steps, batch, height, width, seeds, noise, cond, unconditional, scale, callback, guidanceRescale, initLatents, strength, extraChannels, latentHook);
     }
 
     public Generation onStep(StepCallback cb) {
-        return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, cb, guidanceRescale, initLatents, strength);
+        return new Generation(steps, batch, height, width, seeds, noise, cond, uncond, guidanceScale, cb, guidanceRescale, initLatents, strength, extraChannels, latentHook);
     }
 
     /** Items in the batch: explicit, else from the seeds, else from the conditioning, else 1. */

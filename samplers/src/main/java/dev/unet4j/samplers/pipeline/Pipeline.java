@@ -1,6 +1,7 @@
 package dev.unet4j.samplers.pipeline;
 
 import dev.unet4j.samplers.Denoiser;
+import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.Sampler;
@@ -86,7 +87,7 @@ public final class Pipeline {
             if (sessionSetup != null) sessionSetup.accept(session);
             try (RunModel model = runModel.open(session, plan)) {
                 SamplingRequest request = new SamplingRequest(g.steps(), shape, g.newNoise(), g.initLatents(),
-                        g.initLatents() == null ? 1.0 : g.strength(), g.callback(), model.latentHook());
+                        g.initLatents() == null ? 1.0 : g.strength(), g.callback(), chain(g.latentHook(), model.latentHook()));
                 Latents out = sampler.sample(denoiser(model.model(), g), request);
                 return new GenerationResult(out, plan.totalCalls(), model.macsDone(), model.macsFull(), System.nanoTime() - start);
             }
@@ -124,7 +125,15 @@ public final class Pipeline {
         return new RunPlan(shape, steps, timesteps.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
-    private static Denoiser denoiser(DiffusionModel model, Generation g) {
+    /** {@code first}, then {@code second}, either may be null. */
+    private static LatentHook chain(LatentHook first, LatentHook second) {
+        if (first == null) return second;
+        if (second == null) return first;
+        return (step, x) -> second.beforeStep(step, first.beforeStep(step, x));
+    }
+
+    private static Denoiser denoiser(DiffusionModel net, Generation g) {
+        DiffusionModel model = g.extraChannels() == null ? net : withExtraChannels(net, g.extraChannels());
         if (g.cond() == null) return Guidance.unconditional(model);
         if (g.uncond() != null && g.guidanceScale() > 1) {
             return Guidance.classifierFree(model, g.uncond(), g.cond(), g.guidanceScale(), g.guidanceRescale());
@@ -132,10 +141,35 @@ public final class Pipeline {
         return Guidance.conditioned(model, g.cond());
     }
 
-    /** The latent shape of {@code g}: its batch, the model's input channels, its size or the config's sample_size. */
+    /** {@code cat([x, extra], dim=1)} before every call, {@code extra} repeated over x's batch. */
+    private static DiffusionModel withExtraChannels(DiffusionModel net, Latents extra) {
+        return (x, call, cond) -> {
+            int b = x.batch(), c = x.shape()[1], e = extra.shape()[1], plane = x.shape()[2] * x.shape()[3];
+            if (extra.shape()[2] != x.shape()[2] || extra.shape()[3] != x.shape()[3] || b % extra.batch() != 0) {
+                throw new IllegalArgumentException("extra channels " + java.util.Arrays.toString(extra.shape())
+                        + " do not fit latents " + java.util.Arrays.toString(x.shape()));
+            }
+            float[] out = new float[b * (c + e) * plane];
+            for (int i = 0; i < b; i++) {
+                System.arraycopy(x.data(), i * c * plane, out, i * (c + e) * plane, c * plane);
+                int src = (i % extra.batch()) * e * plane;
+                System.arraycopy(extra.data(), src, out, (i * (c + e) + c) * plane, e * plane);
+            }
+            return net.forward(new Latents(out, new int[] {b, c + e, x.shape()[2], x.shape()[3]}), call, cond);
+        };
+    }
+
+    /**
+     * The latent shape of {@code g}: its batch, the model's input channels (less the extra channels), its size or the
+     * config's sample_size.
+     */
     public int[] shape(Generation g) {
         int[] size = sampleSize(g);
-        return new int[] {g.batchSize(), unet.inChannels(), size[0], size[1]};
+        int extra = g.extraChannels() == null ? 0 : g.extraChannels().shape()[1];
+        if (extra >= unet.inChannels()) {
+            throw new IllegalArgumentException(extra + " extra channels for a UNet with " + unet.inChannels() + " input channels");
+        }
+        return new int[] {g.batchSize(), unet.inChannels() - extra, size[0], size[1]};
     }
 
     private int[] sampleSize(Generation g) {

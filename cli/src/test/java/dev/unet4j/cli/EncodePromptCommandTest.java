@@ -1,0 +1,60 @@
+package dev.unet4j.cli;
+
+import dev.unet4j.core.io.SafetensorsFile;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** encode-prompt against the ids and embeddings diffusers' pipeline used (sd-pipeline-tiny case a_ddim). */
+class EncodePromptCommandTest {
+    @TempDir
+    Path dir;
+
+    static {
+        System.setProperty("unet4j.cache", Path.of("target", "unet4j-cache").toAbsolutePath().toString());
+    }
+
+    @Test
+    void idsAndEmbeddingsAsTheFixture() throws IOException {
+        Path tiny = Fixtures.fixture("sd-pipeline-tiny");
+        Path out = dir.resolve("p.safetensors");
+        Cli.Result r = Cli.run("encode-prompt", "--model", tiny, "--prompt", "a photo of an astronaut riding a horse on mars",
+                "--output", out).assertOk();
+        assertTrue(r.out().contains("tokens (10): a</w> photo</w> of</w> an</w> astronaut</w>"), r.out());
+        assertTrue(r.out().contains("input_ids (77, padded with 49407): 49406 320 1125 "), r.out());
+        try (SafetensorsFile ours = SafetensorsFile.open(out);
+             SafetensorsFile ref = SafetensorsFile.open(tiny.resolve("cases/a_ddim/outputs.safetensors"));
+             Tensor e = ours.load("prompt_embeds"); Tensor x = ref.load("prompt_embeds")) {
+            assertArrayEquals(ref.readLongs("text_encoder_input_ids.0"), ours.readLongs("input_ids"));
+            float[] a = e.toFloatArray(), b = x.toFloatArray();
+            double worst = 0, max = 0;
+            for (int i = 0; i < a.length; i++) {
+                worst = Math.max(worst, Math.abs(a[i] - b[i]));
+                max = Math.max(max, Math.abs(b[i]));
+            }
+            assertTrue(worst <= 1e-4 * max, "prompt_embeds differ by " + worst);
+        }
+    }
+
+    @Test
+    void tokenizerFolderAndDemo() throws IOException {
+        Path out = dir.resolve("t.safetensors");
+        Cli.run("encode-prompt", "--model", Fixtures.fixture("sd-pipeline-tiny/tokenizer"), "--prompt", "a horse", "--output", out).assertOk();
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertFalse(f.contains("prompt_embeds"));
+            assertTrue(f.contains("input_ids"));
+        }
+        Cli.Result demo = Cli.run("encode-prompt", "--prompt", "a handwritten seven").assertOk();
+        assertTrue(demo.out().contains("tokens (3): a</w> handwritten</w> seven</w>") && demo.out().contains("prompt_embeds [1, 77, 64]"), demo.out());
+        Cli.run("encode-prompt", "--prompt", "x", "--output", dir.resolve("x.png")).assertError(1, ".safetensors");
+        Cli.run("encode-prompt", "--model", dir.resolve("nothing"), "--prompt", "x").assertError(1, "nothing");
+    }
+}
