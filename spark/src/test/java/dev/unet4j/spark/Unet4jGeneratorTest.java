@@ -204,6 +204,19 @@ class Unet4jGeneratorTest {
     }
 
     @Test
+    void rowsWithoutASeedGetOneFromTheirOwnFields() throws Exception {
+        List<Row> rows = List.of(RowFactory.create(0, "a handwritten three", null, null),
+                RowFactory.create(1, "a handwritten five", null, null),
+                RowFactory.create(2, "a handwritten three", null, null));
+        Map<Integer, Row> out = byId(generator().transform(frame(rows, REQUESTS, 3)));
+        long s0 = out.get(0).getAs("seed");
+        assertEquals(s0, (long) out.get(2).getAs("seed"), "equal rows in different partitions, equal seeds");
+        assertTrue(s0 != (long) out.get(1).getAs("seed"));
+        assertSameImage(libraryImage("a handwritten three", null, s0, STEPS), out.get(2).getAs("image"), "row 2");
+        assertArrayEquals((byte[]) out.get(0).getAs("image"), (byte[]) out.get(2).getAs("image"));
+    }
+
+    @Test
     void theModelIsLoadedOncePerJvm() {
         Unet4jGenerator g = generator();
         ModelKey key = g.settings().key();
