@@ -6,6 +6,7 @@ import dev.unet4j.caching.policy.CfgCache;
 import dev.unet4j.caching.policy.DeepCache;
 import dev.unet4j.caching.policy.EncoderPropagation;
 import dev.unet4j.caching.policy.FeatureInheritance;
+import dev.unet4j.caching.policy.Forecast;
 import dev.unet4j.caching.policy.FreeU;
 import dev.unet4j.caching.policy.ScaleLong;
 import dev.unet4j.caching.policy.SkipTuning;
@@ -39,6 +40,7 @@ public final class CachePolicies {
         PARSERS.put(AdaptiveCache.NAME, AdaptiveCache::parse);
         PARSERS.put(TGate.NAME, TGate::parse);
         PARSERS.put(CfgCache.NAME, CfgCache::parse);
+        PARSERS.put(Forecast.NAME, Forecast::parse);
     }
 
     /** Full compute: no interception at all beyond tracing. */

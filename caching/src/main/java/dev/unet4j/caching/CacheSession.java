@@ -255,6 +255,12 @@ public final class CacheSession implements AutoCloseable {
         return false;
     }
 
+    /** Whether some policy keeps node {@code path}'s output of the current call for later calls. */
+    private boolean kept(String path) {
+        for (PolicyRun r : runs) if (r.keeps(path)) return true;
+        return false;
+    }
+
     /** Bytes every policy holds now. */
     public long bytesHeld() {
         long b = 0;
@@ -275,7 +281,7 @@ public final class CacheSession implements AutoCloseable {
 
     private void start() {
         budget = new CacheBudget(options);
-        RunContext ctx = new RunContext(session.model(), structure, info, budget, this::served);
+        RunContext ctx = new RunContext(session.model(), structure, info, budget, this::served, this::kept);
         List<PolicyRun> list = new ArrayList<>();
         callLevel = null;
         try {

@@ -75,6 +75,15 @@ public interface PolicyRun extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether this run keeps node {@code path}'s output of the current call for later calls, to serve it unchanged
+     * ({@link #serves}) on cheap calls (known from {@link #beginCall} on): what a feature forecaster
+     * ({@link dev.unet4j.caching.policy.Forecast}) builds its history from.
+     */
+    default boolean keeps(String path) {
+        return false;
+    }
+
     /** The current call is done; {@code trace} is its last UNet pass (null if none ran). */
     default void endCall(int callIndex, CallTrace trace) {
     }

@@ -154,6 +154,11 @@ public record DeepCache(int interval, int branch, Schedule schedule, double pow,
         }
 
         @Override
+        public boolean keeps(String path) {
+            return fullNow && union.contains(path);
+        }
+
+        @Override
         public String label(int callIndex) {
             return refused ? "full (cache refused)" : fullNow ? "" : labels.get(plan[callIndex]);
         }
