@@ -149,8 +149,9 @@ public final class CacheSession implements AutoCloseable {
     public boolean conditionalOnly(int callIndex, double timestep) {
         if (closed) throw new IllegalStateException("cache session is closed");
         if (callIndex == 0 && next > 0) reset();
-        for (PolicyRun r : runs) if (r.dropsUnconditional(callIndex, timestep)) return true;
-        return false;
+        boolean drop = false;
+        for (PolicyRun r : runs) drop |= r.dropsUnconditional(callIndex, timestep);   // every run learns the call's timestep
+        return drop;
     }
 
     /** A guided call running both halves: {@code in} is batched {@code [uncond; cond]}; returns {@code [uncond; cond]}. */

@@ -88,12 +88,13 @@ public record CfgCache(int interval, double tMin, double tMax, double alphaLf, d
         @Override
         public boolean dropsUnconditional(int callIndex, double t) {
             timestep = t;
-            return biasRe != null && skips(callIndex, t);
+            skippedNow = biasRe != null && skips(callIndex, t);
+            return skippedNow;
         }
 
         @Override
         public void halves(int callIndex, GuidanceHalves h) {
-            skippedNow = h == GuidanceHalves.COND_ONLY;
+            if (h != GuidanceHalves.COND_ONLY) skippedNow = false;     // another run may have dropped it: then it supplies
         }
 
         @Override
