@@ -58,12 +58,13 @@ class TextDemoFidelityTest {
         try (UNetModel model = UNetModel.load(dir.resolve("unet"), LoadOptions.of(kernels))) {
             Latents full = generate(model, ddim, CachePolicies.NONE, uncond, cond, seeds, null);
             for (Case k : new Case[] {
-                    new Case("tgate:gate-step=10", 25, 0.75),
-                    new Case("tgate:gate-step=5", 20, 0.65),
-                    new Case("cfg-cache", 25, 0.75),
-                    new Case("cfg-cache:interval=3", 20, 0.70),
-                    new Case("tgate:gate-step=10+deepcache:interval=3,branch=0", 18, 0.45),
-                    new Case("forecast:order=2+deepcache:interval=3,branch=0", 18, 0.50)}) {
+                    new Case("tgate:gate-step=10", 28, 0.70),
+                    new Case("tgate:gate-step=5", 23, 0.60),
+                    new Case("cfg-cache", 45, 0.78),
+                    new Case("deepcache:interval=3,branch=0", 15, 0.50),
+                    new Case("forecast:order=2+deepcache:interval=3,branch=0", 15, 0.50),
+                    new Case("tgate:gate-step=10+deepcache:interval=3,branch=0", 15, 0.40),
+                    new Case("cfg-cache+deepcache:interval=3,branch=0", 15, 0.40)}) {
                 GenerationReport[] rep = new GenerationReport[1];
                 Latents got = generate(model, ddim, CachePolicies.parse(k.spec()), uncond, cond, seeds, rep);
                 double psnr = psnr(full.data(), got.data());

@@ -1,6 +1,7 @@
 package dev.unet4j.caching.policy;
 
 import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CondHalf;
 import dev.unet4j.caching.FeatureStore;
 import dev.unet4j.caching.PolicyArgs;
 import dev.unet4j.caching.PolicyRun;
@@ -76,6 +77,7 @@ public record Forecast(int order) implements CachePolicy {
         public Tensor intercept(NodeCall c, int callIndex) {
             String path = c.path();
             boolean keep = ctx.kept().test(path), served = !keep && ctx.served().test(path);
+            if (keep && !sameBatch(path, c.input().dim(0))) dropHistory(path);   // a batch change restarts the history
             Tensor out = c.proceed();
             if (keep) update(path, out, c.kernels(), c.workspace());
             else if (served && factors.getOrDefault(path, 0) > 1) {
@@ -98,9 +100,7 @@ public record Forecast(int order) implements CachePolicy {
                         : null;
                 if (!store.putOwned(path + "#" + n, f)) {      // closes f
                     if (next != null) next.close();
-                    for (int i = 0; i <= order; i++) store.remove(path + "#" + i);
-                    factors.remove(path);
-                    lastFull.remove(path);
+                    dropHistory(path);
                     return;
                 }
                 n++;
@@ -111,6 +111,17 @@ public record Forecast(int order) implements CachePolicy {
             factors.put(path, n);
         }
 
+        private boolean sameBatch(String path, long batch) {
+            Tensor f0 = store.get(path + "#0");
+            return f0 == null || f0.dim(0) == batch;
+        }
+
+        private void dropHistory(String path) {
+            for (int i = 0; i <= order; i++) store.remove(path + "#" + i);
+            factors.remove(path);
+            lastFull.remove(path);
+        }
+
         /** taylor_formula: {@code sum_i f(i) x^i / i!}, {@code served} (the cache's f0) as the first term. */
         private Tensor predict(String path, Tensor served, Kernels k, Workspace ws) {
             int x = call - lastFull.get(path);
@@ -118,7 +129,7 @@ public record Forecast(int order) implements CachePolicy {
             double coef = 1;
             for (int i = 1; i < factors.get(path); i++) {
                 coef *= (double) x / i;                        // x^i / i!
-                Tensor next = k.add(ws, acc, store.get(path + "#" + i), 1f, (float) coef);
+                Tensor next = k.add(ws, acc, CondHalf.view(store.get(path + "#" + i), served.dim(0)), 1f, (float) coef);
                 if (acc != served) acc.close();
                 acc = next;
             }
