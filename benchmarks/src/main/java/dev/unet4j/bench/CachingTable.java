@@ -67,8 +67,16 @@ public final class CachingTable {
             "skiptune:top=1.0,bottom=0.9",
             "scalelong:kappa=0.95",
             "freeu:b1=1.1,b2=1.2,s1=0.9,s2=0.9",
-            "freeu:b1=1.1,b2=1.2,s1=0.9,s2=0.9+deepcache:interval=3,branch=0");
-    static final List<String> SD_POLICIES = List.of("deepcache:interval=3,branch=0");
+            "freeu:b1=1.1,b2=1.2,s1=0.9,s2=0.9+deepcache:interval=3,branch=0",
+            "cfg-cache",
+            "cfg-cache:interval=3",
+            "cfg-cache+deepcache:interval=3,branch=0",
+            "tgate:gate-step=10",
+            "tgate:gate-step=15+deepcache:interval=3,branch=0",
+            "forecast:order=1+deepcache:interval=3,branch=0",
+            "forecast:order=2+deepcache:interval=3,branch=0");
+    static final List<String> SD_POLICIES = List.of("deepcache:interval=3,branch=0", "cfg-cache", "tgate:gate-step=10",
+            "tgate:gate-step=10+deepcache:interval=3,branch=0", "forecast:order=2+deepcache:interval=3,branch=0");
 
     /** One generation's setup. */
     record Setup(String name, UNetModel model, DdimSampler sampler, int steps, int[] shape, long[] seeds,

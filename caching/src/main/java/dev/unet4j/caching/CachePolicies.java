@@ -2,12 +2,15 @@ package dev.unet4j.caching;
 
 import dev.unet4j.caching.policy.AdaptiveCache;
 import dev.unet4j.caching.policy.BalancedSkipping;
+import dev.unet4j.caching.policy.CfgCache;
 import dev.unet4j.caching.policy.DeepCache;
 import dev.unet4j.caching.policy.EncoderPropagation;
 import dev.unet4j.caching.policy.FeatureInheritance;
+import dev.unet4j.caching.policy.Forecast;
 import dev.unet4j.caching.policy.FreeU;
 import dev.unet4j.caching.policy.ScaleLong;
 import dev.unet4j.caching.policy.SkipTuning;
+import dev.unet4j.caching.policy.TGate;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,6 +38,9 @@ public final class CachePolicies {
         PARSERS.put(FreeU.NAME, FreeU::parse);
         PARSERS.put(BalancedSkipping.NAME, BalancedSkipping::parse);
         PARSERS.put(AdaptiveCache.NAME, AdaptiveCache::parse);
+        PARSERS.put(TGate.NAME, TGate::parse);
+        PARSERS.put(CfgCache.NAME, CfgCache::parse);
+        PARSERS.put(Forecast.NAME, Forecast::parse);
     }
 
     /** Full compute: no interception at all beyond tracing. */

@@ -15,6 +15,7 @@ import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetSession;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,6 +59,7 @@ public final class CacheSession implements AutoCloseable {
     private long callFull;
     private CallTrace lastTrace;
     private String servedLabel;
+    private GuidanceHalves halvesNow = GuidanceHalves.UNGUIDED;
 
     private CacheSession(UNetSession session, CachePolicy policy, GenerationInfo info, CacheOptions options) {
         this.session = session;
@@ -136,6 +138,37 @@ public final class CacheSession implements AutoCloseable {
      * caller.
      */
     public Tensor call(int callIndex, UNetInputs in) {
+        return call(callIndex, in, GuidanceHalves.UNGUIDED);
+    }
+
+    /**
+     * Whether guided call {@code callIndex} at UNet timestep {@code timestep} runs only its conditional half (some
+     * policy supplies the unconditional prediction): then make it with {@link #callConditionalOnly}, else with
+     * {@link #callGuided}. Call 0 after other calls starts a new generation here already.
+     */
+    public boolean conditionalOnly(int callIndex, double timestep) {
+        if (closed) throw new IllegalStateException("cache session is closed");
+        if (callIndex == 0 && next > 0) reset();
+        boolean drop = false;
+        for (PolicyRun r : runs) drop |= r.dropsUnconditional(callIndex, timestep);   // every run learns the call's timestep
+        return drop;
+    }
+
+    /** A guided call running both halves: {@code in} is batched {@code [uncond; cond]}; returns {@code [uncond; cond]}. */
+    public Tensor callGuided(int callIndex, UNetInputs in) {
+        return call(callIndex, in, GuidanceHalves.BOTH);
+    }
+
+    /**
+     * A guided call running only its conditional half ({@code in}, batch B; {@link #conditionalOnly} said so): the
+     * policy that dropped the unconditional half supplies it, and the result is {@code [uncond; cond]} (2B), so the
+     * guidance combines as usual. The call's full-compute MACs are those of the 2B call it replaces.
+     */
+    public Tensor callConditionalOnly(int callIndex, UNetInputs in) {
+        return call(callIndex, in, GuidanceHalves.COND_ONLY);
+    }
+
+    private Tensor call(int callIndex, UNetInputs in, GuidanceHalves halves) {
         if (closed) throw new IllegalStateException("cache session is closed");
         if (callIndex == 0 && next > 0) reset();
         if (callIndex != next) {
@@ -153,6 +186,8 @@ public final class CacheSession implements AutoCloseable {
         servedLabel = null;
         long t0 = System.nanoTime();
         Tensor out;
+        halvesNow = halves;
+        for (PolicyRun r : runs) r.halves(callIndex, halves);
         for (PolicyRun r : runs) r.beginCall(callIndex, in);
         Runner runner = new Runner();
         out = callLevel != null ? callLevel.runCall(callIndex, in, runner) : runner.forward(in);
@@ -161,6 +196,8 @@ public final class CacheSession implements AutoCloseable {
             out = session.model().kernels().copy(session.workspace(), view);
             view.close();
         }
+        if (halves == GuidanceHalves.COND_ONLY) out = withUnconditional(callIndex, out);
+        else if (halves == GuidanceHalves.BOTH) for (PolicyRun r : runs) r.guidedOutput(callIndex, out);
         for (PolicyRun r : runs) r.endCall(callIndex, lastTrace);
         long nanos = System.nanoTime() - t0;
         int batch = (int) out.dim(0);
@@ -170,9 +207,42 @@ public final class CacheSession implements AutoCloseable {
         return out;
     }
 
+    /** {@code [uncond; cond]} from a conditional-only call's output {@code cond} (closed here). */
+    private Tensor withUnconditional(int callIndex, Tensor cond) {
+        Kernels k = session.model().kernels();
+        Workspace ws = session.workspace();
+        try {
+            Tensor uncond = null;
+            for (PolicyRun r : runs) {
+                uncond = r.unconditional(callIndex, cond, k, ws);
+                if (uncond != null) break;
+            }
+            if (uncond == null) {
+                throw new IllegalStateException("call " + callIndex + " ran only the conditional half but no policy supplied the unconditional one");
+            }
+            try {
+                if (!Arrays.equals(uncond.shape(), cond.shape())) {
+                    throw new IllegalStateException("call " + callIndex + ": unconditional prediction " + Arrays.toString(uncond.shape())
+                            + " for a conditional one " + Arrays.toString(cond.shape()));
+                }
+                float[] u = uncond.toFloatArray(), c = cond.toFloatArray();
+                float[] both = Arrays.copyOf(u, u.length + c.length);
+                System.arraycopy(c, 0, both, u.length, c.length);
+                long[] shape = cond.shape();
+                shape[0] *= 2;
+                return Tensor.of(both, shape);                            // [2B, C, H, W]
+            } finally {
+                uncond.close();
+            }
+        } finally {
+            cond.close();
+        }
+    }
+
     private String label(int callIndex) {
         StringJoiner j = new StringJoiner(" ");
         if (servedLabel != null) j.add(servedLabel);
+        if (halvesNow == GuidanceHalves.COND_ONLY) j.add("cond-only");
         for (PolicyRun r : runs) {
             String l = r.label(callIndex);
             if (!l.isEmpty()) j.add(l);
@@ -183,6 +253,12 @@ public final class CacheSession implements AutoCloseable {
     /** Whether some policy serves node {@code path} from its cache on the current call. */
     private boolean served(String path) {
         for (PolicyRun r : runs) if (r.serves(path)) return true;
+        return false;
+    }
+
+    /** Whether some policy keeps node {@code path}'s output of the current call for later calls. */
+    private boolean kept(String path) {
+        for (PolicyRun r : runs) if (r.keeps(path)) return true;
         return false;
     }
 
@@ -206,7 +282,7 @@ public final class CacheSession implements AutoCloseable {
 
     private void start() {
         budget = new CacheBudget(options);
-        RunContext ctx = new RunContext(session.model(), structure, info, budget, this::served);
+        RunContext ctx = new RunContext(session.model(), structure, info, budget, this::served, this::kept);
         List<PolicyRun> list = new ArrayList<>();
         callLevel = null;
         try {

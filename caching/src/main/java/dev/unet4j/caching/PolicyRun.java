@@ -15,6 +15,32 @@ import dev.unet4j.unet.UNetInputs;
  */
 public interface PolicyRun extends AutoCloseable {
 
+    /**
+     * Whether guided call {@code callIndex} (UNet timestep {@code timestep}) should run only its conditional half,
+     * this run then supplying the unconditional prediction ({@link #unconditional}). Asked before the call begins,
+     * only for calls that come through the guidance seam ({@link CachedDiffusionModel#forwardGuided}).
+     */
+    default boolean dropsUnconditional(int callIndex, double timestep) {
+        return false;
+    }
+
+    /** The halves call {@code callIndex} runs; told just before {@link #beginCall}. */
+    default void halves(int callIndex, GuidanceHalves halves) {
+    }
+
+    /**
+     * On a {@link GuidanceHalves#COND_ONLY} call: the unconditional prediction for the conditional output
+     * {@code cond} ({@code [B, C, H, W]}, read-only), a new tensor of its shape from {@code ws}; or null if this run
+     * did not drop the call's unconditional half.
+     */
+    default Tensor unconditional(int callIndex, Tensor cond, Kernels k, Workspace ws) {
+        return null;
+    }
+
+    /** A {@link GuidanceHalves#BOTH} call's output {@code [uncond; cond]} (read-only: copy what you keep). */
+    default void guidedOutput(int callIndex, Tensor out) {
+    }
+
     /** Call {@code callIndex} is about to run with {@code in}. */
     default void beginCall(int callIndex, UNetInputs in) {
     }
@@ -46,6 +72,15 @@ public interface PolicyRun extends AutoCloseable {
      * filter, a backbone scaling): the node's served output does not depend on it.
      */
     default boolean serves(String path) {
+        return false;
+    }
+
+    /**
+     * Whether this run keeps node {@code path}'s output of the current call for later calls, to serve it unchanged
+     * ({@link #serves}) on cheap calls (known from {@link #beginCall} on): what a feature forecaster
+     * ({@link dev.unet4j.caching.policy.Forecast}) builds its history from.
+     */
+    default boolean keeps(String path) {
         return false;
     }
 

@@ -160,7 +160,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--cache", paramLabel = "SPEC",
             description = "Feature-cache policy: deepcache:interval=3, faster:preset=50 (encoder propagation; add ,noise=0.003 for the "
-                    + "paper's prior-noise injection), freeu:..., a+b compositions, or none. "
+                    + "paper's prior-noise injection), freeu:..., "
+                    + "tgate:gate-step=N[,sp-interval=5,fi-interval=1,warm-up=2] (T-GATE: cross-attention cached at step N, CFG dropped after), "
+                    + "cfg-cache[:interval=5,t-min=-1,t-max=641,alpha-lf=1.1,alpha-hf=1.1,lf-t-min=99,lf-t-max=901,hf-t-min=-1,hf-t-max=301] "
+                    + "(FasterCache CFG-Cache: unconditional half rebuilt from the conditional one with the cached frequency bias), "
+                    + "forecast:order=2 (TaylorSeer forecasting, before a deepcache:/balanced: part), a+b compositions, or none. "
                     + "Default: none.")
     String cache;
 

@@ -1,6 +1,7 @@
 package dev.unet4j.caching.policy;
 
 import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CondHalf;
 import dev.unet4j.caching.FeatureStore;
 import dev.unet4j.caching.PolicyArgs;
 import dev.unet4j.caching.PolicyRun;
@@ -119,6 +120,7 @@ public record DeepCache(int interval, int branch, Schedule schedule, double pow,
         private final FeatureStore store;
         private Set<String> reuseNow;
         private boolean fullNow, refused;
+        private long keptBatch = -1, batchNow;
 
         Run(int[] plan, List<Set<String>> sets, List<String> labels, FeatureStore store) {
             this.plan = plan;
@@ -131,10 +133,14 @@ public record DeepCache(int interval, int branch, Schedule schedule, double pow,
         @Override
         public void beginCall(int callIndex, UNetInputs in) {
             int p = plan[callIndex];
+            batchNow = in.sample() == null ? keptBatch : in.sample().dim(0);
             reuseNow = p < 0 ? null : sets.get(p);
-            refused = p >= 0 && (store.refusedSome() || !store.containsAll(reuseNow));
+            refused = p >= 0 && (store.refusedSome() || !store.containsAll(reuseNow) || !CondHalf.serves(keptBatch, batchNow));
             fullNow = p < 0 || refused;
-            if (fullNow) store.clear();
+            if (fullNow) {
+                store.clear();
+                keptBatch = batchNow;
+            }
         }
 
         @Override
@@ -145,12 +151,17 @@ public record DeepCache(int interval, int branch, Schedule schedule, double pow,
                 return union.contains(path) ? store.keep(path, call, out) : out;
             }
             if (!reuseNow.contains(path)) return call.proceed();
-            return store.take(path);
+            return CondHalf.view(store.get(path), batchNow);       // a 2B call's features serve a cond-only call
         }
 
         @Override
         public boolean serves(String path) {
             return !fullNow && reuseNow != null && reuseNow.contains(path);
+        }
+
+        @Override
+        public boolean keeps(String path) {
+            return fullNow && union.contains(path);
         }
 
         @Override

@@ -5,8 +5,9 @@ import dev.unet4j.samplers.Latents;
 
 /**
  * Builds the {@link Denoiser} a sampler calls from a {@link DiffusionModel} and its conditioning. Classifier-free
- * guidance evaluates uncond and cond in ONE batched call on {@code [x, x]} with {@code cat([uncond, cond])}, then
- * splits and combines as diffusers' StableDiffusionPipeline, in float32.
+ * guidance evaluates uncond and cond through {@link DiffusionModel#forwardGuided} (by default ONE batched call on
+ * {@code [x, x]} with {@code cat([uncond, cond])}), then splits and combines as diffusers' StableDiffusionPipeline,
+ * in float32.
  */
 public final class Guidance {
     private Guidance() {
@@ -36,10 +37,9 @@ public final class Guidance {
         }
         if (!(rescale >= 0 && rescale <= 1)) throw new IllegalArgumentException("guidance_rescale must be in [0, 1], got " + rescale);
         if (scale <= 1) return conditioned(model, cond);
-        Conditioning both = uncond.concat(cond);
         return (x, call) -> {
             checkBatch(cond, x, "conditioning");
-            Latents out = model.forward(Latents.concat(x, x), call, both);
+            Latents out = model.forwardGuided(x, call, uncond, cond);
             int b = x.batch();
             if (out.batch() != 2 * b) throw new IllegalStateException("guided call returned batch " + out.batch() + ", expected " + 2 * b);
             Latents guided = combine(out.slice(0, b), out.slice(b, 2 * b), scale);
