@@ -214,27 +214,39 @@ class BadInputTest {
         Path dir = Fixtures.fixture("vae-tiny");
         try (WeightSource ws = WeightSource.open(List.of(dir.resolve("diffusion_pytorch_model.safetensors")))) {
             ParameterSource real = ParameterSource.of(ws);
-            ParameterSource broken = new ParameterSource() {
-                @Override
-                public Tensor load(String name, long[] expectedShape) {
-                    Tensor t = real.load(name, expectedShape);
-                    if (name.equals("decoder.conv_out.bias") || name.equals("encoder.conv_out.bias")) t.set(Float.NaN, 0);
-                    return t;
-                }
-
-                @Override
-                public Set<String> names() {
-                    return real.names();
-                }
-            };
-            try (AutoencoderKL m = AutoencoderKL.build(AutoencoderKLConfig.load(dir.resolve("config.json")), broken, "broken",
+            // NaN weights are refused when the model is built, naming every such tensor
+            WeightMismatchException nan = assertThrows(WeightMismatchException.class, () -> AutoencoderKL.build(
+                    AutoencoderKLConfig.load(dir.resolve("config.json")), broken(real, Float.NaN, "decoder.conv_out.bias", "encoder.conv_out.bias"),
+                    "broken", LoadOptions.of(VaeTesting.kernels("reference"))).close());
+            assertMessage(nan, "decoder.conv_out.bias", "encoder.conv_out.bias", "NaN");
+            // finite weights that overflow (a norm scale of 3e38) give a non-finite result, reported per call
+            try (AutoencoderKL m = AutoencoderKL.build(AutoencoderKLConfig.load(dir.resolve("config.json")),
+                    broken(real, 3e38f, "decoder.conv_norm_out.weight", "encoder.conv_norm_out.weight"), "overflowing",
                     LoadOptions.of(VaeTesting.kernels("reference")));
                  Tensor z = Tensor.zeros(1, 4, 4, 4); Tensor img = Tensor.zeros(1, 3, 8, 8); Tensor big = Tensor.zeros(1, 4, 40, 40)) {
-                assertMessage(assertThrows(ArithmeticException.class, () -> m.decode(z)), "decode", "NaN", "weights");
-                assertMessage(assertThrows(ArithmeticException.class, () -> m.encode(img)), "encode", "NaN");
-                assertMessage(assertThrows(ArithmeticException.class, () -> m.decodeTiled(big)), "tiled decode", "NaN");
+                assertMessage(assertThrows(ArithmeticException.class, () -> m.decode(z)), "decode", "weights");
+                assertMessage(assertThrows(ArithmeticException.class, () -> m.encode(img)), "encode", "non-finite");
+                assertMessage(assertThrows(ArithmeticException.class, () -> m.decodeTiled(big)), "tiled decode", "non-finite");
             }
         }
+    }
+
+    /** {@code real} with the whole of each named tensor set to {@code value}. */
+    private static ParameterSource broken(ParameterSource real, float value, String... names) {
+        Set<String> hit = Set.of(names);
+        return new ParameterSource() {
+            @Override
+            public Tensor load(String name, long[] expectedShape) {
+                Tensor t = real.load(name, expectedShape);
+                if (hit.contains(name)) t.fill(value);
+                return t;
+            }
+
+            @Override
+            public Set<String> names() {
+                return real.names();
+            }
+        };
     }
 
     // ---------------------------------------------------------------- latent scale
