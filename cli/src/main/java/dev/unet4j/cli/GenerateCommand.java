@@ -188,12 +188,12 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         common.checkThreads(err);
+        Limits.range("--steps", steps, 1, MAX_STEPS);
+        if (guidance != null) guidance(null); // checks the value before anything loads, for prompts and UNets alike
         TextGeneration text = TextGeneration.select(this, spec.commandLine().getParseResult());
         if (text != null) return text.run(stdout, err);
-        Limits.range("--steps", steps, 1, MAX_STEPS);
         if (upscale != null && (upscale < 1 || upscale > 64)) throw new UserException("--upscale must be 1..64, got " + upscale);
         Limits.range("--per-class", perClass, 1, MAX_GRID_BATCH); // a row is one batch of at most MAX_GRID_BATCH
-        if (guidance != null) guidance(null); // checks the value before anything loads
         Format.of(out); // a bad extension fails before the model is loaded
         if (trajectoryOut != null) {
             if (trajectoryOut.getFileName() == null || java.nio.file.Files.isDirectory(trajectoryOut)) {
