@@ -1,5 +1,6 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.samplers.Samplers;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unet4j.caching.CacheSession;
@@ -232,7 +233,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private Pipeline pipeline(LoadedModel m, CacheSpec cache) {
         SchedulerConfig cfg = m.schedulerConfig(null);
-        String name = scheduler != null ? scheduler.toLowerCase(Locale.ROOT) : SamplerChoice.defaultName(cfg);
+        String name = scheduler != null ? scheduler.toLowerCase(Locale.ROOT) : Samplers.unetDefault(cfg);
         Sampler sampler = SamplerChoice.DEFAULTS.create(name, cfg);
         Pipeline p = Pipeline.of(m.unet, sampler).withSessionSetup(m.sessionSetup::accept);
         return cache != null && !cache.isNone() ? p.withRunModel(cache.runModel()) : p;

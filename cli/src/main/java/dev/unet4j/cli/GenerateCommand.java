@@ -1,5 +1,6 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.samplers.Samplers;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
@@ -208,7 +209,7 @@ final class GenerateCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (DnnlKernels kernels = LoadedModel.kernelsFor(q); LoadedModel m = LoadedModel.load(model, q, kernels)) {
             SchedulerConfig cfg = m.schedulerConfig(schedulerConfig);
-            String name = scheduler != null ? scheduler.toLowerCase(Locale.ROOT) : SamplerChoice.defaultName(cfg);
+            String name = scheduler != null ? scheduler.toLowerCase(Locale.ROOT) : Samplers.unetDefault(cfg);
             Sampler sampler = new SamplerChoice(eta, sigmaMin, sigmaMax, rho, sChurn, sMin, sMax, sNoise).create(name, cfg);
             Pipeline pipeline = Pipeline.of(m.unet, sampler).withSessionSetup(m.sessionSetup::accept);
             if (c != null && !c.isNone()) pipeline = pipeline.withRunModel(c.runModel());

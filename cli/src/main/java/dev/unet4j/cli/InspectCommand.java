@@ -1,5 +1,6 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.samplers.Samplers;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
@@ -107,7 +108,7 @@ final class InspectCommand implements Callable<Integer> {
         row(out, "parameters", String.valueOf(m.unet.parameterCount()));
         SchedulerConfig sc = m.schedulerConfig(null);
         row(out, "scheduler", (m.files.schedulerConfig().isPresent() ? sc.className() : "none (diffusers defaults)")
-                + ", generate uses " + SamplerChoice.defaultName(sc));
+                + ", generate uses " + Samplers.unetDefault(sc));
     }
 
     private static void weights(PrintWriter out, LoadedModel m) throws IOException {
@@ -160,7 +161,7 @@ final class InspectCommand implements Callable<Integer> {
         int[] size = m.sampleSize();
         if (size == null) throw new UserException("--cache: the config has no sample_size to simulate a generation at");
         SchedulerConfig cfg = m.schedulerConfig(null);
-        String name = SamplerChoice.defaultName(cfg);
+        String name = Samplers.unetDefault(cfg);
         Pipeline p = Pipeline.of(m.unet, SamplerChoice.DEFAULTS.create(name, cfg));
         double[] ts = p.plan(steps, new int[] {1, m.unet.inChannels(), size[0], size[1]}).callTimesteps();
         // skips are listed down to layers (resnets, attentions, samplers), where the policies replace outputs

@@ -29,24 +29,6 @@ record SamplerChoice(Double eta, Double sigmaMin, Double sigmaMax, Double rho, D
 
     static final SamplerChoice DEFAULTS = new SamplerChoice(null, null, null, null, null, null, null, null);
 
-    /**
-     * The sampler named like the scheduler class of {@code cfg}: DDIMScheduler ddim, EulerDiscreteScheduler euler
-     * (euler-karras with use_karras_sigmas), HeunDiscreteScheduler heun-karras, EulerAncestralDiscreteScheduler
-     * euler-ancestral, DPMSolverMultistepScheduler dpmpp-2m(-karras), EDMEulerScheduler edm-euler; any other class
-     * (PNDM, DDPM, LMS, none) ddim.
-     */
-    static String defaultName(SchedulerConfig cfg) {
-        boolean karras = cfg.bool("use_karras_sigmas", false);
-        return switch (cfg.className()) {
-            case "EulerDiscreteScheduler" -> karras ? "euler-karras" : "euler";
-            case "HeunDiscreteScheduler" -> "heun-karras";
-            case "EulerAncestralDiscreteScheduler" -> "euler-ancestral";
-            case "DPMSolverMultistepScheduler" -> karras ? "dpmpp-2m-karras" : "dpmpp-2m";
-            case "EDMEulerScheduler" -> "edm-euler";
-            default -> "ddim";
-        };
-    }
-
     Sampler create(String name, SchedulerConfig cfg) {
         if (!Samplers.NAMES.contains(name)) {
             throw new UserException("unknown scheduler '" + name + "'; valid: " + String.join(", ", Samplers.NAMES));

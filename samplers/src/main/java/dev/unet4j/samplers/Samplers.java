@@ -51,6 +51,19 @@ public final class Samplers {
     }
 
     /**
+     * The sampler a UNet folder's scheduler config selects where no pipeline drives it (the CLI's {@code generate},
+     * {@code bench}, the server's class-conditional models): {@link #forSchedulerClass} for the k-diffusion, DPM-Solver
+     * and EDM classes, ddim for every other class (PNDM, LMS, DDPM, none) — the UNet path's default.
+     */
+    public static String unetDefault(SchedulerConfig cfg) {
+        return switch (cfg.className()) {
+            case "EulerDiscreteScheduler", "HeunDiscreteScheduler", "EulerAncestralDiscreteScheduler",
+                 "DPMSolverMultistepScheduler", "EDMEulerScheduler" -> forSchedulerClass(cfg);
+            default -> "ddim";
+        };
+    }
+
+    /**
      * The sampler called {@code name}, configured from the model's scheduler config (diffusers' from_config:
      * fields of other scheduler classes are ignored, missing ones take this sampler's defaults).
      *

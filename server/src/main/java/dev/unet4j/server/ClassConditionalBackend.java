@@ -56,7 +56,7 @@ public final class ClassConditionalBackend implements ImageBackend {
         this.downscale = 1 << (c.blockOutChannels().length - 1);
         int size = c.sampleSize() == null ? 32 : c.sampleSize();
         this.info = new ModelInfo(name, "class-conditional", size, size, steps > 0 ? steps : 25, Double.isNaN(guidance) ? 1.0 : guidance,
-                sampler != null ? sampler : SamplerNames.defaultFor(schedulerConfig),
+                sampler != null ? sampler : Samplers.unetDefault(schedulerConfig),
                 Samplers.NAMES, false, "a class 0.." + (classes - 1) + " as a number or digit word (null class " + nullClass + ")");
     }
 

@@ -58,22 +58,4 @@ public final class SamplerNames {
         }
         return mapped;
     }
-
-    /**
-     * The sampler a model's scheduler config asks for (as the CLI's default): DDIMScheduler ddim,
-     * EulerDiscreteScheduler euler (euler-karras with use_karras_sigmas), HeunDiscreteScheduler heun-karras,
-     * EulerAncestralDiscreteScheduler euler-ancestral, DPMSolverMultistepScheduler dpmpp-2m(-karras),
-     * EDMEulerScheduler edm-euler, anything else ddim.
-     */
-    public static String defaultFor(SchedulerConfig cfg) {
-        boolean karras = cfg.bool("use_karras_sigmas", false);
-        return switch (cfg.className()) {
-            case "EulerDiscreteScheduler" -> karras ? "euler-karras" : "euler";
-            case "HeunDiscreteScheduler" -> "heun-karras";
-            case "EulerAncestralDiscreteScheduler" -> "euler-ancestral";
-            case "DPMSolverMultistepScheduler" -> karras ? "dpmpp-2m-karras" : "dpmpp-2m";
-            case "EDMEulerScheduler" -> "edm-euler";
-            default -> "ddim";
-        };
-    }
 }

@@ -117,6 +117,9 @@ function onProgress(e) {
 }
 
 function onDone(job, e) {
+  // progress events carry the latest state, so a run that ends between two of them reports its last step here
+  const seen = $("status").dataset.steps;
+  if (!seen.split(",").includes(String(e.step))) $("status").dataset.steps = seen ? seen + "," + e.step : String(e.step);
   $("progress").value = 1;
   status("done: " + e.images.length + " image(s)");
   for (const img of e.images) {
