@@ -98,10 +98,28 @@ public final class UnetServer implements AutoCloseable {
         nativeRoutes.register(c.routes);
     }
 
+    /** Bodies up to this size are read and dropped before a 413, so the client is not reset while still sending. */
+    private static final long DISCARD_LIMIT = 1 << 20;
+
+    /**
+     * A client still writing its body when the 413 arrives and the connection closes sees a reset instead of the
+     * answer; a body of at most {@link #DISCARD_LIMIT} bytes is therefore read and thrown away (never parsed) first.
+     * Larger ones, and bodies that stall (Jetty's idle timeout), are not waited for.
+     */
+    private static void discardSmallBody(Context ctx, long length) {
+        if (length > DISCARD_LIMIT) return;
+        try (java.io.InputStream in = ctx.req().getInputStream()) {
+            in.skipNBytes(length);
+        } catch (java.io.IOException | RuntimeException e) {
+            // the client went away or sent less than it announced: the 413 goes out (or not) all the same
+        }
+    }
+
     /** Body size before anything reads it, then the API key. */
     private void guard(Context ctx) {
         long length = ctx.contentLength();
         if (length > config.maxBodyBytes()) {
+            discardSmallBody(ctx, length);
             throw new ApiException(413, null, "request body of " + length + " bytes is over the server's " + config.maxBodyBytes() + " byte limit");
         }
         if (config.apiKeys().isEmpty() || OPEN_PATHS.contains(ctx.path()) || ctx.method().name().equals("OPTIONS")) return;
