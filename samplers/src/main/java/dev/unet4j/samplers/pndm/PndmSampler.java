@@ -174,15 +174,7 @@ public final class PndmSampler implements Sampler {
 
     /** PNDMScheduler.add_noise (the DDPM forward process): sqrt(a_t) x0 + sqrt(1 - a_t) noise. */
     public Latents addNoise(Latents original, Latents noise, long t) {
-        original.requireSameShape(noise, "noise");
-        float at = schedule.alphaCumprod((int) t);
-        float sa = (float) Math.sqrt(at);
-        float sb = (float) Math.sqrt(1.0f - at);
-        float[] o = original.data();
-        float[] z = noise.data();
-        float[] out = new float[o.length];
-        for (int i = 0; i < o.length; i++) out[i] = sa * o[i] + sb * z[i];
-        return original.withData(out);
+        return schedule.addNoise(original, noise, t);
     }
 
     /**

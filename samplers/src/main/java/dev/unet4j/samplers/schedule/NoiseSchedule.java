@@ -1,5 +1,6 @@
 package dev.unet4j.samplers.schedule;
 
+import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.PredictionType;
 
 /**
@@ -86,6 +87,22 @@ public final class NoiseSchedule {
     private static double cosineAlphaBar(double t) {
         double c = Math.cos((t + 0.008) / 1.008 * Math.PI / 2);
         return c * c;
+    }
+
+    /**
+     * The DDPM forward process at training timestep {@code t} (diffusers' DDIM/PNDM {@code add_noise}):
+     * {@code sqrt(a_t) x0 + sqrt(1 - a_t) noise}, in float32 as torch computes it.
+     */
+    public Latents addNoise(Latents original, Latents noise, long t) {
+        original.requireSameShape(noise, "noise");
+        float at = alphaCumprod((int) t);
+        float sa = (float) Math.sqrt(at);
+        float sb = (float) Math.sqrt(1.0f - at);
+        float[] o = original.data();
+        float[] z = noise.data();
+        float[] out = new float[o.length];
+        for (int i = 0; i < o.length; i++) out[i] = sa * o[i] + sb * z[i];
+        return original.withData(out);
     }
 
     /** diffusers' rescale_zero_terminal_snr (arXiv 2305.08891, Algorithm 1), in float32. */
