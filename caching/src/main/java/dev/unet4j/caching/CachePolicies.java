@@ -11,6 +11,7 @@ import dev.unet4j.caching.policy.FreeU;
 import dev.unet4j.caching.policy.ScaleLong;
 import dev.unet4j.caching.policy.SkipTuning;
 import dev.unet4j.caching.policy.TGate;
+import dev.unet4j.caching.policy.ToMe;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -41,6 +42,7 @@ public final class CachePolicies {
         PARSERS.put(TGate.NAME, TGate::parse);
         PARSERS.put(CfgCache.NAME, CfgCache::parse);
         PARSERS.put(Forecast.NAME, Forecast::parse);
+        PARSERS.put(ToMe.NAME, ToMe::parse);
     }
 
     /** Full compute: no interception at all beyond tracing. */

@@ -474,5 +474,14 @@ public final class CacheSession implements AutoCloseable {
             result = hooks.invoke(nextPolicy, base, holder);
             return result;
         }
+
+        /** The policies after this one see the node with {@code input} as its input ({@link NodeCall#proceedWith}). */
+        @Override
+        public Tensor proceedWith(Tensor input) {
+            if (proceeded) throw new IllegalStateException("proceed() called twice at " + base.path());
+            proceeded = true;
+            result = hooks.invoke(nextPolicy, withInput(base, input), holder);
+            return result;
+        }
     }
 }

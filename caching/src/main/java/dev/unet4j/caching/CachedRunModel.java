@@ -31,7 +31,7 @@ public final class CachedRunModel implements RunModel {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(options, "options");
         return (session, plan) -> new CachedRunModel(
-                CacheSession.open(session, policy, GenerationInfo.withTimesteps(plan.callTimesteps()), options));
+                CacheSession.open(session, policy, GenerationInfo.withTimesteps(plan.callTimesteps()).withSeed(plan.seed()), options));
     }
 
     /** The run's cache session (its report lists what ran on each call). */

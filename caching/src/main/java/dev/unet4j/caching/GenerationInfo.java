@@ -7,8 +7,10 @@ package dev.unet4j.caching;
  *                       count once)
  * @param callTimesteps  the timestep of every call, or null; needed only by policies that evaluate future calls
  *                       ahead of time (parallel encoder propagation)
+ * @param seed           the generation's seed, for policies that draw random numbers (ToMe's destination choice,
+ *                       from a torch generator seeded with it); 0 unless given
  */
-public record GenerationInfo(int totalCalls, double[] callTimesteps) {
+public record GenerationInfo(int totalCalls, double[] callTimesteps, long seed) {
     public GenerationInfo {
         if (totalCalls < 1) throw new IllegalArgumentException("totalCalls must be >= 1, got " + totalCalls);
         if (callTimesteps != null) {
@@ -17,6 +19,14 @@ public record GenerationInfo(int totalCalls, double[] callTimesteps) {
             }
             callTimesteps = callTimesteps.clone();
         }
+    }
+
+    public GenerationInfo(int totalCalls, double[] callTimesteps) {
+        this(totalCalls, callTimesteps, 0);
+    }
+
+    public GenerationInfo withSeed(long s) {
+        return new GenerationInfo(totalCalls, callTimesteps, s);
     }
 
     public static GenerationInfo calls(int totalCalls) {

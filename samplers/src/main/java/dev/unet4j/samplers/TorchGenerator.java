@@ -53,6 +53,19 @@ public final class TorchGenerator {
         return y & 0xFFFFFFFFL;
     }
 
+    /**
+     * {@code n} draws of {@code torch.randint(high, size, generator=g)} on CPU, in row-major order: ATen's
+     * {@code random_from_to} kernel runs serially and maps each {@code random()} to {@code random() % high} when the
+     * range is below 2^32 ({@code uniform_int_from_to_distribution}), {@code random64() % high} otherwise.
+     */
+    public long[] randint(long high, int n) {
+        if (high < 1) throw new IllegalArgumentException("randint: high must be >= 1, got " + high);
+        long[] out = new long[n];
+        boolean wide = high >= (1L << 32);
+        for (int i = 0; i < n; i++) out[i] = Long.remainderUnsigned(wide ? random64() : random(), high);
+        return out;
+    }
+
     /** torch's random64(): two engine outputs, the first in the high half. */
     public long random64() {
         long hi = random();

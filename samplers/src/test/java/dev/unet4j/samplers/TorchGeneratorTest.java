@@ -63,4 +63,14 @@ class TorchGeneratorTest {
         assertEquals((float) (r * Math.cos(2 * Math.PI * u1)), first[6]);
         assertEquals((float) (r * Math.sin(2 * Math.PI * u1)), g.randn(1)[0]);
     }
+
+    @Test
+    void randintMatchesTorch() {
+        // torch.manual_seed(0); torch.randint(0, 10, (5,)) -> tensor([4, 9, 3, 0, 3]) (the widely quoted output; the
+        // first mt19937(0) outputs are 2357136044, 2546248239, 3071714933, 3626093760, 2588848963)
+        assertArrayEquals(new long[]{4, 9, 3, 0, 3}, new TorchGenerator(0).randint(10, 5));
+        // tomesd's draw, torch.randint(sy*sx = 4, ...), on the same stream: the same engine outputs mod 4
+        assertArrayEquals(new long[]{2357136044L % 4, 2546248239L % 4, 3071714933L % 4, 3626093760L % 4, 2588848963L % 4},
+                new TorchGenerator(0).randint(4, 5));
+    }
 }

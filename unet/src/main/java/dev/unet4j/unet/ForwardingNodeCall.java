@@ -16,6 +16,39 @@ public abstract class ForwardingNodeCall implements NodeCall {
         this.base = base;
     }
 
+    /**
+     * {@code base} as the links after one that called {@link NodeCall#proceedWith} see it: its input is
+     * {@code input} and proceeding runs the node on it ({@code base.proceedWith(input)}).
+     */
+    public static NodeCall withInput(NodeCall base, Tensor input) {
+        return new ForwardingNodeCall(base) {
+            @Override
+            public Tensor input() {
+                return input;
+            }
+
+            @Override
+            public Tensor proceed() {
+                return base.proceedWith(input);
+            }
+
+            @Override
+            public Tensor proceedWith(Tensor other) {
+                return base.proceedWith(other);
+            }
+
+            @Override
+            public Tensor passThrough() {
+                return input;
+            }
+
+            @Override
+            public boolean exclusive(Tensor t) {
+                return t != input && base.exclusive(t);
+            }
+        };
+    }
+
     @Override
     public String path() {
         return base.path();
@@ -49,6 +82,16 @@ public abstract class ForwardingNodeCall implements NodeCall {
     @Override
     public Tensor encoderHiddenStates() {
         return base.encoderHiddenStates();
+    }
+
+    @Override
+    public Tensor residual() {
+        return base.residual();
+    }
+
+    @Override
+    public void addMacs(long n) {
+        base.addMacs(n);
     }
 
     @Override

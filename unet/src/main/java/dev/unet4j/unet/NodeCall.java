@@ -37,6 +37,31 @@ public interface NodeCall {
     Tensor proceed();
 
     /**
+     * The tensor the node's output is added to ({@code h} of a transformer block's {@code h + attn1(norm1(h))}: the
+     * block's hidden state before the norm that made {@link #input()}), read-only; null for a node without one.
+     */
+    default Tensor residual() {
+        return null;
+    }
+
+    /**
+     * Runs the node as {@link #proceed()} does, but on {@code input} in place of {@link #input()}: a token sequence
+     * {@code [B, T', C]} of another length (token merging runs a transformer block's attention on merged tokens). The
+     * result ({@code [B, T', C']}) belongs to the graph as proceed()'s does; the interceptor returns a tensor of the
+     * node's usual shape made from it (the unmerged tokens), and the node counts as computed, with the MACs it did
+     * and, for the full-compute total, the MACs it would do on {@link #input()}. {@code input} stays the caller's.
+     * Either this or proceed(), at most once. Supported by token-wise nodes ({@code attn1}, {@code attn2},
+     * {@code ff}); others throw {@link UnsupportedOperationException}.
+     */
+    default Tensor proceedWith(Tensor input) {
+        throw new UnsupportedOperationException("proceedWith is not supported at " + path());
+    }
+
+    /** Counts {@code n} MACs an interceptor spends on this node (token merging's similarity matmul) into the trace. */
+    default void addMacs(long n) {
+    }
+
+    /**
      * "Skip this node": {@link #input()} itself, to be returned from the interceptor as the node's output (neither
      * closed nor kept). The graph takes a second holder of it for a block (no copy: the encode/decode loops release
      * through the pass) and a copy in the input's layout for any other node.

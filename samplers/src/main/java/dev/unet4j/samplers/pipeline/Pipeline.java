@@ -82,7 +82,8 @@ public final class Pipeline {
     public GenerationResult generate(Generation g) {
         int[] shape = shape(g);
         long start = System.nanoTime();
-        RunPlan plan = plan(g.steps(), shape, g.initLatents() == null ? 1.0 : g.strength());
+        RunPlan plan = plan(g.steps(), shape, g.initLatents() == null ? 1.0 : g.strength())
+                .withSeed(g.seeds() == null ? 0 : g.seeds()[0]);
         try (UNetSession session = unet.newSession()) {
             if (sessionSetup != null) sessionSetup.accept(session);
             try (RunModel model = runModel.open(session, plan)) {

@@ -51,7 +51,7 @@ public final class Interceptors {
                 Tensor out = links.get(i).intercept(new Link(base, null, real));
                 return out;
             }
-            Link next = new Link(base, () -> invoke(i + 1, base, real), real);
+            Link next = new Link(base, b -> invoke(i + 1, b, real), real);
             Tensor out = links.get(i).intercept(next);
             Tensor inner = next.result;
             // the inner result was replaced and is neither the node's output (the graph closes that) nor its input
@@ -90,12 +90,12 @@ public final class Interceptors {
 
     /** The call one link sees: its proceed() runs the next link (or the node itself for the last link). */
     private static final class Link extends ForwardingNodeCall {
-        private final java.util.function.Supplier<Tensor> next;
+        private final java.util.function.Function<NodeCall, Tensor> next;
         private final Tensor[] real;
         private boolean proceeded;
         Tensor result;
 
-        Link(NodeCall base, java.util.function.Supplier<Tensor> next, Tensor[] real) {
+        Link(NodeCall base, java.util.function.Function<NodeCall, Tensor> next, Tensor[] real) {
             super(base);
             this.next = next;
             this.real = real;
@@ -109,7 +109,21 @@ public final class Interceptors {
                 result = base.proceed();
                 real[0] = result;
             } else {
-                result = next.get();
+                result = next.apply(base);
+            }
+            return result;
+        }
+
+        /** The links after this one see the node with {@code input} as its input ({@link NodeCall#proceedWith}). */
+        @Override
+        public Tensor proceedWith(Tensor input) {
+            if (proceeded) throw new IllegalStateException("proceed() called twice at " + base.path());
+            proceeded = true;
+            if (next == null) {
+                result = base.proceedWith(input);
+                real[0] = result;
+            } else {
+                result = next.apply(withInput(base, input));
             }
             return result;
         }

@@ -68,6 +68,15 @@ public final class Attention extends Node {
         return run(p, x, residual);
     }
 
+    /** q, k, v and out projections and the two attention products, as {@link Dense} and {@link Pass#attention} count them. */
+    @Override
+    protected long macsFor(Pass p, Tensor x) {
+        long b = x.dim(0), t = x.rank() == 4 ? x.dim(2) * x.dim(3) : x.dim(1);
+        long tk = spec.crossDim > 0 ? p.context.dim(1) : t, kv = spec.crossDim > 0 ? spec.crossDim : spec.queryDim;
+        long inner = spec.inner();
+        return 2 * b * t * spec.queryDim * inner + 2 * b * tk * kv * inner + 2 * b * t * tk * inner;
+    }
+
     private Tensor run(Pass p, Tensor x, Tensor extraResidual) {
         boolean image = x.rank() == 4;
         Tensor normed = groupNorm == null ? null : groupNorm.forward(p, x, false);           // [B, C, H, W]

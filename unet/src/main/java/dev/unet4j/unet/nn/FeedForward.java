@@ -28,6 +28,13 @@ public final class FeedForward extends Node {
         }
     }
 
+    /** {@code net.0.proj} (dim -> 2*inner) and {@code net.2} (inner -> dim), as {@link Dense} counts them. */
+    @Override
+    protected long macsFor(Pass p, Tensor x) {
+        long rows = x.numel() / x.dim(-1);
+        return rows * proj.in() * proj.out() + rows * out.in() * out.out();
+    }
+
     @Override
     protected Tensor forward(Pass p, Tensor x) {
         return forwardPlus(p, x, null);

@@ -58,6 +58,15 @@ public abstract class Node {
         }
     }
 
+    /**
+     * The MACs {@link #forward} would count for input {@code x} in pass {@code p}, from shapes alone, or -1 when this
+     * node does not say (the full-compute cost of a node an interceptor ran on other inputs,
+     * {@link dev.unet4j.unet.NodeCall#proceedWith}).
+     */
+    protected long macsFor(Pass p, Tensor x) {
+        return -1;
+    }
+
     /** Direct children, for walking the tree. */
     public java.util.List<Node> children() {
         return java.util.List.of();

@@ -36,6 +36,8 @@ public final class Pass {
     private final IdentityHashMap<Tensor, Integer> holders = new IdentityHashMap<>();
     private final List<NodeRecord> records = new ArrayList<>();
     private long macs;
+    /** MACs full compute would have done beyond {@link #macs} (nodes run on merged tokens, {@link NodeCall#proceedWith}). */
+    private long saved;
     private int replacements;
 
     /** Time embedding the blocks receive ({@code [B, temb]}), owned by the caller of the pass. */
@@ -130,7 +132,7 @@ public final class Pass {
     }
 
     Tensor visit(Node node, Tensor x, Tensor residual) {
-        long macs0 = macs;
+        long macs0 = macs, saved0 = saved;
         int repl0 = replacements;
         boolean observed = capture != null && capture.contains(node.path) && !(node instanceof LayerOf); // its unit captures
         Tensor out;
@@ -144,7 +146,7 @@ public final class Pass {
                 out = node.forward(this, x);
             }
         } else {
-            Call call = new Call(node, x);
+            Call call = new Call(node, x, residual);
             try {
                 out = interceptor.intercept(call);
             } finally {
@@ -157,7 +159,12 @@ public final class Pass {
                 if (node.level() == NodeLevel.BLOCK) retain(x);
                 else out = Layouts.sameLayoutCopy(ws.allocator(), x);
             }
-            if (out != call.result && call.result != null && call.result.isClosed() && out.sameElements(call.result)) {
+            if (call.reduced) {
+                // the node ran on other (merged) tokens and the interceptor made its output from that result
+                if (call.reducedFull < 0) replacements++;               // its full cost is unknown: so is its parents'
+                else saved += call.reducedFull - call.reducedDone;
+                if (out != call.result && call.result != null && !call.result.isClosed()) release(call.result);
+            } else if (out != call.result && call.result != null && call.result.isClosed() && out.sameElements(call.result)) {
                 // the interceptor kept the computed result (its buffer moved, e.g. into a feature cache) and hands
                 // on a view of it: still this node's own output
             } else if (out != call.result) {
@@ -175,7 +182,7 @@ public final class Pass {
         long done = macs - macs0;
         records.add(new NodeRecord(node.path, node.level(), node.kind(), done, outcome));
         if (outcome == Outcome.COMPUTED && repl0 == replacements && fullMacsByPath != null) {
-            fullMacsByPath.put(node.path, done);
+            fullMacsByPath.put(node.path, done + saved - saved0);
         }
         return out;
     }
@@ -222,13 +229,15 @@ public final class Pass {
 
     private final class Call implements NodeCall {
         private final Node node;
-        private final Tensor input;
+        private final Tensor input, residual;
         Tensor result;
-        boolean proceeded, done;
+        boolean proceeded, done, reduced;
+        long reducedDone, reducedFull;
 
-        Call(Node node, Tensor input) {
+        Call(Node node, Tensor input, Tensor residual) {
             this.node = node;
             this.input = input;
+            this.residual = residual;
         }
 
         @Override
@@ -273,6 +282,35 @@ public final class Pass {
             proceeded = true;
             result = node.forward(Pass.this, input);
             return result;
+        }
+
+        @Override
+        public Tensor residual() {
+            return residual;
+        }
+
+        @Override
+        public Tensor proceedWith(Tensor other) {
+            if (done) throw new IllegalStateException("NodeCall used after the interceptor returned (" + node.path + ")");
+            if (proceeded) throw new IllegalStateException("proceed() called twice at " + node.path);
+            if (!(node instanceof Attention || node instanceof FeedForward) || other.rank() != 3 || input.rank() != 3
+                    || other.dim(0) != input.dim(0) || other.dim(2) != input.dim(2)) {
+                throw new UnsupportedOperationException("proceedWith at " + node.path + " (" + node.kind() + ", input "
+                        + input + "): only a transformer block's attn1/attn2/ff, on [B, T', C] tokens of the input's B and C; got " + other);
+            }
+            proceeded = true;
+            reduced = true;
+            long m0 = macs;
+            result = node.forward(Pass.this, other);
+            reducedDone = macs - m0;
+            reducedFull = node.macsFor(Pass.this, input);
+            return result;
+        }
+
+        @Override
+        public void addMacs(long n) {
+            macs += n;
+            saved -= n;           // work full compute would not do: not part of the node's full cost
         }
 
         @Override
