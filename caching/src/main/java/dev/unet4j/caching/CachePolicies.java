@@ -1,6 +1,7 @@
 package dev.unet4j.caching;
 
 import dev.unet4j.caching.policy.AdaptiveCache;
+import dev.unet4j.caching.policy.AutoCalibration;
 import dev.unet4j.caching.policy.BalancedSkipping;
 import dev.unet4j.caching.policy.CfgCache;
 import dev.unet4j.caching.policy.DeepCache;
@@ -43,6 +44,7 @@ public final class CachePolicies {
         PARSERS.put(CfgCache.NAME, CfgCache::parse);
         PARSERS.put(Forecast.NAME, Forecast::parse);
         PARSERS.put(ToMe.NAME, ToMe::parse);
+        PARSERS.put(AutoCalibration.NAME, AutoCalibration::parse);
     }
 
     /** Full compute: no interception at all beyond tracing. */

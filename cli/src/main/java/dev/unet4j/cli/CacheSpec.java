@@ -5,8 +5,13 @@ import dev.unet4j.caching.CachePolicy;
 import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CachedRunModel;
 import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.policy.AutoCalibration;
 import dev.unet4j.samplers.pipeline.RunModel;
 import dev.unet4j.unet.UNetSession;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A {@code --cache} value: a feature-caching policy in the caching module's text form ({@code deepcache:interval=3},
@@ -24,6 +29,17 @@ record CacheSpec(String text, CachePolicy policy) {
         } catch (IllegalArgumentException e) {
             throw new UserException("bad --cache '" + spec + "': " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * This spec with every {@code auto:} part keeping its calibration in {@code cache-calibration.json} beside the
+     * model ({@code model}: its folder, or the single-file checkpoint whose folder is meant), unless it names a file.
+     */
+    CacheSpec besideModel(Path model) {
+        Path dir = Files.isRegularFile(model) ? model.toAbsolutePath().getParent() : model;
+        List<CachePolicy> parts = CachePolicies.parts(policy).stream()
+                .map(p -> p instanceof AutoCalibration a ? a.besideModel(dir) : p).toList();
+        return new CacheSpec(text, CachePolicies.compose(parts));
     }
 
     boolean isNone() {

@@ -165,7 +165,12 @@ final class GenerateCommand implements Callable<Integer> {
                     + "tgate:gate-step=N[,sp-interval=5,fi-interval=1,warm-up=2] (T-GATE: cross-attention cached at step N, CFG dropped after), "
                     + "cfg-cache[:interval=5,t-min=-1,t-max=641,alpha-lf=1.1,alpha-hf=1.1,lf-t-min=99,lf-t-max=901,hf-t-min=-1,hf-t-max=301] "
                     + "(FasterCache CFG-Cache: unconditional half rebuilt from the conditional one with the cached frequency bias), "
-                    + "forecast:order=2 (TaylorSeer forecasting, before a deepcache:/balanced: part), a+b compositions, or none. "
+                    + "forecast:order=2 (TaylorSeer forecasting, before a deepcache:/balanced: part), "
+                    + "tome[:ratio=0.5,max-downsample=1,sx=2,sy=2,use-rand=true,merge-attn=true,merge-crossattn=false,merge-mlp=false] "
+                    + "(ToMe token merging in the full-resolution transformer blocks; compose it last), "
+                    + "auto:speedup=S or auto:max-error=E[,max-run=4][,retention=0.2] (MagCache-style: the first run per model, "
+                    + "scheduler and step count computes in full and saves cache-calibration.json next to the model; later runs "
+                    + "skip calls by it), a+b compositions, or none. "
                     + "Default: none.")
     String cache;
 
@@ -212,7 +217,9 @@ final class GenerateCommand implements Callable<Integer> {
             String name = scheduler != null ? scheduler.toLowerCase(Locale.ROOT) : Samplers.unetDefault(cfg);
             Sampler sampler = new SamplerChoice(eta, sigmaMin, sigmaMax, rho, sChurn, sMin, sMax, sNoise).create(name, cfg);
             Pipeline pipeline = Pipeline.of(m.unet, sampler).withSessionSetup(m.sessionSetup::accept);
-            if (c != null && !c.isNone()) pipeline = pipeline.withRunModel(c.runModel());
+            if (c != null && !c.isNone()) {
+                pipeline = pipeline.withRunModel(c.besideModel(m.files.folder()).runModel());
+            }
 
             Path chosen = out;
             int channels = m.unet.outChannels();

@@ -117,7 +117,7 @@ final class TextGeneration {
         long t0 = System.nanoTime();
         Path dir = demo ? DemoText.folder() : folder;
         PipelineOptions opts = PipelineOptions.defaults().withQuant(q)
-                .withCache(c == null ? CachePolicies.NONE : c.policy());
+                .withCache(c == null ? CachePolicies.NONE : (dir == null ? c : c.besideModel(dir)).policy());
         String summary;
         Path target;
         if (p.config != null && (dir == null || !Files.isRegularFile(dir))) {

@@ -126,10 +126,36 @@ class GenerateCommandTest {
         assertArrayEquals(plain, never, "a threshold no timestep is below injects nothing");
     }
 
+    @Test
+    void autoCacheCalibratesBesideTheModelThenReusesIt() throws IOException {
+        Path model = dir.resolve("digits-copy");
+        Files.createDirectories(model);
+        try (Stream<Path> files = Files.list(DemoModel.folder())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, model.resolve(f.getFileName()));
+        }
+        Path calibration = model.resolve("cache-calibration.json");
+        float[] first = finalLatents("auto1", "auto:speedup=2", model, 8);
+        assertTrue(Files.isRegularFile(calibration), "the calibration run saves its curve beside the model");
+        byte[] saved = Files.readAllBytes(calibration);
+        assertArrayEquals(finalLatents("full", "none", model, 8), first, "the calibration run computes in full");
+        float[] second = finalLatents("auto2", "auto:speedup=2", model, 8);
+        assertFalse(java.util.Arrays.equals(first, second), "calibrated: calls skipped");
+        assertArrayEquals(second, finalLatents("auto3", "auto:speedup=2", model, 8), "the calibration is reused as is");
+        assertArrayEquals(saved, Files.readAllBytes(calibration));
+        finalLatents("auto-steps", "auto:speedup=2", model, 6);     // another step count: a second entry
+        assertTrue(Files.readString(calibration).split("\"model\"").length == 3, Files.readString(calibration));
+    }
+
     private float[] finalLatents(String name, String cache) throws IOException {
+        return finalLatents(name, cache, null, 4);
+    }
+
+    private float[] finalLatents(String name, String cache, Path model, int steps) throws IOException {
         Path out = dir.resolve(name + ".safetensors");
-        Cli.run("generate", "--scheduler", "ddim", "--class-label", 4, "--seed", 5, "--steps", 4, "--cache", cache, "--out", out)
-                .assertOk();
+        List<Object> args = new java.util.ArrayList<>(List.of("generate", "--scheduler", "ddim", "--class-label", 4, "--seed", 5,
+                "--steps", steps, "--cache", cache, "--out", out));
+        if (model != null) args.addAll(List.of("--model", model));
+        Cli.run(args.toArray()).assertOk();
         try (SafetensorsFile f = SafetensorsFile.open(out); dev.unet4j.core.tensor.Tensor t = f.load("final_latents")) {
             return t.toFloatArray();
         }

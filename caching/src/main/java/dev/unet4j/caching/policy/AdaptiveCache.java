@@ -7,8 +7,6 @@ import dev.unet4j.caching.PolicyRun;
 import dev.unet4j.caching.RunContext;
 import dev.unet4j.caching.UNetStructure;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.unet.NodeCall;
-import dev.unet4j.unet.UNetInputs;
 
 import java.nio.FloatBuffer;
 import java.util.List;
@@ -46,84 +44,29 @@ public record AdaptiveCache(double threshold, int warmup, int cooldown, int maxR
         return new Run(ctx.structure(), ctx.info().totalCalls(), ctx.newStore());
     }
 
-    private final class Run implements PolicyRun {
-        private final String lastUp;
-        private final int total;
-        private final FeatureStore store;
-        private int callIndex, run;
+    private final class Run extends BodyReuse {
+        private int run;
         private double accumulated;
-        private boolean reuse;
-        private Tensor probe;              // this call's conv_in output (graph-owned, alive until the call ends)
-        private String label = "";
 
         Run(UNetStructure s, int total, FeatureStore store) {
-            this.lastUp = "up_blocks." + (s.upBlocks() - 1);
-            this.total = total;
-            this.store = store;
+            super(s, total, store);
         }
 
         @Override
-        public void beginCall(int k, UNetInputs in) {
-            callIndex = k;
-            reuse = false;
-            probe = null;
-            label = "";
-        }
-
-        @Override
-        public Tensor intercept(NodeCall call, int k) {
-            String path = call.path();
-            if (path.equals("conv_in")) {
-                Tensor out = call.proceed();
-                decide(out);
-                if (!reuse) out = store.keep("probe", call, out);
-                probe = out;
-                return out;
-            }
-            if (reuse) {
-                if (path.equals(lastUp)) return call.kernels().add(call.workspace(), probe, store.get("residual"), 1f, 1f);
-                if (path.startsWith("down_blocks.") || path.equals("mid_block") || path.startsWith("up_blocks.")) {
-                    return call.passThrough();                       // skipped; only the last up block's value is used
-                }
-                return call.proceed();
-            }
-            if (path.equals("conv_norm_out") && store.contains("probe")) {
-                store.putOwned("residual", call.kernels().add(call.workspace(), call.input(), store.get("probe"), 1f, -1f));
-            }
-            return call.proceed();
-        }
-
-        private void decide(Tensor p) {
-            boolean forced = callIndex < warmup || callIndex >= total - cooldown || run >= maxRun
-                    || !store.contains("probe") || !store.contains("residual") || store.refusedSome();
-            if (forced) {
-                reuse = false;
-            } else {
-                accumulated += relativeL1(p, store.get("probe"));
+        protected String decide(int k, Tensor p, boolean possible) {
+            boolean forced = k < warmup || k >= total - cooldown || run >= maxRun || !possible;
+            boolean reuse = false;
+            if (!forced) {
+                accumulated += relativeL1(p, store.get(PROBE));
                 reuse = accumulated < threshold;
             }
             if (reuse) {
                 run++;
-                label = String.format("reuse (acc %.3f)", accumulated);
-            } else {
-                run = 0;
-                accumulated = 0;
+                return String.format("reuse (acc %.3f)", accumulated);
             }
-        }
-
-        @Override
-        public String label(int k) {
-            return label;
-        }
-
-        @Override
-        public long bytesHeld() {
-            return store.bytes();
-        }
-
-        @Override
-        public void close() {
-            store.close();
+            run = 0;
+            accumulated = 0;
+            return null;
         }
     }
 
