@@ -1,12 +1,12 @@
 package dev.unet4j.bench.onnx;
 
 import dev.unet4j.bench.onnx.OnnxGraph.Attr;
+import dev.unet4j.core.codes.WeightFormat;
+import dev.unet4j.core.kernels.CodedWeightLayer;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
-import dev.unet4j.core.kernels.Int8WeightLayer;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
-import dev.unet4j.core.kernels.WeightCodes;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.NativeBuffer;
@@ -340,12 +340,12 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
     }
 
     @Override
-    public Int8WeightLayer codedWeightConv2d(Conv2dSpec spec, WeightCodes format, byte[] codes, float[] scales) {
+    public CodedWeightLayer codedWeightConv2d(Conv2dSpec spec, WeightFormat format, byte[] codes, float[] scales) {
         throw new UnsupportedOperationException("ONNX export covers float32 layers; " + format.label() + " conv " + spec);
     }
 
     @Override
-    public Int8WeightLayer codedWeightLinear(WeightCodes format, byte[] codes, int out, int in, float[] scales) {
+    public CodedWeightLayer codedWeightLinear(WeightFormat format, byte[] codes, int out, int in, float[] scales) {
         throw new UnsupportedOperationException("ONNX export covers float32 layers; " + format.label() + " linear [" + out + ", " + in + "]");
     }
 

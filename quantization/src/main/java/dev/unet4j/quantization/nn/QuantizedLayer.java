@@ -1,13 +1,13 @@
 package dev.unet4j.quantization.nn;
 
-import dev.unet4j.core.kernels.Int8WeightLayer;
+import dev.unet4j.core.kernels.CodedWeightLayer;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 /**
  * What {@link QuantizedConv2d} and {@link QuantizedLinear} share: the W8A32 weight, run by the backend's
- * {@link Int8WeightLayer} (INT8 codes at the session's double-rounding precision through a code remapping, FP8 codes
+ * {@link CodedWeightLayer} (INT8 codes at the session's double-rounding precision through a code remapping, FP8 codes
  * at their stored precision).
  */
 abstract class QuantizedLayer implements AutoCloseable {

@@ -1,11 +1,11 @@
 package dev.unet4j.quantization.spec;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.quantization.DoubleRounding;
 import dev.unet4j.quantization.Granularity;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.WeightQuantizer;
 import dev.unet4j.quantization.mixed.LayerSensitivity;
@@ -15,9 +15,9 @@ import dev.unet4j.quantization.nn.Int8Activations;
 import dev.unet4j.quantization.nn.QuantizationPlan;
 import dev.unet4j.quantization.nn.QuantizedUNets;
 import dev.unet4j.quantization.nn.QuantizingLayerFactory;
-import dev.unet4j.quantization.nn.WeightSource;
 import dev.unet4j.quantization.nn.UNetSensitivityProbe;
 import dev.unet4j.quantization.nn.WeightFootprint;
+import dev.unet4j.quantization.nn.WeightSource;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;

@@ -2,12 +2,12 @@ package dev.unet4j.quantization.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.quantization.Granularity;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightQuantizer;
 import dev.unet4j.quantization.nn.QuantizationPlan;
 import org.junit.jupiter.api.Test;

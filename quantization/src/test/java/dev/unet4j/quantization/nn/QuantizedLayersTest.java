@@ -1,5 +1,7 @@
 package dev.unet4j.quantization.nn;
 
+import dev.unet4j.core.codes.Fp8Format;
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
@@ -10,10 +12,8 @@ import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.tensor.PoolingAllocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.Granularity;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.WeightQuantizer;
-import dev.unet4j.quantization.fp8.Fp8Format;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -53,7 +53,7 @@ class QuantizedLayersTest {
                 } else {
                     Fp8Format f = fmt == WeightFormat.FP8_E4M3 ? Fp8Format.E4M3 : Fp8Format.E5M2;
                     float s = amax / f.maxFinite();
-                    d[i] = f.decode(f.encode(w[i] / s, dev.unet4j.quantization.fp8.Fp8Overflow.SATURATE)) * s;
+                    d[i] = f.decode(f.encode(w[i] / s, dev.unet4j.core.codes.Fp8Overflow.SATURATE)) * s;
                 }
             }
         }

@@ -1,4 +1,4 @@
-package dev.unet4j.quantization.fp8;
+package dev.unet4j.core.codes;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -75,6 +75,16 @@ class Fp8FormatTest {
         assertEquals(57344f, Fp8Format.E5M2.maxFinite());
         assertEquals(0x1p-9f, Fp8Format.E4M3.minSubnormal());
         assertEquals(0x1p-16f, Fp8Format.E5M2.minSubnormal());
+        // Hand-checked decodes: the E4M3 extremes, exponent field 15 holding normals, NaN and infinity codes.
+        assertEquals(448f, Fp8Format.E4M3.decode((byte) 0x7e));
+        assertEquals(-448f, Fp8Format.E4M3.decode((byte) 0xfe));
+        assertEquals(0x1p-6f, Fp8Format.E4M3.decode((byte) 0x08));
+        assertEquals(240f, Fp8Format.E4M3.decode((byte) 0x77));
+        assertEquals(256f, Fp8Format.E4M3.decode((byte) 0x78));
+        assertTrue(Float.isNaN(Fp8Format.E4M3.decode((byte) 0x7f)));
+        assertEquals(Float.NEGATIVE_INFINITY, Fp8Format.E5M2.decode((byte) 0xfc));
+        assertTrue(Float.isNaN(Fp8Format.E5M2.decode((byte) 0x7d)));
+        assertEquals(Float.floatToIntBits(-0f), Float.floatToIntBits(Fp8Format.E4M3.decode((byte) 0x80)));
         // A few hand-checked conversions at the overflow boundary.
         assertEquals((byte) 0x7E, Fp8Format.E4M3.encode(464f, Fp8Overflow.NON_SATURATING)); // tie -> even 448
         assertEquals((byte) 0x7F, Fp8Format.E4M3.encode(Math.nextUp(464f), Fp8Overflow.NON_SATURATING));

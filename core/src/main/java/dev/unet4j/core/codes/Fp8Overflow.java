@@ -1,4 +1,4 @@
-package dev.unet4j.quantization.fp8;
+package dev.unet4j.core.codes;
 
 /**
  * What an FP8 encoder does with a magnitude that is above the format's largest finite value <em>after</em>

@@ -1,8 +1,8 @@
 package dev.unet4j.core.kernels.dnnl;
 
+import dev.unet4j.core.codes.WeightFormat;
+import dev.unet4j.core.kernels.CodedWeightLayer;
 import dev.unet4j.core.kernels.Conv2dSpec;
-import dev.unet4j.core.kernels.Int8WeightLayer;
-import dev.unet4j.core.kernels.WeightCodes;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.NativeBuffer;
@@ -37,16 +37,16 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * value, so the codes are first widened exactly to f16 scratch by one unscaled reorder (a plain copy kernel; the
  * scaled f8 -> f32 reorder into a blocked layout is several times slower, so only convolutions pay it). oneDNN's f8
  * conversions are exact for every code as OCP FP8 defines it (all 256 codes of both formats are tested against
- * {@link dev.unet4j.core.io.Float8} on every route; NaN codes come out as NaN, E5M2 infinities as infinities).
+ * {@link dev.unet4j.core.codes.Fp8Format} on every route; NaN codes come out as NaN, E5M2 infinities as infinities).
  * Weight decompression needs strict float32 math and a jit implementation (AVX-512 here); under bf16 compute, or
  * where oneDNN would fall back to its reference matmul, every layer takes the reorder route (linears reorder into
  * the float32 matmul's preferred weight layout).
  */
-final class DnnlInt8WeightLayers {
+final class DnnlCodedWeightLayers {
     /** Codes from which a double-rounding remap is split across the common pool. */
     private static final int PARALLEL_REMAP = 1 << 20;
 
-    private DnnlInt8WeightLayers() {
+    private DnnlCodedWeightLayers() {
     }
 
     /** Whether oneDNN has a jit (non-reference) decompressing f32 x s8 matmul on this CPU; if not, every s8 layer decodes. */
@@ -73,9 +73,9 @@ final class DnnlInt8WeightLayers {
     }
 
     /** The native codes and scales of one layer. */
-    private abstract static class Codes implements Int8WeightLayer {
+    private abstract static class Codes implements CodedWeightLayer {
         final DnnlKernels kernels;
-        final WeightCodes format;
+        final WeightFormat format;
         final String layer;
         final long count;
         final int channels;
@@ -83,8 +83,8 @@ final class DnnlInt8WeightLayers {
         private boolean closed;
 
         /** {@code ohwiCodes} are already in storage order. */
-        Codes(DnnlKernels kernels, WeightCodes format, String layer, long[] shape, byte[] rowMajorCodes, byte[] ohwiCodes, float[] scales) {
-            Int8WeightLayer.checkWeight(layer, shape, rowMajorCodes, scales);
+        Codes(DnnlKernels kernels, WeightFormat format, String layer, long[] shape, byte[] rowMajorCodes, byte[] ohwiCodes, float[] scales) {
+            CodedWeightLayer.checkWeight(layer, shape, rowMajorCodes, scales);
             this.kernels = kernels;
             this.format = format;
             this.layer = layer;
@@ -97,28 +97,28 @@ final class DnnlInt8WeightLayers {
         }
 
         @Override
-        public WeightCodes format() {
+        public WeightFormat format() {
             return format;
         }
 
         /** oneDNN's data type of the codes. */
         int dataType() {
             return switch (format) {
-                case S8 -> dnnl_s8;
-                case F8_E4M3 -> dnnl_f8_e4m3;
-                case F8_E5M2 -> dnnl_f8_e5m2;
+                case INT8 -> dnnl_s8;
+                case FP8_E4M3 -> dnnl_f8_e4m3;
+                case FP8_E5M2 -> dnnl_f8_e5m2;
             };
         }
 
         /** Whether calls may run as a decompressing matmul: strict float32 math and a jit kernel for the weight type. */
         boolean decompresses() {
             if (kernels.fpmathMode() != dnnl_fpmath_mode_strict) return false;
-            return format == WeightCodes.S8 ? hasDecompression() : hasF16Decompression();
+            return format == WeightFormat.INT8 ? hasDecompression() : hasF16Decompression();
         }
 
         /** The weight type the decompressing matmul reads: the s8 codes themselves, or FP8 codes widened to f16. */
         int matmulWeightType() {
-            return format == WeightCodes.S8 ? dnnl_s8 : dnnl_f16;
+            return format == WeightFormat.INT8 ? dnnl_s8 : dnnl_f16;
         }
 
         /**
@@ -127,7 +127,7 @@ final class DnnlInt8WeightLayers {
          * layout). Every E4M3 and E5M2 value is an f16 value, so this is exact.
          */
         Tensor widened(DnnlWorkspace ws, long codes) {
-            if (format == WeightCodes.S8) return null;
+            if (format == WeightFormat.INT8) return null;
             Key key = Key.of("codedw.widen." + format).add(count).build();
             Primitive widen = kernels.cache().get(key, k -> "widen " + format + " codes of " + layer + " to f16", s -> {
                 dnnl_primitive_desc pd = new dnnl_primitive_desc();
@@ -171,11 +171,11 @@ final class DnnlInt8WeightLayers {
          * binary over the codes; any other table through a Java loop.
          */
         Tensor remapped(DnnlWorkspace ws, byte[] remap) {
-            Int8WeightLayer.checkRemap(layer, remap);
+            CodedWeightLayer.checkRemap(layer, remap);
             if (remap == null) return null;
             Tensor t = Tensor.allocate(ws.allocator(), Math.max(1, (count + 3) / 4));
             try {
-                RoundingShift shift = format == WeightCodes.S8 ? RoundingShift.of(remap) : null;
+                RoundingShift shift = format == WeightFormat.INT8 ? RoundingShift.of(remap) : null;
                 if (shift != null) shift.apply(kernels, ws, codesAddress(), t.address(), count);
                 else remapInJava(remap, codesAddress(), t.address());
                 return t;
@@ -316,7 +316,7 @@ final class DnnlInt8WeightLayers {
     static final class Conv extends Codes {
         private final Conv2dSpec spec;
 
-        Conv(DnnlKernels kernels, Conv2dSpec spec, WeightCodes format, byte[] oihwCodes, float[] scales) {
+        Conv(DnnlKernels kernels, Conv2dSpec spec, WeightFormat format, byte[] oihwCodes, float[] scales) {
             super(kernels, format, format.label() + " conv2d " + spec, spec.weightShape(), oihwCodes, toOhwi(spec, oihwCodes), scales);
             this.spec = spec;
         }
@@ -424,7 +424,7 @@ final class DnnlInt8WeightLayers {
     static final class Linear extends Codes {
         private final int in, out;
 
-        Linear(DnnlKernels kernels, WeightCodes format, byte[] codes, int out, int in, float[] scales) {
+        Linear(DnnlKernels kernels, WeightFormat format, byte[] codes, int out, int in, float[] scales) {
             super(kernels, format, format.label() + " linear [" + out + ", " + in + "]", new long[]{out, in}, codes, codes, scales);
             this.in = in;
             this.out = out;

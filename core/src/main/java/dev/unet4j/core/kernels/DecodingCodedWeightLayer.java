@@ -1,30 +1,31 @@
 package dev.unet4j.core.kernels;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.tensor.Tensor;
 
 import java.nio.FloatBuffer;
 
 /**
- * The portable {@link Int8WeightLayer}: codes on the Java heap, decoded exactly per call as
+ * The portable {@link CodedWeightLayer}: codes on the Java heap, decoded exactly per call as
  * {@code value(code) * scale} into a workspace tensor that the backend's call-time-weight convolution or linear then
  * uses. Backends with a native path ({@code DnnlKernels}) override {@link Kernels#codedWeightConv2d}/
  * {@link Kernels#codedWeightLinear}.
  */
-final class DecodingInt8WeightLayer implements Int8WeightLayer {
+final class DecodingCodedWeightLayer implements CodedWeightLayer {
     /** Runs the backend's float32 kernel with the decoded weight. */
     interface FloatKernel {
         Tensor run(Workspace ws, Tensor x, Tensor weight, Tensor bias, Tensor residual, float outputScale);
     }
 
     private final String layer;
-    private final WeightCodes format;
+    private final WeightFormat format;
     private final long[] shape;
     private final byte[] codes;
     private final float[] scales;
     private final FloatKernel kernel;
 
-    DecodingInt8WeightLayer(String layer, WeightCodes format, long[] shape, byte[] codes, float[] scales, FloatKernel kernel) {
-        Int8WeightLayer.checkWeight(layer, shape, codes, scales);
+    DecodingCodedWeightLayer(String layer, WeightFormat format, long[] shape, byte[] codes, float[] scales, FloatKernel kernel) {
+        CodedWeightLayer.checkWeight(layer, shape, codes, scales);
         this.layer = layer;
         this.format = format;
         this.shape = shape.clone();
@@ -35,12 +36,12 @@ final class DecodingInt8WeightLayer implements Int8WeightLayer {
 
     @Override
     public Tensor forward(Workspace ws, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap) {
-        Int8WeightLayer.checkRemap(layer, remap);
+        CodedWeightLayer.checkRemap(layer, remap);
         try (Tensor w = Tensor.allocate(ws.allocator(), shape)) {
             FloatBuffer out = w.rawBuffer();
             int channelLength = codes.length / scales.length;
             float[] row = new float[channelLength];
-            float[] values = format == WeightCodes.S8 ? null : format.table();
+            float[] values = format == WeightFormat.INT8 ? null : format.codeValues();
             for (int c = 0; c < scales.length; c++) {
                 float s = scales[c];
                 int base = c * channelLength;
@@ -55,7 +56,7 @@ final class DecodingInt8WeightLayer implements Int8WeightLayer {
     }
 
     @Override
-    public WeightCodes format() {
+    public WeightFormat format() {
         return format;
     }
 

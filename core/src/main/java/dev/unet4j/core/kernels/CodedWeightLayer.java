@@ -1,5 +1,6 @@
 package dev.unet4j.core.kernels;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.tensor.Tensor;
 
 import java.util.Arrays;
@@ -12,7 +13,7 @@ import java.util.Arrays;
  * switch between bias-corrected copies by precision), and so may a code remapping (double rounding derives
  * lower-precision codes from the stored ones). Thread-safe; closing frees the codes.
  */
-public interface Int8WeightLayer extends AutoCloseable {
+public interface CodedWeightLayer extends AutoCloseable {
     /**
      * {@code y = (op(x, w) + bias + residual) * outputScale} with {@code w = value(remap[code & 0xFF]) * scale} (the
      * stored codes when {@code remap} is null); {@code op} is the convolution or {@code x w^T}; {@code bias}
@@ -21,8 +22,8 @@ public interface Int8WeightLayer extends AutoCloseable {
     Tensor forward(Workspace ws, Tensor x, Tensor bias, Tensor residual, float outputScale, byte[] remap);
 
     /** How the codes stand for numbers. */
-    default WeightCodes format() {
-        return WeightCodes.S8;
+    default WeightFormat format() {
+        return WeightFormat.INT8;
     }
 
     /** The stored codes, row-major in torch's weight order ({@code [out, in/groups, kh, kw]} or {@code [out, in]}); a copy. */

@@ -1,17 +1,18 @@
-package dev.unet4j.quantization;
+package dev.unet4j.core.codes;
 
-import dev.unet4j.quantization.fp8.Fp8Format;
-import dev.unet4j.quantization.fp8.Fp8Overflow;
+import java.util.Locale;
 
 /**
- * How one weight element is stored in a byte, and what real number a code stands for before the channel scale.
+ * How one weight element is stored in a byte, and what real number a code stands for before the per-channel scale
+ * ({@code w = value(code) * scale}). The constant names are what quantized checkpoints record as a tensor's
+ * {@code format}; {@link #safetensorsDtype()} is its dtype in a safetensors header.
  *
  * <ul>
- *   <li>{@link #INT8}: two's complement integer in {@code [-127, 127]}. -128 is never produced: a symmetric range
- *   keeps {@code -w} representable whenever {@code w} is, so the zero point stays exactly 0 and negation does not
- *   clip, and it is the range that the second rounding of {@link DoubleRounding} halves exactly.</li>
+ *   <li>{@link #INT8}: two's complement integer, the code itself. Quantizers produce {@code [-127, 127]} only: a
+ *   symmetric range keeps {@code -w} representable whenever {@code w} is, so the zero point stays exactly 0 and
+ *   negation does not clip, and it is the range that double rounding halves exactly.</li>
  *   <li>{@link #FP8_E4M3}, {@link #FP8_E5M2}: OFP8 codes (see {@link Fp8Format}), always encoded saturating, so
- *   weights never decode to NaN or infinity.</li>
+ *   quantized weights never decode to NaN or infinity.</li>
  * </ul>
  */
 public enum WeightFormat {
@@ -19,17 +20,17 @@ public enum WeightFormat {
     FP8_E4M3("F8_E4M3", Fp8Format.E4M3),
     FP8_E5M2("F8_E5M2", Fp8Format.E5M2);
 
-    /** Largest INT8 code magnitude. */
+    /** Largest INT8 code magnitude a quantizer produces. */
     public static final int INT8_MAX = 127;
 
     private final String safetensorsDtype;
     private final Fp8Format fp8;
-    private final float[] codeValues;
+    private final float[] codeValues = new float[256];
 
     WeightFormat(String safetensorsDtype, Fp8Format fp8) {
         this.safetensorsDtype = safetensorsDtype;
         this.fp8 = fp8;
-        this.codeValues = fp8 != null ? fp8.decodeTable() : DoubleRounding.codeValues(8);
+        for (int code = 0; code < 256; code++) codeValues[code] = fp8 != null ? fp8.decode((byte) code) : (byte) code;
     }
 
     /** The dtype name of this format in a safetensors header. */
@@ -46,7 +47,7 @@ public enum WeightFormat {
         return fp8 != null;
     }
 
-    /** The value of {@code code} before scaling (exact). */
+    /** The exact value of {@code code} before scaling. */
     public float codeValue(byte code) {
         return codeValues[code & 0xFF];
     }
@@ -54,11 +55,6 @@ public enum WeightFormat {
     /** The 256 values of the codes, by unsigned code (a copy). */
     public float[] codeValues() {
         return codeValues.clone();
-    }
-
-    /** The shared code-value table (not copied; callers must not modify it). */
-    float[] codeTable() {
-        return codeValues;
     }
 
     /** The code for {@code x / scale}: round half to even, saturated to the format's range. */
@@ -71,5 +67,10 @@ public enum WeightFormat {
     /** {@code decode(encode(x, scale)) * scale}: the value {@code x} becomes after quantization. */
     public float fakeQuantize(float x, float scale) {
         return codeValue(encode(x, scale)) * scale;
+    }
+
+    /** The layer name prefix in messages: {@code "int8-weight"}, {@code "f8_e4m3-weight"} or {@code "f8_e5m2-weight"}. */
+    public String label() {
+        return (fp8 == null ? "int8" : safetensorsDtype.toLowerCase(Locale.ROOT)) + "-weight";
     }
 }

@@ -1,4 +1,4 @@
-package dev.unet4j.quantization.fp8;
+package dev.unet4j.core.codes;
 
 /**
  * The two 8-bit floating point formats of the OCP 8-bit Floating Point Specification (OFP8), revision 1.0.
