@@ -2,9 +2,8 @@ package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
-import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.kernels.ForwardingLayer;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 import java.util.Arrays;
@@ -15,7 +14,7 @@ import java.util.Arrays;
  * (calibrated), {@code q = rint(clamp(x * (1/scale), -127, 127))}; the result is {@code scale * wScale[o] * sum(q * qw) + bias}.
  * The weight codes live only in oneDNN's packed native copy; no float32 weight is kept.
  */
-public final class Int8Conv2d extends Int8Layer<Conv2d> implements Conv2d {
+public final class Int8Conv2d extends Int8Layer<Conv2d> implements ForwardingLayer.OfConv2d {
     /**
      * @param activationScale static activation scale, or 0 for a dynamic one
      * @param bias            float32 bias or null; copied
@@ -31,21 +30,5 @@ public final class Int8Conv2d extends Int8Layer<Conv2d> implements Conv2d {
             throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec);
         }
         return weight;
-    }
-
-    @Override
-    public Conv2dSpec spec() {
-        return layer.spec();
-    }
-
-    @Override
-    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        Int8Weights.checkPrecision(ws, path);
-        return layer.forward(ws, x, residual, outputScale);
-    }
-
-    @Override
-    public void close() {
-        layer.close();
     }
 }

@@ -3,8 +3,6 @@ package dev.unet4j.quantization.nn;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.core.kernels.Workspace;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 import java.util.Arrays;
@@ -41,10 +39,5 @@ public final class QuantizedConv2d extends QuantizedLayer implements Conv2d {
     @Override
     public Conv2dSpec spec() {
         return spec;
-    }
-
-    @Override
-    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        return run(ws, x, residual, outputScale);
     }
 }

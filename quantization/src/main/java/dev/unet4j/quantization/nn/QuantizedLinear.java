@@ -2,8 +2,6 @@ package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
-import dev.unet4j.core.kernels.Workspace;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 import java.util.Map;
@@ -38,10 +36,5 @@ public final class QuantizedLinear extends QuantizedLayer implements Linear {
     @Override
     public int outFeatures() {
         return out;
-    }
-
-    @Override
-    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        return run(ws, x, residual, outputScale);
     }
 }
