@@ -1,7 +1,5 @@
-package dev.unet4j.caching.policy;
+package dev.unet4j.core.tensor;
 
-import dev.unet4j.core.tensor.Allocator;
-import dev.unet4j.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -10,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Batch repetition against {@code torch.cat([t] * n)} written as a plain loop, for each layout it takes. */
-class TilesTest {
+class BatchesTest {
     @Test
-    void repeatEqualsConcatenatingTheBatchNTimes() {
+    void tileEqualsConcatenatingTheBatchKTimes() {
         Random r = new Random(3);
         long[] shape = {2, 5, 3, 4};
         float[] v = new float[2 * 5 * 3 * 4];
@@ -32,12 +30,12 @@ class TilesTest {
                     want = new float[v.length / 2 * 3];
                     for (int k = 0; k < 3; k++) System.arraycopy(v, v.length / 2, want, k * v.length / 2, v.length / 2);
                 }
-                try (Tensor rep = Tiles.repeat(t, 3, Allocator.direct())) {
-                    assertArrayEquals(want, rep.toFloatArray(), "repeat of " + t);
+                try (Tensor rep = Batches.tile(Allocator.direct(), t, 3)) {
+                    assertArrayEquals(want, rep.toFloatArray(), "tile of " + t);
                     assertTrue(rep.dim(0) == 3 * t.dim(0));
                 }
             }
-            try (Tensor rep = Tiles.repeat(nhwc, 2, Allocator.direct())) {
+            try (Tensor rep = Batches.tile(Allocator.direct(), nhwc, 2)) {
                 assertTrue(rep.isChannelsLast(), "a channels-last tensor stays channels-last");
             }
         }
