@@ -6,8 +6,6 @@ import dev.unet4j.core.kernels.ForwardingLayer;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.quantization.QuantizedTensor;
 
-import java.util.Arrays;
-
 /**
  * A W8A8 convolution: INT8 weights (per output channel) and s8 activations, run by oneDNN's s8 x s8 -> f32 kernel
  * (VNNI/AMX). The input is quantized per call with one per-tensor scale, dynamic ({@code max|x| / 127}) or static
@@ -20,15 +18,8 @@ public final class Int8Conv2d extends Int8Layer<Conv2d> implements ForwardingLay
      * @param bias            float32 bias or null; copied
      */
     public Int8Conv2d(DnnlKernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, float activationScale) {
-        super(path, matching(path, spec, weight), bias, activationScale, (scales, b) -> activationScale == 0f
+        super(path, WeightShapes.conv2d(path, spec, weight), bias, activationScale, (scales, b) -> activationScale == 0f
                 ? kernels.int8Conv2d(spec, weight.codes(), scales, b)
                 : kernels.int8Conv2d(spec, weight.codes(), scales, b, activationScale));
-    }
-
-    private static QuantizedTensor matching(String path, Conv2dSpec spec, QuantizedTensor weight) {
-        if (!Arrays.equals(weight.shape(), spec.weightShape())) {
-            throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec);
-        }
-        return weight;
     }
 }

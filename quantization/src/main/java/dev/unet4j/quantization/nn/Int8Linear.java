@@ -12,13 +12,8 @@ public final class Int8Linear extends Int8Layer<Linear> implements ForwardingLay
      * @param bias            float32 bias or null; copied
      */
     public Int8Linear(DnnlKernels kernels, String path, QuantizedTensor weight, float[] bias, float activationScale) {
-        super(path, twoDimensional(path, weight), bias, activationScale, (scales, b) -> activationScale == 0f
+        super(path, WeightShapes.linear(path, weight), bias, activationScale, (scales, b) -> activationScale == 0f
                 ? kernels.int8Linear(weight.codes(), weight.channels(), weight.channelLength(), scales, b)
                 : kernels.int8Linear(weight.codes(), weight.channels(), weight.channelLength(), scales, b, activationScale));
-    }
-
-    private static QuantizedTensor twoDimensional(String path, QuantizedTensor weight) {
-        if (weight.shape().length != 2) throw new IllegalArgumentException(path + ": linear weight must be [out, in], got " + weight);
-        return weight;
     }
 }

@@ -5,7 +5,6 @@ import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.quantization.QuantizedTensor;
 
-import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -23,17 +22,9 @@ public final class QuantizedConv2d extends QuantizedLayer implements Conv2d {
 
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedConv2d(Kernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
-        super(new QuantizedWeight(path, matching(path, spec, weight), bias, correctedBias,
+        super(new QuantizedWeight(path, WeightShapes.conv2d(path, spec, weight), bias, correctedBias,
                 (format, codes, scales) -> kernels.codedWeightConv2d(spec, format, codes, scales)));
         this.spec = spec;
-    }
-
-    private static QuantizedTensor matching(String path, Conv2dSpec spec, QuantizedTensor weight) {
-        if (!Arrays.equals(weight.shape(), spec.weightShape())) {
-            throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec
-                    + " (expected " + Arrays.toString(spec.weightShape()) + ")");
-        }
-        return weight;
     }
 
     @Override

@@ -17,15 +17,10 @@ public final class QuantizedLinear extends QuantizedLayer implements Linear {
 
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
-        super(new QuantizedWeight(path, twoDimensional(path, weight), bias, correctedBias,
+        super(new QuantizedWeight(path, WeightShapes.linear(path, weight), bias, correctedBias,
                 (format, codes, scales) -> kernels.codedWeightLinear(format, codes, (int) weight.shape()[0], (int) weight.shape()[1], scales)));
         this.out = weight.channels();
         this.in = weight.channelLength();
-    }
-
-    private static QuantizedTensor twoDimensional(String path, QuantizedTensor weight) {
-        if (weight.shape().length != 2) throw new IllegalArgumentException(path + ": linear weight must be [out, in], got " + weight);
-        return weight;
     }
 
     @Override
