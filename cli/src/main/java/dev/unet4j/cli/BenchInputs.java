@@ -52,7 +52,7 @@ final class BenchInputs implements AutoCloseable {
     /** Random inputs of the shapes {@code config} describes, before any model is loaded (calibration inputs). */
     static BenchInputs random(JsonNode config, int batch, int height, int width, long seed) {
         JsonNode c = config.get("in_channels");
-        if (dev.unet4j.core.model.DiffusersConfig.exactInt(c) == null || c.intValue() < 1) {
+        if (dev.unet4j.core.checkpoint.DiffusersConfig.exactInt(c) == null || c.intValue() < 1) {
             throw new UserException("the model config has no in_channels (a positive integer in int range): " + c);
         }
         boolean conditional = UNet2DConditionModel.class.getSimpleName().equals(config.path("_class_name").asText());

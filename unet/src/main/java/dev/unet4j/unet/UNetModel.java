@@ -1,8 +1,8 @@
 package dev.unet4j.unet;
 
-import dev.unet4j.core.model.ModelFiles;
-import dev.unet4j.core.model.ModelLocator;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.ModelFiles;
+import dev.unet4j.core.checkpoint.ModelLocator;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.unet.config.ConfigReader;
 import dev.unet4j.unet.nn.Node;

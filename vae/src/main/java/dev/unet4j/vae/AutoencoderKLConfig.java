@@ -1,7 +1,7 @@
 package dev.unet4j.vae;
 
 import dev.unet4j.unet.UnsupportedConfigException;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.unet.nn.Activation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

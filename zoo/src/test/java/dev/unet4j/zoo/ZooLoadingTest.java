@@ -3,7 +3,7 @@ package dev.unet4j.zoo;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.ReferenceKernels;
-import dev.unet4j.core.model.ConfigException;
+import dev.unet4j.core.checkpoint.ConfigException;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.unet.LoadOptions;

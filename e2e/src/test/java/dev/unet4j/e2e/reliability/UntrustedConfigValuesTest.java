@@ -3,7 +3,7 @@ package dev.unet4j.e2e.reliability;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.io.TensorInfo;
-import dev.unet4j.core.model.ConfigException;
+import dev.unet4j.core.checkpoint.ConfigException;
 import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
@@ -90,7 +90,7 @@ class UntrustedConfigValuesTest {
         ConfigReader r = ConfigReader.of("{\"a\": 4294967297, \"b\": 7}");
         assertEquals(7, r.integer("b", 0));
         assertThrows(UnsupportedConfigException.class, () -> r.integer("a", 0));
-        assertThrows(ConfigException.class, () -> dev.unet4j.core.model.DiffusersConfig.parse("{\"a\": 4294967297}", "x").getInt("a", 0));
+        assertThrows(ConfigException.class, () -> dev.unet4j.core.checkpoint.DiffusersConfig.parse("{\"a\": 4294967297}", "x").getInt("a", 0));
     }
 
     @Test

@@ -1,7 +1,7 @@
 package dev.unet4j.unet.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.unet.UnsupportedConfigException;
 import org.slf4j.Logger;
 
@@ -32,7 +32,7 @@ public final class ConfigReader {
     public static ConfigReader of(String json) {
         try {
             return new ConfigReader(DiffusersConfig.parse(json, "<json>"));
-        } catch (dev.unet4j.core.model.ModelException e) {
+        } catch (dev.unet4j.core.checkpoint.ModelException e) {
             throw new UnsupportedConfigException(e.getMessage());
         }
     }
