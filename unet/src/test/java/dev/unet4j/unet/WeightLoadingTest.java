@@ -148,7 +148,7 @@ class WeightLoadingTest {
                     return name.equals(extra) ? new long[]{3, 3} : real.shapeOf(name);
                 }
             };
-            var cfg = dev.unet4j.unet.config.UNet2DConditionConfig.from(dev.unet4j.unet.config.ConfigReader.of(f.dir.resolve("config.json")));
+            var cfg = dev.unet4j.unet.config.UNet2DConditionConfig.from(dev.unet4j.core.checkpoint.DiffusersConfig.load(f.dir.resolve("config.json")));
             WeightMismatchException e = assertThrows(WeightMismatchException.class,
                     () -> UNet2DConditionModel.build(cfg, broken, "broken.safetensors", LoadOptions.of(ref)));
             assertEquals(3, e.problems().size(), e.getMessage());
