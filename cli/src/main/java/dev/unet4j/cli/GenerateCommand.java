@@ -80,9 +80,8 @@ final class GenerateCommand implements Callable<Integer> {
                     + "UNet). Default: demo-text, or demo-digits with the UNet options (--class-label, --conditioning, ...).")
     String model;
 
-    @Option(names = "--scheduler", paramLabel = "NAME",
-            description = "ddim, pndm, lms, lms-karras, euler, euler-karras, heun-karras, euler-ancestral, dpmpp-2m, "
-                    + "dpmpp-2m-karras, edm-euler, edm-heun. Default: the model's own scheduler class (pipelines: its "
+    @Option(names = "--scheduler", paramLabel = "NAME", completionCandidates = SamplerChoice.Names.class,
+            description = "${COMPLETION-CANDIDATES}. Default: the model's own scheduler class (pipelines: its "
                     + "scheduler_config.json's _class_name, demo-text ddim; UNet folders: ddim when it has none or an "
                     + "unsupported one).")
     String scheduler;
