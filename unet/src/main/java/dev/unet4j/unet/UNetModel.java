@@ -117,9 +117,12 @@ public abstract sealed class UNetModel implements AutoCloseable permits UNet2DMo
         return graph.attentions();
     }
 
-    /** Every graph node path, in running order (parents before their children). */
+    /**
+     * Every graph node path once, in running order (parents before their children). A UNet2DModel attention block
+     * is both a LAYER and, under the same path, an attention UNIT: its path is listed once, at its layer level.
+     */
     public List<String> nodePaths() {
-        return graph.nodes().stream().map(Node::path).toList();
+        return graph.nodes().stream().map(Node::path).distinct().toList();
     }
 
     /** Level of node {@code path}. */
