@@ -76,7 +76,7 @@ final class LoadedModel implements AutoCloseable {
             }
             unet = QuantizedUNets.loadCheckpoint(files.folder(), kernels);
         } else if (quant != null) {
-            QuantSpec.Loaded q = loadQuantized(files.folder(), config, quant, kernels);
+            QuantSpec.Loaded q = loadQuantized(files, config, quant, kernels);
             unet = q.model();
             setup = q::configure;
         } else {
@@ -110,10 +110,10 @@ final class LoadedModel implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicBoolean BF16_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** The library loads every scheme; {@code mixed:} gets seeded calibration inputs of the config's shapes. */
-    private static QuantSpec.Loaded loadQuantized(Path folder, UNetConfig config, QuantSpec quant, Kernels kernels) throws IOException {
-        if (quant.scheme() != QuantSpec.Scheme.MIXED) return quant.load(folder, kernels, List.of());
+    private static QuantSpec.Loaded loadQuantized(ModelFiles files, UNetConfig config, QuantSpec quant, Kernels kernels) throws IOException {
+        if (quant.scheme() != QuantSpec.Scheme.MIXED) return quant.load(files, config, kernels, List.of());
         try (MixedCalibration calibration = MixedCalibration.of(config)) {
-            return quant.load(folder, kernels, calibration.inputs());
+            return quant.load(files, config, kernels, calibration.inputs());
         }
     }
 

@@ -85,7 +85,7 @@ final class ClassConditionalModel implements ImageModel {
             UNetModel unet;
             Consumer<UNetSession> setup = s -> { };
             if (q != null && q.quantized()) {
-                QuantSpec.Loaded l = q.load(dir, kernels, List.of());
+                QuantSpec.Loaded l = q.load(files, config, kernels, List.of());
                 unet = l.model();
                 setup = l::configure;
             } else {
