@@ -120,17 +120,12 @@ public final class DiffusersConfig {
     // ------------------------------------------------------------------ scalars
 
     public int getInt(String key, int defaultValue) {
-        Integer v = getIntOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "an integer");
-        return v;
+        return present(key, getIntOrNull(key, defaultValue), "an integer");
     }
 
     /** Missing: {@code defaultIfMissing}; null: null. */
     public Integer getIntOrNull(String key, Integer defaultIfMissing) {
-        JsonNode n = raw(key);
-        if (n == null) return defaultIfMissing;
-        if (n.isNull()) return null;
-        return toInt(key, n, "an integer");
+        return scalarOrNull(key, defaultIfMissing, n -> toInt(key, n, "an integer"));
     }
 
     public long getLong(String key, long defaultValue) {
@@ -142,16 +137,11 @@ public final class DiffusersConfig {
     }
 
     public double getDouble(String key, double defaultValue) {
-        Double v = getDoubleOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "a number");
-        return v;
+        return present(key, getDoubleOrNull(key, defaultValue), "a number");
     }
 
     public Double getDoubleOrNull(String key, Double defaultIfMissing) {
-        JsonNode n = raw(key);
-        if (n == null) return defaultIfMissing;
-        if (n.isNull()) return null;
-        return toDouble(key, n, false);
+        return doubleOrNull(key, defaultIfMissing, false);
     }
 
     /**
@@ -160,47 +150,48 @@ public final class DiffusersConfig {
      * null: null.
      */
     public Double getUnboundedDoubleOrNull(String key, Double defaultIfMissing) {
-        JsonNode n = raw(key);
-        if (n == null) return defaultIfMissing;
-        if (n.isNull()) return null;
-        return toDouble(key, n, true);
+        return doubleOrNull(key, defaultIfMissing, true);
+    }
+
+    private Double doubleOrNull(String key, Double defaultIfMissing, boolean infinityAllowed) {
+        return scalarOrNull(key, defaultIfMissing, n -> toDouble(key, n, infinityAllowed));
     }
 
     public boolean getBoolean(String key, boolean defaultValue) {
-        Boolean v = getBooleanOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "true or false");
-        return v;
+        return present(key, getBooleanOrNull(key, defaultValue), "true or false");
     }
 
     public Boolean getBooleanOrNull(String key, Boolean defaultIfMissing) {
-        JsonNode n = raw(key);
-        if (n == null) return defaultIfMissing;
-        if (n.isNull()) return null;
-        if (!n.isBoolean()) throw wrongType(key, n, "true or false");
-        return n.booleanValue();
+        return scalarOrNull(key, defaultIfMissing, n -> {
+            if (!n.isBoolean()) throw wrongType(key, n, "true or false");
+            return n.booleanValue();
+        });
     }
 
     public String getString(String key, String defaultValue) {
-        String v = getStringOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "a string");
-        return v;
+        return present(key, getStringOrNull(key, defaultValue), "a string");
     }
 
     public String getStringOrNull(String key, String defaultIfMissing) {
+        return scalarOrNull(key, defaultIfMissing, n -> {
+            if (!n.isTextual()) throw wrongType(key, n, "a string");
+            return n.textValue();
+        });
+    }
+
+    /** Missing: {@code defaultIfMissing}; JSON null: null (Python None); else {@code convert}'s checked value. */
+    private <T> T scalarOrNull(String key, T defaultIfMissing, Function<JsonNode, T> convert) {
         JsonNode n = raw(key);
         if (n == null) return defaultIfMissing;
         if (n.isNull()) return null;
-        if (!n.isTextual()) throw wrongType(key, n, "a string");
-        return n.textValue();
+        return convert.apply(n);
     }
 
     // ------------------------------------------------------------------ lists
 
     /** A list of ints; a single int gives a one-element list (callers broadcast it per block). */
     public List<Integer> getIntList(String key, List<Integer> defaultValue) {
-        List<Integer> v = getIntListOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "an integer or a list of integers");
-        return v;
+        return present(key, getIntListOrNull(key, defaultValue), "an integer or a list of integers");
     }
 
     public List<Integer> getIntListOrNull(String key, List<Integer> defaultIfMissing) {
@@ -209,9 +200,7 @@ public final class DiffusersConfig {
 
     /** A list of strings; a single string gives a one-element list. */
     public List<String> getStringList(String key, List<String> defaultValue) {
-        List<String> v = getStringListOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "a string or a list of strings");
-        return v;
+        return present(key, getStringListOrNull(key, defaultValue), "a string or a list of strings");
     }
 
     public List<String> getStringListOrNull(String key, List<String> defaultIfMissing) {
@@ -223,9 +212,7 @@ public final class DiffusersConfig {
 
     /** A list of finite numbers; a single number gives a one-element list. */
     public List<Double> getDoubleList(String key, List<Double> defaultValue) {
-        List<Double> v = getDoubleListOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "a number or a list of numbers");
-        return v;
+        return present(key, getDoubleListOrNull(key, defaultValue), "a number or a list of numbers");
     }
 
     public List<Double> getDoubleListOrNull(String key, List<Double> defaultIfMissing) {
@@ -234,12 +221,10 @@ public final class DiffusersConfig {
 
     /** A list of booleans; a single boolean gives a one-element list. */
     public List<Boolean> getBooleanList(String key, List<Boolean> defaultValue) {
-        List<Boolean> v = list(key, defaultValue, "true/false or a list of them", n -> {
+        return present(key, list(key, defaultValue, "true/false or a list of them", n -> {
             if (!n.isBoolean()) throw wrongType(key, n, "a list of booleans");
             return n.booleanValue();
-        });
-        if (v == null) throw nullValue(key, "true/false or a list of them");
-        return v;
+        }), "true/false or a list of them");
     }
 
     // ------------------------------------------------------------------ per-block values
@@ -257,12 +242,10 @@ public final class DiffusersConfig {
     /** A boolean or a list of exactly {@code blocks} booleans ({@code only_cross_attention}); null is refused. */
     public List<Boolean> getBooleanPerBlock(String key, boolean defaultIfMissing, int blocks) {
         String expected = "true/false or a list of " + blocks + " of them";
-        List<Boolean> v = perBlock(key, defaultIfMissing, blocks, expected, n -> {
+        return present(key, perBlock(key, defaultIfMissing, blocks, expected, n -> {
             if (!n.isBoolean()) throw wrongType(key, n, expected);
             return n.booleanValue();
-        });
-        if (v == null) throw nullValue(key, expected);
-        return v;
+        }), expected);
     }
 
     /**
@@ -383,6 +366,12 @@ public final class DiffusersConfig {
         if (shown.length() > 80) shown = shown.substring(0, 77) + "...";
         return new ConfigException("config " + source + ": key '" + key + "' is " + describe(n) + " " + shown
                 + ", expected " + expected);
+    }
+
+    /** {@code v}, which a plain (not {@code ...OrNull}) accessor read: JSON null there is refused. */
+    private <T> T present(String key, T v, String expected) {
+        if (v == null) throw nullValue(key, expected);
+        return v;
     }
 
     private ConfigException nullValue(String key, String expected) {

@@ -105,22 +105,23 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
     }
 
     private static String string(DiffusersConfig c, String key, String def) {
-        String v = c.getStringOrNull(key, def);
-        return v == null ? def : v;
+        return orDefault(c.getStringOrNull(key, def), def);
     }
 
     private static boolean bool(DiffusersConfig c, String key, boolean def) {
-        Boolean v = c.getBooleanOrNull(key, def);
-        return v == null ? def : v;
+        return orDefault(c.getBooleanOrNull(key, def), def);
     }
 
     private static int integer(DiffusersConfig c, String key, int def) {
-        Integer v = c.getIntOrNull(key, def);
-        return v == null ? def : v;
+        return orDefault(c.getIntOrNull(key, def), def);
     }
 
     private static double number(DiffusersConfig c, String key, double def) {
-        Double v = c.getUnboundedDoubleOrNull(key, def);
+        return orDefault(c.getUnboundedDoubleOrNull(key, def), def);
+    }
+
+    /** A key present with null takes the default: schedulers treat None as "unset". */
+    private static <T> T orDefault(T v, T def) {
         return v == null ? def : v;
     }
 }
