@@ -150,7 +150,7 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
     }
 
     private static double[] optNumbers(DiffusersConfig c, String key) {
-        if (c.raw(key) == null || c.isNull(key)) return null;
+        if (!c.has(key) || c.isNull(key)) return null;
         return c.getDoubleList(key, null).stream().mapToDouble(Double::doubleValue).toArray();
     }
 

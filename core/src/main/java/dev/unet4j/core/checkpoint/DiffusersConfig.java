@@ -111,8 +111,19 @@ public final class DiffusersConfig {
         return Collections.unmodifiableSet(keys);
     }
 
-    /** The raw JSON value (null if missing); marks the key read. */
-    public JsonNode raw(String key) {
+    /**
+     * A nested object ({@code norm_op_kwargs}) as a config of its own, read by the same rules and named
+     * {@code "FILE key"} in messages; null when the key is missing or null.
+     */
+    public DiffusersConfig getSectionOrNull(String key) {
+        return scalarOrNull(key, null, n -> {
+            if (!n.isObject()) throw wrongType(key, n, "an object");
+            return new DiffusersConfig(source + " " + key, n);
+        });
+    }
+
+    /** The JSON value (null if missing); marks the key read. */
+    private JsonNode raw(String key) {
         read.add(key);
         return root.get(key);
     }
