@@ -1,4 +1,4 @@
-package dev.unet4j.core.model;
+package dev.unet4j.core.checkpoint;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;

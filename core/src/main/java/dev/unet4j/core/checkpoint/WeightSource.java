@@ -1,4 +1,4 @@
-package dev.unet4j.core.model;
+package dev.unet4j.core.checkpoint;
 
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.TensorInfo;

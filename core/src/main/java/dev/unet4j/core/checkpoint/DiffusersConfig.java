@@ -1,10 +1,12 @@
-package dev.unet4j.core.model;
+package dev.unet4j.core.checkpoint;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.slf4j.Logger;
 
 import java.io.IOException;
@@ -25,7 +27,11 @@ import java.util.function.Function;
  * <p>Semantics follow diffusers' {@code register_to_config}: a <em>missing</em> key takes the caller's default (the
  * Python {@code __init__} default); a key present with JSON {@code null} means Python {@code None}, which only the
  * {@code ...OrNull} accessors accept: the plain accessors refuse it rather than silently substituting the default.
- * Numbers are strict: {@link #getInt} wants a JSON integer in int range, {@link #getDouble} any number.
+ * Numbers follow one range rule, for every file and module: an integer is a JSON integer in int range (never
+ * wrapped or truncated, as Jackson's {@code asInt()} would), a float is a JSON number that is finite as a double
+ * ({@code 1e400}, {@code NaN} and {@code Infinity} are refused). Python's {@code json} writes {@code float('inf')} as
+ * {@code Infinity}, so such files parse; only {@link #getUnboundedDoubleOrNull} (a bound where infinity means "none",
+ * as in scheduler configs) accepts it.
  * {@link #getIntList}/{@link #getStringList} accept a single value for a per-block list, as diffusers does.
  *
  * <p>Every accessor records its key, so {@link #unreadKeys()} tells which settings no code looked at (log them with
@@ -35,6 +41,7 @@ import java.util.function.Function;
 public final class DiffusersConfig {
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .build();
 
     private final String source;
@@ -104,8 +111,19 @@ public final class DiffusersConfig {
         return Collections.unmodifiableSet(keys);
     }
 
-    /** The raw JSON value (null if missing); marks the key read. */
-    public JsonNode raw(String key) {
+    /**
+     * A nested object ({@code norm_op_kwargs}) as a config of its own, read by the same rules and named
+     * {@code "FILE key"} in messages; null when the key is missing or null.
+     */
+    public DiffusersConfig getSectionOrNull(String key) {
+        return scalarOrNull(key, null, n -> {
+            if (!n.isObject()) throw wrongType(key, n, "an object");
+            return new DiffusersConfig(source + " " + key, n);
+        });
+    }
+
+    /** The JSON value (null if missing); marks the key read. */
+    private JsonNode raw(String key) {
         read.add(key);
         return root.get(key);
     }
@@ -113,17 +131,12 @@ public final class DiffusersConfig {
     // ------------------------------------------------------------------ scalars
 
     public int getInt(String key, int defaultValue) {
-        Integer v = getIntOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "an integer");
-        return v;
+        return present(key, getIntOrNull(key, defaultValue), "an integer");
     }
 
     /** Missing: {@code defaultIfMissing}; null: null. */
     public Integer getIntOrNull(String key, Integer defaultIfMissing) {
-        JsonNode n = raw(key);
-        if (n == null) return defaultIfMissing;
-        if (n.isNull()) return null;
-        return toInt(key, n, "an integer");
+        return scalarOrNull(key, defaultIfMissing, n -> toInt(key, n, "an integer"));
     }
 
     public long getLong(String key, long defaultValue) {
@@ -135,54 +148,61 @@ public final class DiffusersConfig {
     }
 
     public double getDouble(String key, double defaultValue) {
-        Double v = getDoubleOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "a number");
-        return v;
+        return present(key, getDoubleOrNull(key, defaultValue), "a number");
     }
 
     public Double getDoubleOrNull(String key, Double defaultIfMissing) {
-        JsonNode n = raw(key);
-        if (n == null) return defaultIfMissing;
-        if (n.isNull()) return null;
-        if (!n.isNumber()) throw wrongType(key, n, "a number");
-        return n.doubleValue();
+        return doubleOrNull(key, defaultIfMissing, false);
+    }
+
+    /**
+     * A number that may be {@code Infinity} or {@code -Infinity} (a bound, where Python's {@code float('inf')} means
+     * "none", e.g. DPM-Solver's {@code lambda_min_clipped}); NaN is still refused. Missing: {@code defaultIfMissing};
+     * null: null.
+     */
+    public Double getUnboundedDoubleOrNull(String key, Double defaultIfMissing) {
+        return doubleOrNull(key, defaultIfMissing, true);
+    }
+
+    private Double doubleOrNull(String key, Double defaultIfMissing, boolean infinityAllowed) {
+        return scalarOrNull(key, defaultIfMissing, n -> toDouble(key, n, infinityAllowed));
     }
 
     public boolean getBoolean(String key, boolean defaultValue) {
-        Boolean v = getBooleanOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "true or false");
-        return v;
+        return present(key, getBooleanOrNull(key, defaultValue), "true or false");
     }
 
     public Boolean getBooleanOrNull(String key, Boolean defaultIfMissing) {
-        JsonNode n = raw(key);
-        if (n == null) return defaultIfMissing;
-        if (n.isNull()) return null;
-        if (!n.isBoolean()) throw wrongType(key, n, "true or false");
-        return n.booleanValue();
+        return scalarOrNull(key, defaultIfMissing, n -> {
+            if (!n.isBoolean()) throw wrongType(key, n, "true or false");
+            return n.booleanValue();
+        });
     }
 
     public String getString(String key, String defaultValue) {
-        String v = getStringOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "a string");
-        return v;
+        return present(key, getStringOrNull(key, defaultValue), "a string");
     }
 
     public String getStringOrNull(String key, String defaultIfMissing) {
+        return scalarOrNull(key, defaultIfMissing, n -> {
+            if (!n.isTextual()) throw wrongType(key, n, "a string");
+            return n.textValue();
+        });
+    }
+
+    /** Missing: {@code defaultIfMissing}; JSON null: null (Python None); else {@code convert}'s checked value. */
+    private <T> T scalarOrNull(String key, T defaultIfMissing, Function<JsonNode, T> convert) {
         JsonNode n = raw(key);
         if (n == null) return defaultIfMissing;
         if (n.isNull()) return null;
-        if (!n.isTextual()) throw wrongType(key, n, "a string");
-        return n.textValue();
+        return convert.apply(n);
     }
 
     // ------------------------------------------------------------------ lists
 
     /** A list of ints; a single int gives a one-element list (callers broadcast it per block). */
     public List<Integer> getIntList(String key, List<Integer> defaultValue) {
-        List<Integer> v = getIntListOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "an integer or a list of integers");
-        return v;
+        return present(key, getIntListOrNull(key, defaultValue), "an integer or a list of integers");
     }
 
     public List<Integer> getIntListOrNull(String key, List<Integer> defaultIfMissing) {
@@ -191,9 +211,7 @@ public final class DiffusersConfig {
 
     /** A list of strings; a single string gives a one-element list. */
     public List<String> getStringList(String key, List<String> defaultValue) {
-        List<String> v = getStringListOrNull(key, defaultValue);
-        if (v == null) throw nullValue(key, "a string or a list of strings");
-        return v;
+        return present(key, getStringListOrNull(key, defaultValue), "a string or a list of strings");
     }
 
     public List<String> getStringListOrNull(String key, List<String> defaultIfMissing) {
@@ -203,24 +221,72 @@ public final class DiffusersConfig {
         });
     }
 
-    /** A list of numbers; a single number gives a one-element list. */
+    /** A list of finite numbers; a single number gives a one-element list. */
     public List<Double> getDoubleList(String key, List<Double> defaultValue) {
-        List<Double> v = list(key, defaultValue, "a number or a list of numbers", n -> {
-            if (!n.isNumber()) throw wrongType(key, n, "a list of numbers");
-            return n.doubleValue();
-        });
-        if (v == null) throw nullValue(key, "a number or a list of numbers");
-        return v;
+        return present(key, getDoubleListOrNull(key, defaultValue), "a number or a list of numbers");
     }
 
-    /** A list of booleans; a single boolean gives a one-element list (e.g. {@code only_cross_attention}). */
+    public List<Double> getDoubleListOrNull(String key, List<Double> defaultIfMissing) {
+        return list(key, defaultIfMissing, "a number or a list of numbers", n -> toDouble(key, n, false));
+    }
+
+    /** A list of booleans; a single boolean gives a one-element list. */
     public List<Boolean> getBooleanList(String key, List<Boolean> defaultValue) {
-        List<Boolean> v = list(key, defaultValue, "true/false or a list of them", n -> {
+        return present(key, list(key, defaultValue, "true/false or a list of them", n -> {
             if (!n.isBoolean()) throw wrongType(key, n, "a list of booleans");
             return n.booleanValue();
+        }), "true/false or a list of them");
+    }
+
+    // ------------------------------------------------------------------ per-block values
+
+    /**
+     * diffusers' "an int or one per block" ({@code attention_head_dim}, {@code layers_per_block}): a single integer
+     * repeated {@code blocks} times, or a list of exactly {@code blocks} integers. Missing: {@code defaultIfMissing}
+     * repeated (which may be null); null: null.
+     */
+    public List<Integer> getIntPerBlockOrNull(String key, Integer defaultIfMissing, int blocks) {
+        return perBlock(key, defaultIfMissing, blocks, "an integer or a list of " + blocks + " integers",
+                n -> toInt(key, n, "an integer or a list of " + blocks + " integers"));
+    }
+
+    /** A boolean or a list of exactly {@code blocks} booleans ({@code only_cross_attention}); null is refused. */
+    public List<Boolean> getBooleanPerBlock(String key, boolean defaultIfMissing, int blocks) {
+        String expected = "true/false or a list of " + blocks + " of them";
+        return present(key, perBlock(key, defaultIfMissing, blocks, expected, n -> {
+            if (!n.isBoolean()) throw wrongType(key, n, expected);
+            return n.booleanValue();
+        }), expected);
+    }
+
+    /**
+     * {@code transformer_layers_per_block}: an integer for every layer of every block, or a list with one entry per
+     * block, each an integer (every layer of that block) or a list with one integer per layer. Returns one list per
+     * block (a single-element list for "every layer"); missing: {@code [defaultIfMissing]} per block; null: null.
+     */
+    public List<List<Integer>> getNestedIntPerBlockOrNull(String key, int defaultIfMissing, int blocks) {
+        String expected = "an integer or a list of " + blocks + " integers or lists of integers";
+        return perBlock(key, List.of(defaultIfMissing), blocks, expected, n -> {
+            if (!n.isArray()) return List.of(toInt(key, n, expected));
+            List<Integer> layers = new ArrayList<>(n.size());
+            for (JsonNode e : n) layers.add(toInt(key, e, expected));
+            return List.copyOf(layers);
         });
-        if (v == null) throw nullValue(key, "true/false or a list of them");
-        return v;
+    }
+
+    private <T> List<T> perBlock(String key, T defaultIfMissing, int blocks, String expected, Function<JsonNode, T> element) {
+        JsonNode n = raw(key);
+        if (n == null) return Collections.nCopies(blocks, defaultIfMissing);
+        if (n.isNull()) return null;
+        if (n.isObject()) throw wrongType(key, n, expected);
+        if (!n.isArray()) return Collections.nCopies(blocks, element.apply(n));
+        if (n.size() != blocks) throw wrongType(key, n, expected);
+        List<T> out = new ArrayList<>(blocks);
+        for (JsonNode e : n) {
+            if (e.isNull()) throw wrongType(key, n, expected + " without nulls");
+            out.add(element.apply(e));
+        }
+        return Collections.unmodifiableList(out);
     }
 
     private <T> List<T> list(String key, List<T> defaultIfMissing, String expected, Function<JsonNode, T> element) {
@@ -239,11 +305,22 @@ public final class DiffusersConfig {
         return List.of(element.apply(n));
     }
 
+    /** The integer rule: a JSON integer (not {@code 3.0}) in int range. */
     private int toInt(String key, JsonNode n, String expected) {
         if (!n.isIntegralNumber()) throw wrongType(key, n, expected);
         Integer v = exactInt(n);
         if (v == null) throw new ConfigException("config " + source + ": key '" + key + "' = " + n + " is out of int range");
         return v;
+    }
+
+    /** The float rule: a JSON number, finite as a double ({@code 1e400} overflows to infinity: refused like {@code Infinity}). */
+    private double toDouble(String key, JsonNode n, boolean infinityAllowed) {
+        if (!n.isNumber()) throw wrongType(key, n, "a number");
+        double d = n.doubleValue();
+        if (Double.isNaN(d) || (Double.isInfinite(d) && !infinityAllowed)) {
+            throw new ConfigException("config " + source + ": key '" + key + "' = " + d + " is not a finite number");
+        }
+        return d;
     }
 
     /**
@@ -252,6 +329,28 @@ public final class DiffusersConfig {
      */
     public static Integer exactInt(JsonNode n) {
         return n != null && n.isIntegralNumber() && n.canConvertToInt() ? n.intValue() : null;
+    }
+
+    /**
+     * The error for a value of {@code key} that has the right type but the wrong shape or range for the caller
+     * (e.g. a per-block list of the wrong length), in the same form as every other refusal here.
+     */
+    public ConfigException invalid(String key, String expected) {
+        JsonNode n = root.get(key);
+        return n == null ? new ConfigException("config " + source + ": key '" + key + "' is missing, expected " + expected)
+                : wrongType(key, n, expected);
+    }
+
+    /** Marks {@code keys} read: settings this code knowingly does not use (e.g. {@code dropout} at inference). */
+    public void ignore(String... keys) {
+        read.addAll(List.of(keys));
+    }
+
+    /** A copy with {@code key} set to {@code value} (as diffusers' {@code from_config(**kwargs)}); nothing marked read. */
+    public DiffusersConfig with(String key, Object value) {
+        ObjectNode copy = ((ObjectNode) root).deepCopy();
+        copy.set(key, JSON.valueToTree(value));
+        return new DiffusersConfig(source + " + " + key + "=" + value, copy);
     }
 
     // ------------------------------------------------------------------ bookkeeping
@@ -278,6 +377,12 @@ public final class DiffusersConfig {
         if (shown.length() > 80) shown = shown.substring(0, 77) + "...";
         return new ConfigException("config " + source + ": key '" + key + "' is " + describe(n) + " " + shown
                 + ", expected " + expected);
+    }
+
+    /** {@code v}, which a plain (not {@code ...OrNull}) accessor read: JSON null there is refused. */
+    private <T> T present(String key, T v, String expected) {
+        if (v == null) throw nullValue(key, expected);
+        return v;
     }
 
     private ConfigException nullValue(String key, String expected) {

@@ -1,4 +1,4 @@
-package dev.unet4j.core.model;
+package dev.unet4j.core.checkpoint;
 
 /**
  * A config key whose value has the wrong type or range for what the caller asked (e.g. a string where an integer

@@ -1,4 +1,4 @@
-package dev.unet4j.core.model;
+package dev.unet4j.core.checkpoint;
 
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
@@ -13,7 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
-import static dev.unet4j.core.model.DiffusersConfigTest.assertMessage;
+import static dev.unet4j.core.checkpoint.DiffusersConfigTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

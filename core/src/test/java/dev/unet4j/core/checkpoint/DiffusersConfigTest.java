@@ -1,4 +1,4 @@
-package dev.unet4j.core.model;
+package dev.unet4j.core.checkpoint;
 
 import dev.unet4j.core.testing.Fixtures;
 import org.junit.jupiter.api.Test;
@@ -47,7 +47,7 @@ class DiffusersConfigTest {
         c.getIntListOrNull("c", null);
         c.getInt("never_present", 5);
         assertEquals(Set.of("b", "d"), c.unreadKeys());
-        c.raw("b");
+        c.ignore("b");
         c.getString("d", "");
         assertTrue(c.unreadKeys().isEmpty());
         c.logUnreadKeys(org.slf4j.LoggerFactory.getLogger(DiffusersConfigTest.class)); // nothing to log, must not throw

@@ -1,4 +1,4 @@
-package dev.unet4j.core.model;
+package dev.unet4j.core.checkpoint;
 
 import java.io.IOException;
 
