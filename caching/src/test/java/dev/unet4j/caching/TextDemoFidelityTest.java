@@ -64,7 +64,10 @@ class TextDemoFidelityTest {
                     new Case("deepcache:interval=3,branch=0", 15, 0.50),
                     new Case("forecast:order=2+deepcache:interval=3,branch=0", 15, 0.50),
                     new Case("tgate:gate-step=10+deepcache:interval=3,branch=0", 15, 0.40),
-                    new Case("cfg-cache+deepcache:interval=3,branch=0", 15, 0.45)}) {
+                    new Case("cfg-cache+deepcache:interval=3,branch=0", 15, 0.45),
+                    new Case("tome", 40, 0.97),
+                    new Case("tome:merge-crossattn=true,merge-mlp=true", 35, 0.90),
+                    new Case("deepcache:interval=3,branch=0+tome", 36, 0.46)}) {
                 GenerationReport[] rep = new GenerationReport[1];
                 Latents got = generate(model, ddim, CachePolicies.parse(k.spec()), uncond, cond, seeds, rep);
                 double psnr = psnr(full.data(), got.data());
