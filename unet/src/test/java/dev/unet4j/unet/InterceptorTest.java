@@ -13,6 +13,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The open graph: interceptors observe, replace and skip nodes and skip tensors; the trace counts the work. */
@@ -37,6 +38,52 @@ class InterceptorTest {
         model.close();
         dnnl.close();
         sd.close();
+    }
+
+    /**
+     * The token seam: running every attn1/attn2/ff through {@code proceedWith} on a copy of its own input (and
+     * returning a copy of the result, as token merging returns its unmerged tokens) is the plain call bit for bit,
+     * counts those nodes as computed and keeps the plain call's MACs as both done and full; the residual is the
+     * block's hidden state; other nodes refuse it.
+     */
+    @Test
+    void proceedWithOnTheSameTokensIsThePlainCall() {
+        long plainMacs;
+        try (UNetSession s = model.newSession()) {
+            s.forward(sd.inputs()).close();
+            plainMacs = s.lastTrace().macsDone();
+        }
+        int[] seam = new int[1];
+        try (UNetSession s = model.newSession()) {
+            s.setInterceptor(new NodeInterceptor() {
+                @Override
+                public Tensor intercept(NodeCall call) {
+                    NodeKind k = call.kind();
+                    if (k == NodeKind.ATTN1 || k == NodeKind.ATTN2 || k == NodeKind.FEED_FORWARD) {
+                        assertArrayEquals(call.input().shape(), call.residual().shape(), call.path());
+                        seam[0]++;
+                        try (Tensor in = call.copyOf(call.input())) {
+                            return call.copyOf(call.proceedWith(in));
+                        }
+                    }
+                    if (k == NodeKind.RESNET) {
+                        assertEquals(null, call.residual());
+                        try (Tensor in = call.copyOf(call.input())) {
+                            assertThrows(UnsupportedOperationException.class, () -> call.proceedWith(in));
+                        }
+                    }
+                    return call.proceed();
+                }
+            });
+            try (Tensor y = s.forward(sd.inputs())) {
+                assertArrayEquals(plain, y.toFloatArray());
+            }
+            CallTrace tr = s.lastTrace();
+            assertTrue(seam[0] > 0);
+            assertEquals(plainMacs, tr.macsDone());
+            assertEquals(plainMacs, tr.fullMacs(), "full cost known although the token nodes ran through the seam");
+            assertTrue(tr.nodes().stream().filter(r -> r.kind() == NodeKind.ATTN1).allMatch(r -> r.outcome() == CallTrace.Outcome.COMPUTED));
+        }
     }
 
     @Test
