@@ -139,7 +139,7 @@ public record ToMe(double ratio, int maxDownsample, int sx, int sy, boolean useR
                 mergedNodes++;
                 return tensor(c.workspace(), plan.unmerge(y.toFloatArray(), outChannels), y.dim(0), x.dim(1), outChannels);
             } finally {
-                if (y != merged) merged.close();
+                merged.close();                                      // ours, also if an inner policy handed it back
             }
         }
 
