@@ -33,22 +33,24 @@ public final class TempPaths {
      * the output by a rename, so its mode is the output's.
      */
     public static Path createFile(Path dir, String prefix, String suffix) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Path p = dir.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + suffix);
-            try {
-                return track(Files.createFile(p));
-            } catch (FileAlreadyExistsException e) {
-                if (attempt == 100) throw e;
-            }
-        }
+        return createUnique(dir, prefix, suffix, Files::createFile);
     }
 
     /** As {@link #createFile}, a new empty folder {@code <prefix><random>} (mode 0777 less the umask). */
     public static Path createDirectory(Path dir, String prefix) throws IOException {
+        return createUnique(dir, prefix, "", Files::createDirectory);
+    }
+
+    private interface Create {
+        Path at(Path path, java.nio.file.attribute.FileAttribute<?>... attributes) throws IOException;
+    }
+
+    /** {@code create} at {@code <prefix><random><suffix>}, another random name when one exists already. */
+    private static Path createUnique(Path dir, String prefix, String suffix, Create create) throws IOException {
         for (int attempt = 0; ; attempt++) {
-            Path p = dir.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36));
+            Path p = dir.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + suffix);
             try {
-                return track(Files.createDirectory(p));
+                return track(create.at(p));
             } catch (FileAlreadyExistsException e) {
                 if (attempt == 100) throw e;
             }
