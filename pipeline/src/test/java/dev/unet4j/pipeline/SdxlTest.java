@@ -1,9 +1,7 @@
 package dev.unet4j.pipeline;
 
-import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.kdiffusion.DiscreteSchedule;
@@ -13,29 +11,21 @@ import dev.unet4j.text.ClipTextModel;
 import dev.unet4j.text.ClipTextOutput;
 import dev.unet4j.text.ClipTokenizer;
 import dev.unet4j.unet.LoadOptions;
-import dev.unet4j.unet.ParameterSource;
-import dev.unet4j.unet.RandomParameterSource;
 import dev.unet4j.unet.Timestep;
-import dev.unet4j.unet.UNet2DConditionModel;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
-import dev.unet4j.unet.config.UNet2DConditionConfig;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Set;
 
 /**
- * StableDiffusionXLPipeline text-to-image on a tiny SDXL folder made here (the two fixture text encoders, 32 and 16
- * wide, the second with a 24-dim projection; a seeded text_time UNet with cross_attention_dim 48; sd-pipeline-tiny's
- * VAE; Euler), against a loop written here from diffusers' __call__: both encoders' hidden_states[-2] concatenated,
+ * StableDiffusionXLPipeline text-to-image on a tiny SDXL folder ({@link TinySdxl}: the two fixture text encoders,
+ * 32 and 16 wide, the second with a 24-dim projection; a seeded text_time UNet with cross_attention_dim 48;
+ * sd-pipeline-tiny's VAE; Euler), against a loop written here from diffusers' __call__: both encoders' hidden_states[-2] concatenated,
  * text_encoder_2's text_embeds pooled, add_time_ids [h, w, 0, 0, h, w], zeros for an absent negative prompt.
  */
 class SdxlTest {
@@ -43,68 +33,9 @@ class SdxlTest {
     static Path dir;
     static Path pipe;
 
-    private static void copy(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (var s = Files.list(from)) {
-            for (Path f : s.toList()) if (Files.isRegularFile(f)) Files.copy(f, to.resolve(f.getFileName()));
-        }
-    }
-
     @BeforeAll
     static void makePipeline() throws IOException {
-        Path tiny = Fixture.pipeline();
-        pipe = Files.createDirectories(dir.resolve("sdxl-tiny"));
-        copy(tiny.resolve("tokenizer"), pipe.resolve("tokenizer"));
-        copy(tiny.resolve("tokenizer"), pipe.resolve("tokenizer_2"));
-        copy(Fixtures.fixture("clip-tokenizer/pad-exclamation"), dir.resolve("pad"));
-        for (String f : new String[] {"special_tokens_map.json", "tokenizer_config.json"}) {
-            Files.copy(dir.resolve("pad").resolve(f), pipe.resolve("tokenizer_2").resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
-        copy(tiny.resolve("text_encoder"), pipe.resolve("text_encoder"));
-        copy(Fixtures.fixture("clip-text-encoder-tiny/with-projection"), pipe.resolve("text_encoder_2"));
-        copy(tiny.resolve("vae"), pipe.resolve("vae"));
-        Files.createDirectories(pipe.resolve("scheduler"));
-        Files.writeString(pipe.resolve("scheduler/scheduler_config.json"), """
-                {"_class_name": "EulerDiscreteScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.00085,
-                 "beta_end": 0.012, "num_train_timesteps": 1000, "steps_offset": 1, "timestep_spacing": "leading",
-                 "prediction_type": "epsilon"}""");
-        String unetConfig = Files.readString(tiny.resolve("unet/config.json"))
-                .replaceFirst("\"cross_attention_dim\": 32", "\"cross_attention_dim\": 48")
-                .replaceFirst("\"addition_embed_type\": null", "\"addition_embed_type\": \"text_time\"")
-                .replaceFirst("\"addition_time_embed_dim\": null", "\"addition_time_embed_dim\": 8")
-                .replaceFirst("\"projection_class_embeddings_input_dim\": null", "\"projection_class_embeddings_input_dim\": 72");
-        Files.createDirectories(pipe.resolve("unet"));
-        Files.writeString(pipe.resolve("unet/config.json"), unetConfig);
-        // seeded weights of every tensor the model asks for, written as its checkpoint
-        Map<String, Tensor> made = new LinkedHashMap<>();
-        RandomParameterSource random = new RandomParameterSource(77);
-        ParameterSource recording = new ParameterSource() {
-            @Override
-            public Tensor load(String name, long[] shape) {
-                Tensor t = random.load(name, shape);
-                if (t != null) made.put(name, t.copy(dev.unet4j.core.tensor.Allocator.direct()));
-                return t;
-            }
-
-            @Override
-            public Set<String> names() {
-                return Set.of();
-            }
-        };
-        UNet2DConditionConfig cfg = UNet2DConditionConfig.fromJson(unetConfig);
-        try (UNetModel m = UNet2DConditionModel.build(cfg, recording, "seeded", LoadOptions.of(new ReferenceKernels()))) {
-            SafetensorsWriter w = new SafetensorsWriter();
-            for (Map.Entry<String, Tensor> e : made.entrySet()) w.add(e.getKey(), e.getValue().toFloatArray(), e.getValue().shape());
-            w.write(pipe.resolve("unet/diffusion_pytorch_model.safetensors"));
-        } finally {
-            made.values().forEach(Tensor::close);
-        }
-        Files.writeString(pipe.resolve("model_index.json"), """
-                {"_class_name": "StableDiffusionXLPipeline", "force_zeros_for_empty_prompt": true,
-                 "scheduler": ["diffusers", "EulerDiscreteScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
-                 "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"], "tokenizer": ["transformers", "CLIPTokenizer"],
-                 "tokenizer_2": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
-                 "vae": ["diffusers", "AutoencoderKL"]}""");
+        pipe = TinySdxl.make(dir);
     }
 
     /** hidden_states[-2] [77, D] and the pooled output of one encoder, straight from the text module. */
