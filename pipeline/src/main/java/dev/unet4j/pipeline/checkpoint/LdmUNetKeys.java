@@ -54,6 +54,55 @@ public final class LdmUNetKeys {
         return rename(key, new Blocks(layersPerBlock), additionEmbed, group -> true);
     }
 
+    private static final Pattern DIFFUSERS_BLOCK =
+            Pattern.compile("(down_blocks|up_blocks)\\.(\\d+)\\.(resnets|attentions|downsamplers|upsamplers)\\.(\\d+)\\.(.+)");
+    private static final String[][] TOP = {{"time_embedding.linear_1.", "time_embed.0."}, {"time_embedding.linear_2.", "time_embed.2."},
+            {"add_embedding.linear_1.", "label_emb.0.0."}, {"add_embedding.linear_2.", "label_emb.0.2."},
+            {"class_embedding.linear_1.", "label_emb.0.0."}, {"class_embedding.linear_2.", "label_emb.0.2."},
+            {"conv_in.", "input_blocks.0.0."}, {"conv_norm_out.", "out.0."}, {"conv_out.", "out.2."},
+            {"mid_block.resnets.0.", "middle_block.0."}, {"mid_block.attentions.0.", "middle_block.1."}, {"mid_block.resnets.1.", "middle_block.2."}};
+
+    /**
+     * The inverse of {@link #diffusersName}: a diffusers UNet parameter name under its LDM name (for writing single
+     * files), or null when it has none.
+     *
+     * @param upAttention whether each up block has attentions (its upsampler is then {@code output_blocks.i.2}, else
+     *                    {@code output_blocks.i.1})
+     */
+    public static String ldmName(String d, int[] layersPerBlock, boolean[] upAttention) {
+        for (String[] t : TOP) {
+            if (d.startsWith(t[0])) return t[1] + (t[1].startsWith("middle_block.1") ? d.substring(t[0].length()) : resnetLdm(d.substring(t[0].length())));
+        }
+        Matcher m = DIFFUSERS_BLOCK.matcher(d);
+        if (!m.matches()) return null;
+        Blocks blocks = new Blocks(layersPerBlock);
+        int b = Integer.parseInt(m.group(2)), l = Integer.parseInt(m.group(4));
+        String kind = m.group(3), rest = m.group(5);
+        boolean down = m.group(1).equals("down_blocks");
+        List<int[]> list = down ? blocks.in() : blocks.up();
+        int layer = switch (kind) {
+            case "downsamplers" -> -1;
+            case "upsamplers" -> b < layersPerBlock.length ? layersPerBlock[layersPerBlock.length - 1 - b] : -2;
+            default -> l;
+        };
+        int index = -1;
+        for (int i = 0; i < list.size(); i++) if (list.get(i) != null && list.get(i)[0] == b && list.get(i)[1] == layer) index = i;
+        if (index < 0) return null;
+        String block = (down ? "input_blocks." : "output_blocks.") + index + ".";
+        return switch (kind) {
+            case "resnets" -> block + "0." + resnetLdm(rest);
+            case "attentions" -> block + "1." + rest;
+            case "downsamplers" -> rest.startsWith("conv.") ? block + "0.op." + rest.substring(5) : null;
+            default -> block + (upAttention[b] ? "2." : "1.") + rest;
+        };
+    }
+
+    /** The inverse of {@link #resnet}. */
+    private static String resnetLdm(String rest) {
+        return rest.replace("norm1", "in_layers.0").replace("conv1", "in_layers.2").replace("norm2", "out_layers.0")
+                .replace("conv2", "out_layers.3").replace("time_emb_proj", "emb_layers.1").replace("conv_shortcut", "skip_connection");
+    }
+
     /** input_blocks / output_blocks index to {block, layer} (layer -1 = downsampler; input_blocks.0 is conv_in). */
     private record Blocks(List<int[]> in, List<int[]> up) {
         Blocks(int[] layersPerBlock) {
