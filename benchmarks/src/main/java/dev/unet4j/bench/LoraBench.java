@@ -72,7 +72,6 @@ public final class LoraBench {
                     Path a = randomLora(layers, rank, 1), b = randomLora(layers, rank, 2);
                     LoraSet setA = LoraSet.of(LoraFile.load(a), 0.8), setB = LoraSet.of(LoraFile.load(b), 0.8);
                     Map<Component, LayerCatalog> cats = Map.of(Component.UNET, layers);
-                    double none = time(unet, ql, in, null, runs);
                     double[] sw = new double[3];
                     LoraAdapters side = null;
                     for (int i = 0; i < sw.length; i++) {
@@ -82,14 +81,15 @@ public final class LoraBench {
                         if (side != null) side.close();
                         side = next;
                     }
-                    double sidePath = time(unet, ql, in, side.adapter(Component.UNET), runs);
-                    side.close();
                     long t0 = System.nanoTime();
-                    double mergedMs, merged;
-                    try (LoraAdapters m = LoraAdapters.merged(setA, k, cats, Map.of(Component.UNET, new RandomParameterSource(1234)))) {
+                    double mergedMs;
+                    double[] ms;
+                    try (LoraAdapters sideA = side;
+                         LoraAdapters m = LoraAdapters.merged(setA, k, cats, Map.of(Component.UNET, new RandomParameterSource(1234)))) {
                         mergedMs = (System.nanoTime() - t0) / 1e6;
-                        merged = time(unet, ql, in, m.adapter(Component.UNET), runs);
+                        ms = time(unet, ql, in, new LayerAdapter[] {null, sideA.adapter(Component.UNET), m.adapter(Component.UNET)}, runs);
                     }
+                    double none = ms[0], sidePath = ms[1], merged = ms[2];
                     Arrays.sort(sw);
                     System.out.printf(Locale.ROOT, "| %s | %.0f ms | %.0f ms (%.2fx) | %.0f ms (%.2fx) | %.0f ms (%.2f forwards) | %.0f ms |%n",
                             scheme, none, sidePath, sidePath / none, merged, merged / none, sw[1], sw[1] / none, mergedMs);
@@ -101,22 +101,37 @@ public final class LoraBench {
         System.out.println("load average at end: " + QuantTable.loadAverage());
     }
 
-    /** Median forward time in ms (after one warm-up). */
-    static double time(UNetModel unet, QuantizedLayers ql, UNetForwardCases.Inputs in, LayerAdapter adapter, int runs) {
-        double[] t = new double[runs];
-        try (UNetSession s = unet.newSession()) {
-            ql.sessionSetup().accept(s);
-            s.workspace().attributes().put(LayerAdapter.class, adapter);
-            s.forward(in.inputs()).close();
+    /**
+     * Median forward time in ms of each adapter (null = none), one session each, after one warm-up each; the variants
+     * run in turn within every round, so that a change of the machine's load hits them alike.
+     */
+    static double[] time(UNetModel unet, QuantizedLayers ql, UNetForwardCases.Inputs in, LayerAdapter[] adapters, int runs) {
+        double[][] t = new double[adapters.length][runs];
+        UNetSession[] sessions = new UNetSession[adapters.length];
+        try {
+            for (int v = 0; v < adapters.length; v++) {
+                sessions[v] = unet.newSession();
+                ql.sessionSetup().accept(sessions[v]);
+                sessions[v].workspace().attributes().put(LayerAdapter.class, adapters[v]);
+                sessions[v].forward(in.inputs()).close();
+            }
             for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                try (Tensor out = s.forward(in.inputs())) {
-                    t[i] = (System.nanoTime() - t0) / 1e6;
+                for (int v = 0; v < adapters.length; v++) {
+                    long t0 = System.nanoTime();
+                    try (Tensor out = sessions[v].forward(in.inputs())) {
+                        t[v][i] = (System.nanoTime() - t0) / 1e6;
+                    }
                 }
             }
+        } finally {
+            for (UNetSession s : sessions) if (s != null) s.close();
         }
-        Arrays.sort(t);
-        return t[runs / 2];
+        double[] median = new double[adapters.length];
+        for (int v = 0; v < adapters.length; v++) {
+            Arrays.sort(t[v]);
+            median[v] = t[v][runs / 2];
+        }
+        return median;
     }
 
     /** A kohya file with a rank-{@code rank} LoRA (F16, alpha = rank) on every attention projection of {@code layers}. */
