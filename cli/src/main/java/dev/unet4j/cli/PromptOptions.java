@@ -29,6 +29,11 @@ final class PromptOptions {
     @Option(names = "--clip-skip", paramLabel = "N", description = "Use the text encoder's output N layers before the last. Default: 0.")
     Integer clipSkip;
 
+    @Option(names = "--prompt-syntax", paramLabel = "MODE", description = "How prompts are encoded: truncate (diffusers: "
+            + "77 tokens, the rest cut), long (longer prompts in 75-token windows, concatenated, as compel), weighted "
+            + "(AUTOMATIC1111: the same windows, (word:1.2) / (word) / [word] emphasis and BREAK). Default: truncate.")
+    String promptSyntax;
+
     @Option(names = "--init-image", paramLabel = "PNG", description = "img2img: start from this PNG (RGB, RGBA, greyscale; its size, rounded down to a multiple of 8).")
     Path initImage;
 
@@ -52,10 +57,19 @@ final class PromptOptions {
             + "targets no layer of the model is an error; false: such modules are skipped.")
     Boolean loraStrict;
 
+    /** {@code --prompt-syntax}, checked. */
+    dev.unet4j.pipeline.PromptSyntax syntax() {
+        if (promptSyntax == null) return dev.unet4j.pipeline.PromptSyntax.TRUNCATE;
+        for (dev.unet4j.pipeline.PromptSyntax s : dev.unet4j.pipeline.PromptSyntax.values()) {
+            if (s.name().equalsIgnoreCase(promptSyntax)) return s;
+        }
+        throw new UserException("--prompt-syntax must be truncate, long or weighted, got '" + promptSyntax + "'");
+    }
+
     /** Whether any option of this group was given. */
     boolean any() {
         return prompt != null || negativePrompt != null || width != null || height != null || numImages != null
-                || guidanceRescale != null || clipSkip != null || initImage != null || strength != null || mask != null
+                || guidanceRescale != null || clipSkip != null || promptSyntax != null || initImage != null || strength != null || mask != null
                 || config != null || loras != null || loraStrict != null;
     }
 }

@@ -92,7 +92,7 @@ final class TextGeneration {
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
         double guidance = g.guidance != null ? g.guidance : demo ? DemoText.GUIDANCE : 7.5;
         TextToImage base = TextToImage.of(p.prompt == null ? "" : p.prompt).negativePrompt(p.negativePrompt).steps(steps)
-                .guidance(guidance);
+                .guidance(guidance).promptSyntax(p.syntax());
         try {
             if (p.guidanceRescale != null) base = base.guidanceRescale(p.guidanceRescale);
             if (p.clipSkip != null) base = base.clipSkip(p.clipSkip);
@@ -186,7 +186,7 @@ final class TextGeneration {
                         0.8, step -> {
                             bar.step();
                             return true;
-                        }).seeds(seeds);
+                        }).seeds(seeds).promptSyntax(base.promptSyntax());
                 cells.addAll(sd.generate(row, loras).images());
             }
         } finally {

@@ -227,9 +227,13 @@ public final class StableDiffusion implements AutoCloseable {
             if (text != null) throw new IllegalArgumentException("LoRA on SDXL text encoders is not supported yet (UNet LoRA is)");
             return encodePromptXl(request);
         }
-        TextConditioning cond = prompts.encode(request.prompt(), request.clipSkip(), text);
-        TextConditioning uncond = request.classifierFree() ? prompts.encode(request.negativeOrEmpty(), request.clipSkip(), text) : null;
-        return new PromptEmbeddings(cond, uncond);
+        PromptSyntax syntax = request.promptSyntax();
+        TextConditioning cond = prompts.encode(request.prompt(), request.clipSkip(), text, syntax);
+        if (!request.classifierFree()) return new PromptEmbeddings(cond, null);
+        TextConditioning uncond = prompts.encode(request.negativeOrEmpty(), request.clipSkip(), text, syntax);
+        if (syntax == PromptSyntax.TRUNCATE) return new PromptEmbeddings(cond, uncond);
+        TextConditioning[] same = PromptEncoder.padToSameLength(cond, uncond, prompts.encode("", request.clipSkip(), text, syntax));
+        return new PromptEmbeddings(same[0], same[1]);
     }
 
     /**
@@ -264,16 +268,27 @@ public final class StableDiffusion implements AutoCloseable {
      * {@code force_zeros_for_empty_prompt}, zeros as the negative embeddings.
      */
     private PromptEmbeddings encodePromptXl(TextToImage request) {
-        PromptEncoder.Xl[] pos = {prompts.encodeXl(request.prompt(), request.clipSkip()), prompts2.encodeXl(request.prompt(), request.clipSkip())};
+        PromptEncoder.Xl[] pos = encodeXl(request.prompt(), request);
         TextConditioning cond = catFeatures(pos[0].hidden(), pos[1].hidden());
         if (!request.classifierFree()) return new PromptEmbeddings(cond, null, pos[1].pooled(), null);
         if (request.negativePrompt() == null && index.forceZerosForEmptyPrompt()) {
             return new PromptEmbeddings(cond, new TextConditioning(new float[cond.data().length], cond.shape()), pos[1].pooled(),
                     new float[pos[1].pooled().length]);
         }
-        String neg = request.negativeOrEmpty();
-        PromptEncoder.Xl[] n = {prompts.encodeXl(neg, request.clipSkip()), prompts2.encodeXl(neg, request.clipSkip())};
-        return new PromptEmbeddings(cond, catFeatures(n[0].hidden(), n[1].hidden()), pos[1].pooled(), n[1].pooled());
+        PromptEncoder.Xl[] n = encodeXl(request.negativeOrEmpty(), request);
+        TextConditioning uncond = catFeatures(n[0].hidden(), n[1].hidden());
+        if (request.promptSyntax() != PromptSyntax.TRUNCATE) {
+            PromptEncoder.Xl[] empty = encodeXl("", request);
+            TextConditioning[] same = PromptEncoder.padToSameLength(cond, uncond, catFeatures(empty[0].hidden(), empty[1].hidden()));
+            cond = same[0];
+            uncond = same[1];
+        }
+        return new PromptEmbeddings(cond, uncond, pos[1].pooled(), n[1].pooled());
+    }
+
+    private PromptEncoder.Xl[] encodeXl(String prompt, TextToImage request) {
+        return new PromptEncoder.Xl[] {prompts.encodeXl(prompt, request.clipSkip(), request.promptSyntax()),
+                prompts2.encodeXl(prompt, request.clipSkip(), request.promptSyntax())};
     }
 
     /** {@code torch.concat([a, b], dim=-1)} of {@code [1, T, Da]} and {@code [1, T, Db]}. */
