@@ -37,7 +37,8 @@ final class PromptOptions {
     @Option(names = "--init-image", paramLabel = "PNG", description = "img2img: start from this PNG (RGB, RGBA, greyscale; its size, rounded down to a multiple of 8).")
     Path initImage;
 
-    @Option(names = "--strength", paramLabel = "S", description = "img2img/inpainting strength in (0, 1]: how much of the schedule runs. Default: 0.8 (with --mask 1).")
+    @Option(names = "--strength", paramLabel = "S", description = "img2img/inpainting strength in (0, 1]: how much of the schedule runs. Default: diffusers' (0.8, "
+            + "with --mask 1; SDXL 0.3, with --mask 0.9999).")
     Double strength;
 
     @Option(names = "--mask", paramLabel = "PNG", description = "Inpainting mask for --init-image (white = repaint, black = keep): "

@@ -5,6 +5,7 @@ import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngReader;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.pipeline.GeneratedImages;
+import dev.unet4j.pipeline.ModelIndex;
 import dev.unet4j.pipeline.PipelineOptions;
 import dev.unet4j.pipeline.StableDiffusion;
 import dev.unet4j.pipeline.TextToImage;
@@ -106,8 +107,10 @@ final class TextGeneration {
                     throw new UserException("--width/--height: with --init-image the size is the image's (rounded down to a multiple of 8)");
                 }
                 Image init = readPng(p.initImage, "--init-image");
-                base = p.mask == null ? base.initImage(init, p.strength == null ? 0.8 : p.strength)
-                        : base.inpaint(init, readPng(p.mask, "--mask"), p.strength == null ? 1.0 : p.strength);
+                // diffusers' defaults: SD img2img 0.8, inpainting 1; SDXL img2img 0.3, inpainting 0.9999
+                boolean xl = folder != null && Files.isDirectory(folder) && ModelIndex.load(folder).isXl();
+                base = p.mask == null ? base.initImage(init, p.strength != null ? p.strength : xl ? 0.3 : 0.8)
+                        : base.inpaint(init, readPng(p.mask, "--mask"), p.strength != null ? p.strength : xl ? 0.9999 : 1.0);
             }
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);

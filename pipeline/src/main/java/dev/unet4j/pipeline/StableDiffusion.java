@@ -45,8 +45,10 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * A Stable Diffusion 1.x/2.x pipeline folder, loaded once: diffusers' {@code StableDiffusionPipeline} and
- * {@code StableDiffusionImg2ImgPipeline} with the same numbers. Immutable and thread-safe; every
+ * A Stable Diffusion 1.x/2.x or SDXL pipeline folder, loaded once: diffusers' {@code StableDiffusionPipeline},
+ * {@code StableDiffusionImg2ImgPipeline}, {@code StableDiffusionInpaintPipeline} and their SDXL counterparts
+ * ({@code StableDiffusionXL[Img2Img|Inpaint]Pipeline}, which share the SD code paths and differ in the prompt
+ * encoding and the {@link AddTimeIds}) with the same numbers. Immutable and thread-safe; every
  * {@link #generate} call works in its own sessions, so one instance serves many threads. Closing it frees the
  * weights (and the oneDNN backend it created).
  *
@@ -173,7 +175,7 @@ public final class StableDiffusion implements AutoCloseable {
                 c.close();
                 throw e;
             }
-            ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of(), false);
+            ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of(), false, false);
             return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()), null, c.unet(), c.sessionSetup(),
                     c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor(), c.unetLayers(), c.textLayers());
         } catch (IOException | RuntimeException e) {
@@ -305,18 +307,18 @@ public final class StableDiffusion implements AutoCloseable {
 
     /**
      * The UNet's conditioning for {@code k} images: the embeddings repeated, and for SDXL the pooled embeddings and
-     * {@code add_time_ids = [original h, w, crop top, left, target h, w] = [h, w, 0, 0, h, w]}.
+     * the {@code add_time_ids} ({@link AddTimeIds}).
      */
-    private static dev.unet4j.samplers.guidance.Conditioning condition(TextConditioning text, float[] pooled, int k, int h, int w) {
+    private static dev.unet4j.samplers.guidance.Conditioning condition(TextConditioning text, float[] pooled, float[] timeIds, int k) {
         TextConditioning t = repeat(text, k);
         if (pooled == null) return t;
         float[] e = new float[k * pooled.length];
-        float[] ids = new float[k * 6];
+        float[] ids = new float[k * timeIds.length];
         for (int i = 0; i < k; i++) {
             System.arraycopy(pooled, 0, e, i * pooled.length, pooled.length);
-            System.arraycopy(new float[] {h, w, 0, 0, h, w}, 0, ids, i * 6, 6);
+            System.arraycopy(timeIds, 0, ids, i * timeIds.length, timeIds.length);
         }
-        return new dev.unet4j.samplers.guidance.TextTimeConditioning(t, e, pooled.length, ids, 6);
+        return new dev.unet4j.samplers.guidance.TextTimeConditioning(t, e, pooled.length, ids, timeIds.length);
     }
 
     /** Generates the request's images. */
@@ -341,9 +343,6 @@ public final class StableDiffusion implements AutoCloseable {
         int k = request.numImages();
         if (request.classifierFree() && embeddings.negative() == null) {
             throw new IllegalArgumentException("guidance " + request.guidanceScale() + " needs negative prompt embeddings");
-        }
-        if (prompts2 != null && (request.initImage() != null)) {
-            throw new IllegalArgumentException("SDXL pipelines run text-to-image here (img2img and inpainting are SD 1.x/2.x)");
         }
         if (prompts2 != null && embeddings.pooled() == null) throw new IllegalArgumentException("SDXL needs pooled prompt embeddings");
         int f = vae.scaleFactor();
@@ -375,9 +374,14 @@ public final class StableDiffusion implements AutoCloseable {
                 throw new IllegalArgumentException("height and width have to be divisible by 8, got " + h + "x" + w);
             }
         }
-        gen = gen.size(h / f, w / f).noise(noise, k).conditioning(condition(embeddings.prompt(), embeddings.pooled(), k, h, w));
+        AddTimeIds ids = AddTimeIds.of(index.requiresAestheticsScore(), h, w, request.aestheticScore(), request.negativeAestheticScore());
+        if (prompts2 != null) {
+            ids.requireFits(((UNet2DConditionModel) unet).config(), embeddings.pooled().length, index.requiresAestheticsScore(),
+                    index.folder().toString());
+        }
+        gen = gen.size(h / f, w / f).noise(noise, k).conditioning(condition(embeddings.prompt(), embeddings.pooled(), ids.positive(), k));
         if (request.classifierFree()) {
-            gen = gen.guidance(request.guidanceScale(), condition(embeddings.negative(), embeddings.negativePooled(), k, h, w))
+            gen = gen.guidance(request.guidanceScale(), condition(embeddings.negative(), embeddings.negativePooled(), ids.negative(), k))
                     .guidanceRescale(request.guidanceRescale());
         }
         gen = gen.onStep(callback(request.progress()));
