@@ -120,7 +120,7 @@ final class TextGeneration {
         long t0 = System.nanoTime();
         Path dir = demo ? DemoText.folder() : folder;
         PipelineOptions opts = PipelineOptions.defaults().withQuant(q)
-                .withCache(c == null ? CachePolicies.NONE : c.policy());
+                .withCache(c == null ? CachePolicies.NONE : c.policy()).withUNetSwitch(p.unetSwitch());
         String summary;
         Path target;
         if (p.config != null && (dir == null || !Files.isRegularFile(dir))) {

@@ -148,6 +148,27 @@ class TextGenerateCommandTest {
                 "--prompt-syntax must be truncate, long or weighted, got 'compel'");
     }
 
+    /**
+     * --switch-model: switching to a copy of the pipeline's own UNet changes nothing (the switched steps run the same
+     * weights through the second model's own session); the options are checked. UNetSwitchTest checks switching
+     * between different UNets step by step.
+     */
+    @Test
+    void switchModelOptions() throws IOException {
+        Path tiny = Fixtures.fixture("sd-pipeline-tiny");
+        Object[] common = {"--width", 32, "--height", 32, "--steps", 3, "--scheduler", "ddim"};
+        float[] plain = image(dir.resolve("plain.safetensors"), tiny, "a horse", common);
+        assertArrayEquals(plain, image(dir.resolve("sw.safetensors"), tiny, "a horse", common, "--switch-model", tiny.resolve("unet"),
+                "--switch-at", 0.6, "--switch-order", "small-first"));
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-at", 0.5).assertError(1, "--switch-at and --switch-order need --switch-model");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-model", tiny.resolve("unet")).assertError(1, "needs --switch-at");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-model", dir.resolve("nope"), "--switch-at", 0.5).assertError(1, "nope");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-model", tiny.resolve("unet"), "--switch-at", 0.5,
+                "--switch-order", "big-first").assertError(1, "--switch-order must be main-first or small-first");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-model", tiny.resolve("vae"), "--switch-at", 0.5)
+                .assertError(1, "the switch model");
+    }
+
     private static float[] image(Path out, Path model, String prompt, Object[] common, Object... extra) throws IOException {
         java.util.List<Object> args = new java.util.ArrayList<>(java.util.List.of("generate", "--model", model, "--prompt", prompt, "--out", out));
         args.addAll(java.util.List.of(common));

@@ -73,11 +73,12 @@ public final class StableDiffusion implements AutoCloseable {
     private final int defaultSize;
     private final LayerCatalog unetLayers;
     private final LayerCatalog textLayers;
+    private final SwitchedUNets switched; // A-SDM's second UNet, or null
 
     private StableDiffusion(ModelIndex index, PromptEncoder prompts, PromptEncoder prompts2, UNetModel unet,
                             Consumer<UNetSession> sessionSetup, AutoencoderKL vae, SchedulerConfig schedulerConfig,
                             PipelineOptions options, DnnlKernels ownedKernels, int defaultSize, LayerCatalog unetLayers,
-                            LayerCatalog textLayers) {
+                            LayerCatalog textLayers, SwitchedUNets switched) {
         this.index = index;
         this.prompts = prompts;
         this.prompts2 = prompts2;
@@ -91,6 +92,7 @@ public final class StableDiffusion implements AutoCloseable {
         this.defaultSize = defaultSize;
         this.unetLayers = unetLayers;
         this.textLayers = textLayers;
+        this.switched = switched;
     }
 
     /**
@@ -133,11 +135,13 @@ public final class StableDiffusion implements AutoCloseable {
             if (!(unet instanceof UNet2DConditionModel)) {
                 throw new IOException(unetDir + ": the pipeline's UNet must be a UNet2DConditionModel");
             }
+            SwitchedUNets sw = loadSwitch(options, unet, dir, sched, kernels);
+            if (sw != null) loaded.add(sw);
             AutoencoderKL vae = AutoencoderKL.load(dir.resolve("vae"), kernels);
             loaded.add(vae);
             int sample = DiffusersConfig.load(unetDir.resolve("config.json")).getInt("sample_size", 64);
             return new StableDiffusion(index, prompts, prompts2, unet, setup, vae, sched, options, owned, sample * vae.scaleFactor(),
-                    unetLayers, textLayers);
+                    unetLayers, textLayers, sw);
         } catch (IOException | RuntimeException e) {
             for (int i = loaded.size() - 1; i >= 0; i--) {
                 try {
@@ -169,19 +173,32 @@ public final class StableDiffusion implements AutoCloseable {
         Kernels kernels = owned != null ? owned : options.kernels();
         try {
             SingleFileComponents c = SingleFileComponents.load(file, configDir, kernels, q);
+            SwitchedUNets sw;
             try {
                 Samplers.forSchedulerClass(c.scheduler());
-            } catch (RuntimeException e) {
+                sw = loadSwitch(options, c.unet(), file, c.scheduler(), kernels);
+            } catch (IOException | RuntimeException e) {
                 c.close();
                 throw e;
             }
             ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of(), false, false);
             return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()), null, c.unet(), c.sessionSetup(),
-                    c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor(), c.unetLayers(), c.textLayers());
+                    c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor(), c.unetLayers(), c.textLayers(), sw);
         } catch (IOException | RuntimeException e) {
             if (owned != null) owned.close();
             throw e;
         }
+    }
+
+    /** The switch UNet of {@code options} (quantized as the main one), checked against {@code main}; null without one. */
+    private static SwitchedUNets loadSwitch(PipelineOptions options, UNetModel main, Path mainFolder, SchedulerConfig sched,
+                                            Kernels kernels) throws IOException {
+        if (options.unetSwitch() == null) return null;
+        if (options.cache() != CachePolicies.NONE) {
+            throw new IllegalArgumentException("feature caching and UNet switching together are not supported (a cache plans the calls of one UNet)");
+        }
+        QuantizedLayers qu = QuantizedLayers.of(options.quant(), kernels);
+        return SwitchedUNets.load(options.unetSwitch(), main, mainFolder, sched, LoadOptions.of(kernels).withLayerFactory(qu::factory));
     }
 
     public ModelIndex modelIndex() {
@@ -389,6 +406,7 @@ public final class StableDiffusion implements AutoCloseable {
                 : sessionSetup.andThen(s -> s.workspace().attributes().put(LayerAdapter.class, unetAdapter));
         Pipeline p = Pipeline.of(unet, sampler).withSessionSetup(setup);
         if (options.cache() != CachePolicies.NONE) p = p.withRunModel(CachedRunModel.factory(options.cache()));
+        if (switched != null) p = p.withRunModel(switchedRun(request, unetAdapter));
         GenerationResult r = p.generate(gen);
         Latents finalLatents = inpainting == null ? r.latents() : inpainting.finish(r.latents());
         float[] decoded = decode(finalLatents);
@@ -413,6 +431,16 @@ public final class StableDiffusion implements AutoCloseable {
         }
         return new GeneratedImages(new Latents(nhwc, new int[] {b, hh, ww, 3}), out, finalLatents, r.unetCalls(),
                 System.nanoTime() - t0);
+    }
+
+    /** The run model of a switched generation: each executed step to the UNet {@link UNetSwitch#mainRuns} names. */
+    private dev.unet4j.samplers.pipeline.RunModel.Factory switchedRun(TextToImage request, LayerAdapter unetAdapter) {
+        if (unetAdapter != null) {
+            throw new IllegalArgumentException("LoRA with UNet switching is not supported (the LoRA targets the main UNet's layers)");
+        }
+        int executed = request.initImage() == null ? request.steps()
+                : Math.min((int) (request.steps() * request.strength()), request.steps());
+        return switched.factory(executed, sessionSetup);
     }
 
     /** One generator for the run, or one per image (the request's seeds). */
@@ -525,6 +553,7 @@ public final class StableDiffusion implements AutoCloseable {
     public void close() {
         try {
             vae.close();
+            if (switched != null) switched.close();
         } finally {
             try {
                 unet.close();

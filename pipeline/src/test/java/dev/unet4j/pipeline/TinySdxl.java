@@ -1,6 +1,5 @@
 package dev.unet4j.pipeline;
 
-import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
@@ -12,22 +11,15 @@ import dev.unet4j.text.ClipTextModel;
 import dev.unet4j.text.ClipTextOutput;
 import dev.unet4j.text.ClipTokenizer;
 import dev.unet4j.unet.LoadOptions;
-import dev.unet4j.unet.ParameterSource;
-import dev.unet4j.unet.RandomParameterSource;
 import dev.unet4j.unet.Timestep;
-import dev.unet4j.unet.UNet2DConditionModel;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
-import dev.unet4j.unet.config.UNet2DConditionConfig;
 import dev.unet4j.vae.AutoencoderKL;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * A tiny SDXL folder made for tests (the two fixture text encoders, 32 and 16 wide, the second with a 24-dim
@@ -72,32 +64,7 @@ final class TinySdxl {
                 .replaceFirst("\"addition_embed_type\": null", "\"addition_embed_type\": \"text_time\"")
                 .replaceFirst("\"addition_time_embed_dim\": null", "\"addition_time_embed_dim\": 8")
                 .replaceFirst("\"projection_class_embeddings_input_dim\": null", "\"projection_class_embeddings_input_dim\": " + (aesthetics ? 64 : 72));
-        Files.createDirectories(pipe.resolve("unet"));
-        Files.writeString(pipe.resolve("unet/config.json"), unetConfig);
-        // seeded weights of every tensor the model asks for, written as its checkpoint
-        Map<String, Tensor> made = new LinkedHashMap<>();
-        RandomParameterSource random = new RandomParameterSource(77);
-        ParameterSource recording = new ParameterSource() {
-            @Override
-            public Tensor load(String name, long[] shape) {
-                Tensor t = random.load(name, shape);
-                if (t != null) made.put(name, t.copy(dev.unet4j.core.tensor.Allocator.direct()));
-                return t;
-            }
-
-            @Override
-            public Set<String> names() {
-                return Set.of();
-            }
-        };
-        UNet2DConditionConfig cfg = UNet2DConditionConfig.fromJson(unetConfig);
-        try (UNetModel m = UNet2DConditionModel.build(cfg, recording, "seeded", LoadOptions.of(new ReferenceKernels()))) {
-            SafetensorsWriter w = new SafetensorsWriter();
-            for (Map.Entry<String, Tensor> e : made.entrySet()) w.add(e.getKey(), e.getValue().toFloatArray(), e.getValue().shape());
-            w.write(pipe.resolve("unet/diffusion_pytorch_model.safetensors"));
-        } finally {
-            made.values().forEach(Tensor::close);
-        }
+        SeededUNet.write(unetConfig, 77, pipe.resolve("unet"));
         Files.writeString(pipe.resolve("model_index.json"), """
                 {"_class_name": "%s", "force_zeros_for_empty_prompt": true, "requires_aesthetics_score": %s,
                  "scheduler": ["diffusers", "EulerDiscreteScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
