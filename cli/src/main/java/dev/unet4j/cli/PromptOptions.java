@@ -73,11 +73,16 @@ final class PromptOptions {
 
     /** {@code --prompt-syntax}, checked. */
     dev.unet4j.pipeline.PromptSyntax syntax() {
-        if (promptSyntax == null) return dev.unet4j.pipeline.PromptSyntax.TRUNCATE;
+        return syntax(promptSyntax);
+    }
+
+    /** {@code --prompt-syntax} text to its value (null = truncate). */
+    static dev.unet4j.pipeline.PromptSyntax syntax(String text) {
+        if (text == null) return dev.unet4j.pipeline.PromptSyntax.TRUNCATE;
         for (dev.unet4j.pipeline.PromptSyntax s : dev.unet4j.pipeline.PromptSyntax.values()) {
-            if (s.name().equalsIgnoreCase(promptSyntax)) return s;
+            if (s.name().equalsIgnoreCase(text)) return s;
         }
-        throw new UserException("--prompt-syntax must be truncate, long or weighted, got '" + promptSyntax + "'");
+        throw new UserException("--prompt-syntax must be truncate, long or weighted, got '" + text + "'");
     }
 
     /** {@code --switch-model/--switch-at/--switch-order}, checked; null without --switch-model. */

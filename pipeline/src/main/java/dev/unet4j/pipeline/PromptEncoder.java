@@ -115,12 +115,17 @@ public final class PromptEncoder implements AutoCloseable {
 
     /** The rows the text encoder gets for {@code prompt}: one truncated row, or the windows of {@code syntax}. */
     public ClipChunks windows(String prompt, PromptSyntax syntax) {
+        return windows(tokenizer, prompt, syntax);
+    }
+
+    /** {@link #windows(String, PromptSyntax)} with {@code tokenizer} alone (no text encoder needed). */
+    public static ClipChunks windows(ClipTokenizer tokenizer, String prompt, PromptSyntax syntax) {
         return switch (syntax) {
             case TRUNCATE -> {
-                int[] ids = tokenize(prompt).inputIds();
-                float[] ones = new float[ids.length];
+                ClipEncoding e = tokenizer.encode(prompt);
+                float[] ones = new float[e.inputIds().length];
                 java.util.Arrays.fill(ones, 1f);
-                yield new ClipChunks(new int[][] {ids}, new int[][] {new int[ids.length]}, new float[][] {ones});
+                yield new ClipChunks(new int[][] {e.inputIds()}, new int[][] {e.attentionMask()}, new float[][] {ones});
             }
             case LONG -> tokenizer.encodeChunked(prompt);
             case WEIGHTED -> tokenizer.encodeWeighted(prompt);
