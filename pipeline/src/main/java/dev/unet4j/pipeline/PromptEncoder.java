@@ -174,8 +174,8 @@ public final class PromptEncoder implements AutoCloseable {
 
     /**
      * The prompt's and the negative prompt's embeddings at the same length: the shorter one gets windows of
-     * {@code empty} (the empty prompt's {@code [1, T, D]}) appended, as A1111's {@code pad_cond} and compel's
-     * {@code pad_conditioning_tensors_to_same_length}.
+     * {@code empty} (the empty prompt's {@code [1, T, D]}) appended, as compel's
+     * {@code pad_conditioning_tensors_to_same_length} (and A1111's {@code pad_cond} with {@code pad_cond_uncond}).
      */
     static TextConditioning[] padToSameLength(TextConditioning cond, TextConditioning uncond, TextConditioning empty) {
         int longest = Math.max(cond.shape()[1], uncond.shape()[1]);

@@ -14,7 +14,7 @@ package dev.unet4j.pipeline;
  *       row times its weight, then the window rescaled to its original mean.</li>
  * </ul>
  * With {@link #LONG} and {@link #WEIGHTED} the prompt and the negative prompt are padded to the same number of
- * windows with the empty prompt's embeddings, as A1111 and compel pad them.
+ * windows with the empty prompt's embeddings, as compel (and A1111 with {@code pad_cond_uncond}) pad them.
  */
 public enum PromptSyntax {
     TRUNCATE, LONG, WEIGHTED
