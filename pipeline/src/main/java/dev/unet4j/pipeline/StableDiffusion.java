@@ -553,10 +553,13 @@ public final class StableDiffusion implements AutoCloseable {
     public void close() {
         try {
             vae.close();
-            if (switched != null) switched.close();
         } finally {
             try {
-                unet.close();
+                try {
+                    if (switched != null) switched.close();
+                } finally {
+                    unet.close();
+                }
             } finally {
                 try {
                     prompts.close();
