@@ -4,7 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.unet4j.bench.onnx.OnnxTracer;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.spec.QuantSpec;
@@ -180,7 +180,7 @@ public final class ZooSideBySide {
     }
 
     /** The model of {@code json} with seeded weights (BatchNorm running variances positive). */
-    static ZooModel build(String json, LoadOptions options) throws dev.unet4j.core.model.ModelException {
+    static ZooModel build(String json, LoadOptions options) throws dev.unet4j.core.checkpoint.ModelException {
         DiffusersConfig c = DiffusersConfig.parse(json, "ZooSideBySide");
         RandomParameterSource random = new RandomParameterSource(99);
         ParameterSource src = new ParameterSource() {

@@ -33,7 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * An SDXL single file loaded as a pipeline. The tiny SDXL folder ({@link TinySdxl}) is written here in the original
+ * An SDXL single file loaded as a pipeline. The tiny SDXL folder ({@link TinySdxl}, its weights rounded to F16 values
+ * once) is written here in the original
  * (SGM) layout, F16, with the key tables of {@link DiffusersLdmTables}, transcribed from diffusers (not from unet4j's
  * loader): the UNet from
  * {@code scripts/convert_diffusers_to_original_stable_diffusion.py} ({@code unet_conversion_map},
@@ -56,8 +57,11 @@ class SdxlSingleFileTest {
 
     @BeforeAll
     static void write() throws IOException {
-        pipe = TinySdxl.make(dir);
-        configs = TinySdxl.configsOnly(pipe, dir.resolve("configs"));
+        pipe = TinySdxl.make(dir, "StableDiffusionXLPipeline", false);
+        try (var files = Files.walk(pipe)) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".safetensors")).toList()) roundToF16(f);
+        }
+        configs = configsOnly(pipe, dir.resolve("configs"));
         file = dir.resolve("sdxl-tiny.safetensors");
         Map<String, float[]> data = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -92,6 +96,36 @@ class SdxlSingleFileTest {
         }
         w.write(file);
         written = data.size();
+    }
+
+    /** Rewrites a weight file with every value rounded to F16 once, so that an F16 single file holds the same numbers. */
+    private static void roundToF16(Path file) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            for (String n : f.names()) {
+                try (Tensor t = f.load(n)) {
+                    float[] v = t.toFloatArray();
+                    for (int i = 0; i < v.length; i++) v[i] = Float16.toFloat(Float16.fromFloat(v[i]));
+                    w.add(n, v, t.shape());
+                }
+            }
+        }
+        Path tmp = file.resolveSibling(file.getFileName() + ".f16");
+        w.write(tmp);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** The folder's configs and tokenizers without any weights (a {@code --config} folder for a single file). */
+    private static Path configsOnly(Path pipe, Path to) throws IOException {
+        try (var files = Files.walk(pipe)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                if (f.getFileName().toString().endsWith(".safetensors")) continue;
+                Path t = to.resolve(pipe.relativize(f).toString());
+                Files.createDirectories(t.getParent());
+                Files.copy(f, t);
+            }
+        }
+        return to;
     }
 
     // ---- tests ----
