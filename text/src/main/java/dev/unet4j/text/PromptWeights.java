@@ -109,7 +109,7 @@ public final class PromptWeights {
      * A1111's original emphasis on one window {@code z} ({@code [T, C]} at {@code offset} of {@code v}): every token row
      * times its weight, then everything times {@code mean_before / mean_after}.
      */
-    static void emphasize(float[] v, int offset, int tokens, int width, float[] weights) {
+    public static void emphasize(float[] v, int offset, int tokens, int width, float[] weights) {
         if (weights.length != tokens) throw new IllegalArgumentException(weights.length + " weights for " + tokens + " tokens");
         double before = 0, after = 0;
         for (int i = 0; i < tokens * width; i++) before += v[offset + i];
