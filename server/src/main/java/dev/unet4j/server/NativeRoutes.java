@@ -108,7 +108,7 @@ final class NativeRoutes {
     }
 
     private void submit(Context ctx) {
-        ImageRequest req = parse(Fields.parse(ctx.bodyAsBytes()));
+        ImageRequest req = parse(Fields.parse(Http.body(ctx)));
         Job job = queue.submit(models.get(req.model(), "model"), req);
         ObjectNode body = describe(job, false);
         body.put("seed", req.seed());

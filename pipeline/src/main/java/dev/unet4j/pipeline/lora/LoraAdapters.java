@@ -117,6 +117,11 @@ public final class LoraAdapters implements AutoCloseable {
                 }
                 int r = m.rank();
                 float f = (float) (e.scale() * (m.alpha() == null ? r : m.alpha()) / r);
+                if (!Float.isFinite(f)) {
+                    problems.add(file + ": " + m.key() + ": scale " + e.scale() + " x alpha " + m.alpha() + " / rank " + r
+                            + " is " + f + " in float32");
+                    continue;
+                }
                 out.computeIfAbsent(m.component(), c -> new LinkedHashMap<>()).computeIfAbsent(layer.path(), p -> new ArrayList<>())
                         .add(new Resolved(layer, f, r, m.down(), m.downShape(), m.up()));
             }
