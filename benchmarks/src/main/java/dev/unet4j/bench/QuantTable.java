@@ -4,11 +4,11 @@ import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
-import dev.unet4j.quantization.mixed.LayerSensitivity;
 import dev.unet4j.quantization.activation.ActivationScheme;
 import dev.unet4j.quantization.activation.CalibratingInterceptor;
 import dev.unet4j.quantization.activation.CalibrationContext;
 import dev.unet4j.quantization.activation.Calibrator;
+import dev.unet4j.quantization.mixed.LayerSensitivity;
 import dev.unet4j.quantization.nn.CalibratingLayerFactory;
 import dev.unet4j.quantization.nn.Int8Activations;
 import dev.unet4j.quantization.nn.QuantizedUNets;
@@ -161,7 +161,7 @@ public final class QuantTable {
                 float[] w = weight.toFloatArray();
                 double[] db = new double[9];
                 Arrays.fill(db, Double.NaN);
-                boolean int8 = t.format() == dev.unet4j.quantization.WeightFormat.INT8;
+                boolean int8 = t.format() == dev.unet4j.core.codes.WeightFormat.INT8;
                 for (int bits = 2; bits <= 8; bits += 2) if (int8 || bits == 8) db[bits] = sqnrDb(w, t.dequantize(bits));
                 synchronized (out) {
                     out.put(path, new LayerWeights((long) t.channels() * t.channelLength(), t.scales().length, db));
