@@ -33,9 +33,9 @@ final class DecodeSlots {
     }
 
     /**
-     * An upper estimate of the heap one PNG decode of {@code maxPixels} pixels needs: the inflated scanlines (up to
-     * 8 bytes a pixel for 16-bit RGBA, about twice that while the growing buffer is copied), the 3-byte RGB result, and
-     * the compressed data held three times (the upload, the collected IDAT stream and its copy).
+     * An upper estimate of the heap one PNG decode of {@code maxPixels} pixels allocates: the inflated scanlines (up
+     * to 8 bytes a pixel for 16-bit RGBA, at most twice that over the doublings of the growing buffer), the 3-byte RGB
+     * result, and the compressed data up to three times (the IDAT stream collected in a doubling buffer, and its copy).
      */
     static long bytesPerDecode(long maxPixels, long maxImageBytes) {
         return maxPixels * (2 * 8 + 3) + 3 * maxImageBytes;
