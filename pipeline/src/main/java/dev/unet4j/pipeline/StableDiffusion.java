@@ -157,8 +157,8 @@ public final class StableDiffusion implements AutoCloseable {
 
     /**
      * Loads a single-file checkpoint in the original LDM / A1111 layout ({@code .safetensors}; pickle files are
-     * refused), as diffusers' {@code from_single_file(file, config=configDir)}: the architecture is detected from the
-     * keys; {@code configDir} (a diffusers pipeline folder, or one with some of its component folders) gives the
+     * refused), as diffusers' {@code from_single_file(file, config=configDir)}: the architecture (SD 1.x, 2.x, SDXL
+     * base) is detected from the keys; {@code configDir} (a diffusers pipeline folder, or one with some of its component folders) gives the
      * tokenizer and overrides the built-in component configs (needed for models whose sizes the keys cannot say).
      * See {@link SingleFileComponents}.
      */
@@ -181,8 +181,10 @@ public final class StableDiffusion implements AutoCloseable {
                 c.close();
                 throw e;
             }
-            ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of(), false, false);
-            return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()), null, c.unet(), c.sessionSetup(),
+            boolean xl = c.textEncoder2() != null;
+            ModelIndex index = new ModelIndex(file, xl ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline", Map.of(), c.forceZerosForEmptyPrompt(), false);
+            return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()),
+                    xl ? new PromptEncoder(c.tokenizer2(), c.textEncoder2()) : null, c.unet(), c.sessionSetup(),
                     c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor(), c.unetLayers(), c.textLayers(), sw);
         } catch (IOException | RuntimeException e) {
             if (owned != null) owned.close();

@@ -19,7 +19,9 @@ import java.util.Map;
  * <ul>
  *   <li>kohya / A1111: {@code lora_unet_<path with '_'>}, {@code lora_te_} / {@code lora_te1_} (text encoder),
  *       {@code lora_te2_} (SDXL's second), each with {@code .lora_down.weight [r, in(, kh, kw)]},
- *       {@code .lora_up.weight [out, r(, 1, 1)]} and an optional scalar {@code .alpha} (LoCon convolutions too);</li>
+ *       {@code .lora_up.weight [out, r(, 1, 1)]} and an optional scalar {@code .alpha} (LoCon convolutions too); UNet
+ *       modules named in diffusers' layout ({@code lora_unet_down_blocks_0_...}) or in the original LDM / SGM one
+ *       ({@code lora_unet_input_blocks_1_1_proj_in}, see {@link LdmLoraNames});</li>
  *   <li>diffusers / PEFT: {@code unet.<path>.lora_A.weight} / {@code .lora_B.weight} (also {@code text_encoder.},
  *       {@code text_encoder_2.}, and PEFT's bare {@code base_model.model.}), optional {@code <path>.alpha}.</li>
  * </ul>
