@@ -21,11 +21,13 @@ final class A1111Routes {
     private final ModelRegistry models;
     private final GenerationQueue queue;
     private final RequestLimits limits;
+    private final InitImageCheck initImages;
 
-    A1111Routes(ModelRegistry models, GenerationQueue queue, RequestLimits limits) {
+    A1111Routes(ModelRegistry models, GenerationQueue queue, RequestLimits limits, InitImageCheck initImages) {
         this.models = models;
         this.queue = queue;
         this.limits = limits;
+        this.initImages = initImages;
     }
 
     void register(RoutesConfig r) {
@@ -74,12 +76,13 @@ final class A1111Routes {
         if (img2img) {
             List<String> images = f.strings("init_images", 1);
             if (images.isEmpty()) throw ApiException.badField("init_images", "img2img needs one base64 PNG");
-            init = limits.png(images.get(0), "init_images");
+            init = limits.png(images.get(0), "init_images[0]");
             strength = f.number("denoising_strength", 0.75, 0.0, 1.0);
             if (strength == 0) throw ApiException.badField("denoising_strength", "must be > 0");
         }
         ImageRequest req = new ImageRequest(model, prompt, negative, w, h, steps, cfg, seed, sampler, null, batch, iterations, null, init, strength);
         backend.validate(req);
+        if (init != null) initImages.check(init, "init_images[0]", w, h);
         Job job = queue.submit(backend, req);
         List<GeneratedImage> out = Http.imagesOrThrow(Http.await(ctx, job));
 

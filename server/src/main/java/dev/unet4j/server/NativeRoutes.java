@@ -26,14 +26,16 @@ final class NativeRoutes {
     private final ModelRegistry models;
     private final GenerationQueue queue;
     private final RequestLimits limits;
+    private final InitImageCheck initImages;
     /** Event streams open at once (each holds a thread while its job runs); more get 429. */
     private final int maxStreams;
     private final Semaphore streams;
 
-    NativeRoutes(ModelRegistry models, GenerationQueue queue, RequestLimits limits, int maxStreams) {
+    NativeRoutes(ModelRegistry models, GenerationQueue queue, RequestLimits limits, InitImageCheck initImages, int maxStreams) {
         this.models = models;
         this.queue = queue;
         this.limits = limits;
+        this.initImages = initImages;
         this.maxStreams = maxStreams;
         this.streams = new Semaphore(maxStreams);
     }
@@ -94,6 +96,7 @@ final class NativeRoutes {
         ImageRequest req = new ImageRequest(model, prompt, negative, w, h, limits.steps(f, "steps"), f.number("guidance", Double.NaN, 0, 100),
                 limits.seed(f, "seed"), sampler, eta, batch, iterations, cache, init, strength, promptSyntax(f));
         backend.validate(req);
+        if (init != null) initImages.check(init, "init_image", w, h);
         return req;
     }
 

@@ -26,10 +26,13 @@ import java.util.Set;
  *                        waiting in the queue (same model, size, steps, sampler, guidance) into one UNet batch, and
  *                        when other requests are in flight waits up to this long for more; up to {@code maxImages}
  *                        images per batch
+ * @param decodeBudgetBytes heap that uploaded images being decoded at once may take (default a quarter of the maximum
+ *                        heap); it sets how many decodes run together ({@link DecodeSlots}), at least one
  */
 public record ServerConfig(String host, int port, int workers, int queueCapacity, long maxBodyBytes, long maxImageBytes,
                            long maxPixels, int maxSteps, int maxPromptChars, int maxImages, Duration timeout,
-                           Set<String> apiKeys, List<String> corsOrigins, int retryAfterSeconds, Duration batchWindow) {
+                           Set<String> apiKeys, List<String> corsOrigins, int retryAfterSeconds, Duration batchWindow,
+                           long decodeBudgetBytes) {
 
     public ServerConfig {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0..65535, got " + port);
@@ -40,13 +43,14 @@ public record ServerConfig(String host, int port, int workers, int queueCapacity
         }
         if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("timeout must be positive");
         if (batchWindow.isNegative()) throw new IllegalArgumentException("batch window must be >= 0");
+        if (decodeBudgetBytes < 1) throw new IllegalArgumentException("decode budget must be >= 1 byte, got " + decodeBudgetBytes);
         apiKeys = Set.copyOf(apiKeys);
         corsOrigins = List.copyOf(corsOrigins);
     }
 
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", 7860, defaultWorkers(), 16, 16L << 20, 8L << 20, 1024L * 1024, 150, 2000, 16,
-                Duration.ofMinutes(10), Set.of(), List.of(), 2, Duration.ZERO);
+                Duration.ofMinutes(10), Set.of(), List.of(), 2, Duration.ZERO, Runtime.getRuntime().maxMemory() / 4);
     }
 
     /** Cores divided by the OpenMP threads one generation uses ({@code OMP_NUM_THREADS}, default all cores). */
@@ -65,34 +69,38 @@ public record ServerConfig(String host, int port, int workers, int queueCapacity
     }
 
     public ServerConfig withHost(String h) {
-        return new ServerConfig(h, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
+        return new ServerConfig(h, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow, decodeBudgetBytes);
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
+        return new ServerConfig(host, p, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow, decodeBudgetBytes);
     }
 
     public ServerConfig withWorkers(int w, int queue) {
-        return new ServerConfig(host, port, w, queue, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
+        return new ServerConfig(host, port, w, queue, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow, decodeBudgetBytes);
     }
 
     public ServerConfig withLimits(long body, long image, long pixels, int steps, int promptChars, int images) {
-        return new ServerConfig(host, port, workers, queueCapacity, body, image, pixels, steps, promptChars, images, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
+        return new ServerConfig(host, port, workers, queueCapacity, body, image, pixels, steps, promptChars, images, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow, decodeBudgetBytes);
     }
 
     public ServerConfig withTimeout(Duration t) {
-        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, t, apiKeys, corsOrigins, retryAfterSeconds, batchWindow);
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, t, apiKeys, corsOrigins, retryAfterSeconds, batchWindow, decodeBudgetBytes);
     }
 
     public ServerConfig withApiKeys(Set<String> keys) {
-        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, keys, corsOrigins, retryAfterSeconds, batchWindow);
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, keys, corsOrigins, retryAfterSeconds, batchWindow, decodeBudgetBytes);
     }
 
     public ServerConfig withCorsOrigins(List<String> origins) {
-        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, origins, retryAfterSeconds, batchWindow);
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, origins, retryAfterSeconds, batchWindow, decodeBudgetBytes);
     }
 
     public ServerConfig withBatchWindow(Duration window) {
-        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, window);
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, window, decodeBudgetBytes);
+    }
+
+    public ServerConfig withDecodeBudget(long bytes) {
+        return new ServerConfig(host, port, workers, queueCapacity, maxBodyBytes, maxImageBytes, maxPixels, maxSteps, maxPromptChars, maxImages, timeout, apiKeys, corsOrigins, retryAfterSeconds, batchWindow, bytes);
     }
 }

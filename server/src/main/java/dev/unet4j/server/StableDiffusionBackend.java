@@ -57,7 +57,7 @@ public final class StableDiffusionBackend implements ImageBackend {
             throw ApiException.badField("cache", "model " + info.name() + " is a pipeline; its feature cache is chosen when it is loaded");
         }
         if (r.eta() != null) throw ApiException.badField("eta", "model " + info.name() + " takes no eta (pipeline samplers run as configured)");
-        if (r.initImage() != null) decode(r.initImage()); // a broken PNG is a 400 before queueing
+        // the server's routes check the init image (size by its header, then a decode) before queueing: InitImageCheck
     }
 
     @Override
@@ -96,9 +96,10 @@ public final class StableDiffusionBackend implements ImageBackend {
         return () -> PngWriter.encode(step.decoder().apply(first).get(0));
     }
 
+    /** Decodes an init image the routes already checked (InitImageCheck: within the server's pixel cap). */
     private static Image decode(byte[] png) {
         try {
-            return PngReader.decode(png, "init image", 4096L * 4096);
+            return PngReader.decode(png, "init image", PngReader.DEFAULT_MAX_PIXELS);
         } catch (IOException | RuntimeException e) {
             throw ApiException.badField("init_images", "not a readable PNG: " + e.getMessage());
         }

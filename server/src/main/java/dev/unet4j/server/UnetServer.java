@@ -45,8 +45,9 @@ public final class UnetServer implements AutoCloseable {
         this.queue = new GenerationQueue(config);
         RequestLimits limits = new RequestLimits(config);
         OpenAiRoutes openAi = new OpenAiRoutes(models, queue, limits);
-        A1111Routes a1111 = new A1111Routes(models, queue, limits);
-        NativeRoutes nativeRoutes = new NativeRoutes(models, queue, limits, 16 + 2 * (config.workers() + config.queueCapacity()));
+        InitImageCheck initImages = new InitImageCheck(config.maxPixels(), DecodeSlots.of(config));
+        A1111Routes a1111 = new A1111Routes(models, queue, limits, initImages);
+        NativeRoutes nativeRoutes = new NativeRoutes(models, queue, limits, initImages, 16 + 2 * (config.workers() + config.queueCapacity()));
         this.app = Javalin.create(c -> configure(c, models, openAi, a1111, nativeRoutes));
     }
 

@@ -134,6 +134,6 @@ class StableDiffusionRoutesTest {
         assertError(h.post("/v1/generate", "{\"model\":\"demo-text\",\"prompt\":\"x\",\"cache\":\"deepcache:interval=2\"}"), 400, "cache");
         assertError(h.post("/v1/generate", "{\"model\":\"demo-text\",\"prompt\":\"x\",\"eta\":0.3}"), 400, "eta");
         String notPng = Base64.getEncoder().encodeToString(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 1, 2, 3});
-        assertError(h.post("/sdapi/v1/img2img", "{\"model\":\"demo-text\",\"prompt\":\"x\",\"init_images\":[\"" + notPng + "\"]}"), 400, "init_images");
+        assertError(h.post("/sdapi/v1/img2img", "{\"model\":\"demo-text\",\"prompt\":\"x\",\"init_images\":[\"" + notPng + "\"]}"), 400, "init_images[0]");
     }
 }

@@ -106,13 +106,13 @@ class ValidationTest {
     void img2imgImages() throws Exception {
         String url = "/sdapi/v1/img2img";
         assertError(h.post(url, "{\"prompt\":\"7\"}"), 400, "init_images");
-        assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"not base64!\"]}"), 400, "init_images");
+        assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"not base64!\"]}"), 400, "init_images[0]");
         String jpeg = Base64.getEncoder().encodeToString(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0, 0, 16, 'J', 'F', 'I', 'F'});
-        var e = assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"" + jpeg + "\"]}"), 400, "init_images");
+        var e = assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"" + jpeg + "\"]}"), 400, "init_images[0]");
         assertTrue(e.get("message").asText().contains("PNG"), e.toString());
-        assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"data:image/jpeg;base64," + jpeg + "\"]}"), 400, "init_images");
+        assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"data:image/jpeg;base64," + jpeg + "\"]}"), 400, "init_images[0]");
         String big = Base64.getEncoder().encodeToString(new byte[2048]);
-        e = assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"" + big + "\"]}"), 400, "init_images");
+        e = assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"" + big + "\"]}"), 400, "init_images[0]");
         assertTrue(e.get("message").asText().contains("limit"), e.toString());
         assertError(h.post(url, "{\"prompt\":\"7\",\"init_images\":[\"" + PNG_1x1 + "\"],\"denoising_strength\":1.5}"), 400, "denoising_strength");
         // a valid PNG, but the demo backend has no img2img: refused naming the field, before any work
