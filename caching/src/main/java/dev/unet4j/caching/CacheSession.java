@@ -105,8 +105,8 @@ public final class CacheSession implements AutoCloseable {
     /**
      * What the policies do to the sampler's latents at each step start, for the generation's
      * {@link dev.unet4j.samplers.SamplingRequest#withLatentHook}; null when no policy edits latents (e.g.
-     * {@code faster:...,noise=0.003} does). {@link CachedRunModel} passes it for a
-     * {@link dev.unet4j.samplers.pipeline.Pipeline}; a sampler driven by hand must be given it, or those policies
+     * {@code faster:...,noise=0.003} does). The pipeline module's {@code CachedRunModel} passes it for a
+     * {@code Pipeline}; a sampler driven by hand must be given it, or those policies
      * only act on the UNet calls. It follows the session across generations: a step start whose first call is
      * call 0 after other calls starts a new generation, as {@link #call} does.
      */

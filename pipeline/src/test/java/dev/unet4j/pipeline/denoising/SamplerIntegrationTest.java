@@ -1,5 +1,11 @@
-package dev.unet4j.caching;
+package dev.unet4j.pipeline.denoising;
 
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CallReport;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.GenerationReport;
+import dev.unet4j.caching.TestModels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.Latents;
@@ -8,7 +14,6 @@ import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.SamplingRequest;
-import dev.unet4j.samplers.UNetDenoiser;
 import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.schedule.SchedulerConfig;

@@ -1,5 +1,10 @@
-package dev.unet4j.caching;
+package dev.unet4j.pipeline.denoising;
 
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CallReport;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.TestModels;
 import dev.unet4j.caching.policy.EncoderPropagation;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
@@ -17,8 +22,6 @@ import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.kdiffusion.DiscreteSchedule;
 import dev.unet4j.samplers.kdiffusion.EulerSampler;
-import dev.unet4j.samplers.pipeline.Generation;
-import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.UNetSession;
 import org.junit.jupiter.api.AfterAll;
