@@ -12,10 +12,10 @@ import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
+import dev.unet4j.unet.Interceptors;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.UNetModel;
-import dev.unet4j.unet.guard.Interceptors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
