@@ -161,7 +161,7 @@ public final class QuantTable {
                 float[] w = weight.toFloatArray();
                 double[] db = new double[9];
                 Arrays.fill(db, Double.NaN);
-                boolean int8 = t.format() == dev.unet4j.quantization.WeightFormat.INT8;
+                boolean int8 = t.format() == dev.unet4j.core.codes.WeightFormat.INT8;
                 for (int bits = 2; bits <= 8; bits += 2) if (int8 || bits == 8) db[bits] = sqnrDb(w, t.dequantize(bits));
                 synchronized (out) {
                     out.put(path, new LayerWeights((long) t.channels() * t.channelLength(), t.scales().length, db));

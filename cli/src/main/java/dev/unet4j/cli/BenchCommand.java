@@ -244,14 +244,14 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < batch; i++) seeds[i] = seed + i;
         Generation g = Generation.of(steps).size(hw[0], hw[1]).seeds(seeds);
         double scale = guidance != null ? guidance : m.demo ? DemoModel.GUIDANCE : 1.0;
-        if (m.numClassEmbeds() > 0) {
-            int classes = m.demo ? DemoModel.NULL_CLASS : m.numClassEmbeds() - 1;
+        if (m.unet.classLabelCount() > 0) {
+            int classes = m.demo ? DemoModel.NULL_CLASS : m.unet.classLabelCount() - 1;
             long[] labels = new long[batch];
             for (int i = 0; i < batch; i++) labels[i] = i % Math.max(1, classes);
             g = g.classes(labels);
-            if (scale > 1) g = g.guidance(scale, m.demo ? DemoModel.NULL_CLASS : m.numClassEmbeds() - 1);
-        } else if (m.crossAttentionDim() > 0) {
-            int dim = m.crossAttentionDim();
+            if (scale > 1) g = g.guidance(scale, m.demo ? DemoModel.NULL_CLASS : m.unet.classLabelCount() - 1);
+        } else if (m.unet.textEmbeddingDim() > 0) {
+            int dim = m.unet.textEmbeddingDim();
             TorchGenerator r = new TorchGenerator(seed + 1000);
             int[] shape = {batch, BenchInputs.TOKENS, dim};
             g = g.conditioning(new TextConditioning(r.randn(batch * BenchInputs.TOKENS * dim), shape));

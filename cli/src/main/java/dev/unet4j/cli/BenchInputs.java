@@ -1,12 +1,10 @@
 package dev.unet4j.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.Timestep;
-import dev.unet4j.unet.UNet2DConditionModel;
 import dev.unet4j.unet.UNetInputs;
-import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.config.UNetConfig;
 
 /**
  * Inputs for benchmarks and MAC counts: a file's, or seeded random inputs of the shapes a model takes: a standard normal sample, the
@@ -42,31 +40,19 @@ final class BenchInputs implements AutoCloseable {
     }
 
     static BenchInputs random(LoadedModel m, int batch, int height, int width, long seed) {
-        return random(m.unet, m.config, batch, height, width, seed);
+        return random(m.unet.config(), batch, height, width, seed);
     }
 
-    static BenchInputs random(UNetModel unet, JsonNode config, int batch, int height, int width, long seed) {
-        return random(unet.inChannels(), unet instanceof UNet2DConditionModel, config, batch, height, width, seed);
-    }
-
-    /** Random inputs of the shapes {@code config} describes, before any model is loaded (calibration inputs). */
-    static BenchInputs random(JsonNode config, int batch, int height, int width, long seed) {
-        JsonNode c = config.get("in_channels");
-        if (dev.unet4j.core.model.DiffusersConfig.exactInt(c) == null || c.intValue() < 1) {
-            throw new UserException("the model config has no in_channels (a positive integer in int range): " + c);
-        }
-        boolean conditional = UNet2DConditionModel.class.getSimpleName().equals(config.path("_class_name").asText());
-        return random(c.asInt(), conditional, config, batch, height, width, seed);
-    }
-
-    private static BenchInputs random(int c, boolean conditional, JsonNode config, int batch, int height, int width, long seed) {
+    /** Random inputs of the shapes {@code config} describes (also before its model is loaded: calibration inputs). */
+    static BenchInputs random(UNetConfig config, int batch, int height, int width, long seed) {
+        int c = config.inChannels();
         TorchGenerator g = new TorchGenerator(seed);
         Tensor sample = Tensor.of(g.randn(batch * c * height * width), batch, c, height, width);
         Tensor text = null;
         Tensor labels = null;
-        int dim = LoadedModel.crossAttentionDim(conditional, config);
+        int dim = config.textEmbeddingDim();
         if (dim > 0) text = Tensor.of(g.randn(batch * TOKENS * dim), batch, TOKENS, dim);
-        int classes = LoadedModel.numClassEmbeds(config);
+        int classes = config.classLabelCount();
         if (classes > 0) {
             float[] l = new float[batch];
             for (int i = 0; i < batch; i++) l[i] = i % classes;

@@ -80,9 +80,8 @@ final class GenerateCommand implements Callable<Integer> {
                     + "UNet). Default: demo-text, or demo-digits with the UNet options (--class-label, --conditioning, ...).")
     String model;
 
-    @Option(names = "--scheduler", paramLabel = "NAME",
-            description = "ddim, pndm, lms, lms-karras, euler, euler-karras, heun-karras, euler-ancestral, dpmpp-2m, "
-                    + "dpmpp-2m-karras, edm-euler, edm-heun. Default: the model's own scheduler class (pipelines: its "
+    @Option(names = "--scheduler", paramLabel = "NAME", completionCandidates = SamplerChoice.Names.class,
+            description = "${COMPLETION-CANDIDATES}. Default: the model's own scheduler class (pipelines: its "
                     + "scheduler_config.json's _class_name, demo-text ddim; UNet folders: ddim when it has none or an "
                     + "unsupported one).")
     String scheduler;
@@ -220,7 +219,7 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new UserException("--out " + chosen + ": PNG needs a pixel model with 1 or 3 channels, this one has "
                         + channels + " (write .safetensors)");
             }
-            boolean grid = m.numClassEmbeds() > 0 && classLabel == null && noise.initNoise == null && conditioning == null;
+            boolean grid = m.unet.classLabelCount() > 0 && classLabel == null && noise.initNoise == null && conditioning == null;
             String summary;
             Path target;
             if (grid) {
@@ -246,7 +245,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (noiseFrom != null) throw new UserException("--noise-from needs a single generation: give --class-label");
         int nul = nullClass(m);
         List<Integer> classes = new ArrayList<>();
-        for (int k = 0; k < m.numClassEmbeds(); k++) if (k != nul) classes.add(k);
+        for (int k = 0; k < m.unet.classLabelCount(); k++) if (k != nul) classes.add(k);
         double g = guidance(m);
         long seed0 = noise.seed == null ? 0 : noise.seed;
         // One batch, one generator, classes row by row: what diffusers gives for
@@ -316,11 +315,11 @@ final class GenerateCommand implements Callable<Integer> {
         Generation gen = Generation.of(steps).size(size[0], size[1]);
         gen = gen.noise(CliNoise.of(noise.seed == null ? 0 : noise.seed, initial, noiseFrom), batch);
         double g = guidance(m);
-        if (m.numClassEmbeds() > 0) {
+        if (m.unet.classLabelCount() > 0) {
             if (classLabel == null) throw new UserException("this model is class-conditional: give --class-label K (0.."
-                    + (m.numClassEmbeds() - 1) + ")");
-            if (classLabel < 0 || classLabel >= m.numClassEmbeds()) {
-                throw new UserException("--class-label " + classLabel + " is out of range 0.." + (m.numClassEmbeds() - 1));
+                    + (m.unet.classLabelCount() - 1) + ")");
+            if (classLabel < 0 || classLabel >= m.unet.classLabelCount()) {
+                throw new UserException("--class-label " + classLabel + " is out of range 0.." + (m.unet.classLabelCount() - 1));
             }
             long[] labels = new long[batch];
             Arrays.fill(labels, classLabel);
@@ -374,7 +373,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     /** [cond, uncond-or-null] from --conditioning, or null. */
     private Conditioning[] textConditioning(LoadedModel m) throws IOException {
-        int dim = m.crossAttentionDim();
+        int dim = m.unet.textEmbeddingDim();
         if (conditioning == null) {
             if (dim > 0) throw new UserException("this model is text-conditional: give --conditioning FILE with encoder_hidden_states [B, T, " + dim + "]");
             return null;
@@ -412,9 +411,9 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private int nullClass(LoadedModel m) {
-        int n = nullClass != null ? nullClass : m.demo ? DemoModel.NULL_CLASS : m.numClassEmbeds() - 1;
-        if (n < 0 || n >= m.numClassEmbeds()) {
-            throw new UserException("--null-class " + n + " is out of range 0.." + (m.numClassEmbeds() - 1));
+        int n = nullClass != null ? nullClass : m.demo ? DemoModel.NULL_CLASS : m.unet.classLabelCount() - 1;
+        if (n < 0 || n >= m.unet.classLabelCount()) {
+            throw new UserException("--null-class " + n + " is out of range 0.." + (m.unet.classLabelCount() - 1));
         }
         return n;
     }

@@ -1,6 +1,5 @@
 package dev.unet4j.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
 import dev.unet4j.caching.GenerationReport;
@@ -17,6 +16,9 @@ import dev.unet4j.unet.NodeLevel;
 import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetSession;
+import dev.unet4j.unet.config.UNet2DConditionConfig;
+import dev.unet4j.unet.config.UNet2DConfig;
+import dev.unet4j.unet.config.UNetConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -27,6 +29,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -91,18 +94,28 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private static void summary(PrintWriter out, LoadedModel m) {
-        JsonNode c = m.config;
+        UNetConfig c = m.unet.config();
         row(out, "model", m.demo ? DemoModel.NAME + " (" + m.files.folder() + ")" : m.files.folder().toString());
-        row(out, "class", text(c, "_class_name") + (m.storedQuantized ? " (quantized checkpoint)" : ""));
-        int[] size = m.sampleSize();
-        row(out, "channels", m.unet.inChannels() + " in, " + m.unet.outChannels() + " out; sample_size "
-                + (size == null ? "none" : size[0] == size[1] ? String.valueOf(size[0]) : size[0] + "x" + size[1]));
-        row(out, "blocks", "down " + list(c.get("down_block_types")) + "; up " + list(c.get("up_block_types")));
-        row(out, "block channels", list(c.get("block_out_channels")) + ", layers_per_block " + text(c, "layers_per_block")
-                + ", norm groups " + text(c, "norm_num_groups") + ", eps " + text(c, "norm_eps"));
-        row(out, "attention", m.unet.attentionModules().size() + " layers, attention_head_dim " + text(c, "attention_head_dim"));
-        String cond = m.crossAttentionDim() > 0 ? "text (cross_attention_dim " + m.crossAttentionDim() + ")"
-                : m.numClassEmbeds() > 0 ? "class labels 0.." + (m.numClassEmbeds() - 1) + " (num_class_embeds " + m.numClassEmbeds() + ")"
+        row(out, "class", c.className() + (m.storedQuantized ? " (quantized checkpoint)" : ""));
+        row(out, "channels", c.inChannels() + " in, " + c.outChannels() + " out; sample_size "
+                + (c.sampleSize() == null ? "none" : c.sampleSize().toString()));
+        row(out, "blocks", "down " + list(c.downBlockTypes()) + "; up " + list(c.upBlockTypes()));
+        String layers, groups, heads;
+        if (c instanceof UNet2DConfig u) {
+            layers = String.valueOf(u.layersPerBlock());
+            groups = String.valueOf(u.normNumGroups());
+            heads = String.valueOf(u.attentionHeadDim());
+        } else {
+            UNet2DConditionConfig u = (UNet2DConditionConfig) c;
+            layers = list(Arrays.stream(u.layersPerBlock()).boxed().toList());
+            groups = String.valueOf(u.normNumGroups());
+            heads = list(Arrays.asList(u.attentionHeadDim()));
+        }
+        row(out, "block channels", list(Arrays.stream(c.blockOutChannels()).boxed().toList()) + ", layers_per_block " + layers
+                + ", norm groups " + groups + ", eps " + c.normEps());
+        row(out, "attention", m.unet.attentionModules().size() + " layers, attention_head_dim " + heads);
+        String cond = m.unet.textEmbeddingDim() > 0 ? "text (cross_attention_dim " + m.unet.textEmbeddingDim() + ")"
+                : m.unet.classLabelCount() > 0 ? "class labels 0.." + (m.unet.classLabelCount() - 1) + " (num_class_embeds " + m.unet.classLabelCount() + ")"
                 : "none (unconditional)";
         row(out, "conditioning", cond);
         row(out, "parameters", String.valueOf(m.unet.parameterCount()));
@@ -210,16 +223,9 @@ final class InspectCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%-15s %s%n", key, value);
     }
 
-    private static String text(JsonNode c, String key) {
-        JsonNode v = c.get(key);
-        return v == null || v.isNull() ? "null" : v.isTextual() ? v.asText() : v.toString();
-    }
-
-    private static String list(JsonNode v) {
-        if (v == null || v.isNull()) return "null";
-        if (!v.isArray()) return v.asText();
+    private static String list(List<?> v) {
         List<String> l = new ArrayList<>();
-        v.forEach(e -> l.add(e.asText()));
+        v.forEach(e -> l.add(String.valueOf(e)));
         return "(" + String.join(", ", l) + ")";
     }
 }

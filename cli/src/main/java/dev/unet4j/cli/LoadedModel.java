@@ -1,22 +1,21 @@
 package dev.unet4j.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.CpuFeatures;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.model.DiffusersConfig;
-import dev.unet4j.core.model.ModelFiles;
-import dev.unet4j.core.model.ModelLocator;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelFiles;
+import dev.unet4j.core.checkpoint.ModelLocator;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
 import dev.unet4j.quantization.nn.QuantizedUNets;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LoadOptions;
-import dev.unet4j.unet.UNet2DConditionModel;
 import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
+import dev.unet4j.unet.config.SampleSize;
+import dev.unet4j.unet.config.UNetConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,26 +26,23 @@ import java.util.function.Consumer;
 
 /**
  * A model as the commands use it: the located files, the loaded UNet (float, quantized while loading by
- * {@code --quant}, or a stored quantized checkpoint), its scheduler config, and what its inputs must look like.
+ * {@code --quant}, or a stored quantized checkpoint) with its typed config, and its scheduler config. The files are
+ * located and {@code config.json} is read once per load.
  */
 final class LoadedModel implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     final String name;
     /** The demo model or a copy of it (same config.json, e.g. quantized): the demo's guidance defaults apply. */
     final boolean demo;
     final ModelFiles files;
-    final JsonNode config;
     final UNetModel unet;
     final Consumer<UNetSession> sessionSetup;
     final boolean storedQuantized;
 
-    private LoadedModel(String name, boolean demo, ModelFiles files, JsonNode config, UNetModel unet,
+    private LoadedModel(String name, boolean demo, ModelFiles files, UNetModel unet,
                         Consumer<UNetSession> sessionSetup, boolean storedQuantized) {
         this.name = name;
         this.demo = demo;
         this.files = files;
-        this.config = config;
         this.unet = unet;
         this.sessionSetup = sessionSetup;
         this.storedQuantized = storedQuantized;
@@ -69,7 +65,7 @@ final class LoadedModel implements AutoCloseable {
     /** Loads {@code --model} with {@code --quant} (null: as stored). */
     static LoadedModel load(String model, QuantSpec quant, Kernels kernels) throws IOException {
         ModelFiles files = locate(model);
-        JsonNode config = JSON.readTree(files.configJson().toFile());
+        UNetConfig config = UNetConfig.of(DiffusersConfig.load(files.configJson()));
         Path weights = files.weightFiles().get(0);
         boolean stored = isQuantizedCheckpoint(weights);
         UNetModel unet;
@@ -80,15 +76,15 @@ final class LoadedModel implements AutoCloseable {
             }
             unet = QuantizedUNets.loadCheckpoint(files.folder(), kernels);
         } else if (quant != null) {
-            QuantSpec.Loaded q = loadQuantized(files.folder(), config, quant, kernels);
+            QuantSpec.Loaded q = loadQuantized(files, config, quant, kernels);
             unet = q.model();
             setup = q::configure;
         } else {
-            unet = UNetModel.load(files.folder(), LoadOptions.of(kernels));
+            unet = UNetModel.load(files, config, LoadOptions.of(kernels));
         }
         boolean demo = isDemo(model) || DemoModel.isDemoConfig(Files.readAllBytes(files.configJson()));
         String name = isDemo(model) ? DemoModel.NAME : files.folder().toString();
-        return new LoadedModel(name, demo, files, config, unet, setup, stored);
+        return new LoadedModel(name, demo, files, unet, setup, stored);
     }
 
     /** {@code --quant} by the library's parser (null: none); a bad spec is a user error naming it and the valid forms. */
@@ -114,10 +110,10 @@ final class LoadedModel implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicBoolean BF16_WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** The library loads every scheme; {@code mixed:} gets seeded calibration inputs of the config's shapes. */
-    private static QuantSpec.Loaded loadQuantized(Path folder, JsonNode config, QuantSpec quant, Kernels kernels) throws IOException {
-        if (quant.scheme() != QuantSpec.Scheme.MIXED) return quant.load(folder, kernels, List.of());
+    private static QuantSpec.Loaded loadQuantized(ModelFiles files, UNetConfig config, QuantSpec quant, Kernels kernels) throws IOException {
+        if (quant.scheme() != QuantSpec.Scheme.MIXED) return quant.load(files, config, kernels, List.of());
         try (MixedCalibration calibration = MixedCalibration.of(config)) {
-            return quant.load(folder, kernels, calibration.inputs());
+            return quant.load(files, config, kernels, calibration.inputs());
         }
     }
 
@@ -144,52 +140,10 @@ final class LoadedModel implements AutoCloseable {
         return own.map(SchedulerConfig::load).orElseGet(SchedulerConfig::defaults);
     }
 
-    /** {@code sample_size} of the config (an int or [h, w]), or null. */
+    /** {@code sample_size} of the config as {@code {height, width}}, or null. */
     int[] sampleSize() {
-        return sampleSize(config);
-    }
-
-    static int[] sampleSize(JsonNode config) {
-        JsonNode s = config.get("sample_size");
-        if (s == null || s.isNull()) return null;
-        Integer one = DiffusersConfig.exactInt(s);
-        if (one != null) return checkedSize(one, one);
-        if (s.isArray() && s.size() == 2 && DiffusersConfig.exactInt(s.get(0)) != null && DiffusersConfig.exactInt(s.get(1)) != null) {
-            return checkedSize(s.get(0).intValue(), s.get(1).intValue());
-        }
-        throw new UserException("config sample_size " + s + " is not an integer or [height, width] of integers in int range");
-    }
-
-    private static int[] checkedSize(int h, int w) {
-        if (h < 1 || w < 1) throw new UserException("config sample_size " + h + "x" + w + " must be positive");
-        return new int[] {h, w};
-    }
-
-    /** {@code num_class_embeds} when the model takes integer class labels, else 0. */
-    int numClassEmbeds() {
-        return numClassEmbeds(config);
-    }
-
-    static int numClassEmbeds(JsonNode config) {
-        JsonNode n = config.get("num_class_embeds");
-        JsonNode type = config.get("class_embed_type");
-        boolean plainEmbedding = type == null || type.isNull();
-        Integer k = DiffusersConfig.exactInt(n);
-        return k != null && k > 0 && plainEmbedding ? k : 0;
-    }
-
-    /** {@code cross_attention_dim} of a text-conditional UNet (first entry of a list), else 0. */
-    int crossAttentionDim() {
-        return crossAttentionDim(unet instanceof UNet2DConditionModel, config);
-    }
-
-    static int crossAttentionDim(boolean textConditional, JsonNode config) {
-        if (!textConditional) return 0;
-        JsonNode c = config.get("cross_attention_dim");
-        if (c == null || c.isNull()) return 1280; // diffusers' default
-        Integer d = DiffusersConfig.exactInt(c.isArray() ? c.get(0) : c);
-        if (d == null || d < 1) throw new UserException("config cross_attention_dim " + c + " is not a positive integer in int range");
-        return d;
+        SampleSize s = unet.sampleSize();
+        return s == null ? null : new int[] {s.height(), s.width()};
     }
 
     @Override

@@ -1,8 +1,9 @@
 package dev.unet4j.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;
+import dev.unet4j.unet.config.SampleSize;
+import dev.unet4j.unet.config.UNetConfig;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,14 +24,14 @@ final class MixedCalibration implements AutoCloseable {
         this.inputs = inputs;
     }
 
-    static MixedCalibration of(JsonNode config) {
-        int[] sampleSize = LoadedModel.sampleSize(config);
+    static MixedCalibration of(UNetConfig config) {
+        SampleSize sampleSize = config.sampleSize();
         if (sampleSize == null) throw new UserException("--quant mixed: needs the config's sample_size for its calibration inputs");
         List<BenchInputs> owned = new ArrayList<>();
         List<UNetInputs> inputs = new ArrayList<>();
         try {
             for (long t : TIMESTEPS) {
-                BenchInputs in = BenchInputs.random(config, 1, sampleSize[0], sampleSize[1], t);
+                BenchInputs in = BenchInputs.random(config, 1, sampleSize.height(), sampleSize.width(), t);
                 owned.add(in);
                 inputs.add(in.inputs().with(in.inputs().sample(), Timestep.int64(t)));
             }

@@ -1,7 +1,7 @@
 package dev.unet4j.cli;
 
 import dev.unet4j.core.io.TempPaths;
-import dev.unet4j.core.model.ModelFiles;
+import dev.unet4j.core.checkpoint.ModelFiles;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
 import dev.unet4j.quantization.spec.QuantSpec;
 import picocli.CommandLine.Command;

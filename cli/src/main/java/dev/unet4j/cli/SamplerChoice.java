@@ -1,16 +1,23 @@
 package dev.unet4j.cli;
 
 import dev.unet4j.samplers.Sampler;
+import dev.unet4j.samplers.SamplerEntry;
 import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.kdiffusion.EulerSampler;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 
-import java.util.Set;
+import java.util.Iterator;
+
+import static dev.unet4j.samplers.SamplerEntry.Setting.CHURN;
+import static dev.unet4j.samplers.SamplerEntry.Setting.ETA;
+import static dev.unet4j.samplers.SamplerEntry.Setting.RHO;
+import static dev.unet4j.samplers.SamplerEntry.Setting.SIGMA_RANGE;
 
 /**
  * Builds the {@code --scheduler} sampler from the model's scheduler config and the sampler options given on the
- * command line. An option that the chosen sampler does not use is refused, so nothing is silently ignored.
+ * command line, by the samplers' registry ({@link Samplers#ALL}: names, and which settings each reads). An option
+ * that the chosen sampler does not use is refused, so nothing is silently ignored.
  *
  * @param eta      DDIM eta, or null
  * @param sigmaMin sigma range override (Euler/Heun/EDM), or null
@@ -24,21 +31,17 @@ import java.util.Set;
 record SamplerChoice(Double eta, Double sigmaMin, Double sigmaMax, Double rho, Double sChurn, Double sMin, Double sMax,
                      Double sNoise) {
 
-    private static final Set<String> SIGMA_RANGE = Set.of("euler", "euler-karras", "heun-karras", "euler-ancestral", "edm-euler", "edm-heun");
-    private static final Set<String> CHURN = Set.of("euler", "euler-karras", "edm-euler", "edm-heun");
-
     static final SamplerChoice DEFAULTS = new SamplerChoice(null, null, null, null, null, null, null, null);
 
     Sampler create(String name, SchedulerConfig cfg) {
-        if (!Samplers.NAMES.contains(name)) {
-            throw new UserException("unknown scheduler '" + name + "'; valid: " + String.join(", ", Samplers.NAMES));
-        }
-        require(eta == null || name.equals("ddim"), "--eta applies to ddim only, not " + name);
-        require((sigmaMin == null && sigmaMax == null) || SIGMA_RANGE.contains(name),
-                "--sigma-min/--sigma-max apply to " + String.join(", ", SIGMA_RANGE) + ", not " + name);
-        require(rho == null || name.startsWith("edm-"), "--rho applies to edm-euler and edm-heun only, not " + name);
-        require((sChurn == null && sMin == null && sMax == null && sNoise == null) || CHURN.contains(name),
-                "--s-churn/--s-min/--s-max/--s-noise apply to " + String.join(", ", CHURN) + ", not " + name);
+        SamplerEntry e = Samplers.named(name).orElseThrow(
+                () -> new UserException("unknown scheduler '" + name + "'; valid: " + Samplers.namesList()));
+        require(eta == null || e.reads(ETA), "--eta applies to " + Samplers.namesReading(ETA) + " only, not " + name);
+        require((sigmaMin == null && sigmaMax == null) || e.reads(SIGMA_RANGE),
+                "--sigma-min/--sigma-max apply to " + Samplers.namesReading(SIGMA_RANGE) + ", not " + name);
+        require(rho == null || e.reads(RHO), "--rho applies to " + Samplers.namesReading(RHO) + " only, not " + name);
+        require((sChurn == null && sMin == null && sMax == null && sNoise == null) || e.reads(CHURN),
+                "--s-churn/--s-min/--s-max/--s-noise apply to " + Samplers.namesReading(CHURN) + ", not " + name);
         finite("--eta", eta, false);
         finite("--sigma-min", sigmaMin, false);
         finite("--sigma-max", sigmaMax, false);
@@ -59,7 +62,15 @@ record SamplerChoice(Double eta, Double sigmaMin, Double sigmaMax, Double rho, D
                 sChurn == null ? 0 : sChurn, sMin == null ? 0 : sMin, sMax == null ? Double.POSITIVE_INFINITY : sMax,
                 sNoise == null ? 1 : sNoise));
         if (cfg.className().startsWith("EDM")) o = o.withEdmPreconditioning(cfg.number("sigma_data", 0.5));
-        return Samplers.byName(name, o);
+        return e.factory().apply(o);
+    }
+
+    /** The {@code --scheduler} names for picocli's help ({@code ${COMPLETION-CANDIDATES}}): the registry's. */
+    static final class Names implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return Samplers.NAMES.iterator();
+        }
     }
 
     /** NaN, infinity or a negative number would make every latent NaN: refused before the model loads. */

@@ -85,8 +85,8 @@ final class TextGeneration {
         QuantSpec q = LoadedModel.parseQuant(g.quant);
         CacheSpec c = g.cache == null ? null : CacheSpec.parse(g.cache);
         String scheduler = g.scheduler != null ? g.scheduler.toLowerCase(Locale.ROOT) : demo ? DemoText.SCHEDULER : null;
-        if (scheduler != null && !dev.unet4j.samplers.Samplers.NAMES.contains(scheduler)) {
-            throw new UserException("unknown scheduler '" + scheduler + "'; valid: " + String.join(", ", dev.unet4j.samplers.Samplers.NAMES));
+        if (scheduler != null && dev.unet4j.samplers.Samplers.named(scheduler).isEmpty()) {
+            throw new UserException("unknown scheduler '" + scheduler + "'; valid: " + dev.unet4j.samplers.Samplers.namesList());
         }
         int steps = parsed.hasMatchedOption("--steps") ? g.steps : demo ? DemoText.STEPS : 50;
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);

@@ -1,7 +1,6 @@
 package dev.unet4j.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
@@ -40,9 +39,9 @@ final class ZooForward {
         Path config = Path.of(folder).resolve("config.json");
         if (!Files.isRegularFile(config)) return false;
         try {
-            JsonNode n = new ObjectMapper().readTree(config.toFile()).get("_class_name");
-            return n != null && CLASSES.contains(n.asText());
-        } catch (IOException e) {
+            String cls = DiffusersConfig.load(config).className();
+            return cls != null && CLASSES.contains(cls);
+        } catch (IOException | IllegalArgumentException e) {
             return false; // the diffusers path reports the unreadable config
         }
     }

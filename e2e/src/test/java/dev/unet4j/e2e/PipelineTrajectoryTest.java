@@ -51,7 +51,7 @@ class PipelineTrajectoryTest {
         String meta = Files.readString(fixture.resolve("meta.json"));
         com.fasterxml.jackson.databind.JsonNode cfg = new com.fasterxml.jackson.databind.ObjectMapper().readTree(meta)
                 .get("trajectory_ddim").get("scheduler_config");
-        return SchedulerConfig.parse(cfg, fixture + "/meta.json");
+        return SchedulerConfig.parse(cfg.toString(), fixture + "/meta.json");
     }
 
     private static void assertTrajectory(SafetensorsFile ref, List<Latents> steps, Latents last, boolean relative) throws IOException {

@@ -4,7 +4,7 @@ import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.pipeline.checkpoint.SingleFileComponents;
 import dev.unet4j.pipeline.denoising.CachedRunModel;

@@ -1,6 +1,6 @@
 package dev.unet4j.pipeline;
 
-import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.checkpoint.ModelException;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.pipeline.checkpoint.LdmModelType;
 import dev.unet4j.pipeline.checkpoint.SingleFileComponents;

@@ -1,5 +1,6 @@
 package dev.unet4j.quantization;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.tensor.Tensor;
 
 import java.nio.FloatBuffer;
@@ -157,7 +158,7 @@ public final class QuantizedTensor {
     }
 
     private float[] codeTable(int bits) {
-        if (bits == 8) return format.codeTable();
+        if (bits == 8) return format.codeValues();
         if (format != WeightFormat.INT8) throw new IllegalArgumentException(name + ": " + format + " weights have no " + bits + "-bit form; only INT8 derives lower precisions");
         return DoubleRounding.codeValues(bits);
     }

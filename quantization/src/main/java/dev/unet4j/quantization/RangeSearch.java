@@ -1,5 +1,6 @@
 package dev.unet4j.quantization;
 
+import dev.unet4j.core.codes.WeightFormat;
 import java.util.Arrays;
 
 /**

@@ -4,8 +4,8 @@
  * <h2>Weights</h2>
  * {@link dev.unet4j.quantization.WeightQuantizer} turns float32 weights into a
  * {@link dev.unet4j.quantization.QuantizedTensor}: one byte per element in a
- * {@link dev.unet4j.quantization.WeightFormat} (INT8 in [-127, 127], or OFP8 E4M3/E5M2 from
- * {@link dev.unet4j.quantization.fp8.Fp8Format}) plus a float32 scale per tensor or per output channel,
+ * {@link dev.unet4j.core.codes.WeightFormat} (INT8 in [-127, 127], or OFP8 E4M3/E5M2 from
+ * {@link dev.unet4j.core.codes.Fp8Format}) plus a float32 scale per tensor or per output channel,
  * {@code scale = clip / maxCode} with the clip from a {@link dev.unet4j.quantization.RangeSearch} (amax, percentile or
  * MSE-optimal). INT8 weights can run at 2..7 bits through {@link dev.unet4j.quantization.DoubleRounding}
  * (a second, exact integer rounding of the stored codes), chosen per session by a

@@ -1,7 +1,8 @@
 package dev.unet4j.quantization;
 
-import dev.unet4j.quantization.fp8.Fp8Format;
-import dev.unet4j.quantization.fp8.Fp8Overflow;
+import dev.unet4j.core.codes.Fp8Format;
+import dev.unet4j.core.codes.Fp8Overflow;
+import dev.unet4j.core.codes.WeightFormat;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

@@ -23,7 +23,7 @@ class DdimSchedulerFixtureTest {
     @ValueSource(strings = {"a", "b", "c"})
     void tablesScheduleAndEveryStep(String name) {
         JsonNode c = ROOT.get("ddim").get(name);
-        SchedulerConfig cfg = SchedulerConfig.parse(c.get("config"), "schedulers.json ddim." + name);
+        SchedulerConfig cfg = SchedulerConfig.parse(c.get("config").toString(), "schedulers.json ddim." + name);
         DdimSampler ddim = DdimSampler.fromConfig(cfg);
         // torch.linspace (float32, AVX2) and torch.cumprod (float64 accumulation) are re-stated exactly
         assertArrayEquals(FixtureJson.floats(c.get("betas")), ddim.schedule().betas(), name + " betas bit-exact");
@@ -85,7 +85,7 @@ class DdimSchedulerFixtureTest {
     @ParameterizedTest
     @ValueSource(strings = {"a", "c"})
     void nextScheduledRuleUsesTheFollowingTimestep(String name) {
-        SchedulerConfig cfg = SchedulerConfig.parse(ROOT.get("ddim").get(name).get("config"), name);
+        SchedulerConfig cfg = SchedulerConfig.parse(ROOT.get("ddim").get(name).get("config").toString(), name);
         DdimSampler ddim = DdimSampler.fromConfig(cfg);
         DdimSampler next = ddim.withOptions(ddim.options().withPrevTimestepRule(DdimOptions.PrevTimestepRule.NEXT_SCHEDULED));
         long[] ts = next.timesteps(10);

@@ -43,7 +43,7 @@ class DdimTrajectoryReplayTest {
     private static void replay(String fixture, String outputPrefix, String initialKey, String seedKey) {
         JsonNode meta = FixtureJson.read(fixture + "/meta.json").get("trajectory_ddim");
         SafetensorsTestFile st = SafetensorsTestFile.open(Fixtures.fixture(fixture + "/trajectory-ddim.safetensors"));
-        DdimSampler ddim = DdimSampler.fromConfig(SchedulerConfig.parse(meta.get("scheduler_config"), fixture));
+        DdimSampler ddim = DdimSampler.fromConfig(SchedulerConfig.parse(meta.get("scheduler_config").toString(), fixture));
         int steps = meta.get("num_inference_steps").asInt();
         assertEquals(0.0, meta.get("eta").asDouble());
         Latents initial = st.latents(initialKey);

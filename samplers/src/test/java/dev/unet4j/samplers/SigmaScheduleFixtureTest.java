@@ -21,7 +21,7 @@ class SigmaScheduleFixtureTest {
     private static final JsonNode KARRAS = FixtureJson.schedulers().get("karras");
 
     private static SchedulerConfig config(String name) {
-        return SchedulerConfig.parse(KARRAS.get(name).get("config"), "schedulers.json karras." + name);
+        return SchedulerConfig.parse(KARRAS.get(name).get("config").toString(), "schedulers.json karras." + name);
     }
 
     @ParameterizedTest

@@ -1,5 +1,7 @@
 package dev.unet4j.server;
 
+import dev.unet4j.samplers.SamplerEntry;
+import dev.unet4j.samplers.Samplers;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,12 +18,6 @@ import java.util.List;
  * (or {@code model}), else the first registered one.
  */
 final class A1111Routes {
-    private static final List<String[]> SAMPLERS = List.of(new String[] {"DDIM", "ddim"}, new String[] {"Euler", "euler"},
-            new String[] {"Euler Karras", "euler-karras"}, new String[] {"Euler a", "euler-ancestral"},
-            new String[] {"Heun Karras", "heun-karras"}, new String[] {"DPM++ 2M", "dpmpp-2m"},
-            new String[] {"DPM++ 2M Karras", "dpmpp-2m-karras"}, new String[] {"PLMS", "pndm"}, new String[] {"LMS", "lms"},
-            new String[] {"LMS Karras", "lms-karras"});
-
     private final ModelRegistry models;
     private final GenerationQueue queue;
     private final RequestLimits limits;
@@ -156,10 +152,11 @@ final class A1111Routes {
 
     private void samplers(Context ctx) {
         ArrayNode list = Fields.JSON.createArrayNode();
-        for (String[] s : SAMPLERS) {
+        for (SamplerEntry s : Samplers.ALL) {
+            if (s.aliases().isEmpty()) continue; // no A1111 name (the EDM samplers)
             ObjectNode m = list.addObject();
-            m.put("name", s[0]);
-            m.putArray("aliases").add(s[1]);
+            m.put("name", s.aliases().get(0));
+            m.putArray("aliases").add(s.name());
             m.putObject("options");
         }
         Http.json(ctx, 200, list);

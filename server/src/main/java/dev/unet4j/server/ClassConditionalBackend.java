@@ -2,11 +2,11 @@ package dev.unet4j.server;
 
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.core.checkpoint.ModelFiles;
+import dev.unet4j.core.checkpoint.ModelLocator;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.model.ModelFiles;
-import dev.unet4j.core.model.ModelLocator;
 import dev.unet4j.pipeline.denoising.CachedRunModel;
 import dev.unet4j.pipeline.denoising.Generation;
 import dev.unet4j.pipeline.denoising.GenerationResult;
@@ -20,6 +20,7 @@ import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNet2DModel;
 import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.config.SampleSize;
 import dev.unet4j.unet.config.UNet2DConfig;
 
 import java.io.IOException;
@@ -54,8 +55,8 @@ public final class ClassConditionalBackend implements ImageBackend {
         this.classes = c.numClassEmbeds();
         this.nullClass = nullClass;
         this.downscale = 1 << (c.blockOutChannels().length - 1);
-        int size = c.sampleSize() == null ? 32 : c.sampleSize();
-        this.info = new ModelInfo(name, "class-conditional", size, size, steps > 0 ? steps : 25, Double.isNaN(guidance) ? 1.0 : guidance,
+        SampleSize size = c.sampleSize() == null ? new SampleSize(32, 32) : c.sampleSize();
+        this.info = new ModelInfo(name, "class-conditional", size.height(), size.width(), steps > 0 ? steps : 25, Double.isNaN(guidance) ? 1.0 : guidance,
                 sampler != null ? sampler : Samplers.unetDefault(schedulerConfig),
                 Samplers.NAMES, false, "a class 0.." + (classes - 1) + " as a number or digit word (null class " + nullClass + ")");
     }
@@ -73,7 +74,7 @@ public final class ClassConditionalBackend implements ImageBackend {
         DnnlKernels kernels = new DnnlKernels(DnnlKernels.Options.exact());
         UNetModel model = null;
         try {
-            model = UNetModel.load(files.folder(), LoadOptions.of(kernels));
+            model = UNetModel.load(files, LoadOptions.of(kernels));
             if (!(model instanceof UNet2DModel u) || u.config().numClassEmbeds() == null || u.config().classEmbedType() != null) {
                 throw new IOException("model " + name + " (" + dir + "): not a class-conditional UNet2DModel (num_class_embeds with "
                         + "no class_embed_type); this backend serves class-conditional pixel models only");

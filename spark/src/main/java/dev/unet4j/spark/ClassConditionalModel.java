@@ -1,14 +1,13 @@
 package dev.unet4j.spark;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelFiles;
+import dev.unet4j.core.checkpoint.ModelLocator;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.model.ModelFiles;
-import dev.unet4j.core.model.ModelLocator;
 import dev.unet4j.pipeline.denoising.CachedRunModel;
 import dev.unet4j.pipeline.denoising.Generation;
 import dev.unet4j.pipeline.denoising.Pipeline;
@@ -21,6 +20,8 @@ import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
+import dev.unet4j.unet.config.SampleSize;
+import dev.unet4j.unet.config.UNetConfig;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,7 +38,6 @@ import java.util.function.Consumer;
  * batch with one generator per row (diffusers' list of generators), so each image is the row's own.
  */
 final class ClassConditionalModel implements ImageModel {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClassConditionalModel.class);
     /** Rows this JVM generated inside multi-row batches (a metric; the tests check that batching happens). */
     static final java.util.concurrent.atomic.AtomicLong BATCHED_ROWS = new java.util.concurrent.atomic.AtomicLong();
@@ -48,10 +48,10 @@ final class ClassConditionalModel implements ImageModel {
     private final SchedulerConfig schedulerConfig;
     private final CachePolicy cache;
     private final int numClasses;
-    private final int sampleSize;
+    private final SampleSize sampleSize;
 
     private ClassConditionalModel(UNetModel unet, DnnlKernels kernels, Consumer<UNetSession> sessionSetup,
-                                  SchedulerConfig schedulerConfig, CachePolicy cache, int numClasses, int sampleSize) {
+                                  SchedulerConfig schedulerConfig, CachePolicy cache, int numClasses, SampleSize sampleSize) {
         this.unet = unet;
         this.kernels = kernels;
         this.sessionSetup = sessionSetup;
@@ -63,17 +63,15 @@ final class ClassConditionalModel implements ImageModel {
 
     static ClassConditionalModel load(Path dir, ModelKey key) throws IOException {
         ModelFiles files = ModelLocator.locate(dir);
-        JsonNode config = JSON.readTree(files.configJson().toFile());
-        JsonNode n = config.get("num_class_embeds");
-        JsonNode type = config.get("class_embed_type");
+        UNetConfig config = UNetConfig.of(DiffusersConfig.load(files.configJson()));
         List<String> problems = new ArrayList<>();
-        if (n == null || !n.isInt() || (type != null && !type.isNull())) {
+        if (config.classLabelCount() == 0) {
             problems.add("it has no plain class embedding (num_class_embeds); give a Stable Diffusion pipeline folder"
                     + " (model_index.json) for prompts or a class-conditional UNet folder");
         }
-        JsonNode size = config.get("sample_size");
-        if (size == null || !size.isInt()) problems.add("config.json has no integer sample_size");
-        int out = config.path("out_channels").asInt(-1);
+        SampleSize size = config.sampleSize();
+        if (size == null) problems.add("config.json has no sample_size");
+        int out = config.outChannels();
         if (out != 1 && out != 3) problems.add("out_channels is " + out + "; PNG images need a pixel model with 1 or 3 channels");
         if (!problems.isEmpty()) throw new IOException(files.configJson() + ": " + String.join("; ", problems));
         CachePolicy cache = key.cachePolicy() == null ? CachePolicies.NONE : CachePolicies.parse(key.cachePolicy());
@@ -87,13 +85,13 @@ final class ClassConditionalModel implements ImageModel {
             UNetModel unet;
             Consumer<UNetSession> setup = s -> { };
             if (q != null && q.quantized()) {
-                QuantSpec.Loaded l = q.load(dir, kernels, List.of());
+                QuantSpec.Loaded l = q.load(files, config, kernels, List.of());
                 unet = l.model();
                 setup = l::configure;
             } else {
-                unet = UNetModel.load(dir, LoadOptions.of(kernels));
+                unet = UNetModel.load(files, config, LoadOptions.of(kernels));
             }
-            return new ClassConditionalModel(unet, kernels, setup, sched, cache, n.asInt(), size.asInt());
+            return new ClassConditionalModel(unet, kernels, setup, sched, cache, config.classLabelCount(), size);
         } catch (IOException | RuntimeException e) {
             kernels.close();
             throw e;
@@ -175,8 +173,8 @@ final class ClassConditionalModel implements ImageModel {
     private List<Image> run(List<RowRequest> rows, GeneratorSettings s) {
         RowRequest first = rows.get(0);
         long[] labels = rows.stream().mapToLong(RowRequest::classLabel).toArray();
-        int h = first.height() > 0 ? first.height() : sampleSize;
-        int w = first.width() > 0 ? first.width() : sampleSize;
+        int h = first.height() > 0 ? first.height() : sampleSize.height();
+        int w = first.width() > 0 ? first.width() : sampleSize.width();
         Generation g = Generation.of(first.steps()).size(h, w);
         // one row: the CLI's single generator; several: one generator per row, item i equal to row i alone
         g = rows.size() == 1 ? g.noise(NoiseSource.seeded(first.seed()), 1) : g.seeds(rows.stream().mapToLong(RowRequest::seed).toArray());
@@ -189,7 +187,7 @@ final class ClassConditionalModel implements ImageModel {
     }
 
     private String settings(RowRequest r, GeneratorSettings s) {
-        return SettingsJson.of(samplerName(s), r, r.height() > 0 ? r.height() : sampleSize, r.width() > 0 ? r.width() : sampleSize, s, false);
+        return SettingsJson.of(samplerName(s), r, r.height() > 0 ? r.height() : sampleSize.height(), r.width() > 0 ? r.width() : sampleSize.width(), s, false);
     }
 
     @Override

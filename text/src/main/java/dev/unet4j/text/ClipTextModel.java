@@ -2,7 +2,7 @@ package dev.unet4j.text;
 
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Workspace;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.text.nn.ClipTextTransformer;

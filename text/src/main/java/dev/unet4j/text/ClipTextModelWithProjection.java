@@ -1,7 +1,7 @@
 package dev.unet4j.text;
 
 import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.checkpoint.ModelException;
 import dev.unet4j.text.nn.ClipTextTransformer;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.nn.Weights;

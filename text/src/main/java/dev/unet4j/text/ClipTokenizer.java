@@ -80,7 +80,7 @@ public final class ClipTokenizer {
      * Reads a tokenizer folder: {@code vocab.json} and {@code merges.txt} (required), {@code tokenizer_config.json} and
      * {@code special_tokens_map.json} (optional, see {@link ClipTokenizerConfig}).
      *
-     * @throws IOException a {@link dev.unet4j.core.model.ModelException} naming the missing or broken file
+     * @throws IOException a {@link dev.unet4j.core.checkpoint.ModelException} naming the missing or broken file
      */
     public static ClipTokenizer load(Path dir) throws IOException {
         return load(dir, ClipTokenizerConfig.read(dir));

@@ -1,7 +1,7 @@
 package dev.unet4j.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.checkpoint.ModelException;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.checkpoint.ModelException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

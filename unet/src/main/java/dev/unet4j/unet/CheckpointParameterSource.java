@@ -1,6 +1,6 @@
 package dev.unet4j.unet;
 
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 

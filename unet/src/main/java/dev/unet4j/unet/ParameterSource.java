@@ -5,7 +5,7 @@ import dev.unet4j.core.tensor.Tensor;
 import java.util.Set;
 
 /**
- * Where a model's parameters come from: a checkpoint ({@link #of(dev.unet4j.core.model.WeightSource)}) or anything that
+ * Where a model's parameters come from: a checkpoint ({@link #of(dev.unet4j.core.checkpoint.WeightSource)}) or anything that
  * can answer a request by name (seeded random weights for benchmarks). The builder asks for every parameter with the
  * shape it expects and reports every missing, mis-shaped and unrequested tensor in one exception.
  */
@@ -29,7 +29,7 @@ public interface ParameterSource {
     }
 
     /** A checkpoint (one file or shards); tensors of any float dtype are decoded to float32. */
-    static ParameterSource of(dev.unet4j.core.model.WeightSource weights) {
+    static ParameterSource of(dev.unet4j.core.checkpoint.WeightSource weights) {
         return new CheckpointParameterSource(weights);
     }
 }

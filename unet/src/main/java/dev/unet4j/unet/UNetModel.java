@@ -1,10 +1,14 @@
 package dev.unet4j.unet;
 
-import dev.unet4j.core.model.ModelFiles;
-import dev.unet4j.core.model.ModelLocator;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelFiles;
+import dev.unet4j.core.checkpoint.ModelLocator;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.unet.config.ConfigReader;
+import dev.unet4j.unet.config.SampleSize;
+import dev.unet4j.unet.config.UNet2DConditionConfig;
+import dev.unet4j.unet.config.UNet2DConfig;
+import dev.unet4j.unet.config.UNetConfig;
 import dev.unet4j.unet.nn.Node;
 import dev.unet4j.unet.nn.UNetGraph;
 
@@ -33,20 +37,29 @@ public abstract sealed class UNetModel implements AutoCloseable permits UNet2DMo
      * a pipeline folder (its {@code unet/}), or a Hugging Face cache repository folder ({@code models--org--name}).
      */
     public static UNetModel load(Path path, LoadOptions options) throws IOException {
-        ModelFiles files = ModelLocator.locate(path, ModelLocator.Options.defaults().withVariant(options.variant()));
-        ConfigReader cfg = ConfigReader.of(files.configJson());
-        String cls = cfg.className();
+        return load(ModelLocator.locate(path, ModelLocator.Options.defaults().withVariant(options.variant())), options);
+    }
+
+    /** Loads the model whose files were located already (its {@code config.json} read here). */
+    public static UNetModel load(ModelFiles files, LoadOptions options) throws IOException {
+        return load(files, UNetConfig.of(DiffusersConfig.load(files.configJson())), options);
+    }
+
+    /**
+     * Loads the weights of {@code files} into a model of {@code config}: for a caller that located the files and read
+     * their {@code config.json} already (to size inputs before loading), so neither is done twice.
+     */
+    public static UNetModel load(ModelFiles files, UNetConfig config, LoadOptions options) throws IOException {
         try (WeightSource weights = WeightSource.open(files)) {
-            ParameterSource src = ParameterSource.of(weights);
             String name = files.weightFiles().size() == 1 ? files.weightFiles().get(0).toString() : files.folder() + " (sharded)";
-            if ("UNet2DModel".equals(cls)) {
-                return UNet2DModel.build(dev.unet4j.unet.config.UNet2DConfig.from(cfg), src, name, options);
-            }
-            if ("UNet2DConditionModel".equals(cls)) {
-                return UNet2DConditionModel.build(dev.unet4j.unet.config.UNet2DConditionConfig.from(cfg), src, name, options);
-            }
-            throw new UnsupportedConfigException(files.configJson() + ": _class_name " + cls + " is not UNet2DModel or UNet2DConditionModel");
+            return build(config, ParameterSource.of(weights), name, options);
         }
+    }
+
+    /** Builds the model of {@code config}'s class from a parameter source (a checkpoint, or generated weights). */
+    public static UNetModel build(UNetConfig config, ParameterSource source, String sourceName, LoadOptions options) {
+        if (config instanceof UNet2DConfig c) return UNet2DModel.build(c, source, sourceName, options);
+        return UNet2DConditionModel.build((UNet2DConditionConfig) config, source, sourceName, options);
     }
 
     /** A new session (allocator, workspace, interceptor, captures, trace) for one thread. */
@@ -59,7 +72,22 @@ public abstract sealed class UNetModel implements AutoCloseable permits UNet2DMo
     }
 
     /** The typed config this model was built from. */
-    public abstract Record config();
+    public abstract UNetConfig config();
+
+    /** {@code sample_size}: the size a generation uses when none is given; null when the config has none. */
+    public SampleSize sampleSize() {
+        return config().sampleSize();
+    }
+
+    /** Width of the {@code encoder_hidden_states} the model cross-attends to ({@code cross_attention_dim}); 0: no text input. */
+    public int textEmbeddingDim() {
+        return config().textEmbeddingDim();
+    }
+
+    /** Number of integer class labels the model takes ({@code num_class_embeds} of a plain table); 0: none. */
+    public int classLabelCount() {
+        return config().classLabelCount();
+    }
 
     /** How this model class types a Python float timestep. */
     public TimestepRule timestepRule() {
@@ -89,9 +117,12 @@ public abstract sealed class UNetModel implements AutoCloseable permits UNet2DMo
         return graph.attentions();
     }
 
-    /** Every graph node path, in running order (parents before their children). */
+    /**
+     * Every graph node path once, in running order (parents before their children). A UNet2DModel attention block
+     * is both a LAYER and, under the same path, an attention UNIT: its path is listed once, at its layer level.
+     */
     public List<String> nodePaths() {
-        return graph.nodes().stream().map(Node::path).toList();
+        return graph.nodes().stream().map(Node::path).distinct().toList();
     }
 
     /** Level of node {@code path}. */

@@ -1,6 +1,7 @@
 package dev.unet4j.unet;
 
 import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.tensor.Batches;
 import dev.unet4j.core.tensor.PoolingAllocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.nn.Pass;

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.ReferenceKernels;
-import dev.unet4j.core.model.ModelLocator;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.ModelLocator;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.WeightMismatchException.Problem;
@@ -148,7 +148,7 @@ class WeightLoadingTest {
                     return name.equals(extra) ? new long[]{3, 3} : real.shapeOf(name);
                 }
             };
-            var cfg = dev.unet4j.unet.config.UNet2DConditionConfig.from(dev.unet4j.unet.config.ConfigReader.of(f.dir.resolve("config.json")));
+            var cfg = dev.unet4j.unet.config.UNet2DConditionConfig.from(dev.unet4j.core.checkpoint.DiffusersConfig.load(f.dir.resolve("config.json")));
             WeightMismatchException e = assertThrows(WeightMismatchException.class,
                     () -> UNet2DConditionModel.build(cfg, broken, "broken.safetensors", LoadOptions.of(ref)));
             assertEquals(3, e.problems().size(), e.getMessage());

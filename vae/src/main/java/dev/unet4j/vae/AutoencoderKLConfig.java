@@ -1,7 +1,7 @@
 package dev.unet4j.vae;
 
 import dev.unet4j.unet.UnsupportedConfigException;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.unet.nn.Activation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -150,7 +150,7 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
     }
 
     private static double[] optNumbers(DiffusersConfig c, String key) {
-        if (c.raw(key) == null || c.isNull(key)) return null;
+        if (!c.has(key) || c.isNull(key)) return null;
         return c.getDoubleList(key, null).stream().mapToDouble(Double::doubleValue).toArray();
     }
 

@@ -1,6 +1,6 @@
 package dev.unet4j.vae;
 
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.unet.UnsupportedConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

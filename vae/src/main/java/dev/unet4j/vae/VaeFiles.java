@@ -1,9 +1,9 @@
 package dev.unet4j.vae;
 
-import dev.unet4j.core.model.DiffusersConfig;
-import dev.unet4j.core.model.ModelFiles;
-import dev.unet4j.core.model.ModelLocator;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelFiles;
+import dev.unet4j.core.checkpoint.ModelLocator;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.ParameterSource;
 import dev.unet4j.unet.UnsupportedConfigException;

@@ -217,7 +217,7 @@ class AutoencoderTinyTest {
         };
         for (String[] c : cases) {
             RuntimeException e = assertThrows(RuntimeException.class,
-                    () -> AutoencoderTinyConfig.from(dev.unet4j.core.model.DiffusersConfig.parse("{" + c[0] + "}", "tiny.json")), c[0]);
+                    () -> AutoencoderTinyConfig.from(dev.unet4j.core.checkpoint.DiffusersConfig.parse("{" + c[0] + "}", "tiny.json")), c[0]);
             assertMessage(e, "tiny.json", c[1]);
         }
     }

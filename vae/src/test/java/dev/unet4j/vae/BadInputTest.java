@@ -1,7 +1,7 @@
 package dev.unet4j.vae;
 
-import dev.unet4j.core.model.ConfigException;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.ConfigException;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.unet.LoadOptions;

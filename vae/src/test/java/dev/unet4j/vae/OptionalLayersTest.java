@@ -1,6 +1,6 @@
 package dev.unet4j.vae;
 
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.unet.LoadOptions;

@@ -2,7 +2,7 @@ package dev.unet4j.vae;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.unet.LoadOptions;

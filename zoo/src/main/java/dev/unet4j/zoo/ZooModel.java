@@ -1,9 +1,9 @@
 package dev.unet4j.zoo;
 
 import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.core.model.DiffusersConfig;
-import dev.unet4j.core.model.ModelException;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelException;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.ParameterSource;

@@ -3,7 +3,7 @@ package dev.unet4j.zoo;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.ParameterSource;
@@ -98,7 +98,7 @@ class ZooConfigVariantsTest {
     private static DiffusersConfig json(String s) {
         try {
             return DiffusersConfig.parse(s.replace('\'', '"'), "variant");
-        } catch (dev.unet4j.core.model.ModelException e) {
+        } catch (dev.unet4j.core.checkpoint.ModelException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -1,12 +1,13 @@
 package dev.unet4j.bench.onnx;
 
 import dev.unet4j.bench.onnx.OnnxGraph.Attr;
+import dev.unet4j.core.codes.WeightFormat;
+import dev.unet4j.core.kernels.CodedWeightLayer;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
-import dev.unet4j.core.kernels.Int8WeightLayer;
+import dev.unet4j.core.kernels.ForwardingLayer;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
-import dev.unet4j.core.kernels.WeightCodes;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.NativeBuffer;
@@ -269,23 +270,10 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
         Conv2d inner = k.conv2d(spec, weight, bias);
         String w = g.floats("conv_w", weight.toFloatArray(), weight.shape());
         String b = bias == null ? null : g.floats("conv_b", bias.toFloatArray(), bias.shape());
-        return new Conv2d() {
-            @Override
-            public Conv2dSpec spec() {
-                return spec;
-            }
-
-            @Override
-            public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-                Tensor y = inner.forward(ws, x, residual, outputScale);
-                return recording ? remember(y, epilogue(conv(spec, act(x), w, b), residual, outputScale)) : y;
-            }
-
-            @Override
-            public void close() {
-                inner.close();
-            }
-        };
+        return ForwardingLayer.conv2d(inner, (ws, x, residual, outputScale) -> {
+            Tensor y = inner.forward(ws, x, residual, outputScale);
+            return recording ? remember(y, epilogue(conv(spec, act(x), w, b), residual, outputScale)) : y;
+        });
     }
 
     @Override
@@ -296,31 +284,13 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
         for (int o = 0; o < out; o++) for (int i = 0; i < in; i++) wt[i * out + o] = w[o * in + i];
         String wName = g.floats("linear_wT", wt, in, out);
         String b = bias == null ? null : g.floats("linear_b", bias.toFloatArray(), bias.shape());
-        return new Linear() {
-            @Override
-            public int inFeatures() {
-                return in;
-            }
-
-            @Override
-            public int outFeatures() {
-                return out;
-            }
-
-            @Override
-            public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-                Tensor y = inner.forward(ws, x, residual, outputScale);
-                if (!recording) return y;
-                String z = g.node("MatMul", act(x), wName);
-                if (b != null) z = g.node("Add", z, b);
-                return remember(y, epilogue(z, residual, outputScale));
-            }
-
-            @Override
-            public void close() {
-                inner.close();
-            }
-        };
+        return ForwardingLayer.linear(inner, (ws, x, residual, outputScale) -> {
+            Tensor y = inner.forward(ws, x, residual, outputScale);
+            if (!recording) return y;
+            String z = g.node("MatMul", act(x), wName);
+            if (b != null) z = g.node("Add", z, b);
+            return remember(y, epilogue(z, residual, outputScale));
+        });
     }
 
     @Override
@@ -340,12 +310,12 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
     }
 
     @Override
-    public Int8WeightLayer codedWeightConv2d(Conv2dSpec spec, WeightCodes format, byte[] codes, float[] scales) {
+    public CodedWeightLayer codedWeightConv2d(Conv2dSpec spec, WeightFormat format, byte[] codes, float[] scales) {
         throw new UnsupportedOperationException("ONNX export covers float32 layers; " + format.label() + " conv " + spec);
     }
 
     @Override
-    public Int8WeightLayer codedWeightLinear(WeightCodes format, byte[] codes, int out, int in, float[] scales) {
+    public CodedWeightLayer codedWeightLinear(WeightFormat format, byte[] codes, int out, int in, float[] scales) {
         throw new UnsupportedOperationException("ONNX export covers float32 layers; " + format.label() + " linear [" + out + ", " + in + "]");
     }
 

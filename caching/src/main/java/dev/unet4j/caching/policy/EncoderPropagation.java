@@ -8,6 +8,7 @@ import dev.unet4j.caching.PolicyArgs;
 import dev.unet4j.caching.PolicyRun;
 import dev.unet4j.caching.RunContext;
 import dev.unet4j.caching.UNetStructure;
+import dev.unet4j.core.tensor.Batches;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.samplers.Latents;
@@ -298,10 +299,10 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
             try {
                 long batch = out.dim(0) / n;
                 for (int i = 1; i < n; i++) {
-                    outputs.putOwned("out." + (callIndex + i), Tiles.slice(out, i * batch, batch, runner.workspace().allocator()));
+                    outputs.putOwned("out." + (callIndex + i), out.narrow(0, i * batch, batch).copy(runner.workspace().allocator()));
                 }
                 label = "decode x" + n;
-                return Tiles.slice(out, 0, batch, runner.workspace().allocator());
+                return out.narrow(0, 0, batch).copy(runner.workspace().allocator());
             } finally {
                 out.close();
             }
@@ -323,7 +324,7 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
             if (keyNow) {
                 return encoder.keep(call.path(), call, call.proceed());
             }
-            if (tileNow > 0) return Tiles.repeat(encoder.get(call.path()), tileNow, call.workspace().allocator());
+            if (tileNow > 0) return Batches.tile(call.workspace().allocator(), encoder.get(call.path()), tileNow);
             return call.proceed();
         }
 
@@ -376,7 +377,7 @@ public record EncoderPropagation(int[] keys, int every, boolean parallel, int gr
         }
 
         private static Tensor tile(Tensor t, int n, dev.unet4j.core.tensor.Allocator a) {
-            return t == null ? null : Tiles.repeat(t, n, a);
+            return t == null ? null : Batches.tile(a, t, n);
         }
 
         @Override

@@ -7,6 +7,7 @@ import dev.unet4j.caching.PolicyRun;
 import dev.unet4j.caching.RunContext;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.NodeCall;
+import dev.unet4j.unet.PathGlob;
 import dev.unet4j.unet.UNetInputs;
 
 import java.util.Arrays;
@@ -15,13 +16,13 @@ import java.util.Set;
 
 /**
  * Feature inheritance (A-SDM style): on chosen calls, the selected nodes (glob patterns over node paths: the mid
- * block, layers, attention/feed-forward units; {@code *} one path segment, {@code **} any; down/up blocks themselves
+ * block, layers, attention/feed-forward units; {@link PathGlob}: {@code *} one path segment, {@code **} any run of them; down/up blocks themselves
  * are refused since they carry skip connections) return the output they had on the last call that computed them; on the other calls they run
  * and their outputs are kept. Calls are chosen by {@code every=k} (reuse unless {@code call % k == 0}), an explicit
  * {@code calls=} list, or a timestep range {@code from..to} (inclusive; the call's first timestep value). A selected
  * node that has nothing kept yet (call 0) runs.
  */
-public record FeatureInheritance(NodeGlob nodes, int every, int[] calls, double from, double to) implements CachePolicy {
+public record FeatureInheritance(PathGlob nodes, int every, int[] calls, double from, double to) implements CachePolicy {
     public static final String NAME = "inherit";
 
     public FeatureInheritance {
@@ -36,7 +37,7 @@ public record FeatureInheritance(NodeGlob nodes, int every, int[] calls, double 
         a.require(a.has("from") == a.has("to"), a.has("from") ? "to" : "from", "given together with the other end of the range");
         int every = a.integer("every", 0);
         if (a.has("every")) a.require(every >= 1, "every", ">= 1");
-        return new FeatureInheritance(NodeGlob.of(a.words("nodes")), every, a.ints("calls"),
+        return new FeatureInheritance(PathGlob.of(a.words("nodes")), every, a.ints("calls"),
                 a.has("from") ? a.number("from", 0) : Double.NaN, a.has("to") ? a.number("to", 0) : Double.NaN);
     }
 

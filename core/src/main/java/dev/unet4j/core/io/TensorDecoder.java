@@ -1,5 +1,7 @@
 package dev.unet4j.core.io;
 
+import dev.unet4j.core.codes.Fp8Format;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -11,6 +13,8 @@ import java.nio.FloatBuffer;
  */
 final class TensorDecoder {
     private static final int CHUNK = 1 << 14; // elements per staging round
+    private static final float[] E4M3 = Fp8Format.E4M3.decodeTable();
+    private static final float[] E5M2 = Fp8Format.E5M2.decodeTable();
 
     private TensorDecoder() {
     }
@@ -74,8 +78,8 @@ final class TensorDecoder {
                 case BF16 -> {
                     for (int k = 0; k < len; k++) out[k] = Float.intBitsToFloat(h[k] << 16);
                 }
-                case F8_E4M3 -> lookup8(Float8.e4m3Table(), len, out);
-                case F8_E5M2 -> lookup8(Float8.e5m2Table(), len, out);
+                case F8_E4M3 -> lookup8(E4M3, len, out);
+                case F8_E5M2 -> lookup8(E5M2, len, out);
                 case F64 -> {
                     for (int k = 0; k < len; k++) out[k] = (float) d[k];
                 }

@@ -1,5 +1,6 @@
 package dev.unet4j.core.kernels;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 
@@ -48,15 +49,15 @@ public interface Kernels {
 
     /**
      * Prepares a W8A32 convolution from int8 {@code codes} ({@code spec.weightShape()}, row-major) and one scale per
-     * output channel: {@link #codedWeightConv2d} with {@link WeightCodes#S8}.
+     * output channel: {@link #codedWeightConv2d} with {@link WeightFormat#S8}.
      */
-    default Int8WeightLayer int8WeightConv2d(Conv2dSpec spec, byte[] codes, float[] scales) {
-        return codedWeightConv2d(spec, WeightCodes.S8, codes, scales);
+    default CodedWeightLayer int8WeightConv2d(Conv2dSpec spec, byte[] codes, float[] scales) {
+        return codedWeightConv2d(spec, WeightFormat.INT8, codes, scales);
     }
 
     /** The linear counterpart of {@link #int8WeightConv2d}: {@code codes} {@code [out, in]} row-major. */
-    default Int8WeightLayer int8WeightLinear(byte[] codes, int out, int in, float[] scales) {
-        return codedWeightLinear(WeightCodes.S8, codes, out, in, scales);
+    default CodedWeightLayer int8WeightLinear(byte[] codes, int out, int in, float[] scales) {
+        return codedWeightLinear(WeightFormat.INT8, codes, out, in, scales);
     }
 
     /**
@@ -65,14 +66,14 @@ public interface Kernels {
      * codes on the Java heap and decodes them exactly per call for
      * {@link #conv2d(Workspace, Conv2dSpec, Tensor, Tensor, Tensor, Tensor, float)}; backends may keep them natively.
      */
-    default Int8WeightLayer codedWeightConv2d(Conv2dSpec spec, WeightCodes format, byte[] codes, float[] scales) {
-        return new DecodingInt8WeightLayer(format.label() + " conv2d " + spec, format, spec.weightShape(), codes, scales,
+    default CodedWeightLayer codedWeightConv2d(Conv2dSpec spec, WeightFormat format, byte[] codes, float[] scales) {
+        return new DecodingCodedWeightLayer(format.label() + " conv2d " + spec, format, spec.weightShape(), codes, scales,
                 (ws, x, w, b, r, s) -> conv2d(ws, spec, x, w, b, r, s));
     }
 
     /** The linear counterpart of {@link #codedWeightConv2d}: {@code codes} {@code [out, in]} row-major. */
-    default Int8WeightLayer codedWeightLinear(WeightCodes format, byte[] codes, int out, int in, float[] scales) {
-        return new DecodingInt8WeightLayer(format.label() + " linear [" + out + ", " + in + "]", format, new long[]{out, in}, codes, scales, this::linear);
+    default CodedWeightLayer codedWeightLinear(WeightFormat format, byte[] codes, int out, int in, float[] scales) {
+        return new DecodingCodedWeightLayer(format.label() + " linear [" + out + ", " + in + "]", format, new long[]{out, in}, codes, scales, this::linear);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.unet4j.core.kernels;
 
-import dev.unet4j.core.io.Float8;
+import dev.unet4j.core.codes.Fp8Format;
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
@@ -21,16 +22,16 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * FP8 W8A32 layers ({@link Kernels#codedWeightConv2d}, {@link Kernels#codedWeightLinear} with E4M3 and E5M2 codes):
  * every one of the 256 codes of each format through each oneDNN route (codes widened to f16 for a decompressing
- * matmul; scaled f8 -> f32 reorder into the convolution's layout) against {@link Float8}'s decoding, and
+ * matmul; scaled f8 -> f32 reorder into the convolution's layout) against {@link Fp8Format}'s decoding, and
  * random finite codes against the reference float layer run on weights dequantized here; plus the portable default
  * of {@link ReferenceKernels}.
  */
 class DnnlFp8WeightLayerTest {
-    private static final WeightCodes[] FORMATS = {WeightCodes.F8_E4M3, WeightCodes.F8_E5M2};
+    private static final WeightFormat[] FORMATS = {WeightFormat.FP8_E4M3, WeightFormat.FP8_E5M2};
     private static final int IN = 16;
 
-    private static float value(WeightCodes format, byte code) {
-        return format == WeightCodes.F8_E4M3 ? Float8.decodeE4M3(code) : Float8.decodeE5M2(code);
+    private static float value(WeightFormat format, byte code) {
+        return (format == WeightFormat.FP8_E4M3 ? Fp8Format.E4M3 : Fp8Format.E5M2).decode(code);
     }
 
     private static float[] scales(Random r, int n) {
@@ -40,7 +41,7 @@ class DnnlFp8WeightLayerTest {
     }
 
     /** Random codes of finite values (weights are encoded saturating, so NaN and infinity never occur in them). */
-    private static byte[] finiteCodes(Random r, WeightCodes format, int n) {
+    private static byte[] finiteCodes(Random r, WeightFormat format, int n) {
         byte[] q = new byte[n];
         for (int i = 0; i < n; i++) {
             do q[i] = (byte) r.nextInt(256); while (!Float.isFinite(value(format, q[i])));
@@ -48,7 +49,7 @@ class DnnlFp8WeightLayerTest {
         return q;
     }
 
-    private static Tensor dequantize(WeightCodes format, byte[] q, byte[] remap, float[] scale, long... shape) {
+    private static Tensor dequantize(WeightFormat format, byte[] q, byte[] remap, float[] scale, long... shape) {
         int perRow = q.length / scale.length;
         float[] w = new float[q.length];
         for (int i = 0; i < q.length; i++) w[i] = value(format, remap == null ? q[i] : remap[q[i] & 0xFF]) * scale[i / perRow];
@@ -60,7 +61,7 @@ class DnnlFp8WeightLayerTest {
      * kernel) and +0 elsewhere; the input is 1 at that position and 0 elsewhere, so each output is exactly
      * {@code value(o) * scale[o]}: infinities stay infinite and NaNs NaN (no other term is non-finite).
      */
-    private static void assertEveryCode(String what, WeightCodes format, float[] scale, float[] got, int pixels) {
+    private static void assertEveryCode(String what, WeightFormat format, float[] scale, float[] got, int pixels) {
         for (int o = 0; o < 256; o++) {
             float want = value(format, (byte) o) * scale[o];
             for (int p = 0; p < pixels; p++) {
@@ -85,11 +86,11 @@ class DnnlFp8WeightLayerTest {
         for (int o = 0; o < 256; o++) scale[o] = 0.5f + r.nextFloat();
         float[] onehot = new float[IN];
         onehot[0] = 1;
-        for (WeightCodes format : FORMATS) {
+        for (WeightFormat format : FORMATS) {
             for (Kernels k : new Kernels[]{DNNL, REF}) {
                 byte[] linearCodes = new byte[256 * IN];
                 for (int o = 0; o < 256; o++) linearCodes[o * IN] = (byte) o;
-                try (Int8WeightLayer layer = k.codedWeightLinear(format, linearCodes, 256, IN, scale);
+                try (CodedWeightLayer layer = k.codedWeightLinear(format, linearCodes, 256, IN, scale);
                      Workspace ws = k.newWorkspace(Allocator.direct()); Tensor x = Tensor.of(onehot, 1, IN);
                      Tensor y = layer.forward(ws, x, null, null, 1f, null)) {
                     assertEquals(format, layer.format());
@@ -103,7 +104,7 @@ class DnnlFp8WeightLayerTest {
                     int taps = kernel * kernel;
                     byte[] convCodes = new byte[256 * IN * taps];
                     for (int o = 0; o < 256; o++) convCodes[o * IN * taps + taps / 2] = (byte) o; // input channel 0, centre tap
-                    try (Int8WeightLayer layer = k.codedWeightConv2d(spec, format, convCodes, scale);
+                    try (CodedWeightLayer layer = k.codedWeightConv2d(spec, format, convCodes, scale);
                          Workspace ws = k.newWorkspace(Allocator.direct()); Tensor x = Tensor.of(channelZeroOnes(pixels), 1, IN, size, size);
                          Tensor y = layer.forward(ws, x, null, null, 1f, null)) {
                         assertArrayEquals(convCodes, layer.codes(), spec + ": codes read back");
@@ -127,7 +128,7 @@ class DnnlFp8WeightLayerTest {
     void convolutionsMatchTheReferenceOfDequantizedWeights() {
         Random r = new Random(73);
         try (var t = new DnnlTestSupport.Tensors(74)) {
-            for (WeightCodes format : FORMATS) {
+            for (WeightFormat format : FORMATS) {
                 for (Object[] c : CONVS) {
                     Conv2dSpec spec = (Conv2dSpec) c[0];
                     long[] in = (long[]) c[1];
@@ -137,7 +138,7 @@ class DnnlFp8WeightLayerTest {
                     Tensor bias = t.randn(spec.outChannels());
                     Tensor res = t.randn(in[0], spec.outChannels(), spec.outH(in[1]), spec.outW(in[2]));
                     for (Kernels k : new Kernels[]{DNNL, REF}) {
-                        try (Int8WeightLayer layer = k.codedWeightConv2d(spec, format, q, sc);
+                        try (CodedWeightLayer layer = k.codedWeightConv2d(spec, format, q, sc);
                              Tensor w = dequantize(format, q, null, sc, spec.weightShape());
                              Workspace kws = k.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                              Tensor got = layer.forward(kws, x, bias, res, 0.5f, null); Tensor want = REF.conv2d(rws, spec, x, w, bias, res, 0.5f)) {
@@ -160,11 +161,11 @@ class DnnlFp8WeightLayerTest {
         try (var t = new DnnlTestSupport.Tensors(76)) {
             int in = 48, out = 40;
             Tensor x = t.randn(3, 5, in), bias = t.randn(out), res = t.randn(3, 5, out), strided = t.randnPadded(3, 5, in);
-            for (WeightCodes format : FORMATS) {
+            for (WeightFormat format : FORMATS) {
                 byte[] q = finiteCodes(r, format, in * out);
                 float[] sc = scales(r, out);
                 for (Kernels k : new Kernels[]{DNNL, REF}) {
-                    try (Int8WeightLayer layer = k.codedWeightLinear(format, q, out, in, sc)) {
+                    try (CodedWeightLayer layer = k.codedWeightLinear(format, q, out, in, sc)) {
                         for (byte[] map : new byte[][]{null, dropLowMantissaBit}) {
                             try (Tensor w = dequantize(format, q, map, sc, out, in);
                                  Workspace kws = k.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
@@ -185,11 +186,11 @@ class DnnlFp8WeightLayerTest {
     void bf16ComputeRunsOnTheDecodedWeights() {
         Random r = new Random(77);
         Conv2dSpec spec = Conv2dSpec.of(16, 64, 3, 1, 1);
-        WeightCodes format = WeightCodes.F8_E4M3;
+        WeightFormat format = WeightFormat.FP8_E4M3;
         byte[] cq = finiteCodes(r, format, (int) Tensor.numel(spec.weightShape())), lq = finiteCodes(r, format, 40 * 48);
         float[] cs = scales(r, 64), ls = scales(r, 40);
         try (var t = new DnnlTestSupport.Tensors(78); DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
-             Int8WeightLayer conv = bf16.codedWeightConv2d(spec, format, cq, cs); Int8WeightLayer lin = bf16.codedWeightLinear(format, lq, 40, 48, ls);
+             CodedWeightLayer conv = bf16.codedWeightConv2d(spec, format, cq, cs); CodedWeightLayer lin = bf16.codedWeightLinear(format, lq, 40, 48, ls);
              Tensor cw = dequantize(format, cq, null, cs, spec.weightShape()); Tensor lw = dequantize(format, lq, null, ls, 40, 48);
              Workspace ws = bf16.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
             Tensor x = t.randn(1, 16, 4, 5), tokens = t.randn(2, 7, 48);

@@ -82,7 +82,7 @@ class DnnlInt8WeightLayerTest {
                 Tensor bias = t.randn(spec.outChannels());
                 Tensor res = t.randn(in[0], spec.outChannels(), spec.outH(in[1]), spec.outW(in[2]));
                 for (Kernels k : new Kernels[]{DNNL, REF}) {
-                    try (Int8WeightLayer layer = k.int8WeightConv2d(spec, q, sc)) {
+                    try (CodedWeightLayer layer = k.int8WeightConv2d(spec, q, sc)) {
                         assertArrayEquals(q, layer.codes(), spec + ": codes read back");
                         assertEquals(q.length + 4L * sc.length, layer.residentBytes());
                         for (byte[] map : new byte[][]{null, remap(), halfEvenShift(2), halfEvenShift(5)}) {
@@ -111,7 +111,7 @@ class DnnlInt8WeightLayerTest {
             float[] sc = scales(r, out);
             Tensor x = t.randn(3, 5, in), bias = t.randn(out), res = t.randn(3, 5, out), strided = t.randnPadded(3, 5, in);
             for (Kernels k : new Kernels[]{DNNL, REF}) {
-                try (Int8WeightLayer layer = k.int8WeightLinear(q, out, in, sc)) {
+                try (CodedWeightLayer layer = k.int8WeightLinear(q, out, in, sc)) {
                     assertArrayEquals(q, layer.codes());
                     for (byte[] map : new byte[][]{null, remap(), halfEvenShift(2), halfEvenShift(5)}) {
                         try (Tensor w = dequantize(q, map, sc, out, in);
@@ -134,7 +134,7 @@ class DnnlInt8WeightLayerTest {
         byte[] cq = codes(r, (int) Tensor.numel(spec.weightShape())), lq = codes(r, 40 * 48);
         float[] cs = scales(r, 64), ls = scales(r, 40);
         try (var t = new DnnlTestSupport.Tensors(66); DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
-             Int8WeightLayer conv = bf16.int8WeightConv2d(spec, cq, cs); Int8WeightLayer lin = bf16.int8WeightLinear(lq, 40, 48, ls);
+             CodedWeightLayer conv = bf16.int8WeightConv2d(spec, cq, cs); CodedWeightLayer lin = bf16.int8WeightLinear(lq, 40, 48, ls);
              Tensor cw = dequantize(cq, null, cs, spec.weightShape()); Tensor lw = dequantize(lq, null, ls, 40, 48);
              Workspace ws = bf16.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
             Tensor x = t.randn(1, 16, 4, 5), tokens = t.randn(2, 7, 48);
@@ -154,7 +154,7 @@ class DnnlInt8WeightLayerTest {
         float[] zero = new float[6];
         assertThrows(IllegalArgumentException.class, () -> DNNL.int8WeightConv2d(spec, new byte[6 * 4 * 9], zero));
         float[] ones = {1, 1, 1, 1, 1, 1};
-        try (Int8WeightLayer layer = DNNL.int8WeightConv2d(spec, new byte[6 * 4 * 9], ones); Workspace ws = DNNL.newWorkspace(Allocator.direct());
+        try (CodedWeightLayer layer = DNNL.int8WeightConv2d(spec, new byte[6 * 4 * 9], ones); Workspace ws = DNNL.newWorkspace(Allocator.direct());
              Tensor x = Tensor.allocate(1, 4, 5, 5)) {
             assertThrows(IllegalArgumentException.class, () -> layer.forward(ws, x, null, null, 1f, new byte[255]));
         }

@@ -1,8 +1,8 @@
 package dev.unet4j.e2e.reliability;
 
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.model.ModelException;
-import dev.unet4j.core.model.ShardFolders;
+import dev.unet4j.core.checkpoint.ModelException;
+import dev.unet4j.core.checkpoint.ShardFolders;
 import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.unet.LoadOptions;
@@ -22,8 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import static dev.unet4j.core.model.ShardFolders.INDEX;
-import static dev.unet4j.core.model.ShardFolders.shardName;
+import static dev.unet4j.core.checkpoint.ShardFolders.INDEX;
+import static dev.unet4j.core.checkpoint.ShardFolders.shardName;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -61,7 +61,7 @@ final class Models {
         Path fx = Fixtures.fixture("unet2d-cond-sd-tiny");
         try {
             return SchedulerConfig.parse(new ObjectMapper().readTree(Files.readString(fx.resolve("meta.json")))
-                    .get("trajectory_ddim").get("scheduler_config"), fx + "/meta.json");
+                    .get("trajectory_ddim").get("scheduler_config").toString(), fx + "/meta.json");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -3,7 +3,7 @@ package dev.unet4j.e2e.reliability;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.io.TensorInfo;
-import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.checkpoint.ModelException;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
 import dev.unet4j.quantization.nn.QuantizedUNets;

@@ -1,6 +1,6 @@
 package dev.unet4j.pipeline.checkpoint;
 
-import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.checkpoint.ModelException;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,7 @@
 package dev.unet4j.pipeline.checkpoint;
 
-import dev.unet4j.core.model.ModelException;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.ModelException;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.text.ClipTextConfig;
 import dev.unet4j.unet.ParameterSource;
 import dev.unet4j.unet.config.UNet2DConditionConfig;

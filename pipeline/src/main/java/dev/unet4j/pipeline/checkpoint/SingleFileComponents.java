@@ -1,8 +1,8 @@
 package dev.unet4j.pipeline.checkpoint;
 
 import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.core.model.DiffusersConfig;
-import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelException;
 import dev.unet4j.pipeline.QuantizedLayers;
 import dev.unet4j.pipeline.lora.LayerCatalog;
 import dev.unet4j.quantization.spec.QuantSpec;

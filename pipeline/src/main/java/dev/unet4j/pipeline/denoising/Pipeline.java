@@ -9,8 +9,8 @@ import dev.unet4j.samplers.SamplingRequest;
 import dev.unet4j.samplers.StepCallback;
 import dev.unet4j.samplers.guidance.DiffusionModel;
 import dev.unet4j.samplers.guidance.Guidance;
-import dev.unet4j.unet.UNet2DModel;
 import dev.unet4j.unet.UNetModel;
+import dev.unet4j.unet.config.SampleSize;
 import dev.unet4j.unet.UNetSession;
 
 import java.util.ArrayList;
@@ -174,10 +174,10 @@ public final class Pipeline {
 
     private int[] sampleSize(Generation g) {
         if (g.height() > 0 && g.width() > 0) return new int[] {g.height(), g.width()};
-        Integer s = unet instanceof UNet2DModel m ? m.config().sampleSize() : null;
+        SampleSize s = unet.sampleSize(); // UNet2DModel and UNet2DConditionModel alike
         if (s == null) {
-            throw new IllegalArgumentException("the model's config gives no sample_size here; set it with Generation.size(h, w)");
+            throw new IllegalArgumentException("the model's config gives no sample_size; set it with Generation.size(h, w)");
         }
-        return new int[] {g.height() > 0 ? g.height() : s, g.width() > 0 ? g.width() : s};
+        return new int[] {g.height() > 0 ? g.height() : s.height(), g.width() > 0 ? g.width() : s.width()};
     }
 }

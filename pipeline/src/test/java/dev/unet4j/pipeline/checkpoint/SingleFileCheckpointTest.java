@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
-import dev.unet4j.core.model.ModelException;
+import dev.unet4j.core.checkpoint.ModelException;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.text.ClipTextConfig;
@@ -158,7 +158,7 @@ class SingleFileCheckpointTest {
                 .add(p + "text_projection", proj, d, 2)
                 .add(p + "logit_scale", new float[] {1}, 1)
                 .write(f);
-        ClipTextConfig oneLayer = ClipTextConfig.of(dev.unet4j.core.model.DiffusersConfig.parse("""
+        ClipTextConfig oneLayer = ClipTextConfig.of(dev.unet4j.core.checkpoint.DiffusersConfig.parse("""
                 {"architectures": ["CLIPTextModelWithProjection"], "hidden_size": 4, "intermediate_size": 8, "num_hidden_layers": 1,
                  "num_attention_heads": 1, "projection_dim": 2}""", "test"));
         try (SingleFileCheckpoint c = SingleFileCheckpoint.open(f)) {
@@ -197,7 +197,7 @@ class SingleFileCheckpointTest {
                 .add(te2 + "transformer.resblocks.9.mlp.c_proj.bias", new float[4], 4)
                 .add(te2 + "text_projection", new float[8], 4, 2)
                 .write(f);
-        ClipTextConfig c = ClipTextConfig.of(dev.unet4j.core.model.DiffusersConfig.parse("""
+        ClipTextConfig c = ClipTextConfig.of(dev.unet4j.core.checkpoint.DiffusersConfig.parse("""
                 {"architectures": ["CLIPTextModelWithProjection"], "hidden_size": 4, "intermediate_size": 8, "num_hidden_layers": 10,
                  "num_attention_heads": 1, "projection_dim": 2}""", "test"));
         try (SingleFileCheckpoint ckpt = SingleFileCheckpoint.open(f)) {

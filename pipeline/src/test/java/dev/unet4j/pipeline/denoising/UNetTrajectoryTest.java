@@ -37,7 +37,7 @@ class UNetTrajectoryTest {
     private static void run(String fixture, DenoiserFactory factory, String initialKey, String seedKey) throws Exception {
         JsonNode meta = FixtureJson.read(fixture + "/meta.json").get("trajectory_ddim");
         SafetensorsTestFile st = SafetensorsTestFile.open(Fixtures.fixture(fixture + "/trajectory-ddim.safetensors"));
-        DdimSampler ddim = DdimSampler.fromConfig(SchedulerConfig.parse(meta.get("scheduler_config"), fixture));
+        DdimSampler ddim = DdimSampler.fromConfig(SchedulerConfig.parse(meta.get("scheduler_config").toString(), fixture));
         int steps = meta.get("num_inference_steps").asInt();
         Latents initial = st.latents(initialKey);
         Kernels kernels = new ReferenceKernels();

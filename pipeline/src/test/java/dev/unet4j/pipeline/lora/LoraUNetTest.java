@@ -6,7 +6,7 @@ import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.model.WeightSource;
+import dev.unet4j.core.checkpoint.WeightSource;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.pipeline.lora.LoraFile.Component;
@@ -235,7 +235,7 @@ class LoraUNetTest {
         assertEquals(5, lenient.problems().size(), lenient.getMessage());
         Path ckpt = dir.resolve("evil.ckpt");
         java.nio.file.Files.write(ckpt, new byte[] {(byte) 0x80, 2});
-        assertThrows(dev.unet4j.core.model.ModelException.class, () -> LoraFile.load(ckpt));
+        assertThrows(dev.unet4j.core.checkpoint.ModelException.class, () -> LoraFile.load(ckpt));
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.unet4j.quantization.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
@@ -10,7 +11,6 @@ import dev.unet4j.core.io.TensorInfo;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightQuantizer;
 import dev.unet4j.quantization.nn.QuantizationPlan;
 

@@ -2,6 +2,8 @@ package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ForwardingLayer;
+import dev.unet4j.core.kernels.Layer;
 import dev.unet4j.core.kernels.Linear;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
@@ -25,49 +27,20 @@ public final class CalibratingLayerFactory implements LayerFactory {
     @Override
     public Conv2d conv2d(String path, Conv2dSpec spec, Tensor weight, Tensor bias) {
         Conv2d inner = delegate.conv2d(path, spec, weight, bias);
-        return new Conv2d() {
-            @Override
-            public Conv2dSpec spec() {
-                return inner.spec();
-            }
-
-            @Override
-            public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-                record(ws, path, x);
-                return inner.forward(ws, x, residual, outputScale);
-            }
-
-            @Override
-            public void close() {
-                inner.close();
-            }
-        };
+        return ForwardingLayer.conv2d(inner, recordingFirst(path, inner));
     }
 
     @Override
     public Linear linear(String path, Tensor weight, Tensor bias) {
         Linear inner = delegate.linear(path, weight, bias);
-        return new Linear() {
-            @Override
-            public int inFeatures() {
-                return inner.inFeatures();
-            }
+        return ForwardingLayer.linear(inner, recordingFirst(path, inner));
+    }
 
-            @Override
-            public int outFeatures() {
-                return inner.outFeatures();
-            }
-
-            @Override
-            public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-                record(ws, path, x);
-                return inner.forward(ws, x, residual, outputScale);
-            }
-
-            @Override
-            public void close() {
-                inner.close();
-            }
+    /** Records the input under {@code path}, then runs {@code inner}. */
+    private static ForwardingLayer.Call recordingFirst(String path, Layer inner) {
+        return (ws, x, residual, outputScale) -> {
+            record(ws, path, x);
+            return inner.forward(ws, x, residual, outputScale);
         };
     }
 

@@ -2,12 +2,9 @@ package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
-import dev.unet4j.core.kernels.Workspace;
+import dev.unet4j.core.kernels.ForwardingLayer;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
-
-import java.util.Arrays;
 
 /**
  * A W8A8 convolution: INT8 weights (per output channel) and s8 activations, run by oneDNN's s8 x s8 -> f32 kernel
@@ -15,37 +12,14 @@ import java.util.Arrays;
  * (calibrated), {@code q = rint(clamp(x * (1/scale), -127, 127))}; the result is {@code scale * wScale[o] * sum(q * qw) + bias}.
  * The weight codes live only in oneDNN's packed native copy; no float32 weight is kept.
  */
-public final class Int8Conv2d extends Int8Layer<Conv2d> implements Conv2d {
+public final class Int8Conv2d extends Int8Layer<Conv2d> implements ForwardingLayer.OfConv2d {
     /**
      * @param activationScale static activation scale, or 0 for a dynamic one
      * @param bias            float32 bias or null; copied
      */
     public Int8Conv2d(DnnlKernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, float activationScale) {
-        super(path, matching(path, spec, weight), bias, activationScale, (scales, b) -> activationScale == 0f
+        super(path, WeightShapes.conv2d(path, spec, weight), bias, activationScale, (scales, b) -> activationScale == 0f
                 ? kernels.int8Conv2d(spec, weight.codes(), scales, b)
                 : kernels.int8Conv2d(spec, weight.codes(), scales, b, activationScale));
-    }
-
-    private static QuantizedTensor matching(String path, Conv2dSpec spec, QuantizedTensor weight) {
-        if (!Arrays.equals(weight.shape(), spec.weightShape())) {
-            throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec);
-        }
-        return weight;
-    }
-
-    @Override
-    public Conv2dSpec spec() {
-        return layer.spec();
-    }
-
-    @Override
-    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        Int8Weights.checkPrecision(ws, path);
-        return layer.forward(ws, x, residual, outputScale);
-    }
-
-    @Override
-    public void close() {
-        layer.close();
     }
 }

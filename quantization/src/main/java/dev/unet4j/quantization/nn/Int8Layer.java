@@ -1,31 +1,38 @@
 package dev.unet4j.quantization.nn;
 
+import dev.unet4j.core.kernels.ForwardingLayer;
+import dev.unet4j.core.kernels.Layer;
+import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 /**
  * What {@link Int8Conv2d} and {@link Int8Linear} share: the oneDNN s8 layer {@code L} built from the weight's channel
- * scales and a copy of the bias, its module path, activation scale and resident size.
+ * scales and a copy of the bias, which every call runs after checking the session asks for no lower precision; its
+ * module path, activation scale and resident size.
  */
-abstract class Int8Layer<L> {
+abstract class Int8Layer<L extends Layer> extends ForwardingLayer<L> {
     /** Builds the backend layer from the per-output-channel scales and the bias tensor (null without bias). */
     interface Backend<L> {
         L build(float[] channelScales, Tensor bias);
     }
 
-    protected final String path;
-    protected final L layer;
+    private final String path;
     private final float activationScale;
     private final long residentBytes;
 
     Int8Layer(String path, QuantizedTensor weight, float[] bias, float activationScale, Backend<L> backend) {
-        float[] scales = Int8Weights.channelScales(path, weight);
-        try (Tensor b = bias == null ? null : Tensor.of(bias, bias.length)) {
-            this.layer = backend.build(scales, b);
-        }
+        super(build(path, weight, bias, backend));
         this.path = path;
         this.activationScale = activationScale;
         this.residentBytes = Int8Weights.residentBytes(weight, bias);
+    }
+
+    private static <L> L build(String path, QuantizedTensor weight, float[] bias, Backend<L> backend) {
+        float[] scales = Int8Weights.channelScales(path, weight);
+        try (Tensor b = bias == null ? null : Tensor.of(bias, bias.length)) {
+            return backend.build(scales, b);
+        }
     }
 
     public String path() {
@@ -40,5 +47,11 @@ abstract class Int8Layer<L> {
     /** Bytes this layer keeps for its weight and bias. */
     public long residentBytes() {
         return residentBytes;
+    }
+
+    @Override
+    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
+        Int8Weights.checkPrecision(ws, path);
+        return super.forward(ws, x, residual, outputScale);
     }
 }

@@ -1,8 +1,8 @@
 package dev.unet4j.quantization.nn;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 
 /** Shared checks and bookkeeping of the W8A8 layers ({@link Int8Conv2d}, {@link Int8Linear}). */

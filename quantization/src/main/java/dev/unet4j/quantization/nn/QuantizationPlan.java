@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unet4j.quantization.WeightQuantizer;
+import dev.unet4j.unet.PathGlob;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,7 +13,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Which conv/linear layers to quantize, and how, by {@link PathGlob glob} over diffusers module paths.
+ * Which conv/linear layers to quantize, and how, by {@link PathGlob glob} over diffusers module paths ({@code *} one
+ * path segment, {@code **} any run of segments, as in cache policies' node patterns).
  *
  * <p>A path is resolved in this order: the first matching {@code overrides} entry gives its quantizer (this can
  * also force-quantize a path the float set would keep); else a match in {@code keepFloat} keeps it float32; else it
@@ -29,7 +31,7 @@ import java.util.Optional;
 public record QuantizationPlan(WeightQuantizer defaultQuantizer, List<PathGlob> keepFloat, Map<PathGlob, WeightQuantizer> overrides) {
 
     public static final List<String> DEFAULT_KEEP_FLOAT = List.of(
-            "time_embedding", "time_embedding.*", "class_embedding", "class_embedding.*", "conv_in", "conv_out", "*.conv_shortcut", "*norm*");
+            "time_embedding", "time_embedding.**", "class_embedding", "class_embedding.**", "conv_in", "conv_out", "**.conv_shortcut", "**norm**");
 
     public QuantizationPlan {
         keepFloat = List.copyOf(keepFloat);
@@ -56,7 +58,7 @@ public record QuantizationPlan(WeightQuantizer defaultQuantizer, List<PathGlob> 
     /** This plan with {@code glob} quantized by {@code quantizer}, before earlier overrides and the float set. */
     public QuantizationPlan override(String glob, WeightQuantizer quantizer) {
         Map<PathGlob, WeightQuantizer> o = new LinkedHashMap<>();
-        o.put(new PathGlob(glob), quantizer);
+        o.put(PathGlob.of(glob), quantizer);
         o.putAll(overrides);
         return new QuantizationPlan(defaultQuantizer, keepFloat, o);
     }
@@ -80,9 +82,9 @@ public record QuantizationPlan(WeightQuantizer defaultQuantizer, List<PathGlob> 
         if (defaultQuantizer == null) root.putNull("default");
         else root.set("default", describe(defaultQuantizer));
         ArrayNode keep = root.putArray("keepFloat");
-        keepFloat.forEach(g -> keep.add(g.glob()));
+        keepFloat.forEach(g -> keep.add(g.toString()));
         ObjectNode o = root.putObject("overrides");
-        overrides.forEach((g, q) -> o.set(g.glob(), describe(q)));
+        overrides.forEach((g, q) -> o.set(g.toString(), describe(q)));
         return root;
     }
 
@@ -94,6 +96,6 @@ public record QuantizationPlan(WeightQuantizer defaultQuantizer, List<PathGlob> 
     }
 
     private static List<PathGlob> globs(List<String> s) {
-        return s.stream().map(PathGlob::new).toList();
+        return s.stream().map(g -> PathGlob.of(g)).toList();
     }
 }

@@ -3,11 +3,8 @@ package dev.unet4j.quantization.nn;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
-import dev.unet4j.core.kernels.Workspace;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
-import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -25,26 +22,13 @@ public final class QuantizedConv2d extends QuantizedLayer implements Conv2d {
 
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedConv2d(Kernels kernels, String path, Conv2dSpec spec, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
-        super(new QuantizedWeight(path, matching(path, spec, weight), bias, correctedBias,
+        super(new QuantizedWeight(path, WeightShapes.conv2d(path, spec, weight), bias, correctedBias,
                 (format, codes, scales) -> kernels.codedWeightConv2d(spec, format, codes, scales)));
         this.spec = spec;
-    }
-
-    private static QuantizedTensor matching(String path, Conv2dSpec spec, QuantizedTensor weight) {
-        if (!Arrays.equals(weight.shape(), spec.weightShape())) {
-            throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec
-                    + " (expected " + Arrays.toString(spec.weightShape()) + ")");
-        }
-        return weight;
     }
 
     @Override
     public Conv2dSpec spec() {
         return spec;
-    }
-
-    @Override
-    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        return run(ws, x, residual, outputScale);
     }
 }

@@ -1,16 +1,17 @@
 package dev.unet4j.quantization.nn;
 
-import dev.unet4j.core.kernels.Int8WeightLayer;
+import dev.unet4j.core.kernels.CodedWeightLayer;
+import dev.unet4j.core.kernels.Layer;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 /**
  * What {@link QuantizedConv2d} and {@link QuantizedLinear} share: the W8A32 weight, run by the backend's
- * {@link Int8WeightLayer} (INT8 codes at the session's double-rounding precision through a code remapping, FP8 codes
+ * {@link CodedWeightLayer} (INT8 codes at the session's double-rounding precision through a code remapping, FP8 codes
  * at their stored precision).
  */
-abstract class QuantizedLayer implements AutoCloseable {
+abstract class QuantizedLayer implements Layer {
     protected final QuantizedWeight weight;
 
     QuantizedLayer(QuantizedWeight weight) {
@@ -32,7 +33,8 @@ abstract class QuantizedLayer implements AutoCloseable {
     }
 
     /** {@code (op(x, w) + bias + residual) * outputScale} at the bit width {@code ws} asks for. */
-    protected final Tensor run(Workspace ws, Tensor x, Tensor residual, float outputScale) {
+    @Override
+    public final Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
         int bits = weight.bits(ws);
         return weight.layer().forward(ws, x, weight.bias(bits), residual, outputScale, QuantizedWeight.remap(bits));
     }

@@ -2,8 +2,6 @@ package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
-import dev.unet4j.core.kernels.Workspace;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.QuantizedTensor;
 
 import java.util.Map;
@@ -19,15 +17,10 @@ public final class QuantizedLinear extends QuantizedLayer implements Linear {
 
     /** With biases corrected per bit width ({@code bits -> bias}), used instead of {@code bias} at those widths; copied. */
     public QuantizedLinear(Kernels kernels, String path, QuantizedTensor weight, float[] bias, Map<Integer, float[]> correctedBias) {
-        super(new QuantizedWeight(path, twoDimensional(path, weight), bias, correctedBias,
+        super(new QuantizedWeight(path, WeightShapes.linear(path, weight), bias, correctedBias,
                 (format, codes, scales) -> kernels.codedWeightLinear(format, codes, (int) weight.shape()[0], (int) weight.shape()[1], scales)));
         this.out = weight.channels();
         this.in = weight.channelLength();
-    }
-
-    private static QuantizedTensor twoDimensional(String path, QuantizedTensor weight) {
-        if (weight.shape().length != 2) throw new IllegalArgumentException(path + ": linear weight must be [out, in], got " + weight);
-        return weight;
     }
 
     @Override
@@ -38,10 +31,5 @@ public final class QuantizedLinear extends QuantizedLayer implements Linear {
     @Override
     public int outFeatures() {
         return out;
-    }
-
-    @Override
-    public Tensor forward(Workspace ws, Tensor x, Tensor residual, float outputScale) {
-        return run(ws, x, residual, outputScale);
     }
 }

@@ -6,13 +6,9 @@ import dev.unet4j.quantization.QuantizedTensor;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.ParameterSource;
-import dev.unet4j.unet.UNet2DConditionModel;
-import dev.unet4j.unet.UNet2DModel;
 import dev.unet4j.unet.UNetModel;
-import dev.unet4j.unet.UnsupportedConfigException;
-import dev.unet4j.unet.config.ConfigReader;
-import dev.unet4j.unet.config.UNet2DConditionConfig;
-import dev.unet4j.unet.config.UNet2DConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.unet.config.UNetConfig;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -76,7 +72,7 @@ public final class QuantizedUNets {
     /** A folder written by {@link QuantizedCheckpoint#write}: its stored codes become the layers' weights as they are. */
     public static UNetModel loadCheckpoint(Path folder, Kernels kernels) throws IOException {
         QuantizedCheckpoint ckpt = QuantizedCheckpoint.read(folder);
-        ConfigReader cfg = ConfigReader.of(ckpt.config());
+        UNetConfig cfg = UNetConfig.of(DiffusersConfig.parse(ckpt.config(), folder.resolve("config.json").toString()));
         ParameterSource source = new ParameterSource() {
             @Override
             public Tensor load(String name, long[] expectedShape) {
@@ -90,10 +86,6 @@ public final class QuantizedUNets {
         };
         LoadOptions options = LoadOptions.of(kernels).withLayerFactory(k -> new QuantizingLayerFactory(k, WeightSource.of(ckpt)));
         String name = folder.resolve(QuantizedCheckpoint.WEIGHTS_FILE).toString();
-        return switch (cfg.className()) {
-            case "UNet2DModel" -> UNet2DModel.build(UNet2DConfig.from(cfg), source, name, options);
-            case "UNet2DConditionModel" -> UNet2DConditionModel.build(UNet2DConditionConfig.from(cfg), source, name, options);
-            default -> throw new UnsupportedConfigException(folder + ": _class_name " + cfg.className() + " is not UNet2DModel or UNet2DConditionModel");
-        };
+        return UNetModel.build(cfg, source, name, options);
     }
 }

@@ -1,12 +1,11 @@
 package dev.unet4j.quantization.nn;
 
-import dev.unet4j.core.kernels.Int8WeightLayer;
-import dev.unet4j.core.kernels.WeightCodes;
+import dev.unet4j.core.codes.WeightFormat;
+import dev.unet4j.core.kernels.CodedWeightLayer;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.DoubleRounding;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 
 import java.util.HashMap;
@@ -14,7 +13,7 @@ import java.util.Map;
 
 /**
  * What a quantized layer keeps: its weight codes and scales, a float32 copy of its bias (small), plus the module
- * path the precision is looked up by. The INT8 or FP8 codes go to the backend's {@link Int8WeightLayer} (native
+ * path the precision is looked up by. The INT8 or FP8 codes go to the backend's {@link CodedWeightLayer} (native
  * memory on oneDNN, decoded there per call; no copy stays on the Java heap).
  */
 final class QuantizedWeight implements AutoCloseable {
@@ -29,13 +28,13 @@ final class QuantizedWeight implements AutoCloseable {
     private final WeightFormat format;
     private final long[] shape;
     private final boolean perTensorScale; // one scale for all channels (given back that way by weight())
-    private final Int8WeightLayer layer; // the backend's layer holding the codes and scales
+    private final CodedWeightLayer layer; // the backend's layer holding the codes and scales
     private final Tensor bias; // owned; null when the layer has none
     private final Map<Integer, Tensor> correctedBias = new HashMap<>(); // owned; by bits
 
     /** Makes the backend layer from row-major codes of the given element type and per-output-channel scales. */
     interface LayerFactory {
-        Int8WeightLayer create(WeightCodes format, byte[] codes, float[] scales);
+        CodedWeightLayer create(WeightFormat format, byte[] codes, float[] scales);
     }
 
     /**
@@ -54,18 +53,9 @@ final class QuantizedWeight implements AutoCloseable {
         correctedBias.forEach((bits, b) -> checkBias(b, bits + "-bit corrected bias"));
         float[] perChannel = new float[weight.channels()];
         for (int c = 0; c < perChannel.length; c++) perChannel[c] = weight.scale(c);
-        this.layer = backend.create(codes(format), weight.codes(), perChannel);
+        this.layer = backend.create(format, weight.codes(), perChannel);
         this.bias = bias == null ? null : Tensor.of(bias, bias.length);
         correctedBias.forEach((bits, b) -> this.correctedBias.put(bits, Tensor.of(b, b.length)));
-    }
-
-    /** The backend's element type of {@code format}'s codes. */
-    private static WeightCodes codes(WeightFormat format) {
-        return switch (format) {
-            case INT8 -> WeightCodes.S8;
-            case FP8_E4M3 -> WeightCodes.F8_E4M3;
-            case FP8_E5M2 -> WeightCodes.F8_E5M2;
-        };
     }
 
     private void checkBias(float[] b, String what) {
@@ -101,7 +91,7 @@ final class QuantizedWeight implements AutoCloseable {
     }
 
     /** The backend layer holding the codes. */
-    Int8WeightLayer layer() {
+    CodedWeightLayer layer() {
         return layer;
     }
 

@@ -1,5 +1,6 @@
 package dev.unet4j.quantization.nn;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
@@ -8,16 +9,15 @@ import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.DoubleRounding;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.mixed.BiasCorrection;
 import dev.unet4j.unet.LayerFactory;
 
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.function.Function;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Builds a model's conv/linear layers from a {@link WeightSource} (a {@link QuantizationPlan} applied at load time,

@@ -1,11 +1,15 @@
 package dev.unet4j.quantization.spec;
 
+import dev.unet4j.core.codes.WeightFormat;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelFiles;
+import dev.unet4j.core.checkpoint.ModelLocator;
+import dev.unet4j.unet.config.UNetConfig;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.quantization.DoubleRounding;
 import dev.unet4j.quantization.Granularity;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.WeightQuantizer;
 import dev.unet4j.quantization.mixed.LayerSensitivity;
@@ -15,9 +19,9 @@ import dev.unet4j.quantization.nn.Int8Activations;
 import dev.unet4j.quantization.nn.QuantizationPlan;
 import dev.unet4j.quantization.nn.QuantizedUNets;
 import dev.unet4j.quantization.nn.QuantizingLayerFactory;
-import dev.unet4j.quantization.nn.WeightSource;
 import dev.unet4j.quantization.nn.UNetSensitivityProbe;
 import dev.unet4j.quantization.nn.WeightFootprint;
+import dev.unet4j.quantization.nn.WeightSource;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;
@@ -247,6 +251,12 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
      *                                  int8-w8a8 off oneDNN) or {@code mixed:} gets no calibration inputs
      */
     public Loaded load(Path folder, Kernels kernels, List<UNetInputs> calibration) throws IOException {
+        ModelFiles files = ModelLocator.locate(folder);
+        return load(files, UNetConfig.of(DiffusersConfig.load(files.configJson())), kernels, calibration);
+    }
+
+    /** {@link #load(Path, Kernels, List)} of files already located and a config already read (neither is done again). */
+    public Loaded load(ModelFiles files, UNetConfig config, Kernels kernels, List<UNetInputs> calibration) throws IOException {
         if (scheme == Scheme.BF16 && !(kernels instanceof DnnlKernels d && d.options().bf16Compute())) {
             throw new IllegalArgumentException(text + ": needs oneDNN kernels with bf16 compute (new DnnlKernels(spec.kernelOptions())), got " + kernels.name());
         }
@@ -254,11 +264,11 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
             throw new IllegalArgumentException(text + ": mixed precision needs calibration inputs to measure layer sensitivities");
         }
         QuantizingLayerFactory factory = layerFactory(kernels, weightSource());
-        UNetModel model = UNetModel.load(folder, LoadOptions.of(kernels).withLayerFactory(k -> factory));
+        UNetModel model = UNetModel.load(files, config, LoadOptions.of(kernels).withLayerFactory(k -> factory));
         QuantizedUNets.Loaded q = new QuantizedUNets.Loaded(model, factory.quantizedLayers(), factory.footprint());
         try {
             WeightPrecision precision = switch (scheme) {
-                case MIXED -> mixedPrecision(folder, kernels, q, calibration);
+                case MIXED -> mixedPrecision(files, config, kernels, q, calibration);
                 default -> precision();
             };
             return new Loaded(q.model(), precision, q.footprint());
@@ -274,7 +284,7 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
         return n;
     }
 
-    private WeightPrecision mixedPrecision(Path folder, Kernels kernels, QuantizedUNets.Loaded q, List<UNetInputs> calibration) throws IOException {
+    private WeightPrecision mixedPrecision(ModelFiles files, UNetConfig config, Kernels kernels, QuantizedUNets.Loaded q, List<UNetInputs> calibration) throws IOException {
         long budgetBytes = budget.knapsackBytes(q.footprint(), q.layers());
         if (budgetBytes <= 0) {
             // refused before the float model loads and the (long) sensitivity measurement runs
@@ -282,7 +292,7 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
                     + "float32 layers, biases and scales (" + (q.footprint().residentBytes() - codesAt8(q)) + " bytes) are counted;"
                     + " give a larger budget");
         }
-        try (UNetModel floatModel = UNetModel.load(folder, LoadOptions.of(kernels))) {
+        try (UNetModel floatModel = UNetModel.load(files, config, LoadOptions.of(kernels))) {
             UNetSensitivityProbe probe = new UNetSensitivityProbe(floatModel, q.model(), calibration);
             List<LayerSensitivity> sens = SensitivityAnalysis.measure(UNetSensitivityProbe.shapes(q.layers()), MIXED_BITS, probe);
             try {

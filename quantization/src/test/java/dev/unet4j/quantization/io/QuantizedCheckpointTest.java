@@ -2,12 +2,12 @@ package dev.unet4j.quantization.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.io.DType;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.quantization.Granularity;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightQuantizer;
 import dev.unet4j.quantization.nn.QuantizationPlan;
 import org.junit.jupiter.api.Test;
@@ -29,8 +29,8 @@ class QuantizedCheckpointTest {
     void quantizesTheDigitsModelAndRoundTripsByteExact(@TempDir Path dir) throws Exception {
         Path source = Fixtures.model("digits-16");
         QuantizationPlan plan = QuantizationPlan.defaults(WeightQuantizer.int8PerChannel())
-                .override("*.attentions.*", WeightQuantizer.of(WeightFormat.FP8_E4M3, Granularity.PER_OUTPUT_CHANNEL))
-                .override("*.time_emb_proj", WeightQuantizer.of(WeightFormat.FP8_E5M2, Granularity.PER_TENSOR));
+                .override("**.attentions.**", WeightQuantizer.of(WeightFormat.FP8_E4M3, Granularity.PER_OUTPUT_CHANNEL))
+                .override("**.time_emb_proj", WeightQuantizer.of(WeightFormat.FP8_E5M2, Granularity.PER_TENSOR));
         QuantizedCheckpoint ckpt = QuantizedCheckpoint.quantize(source, plan);
         Path first = dir.resolve("first"), second = dir.resolve("second");
         ckpt.write(first);
@@ -67,8 +67,8 @@ class QuantizedCheckpointTest {
             JsonNode meta = new ObjectMapper().readTree(st.metadata().get(QuantizedCheckpoint.METADATA_KEY));
             assertEquals(1, meta.get("version").asInt());
             assertEquals("INT8", meta.at("/weights/down_blocks.0.resnets.0.conv1.weight/format").asText());
-            assertEquals("FP8_E4M3", meta.at("/plan/overrides/*.attentions.*/format").asText());
-            assertTrue(meta.at("/plan/keepFloat").toString().contains("*.conv_shortcut"));
+            assertEquals("FP8_E4M3", meta.at("/plan/overrides/**.attentions.**/format").asText());
+            assertTrue(meta.at("/plan/keepFloat").toString().contains("\"**.conv_shortcut\""));
         }
         // Storage: the 111 conv/linear weights of the float model mostly become bytes.
         long floatBytes = Files.size(source.resolve(QuantizedCheckpoint.WEIGHTS_FILE));

@@ -1,5 +1,6 @@
 package dev.unet4j.quantization.nn;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Linear;
@@ -10,7 +11,6 @@ import dev.unet4j.core.tensor.PoolingAllocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.WeightQuantizer;
 import dev.unet4j.quantization.activation.ActivationQuantParams;

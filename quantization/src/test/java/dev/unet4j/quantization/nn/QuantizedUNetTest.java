@@ -1,11 +1,11 @@
 package dev.unet4j.quantization.nn;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.quantization.Granularity;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.WeightQuantizer;
 import dev.unet4j.quantization.io.QuantizedCheckpoint;

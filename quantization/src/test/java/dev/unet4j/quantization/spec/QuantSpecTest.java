@@ -1,9 +1,9 @@
 package dev.unet4j.quantization.spec;
 
+import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.quantization.QuantizedTensor;
-import dev.unet4j.quantization.WeightFormat;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.nn.Int8Activations;
 import dev.unet4j.quantization.nn.WeightFootprint;

@@ -1,35 +1,31 @@
 package dev.unet4j.samplers.schedule;
 
-import com.fasterxml.jackson.core.json.JsonReadFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelException;
 import dev.unet4j.samplers.PredictionType;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
- * A diffusers {@code scheduler_config.json} of any scheduler class. The training-schedule fields are parsed with
- * diffusers' defaults (identical across scheduler classes); the per-scheduler fields stay in {@link #raw()} and are
- * read by each sampler's options with that sampler's own defaults, because the same key (e.g.
- * {@code timestep_spacing}) has different defaults in different diffusers classes.
+ * A diffusers {@code scheduler_config.json} of any scheduler class, read by core's one config reader
+ * ({@link DiffusersConfig}: the same integer and float rules, the same messages). The training-schedule fields are
+ * parsed with diffusers' defaults (identical across scheduler classes); the per-scheduler fields are read through
+ * {@link #string}, {@link #integer}, ... by each sampler's options with that sampler's own defaults, because the same
+ * key (e.g. {@code timestep_spacing}) has different defaults in different diffusers classes. A key present with
+ * {@code null} takes the default here (schedulers treat None as "unset"). Numbers may be {@code Infinity}
+ * (Python's {@code float('inf')}, e.g. DPM-Solver's {@code lambda_min_clipped}), never NaN.
  *
  * @param className     {@code _class_name}, or "" when absent
  * @param trainedBetas  explicit betas, or null
+ * @param config        the whole file, for the per-scheduler fields
  * @param source        where the config came from, for error messages
  */
 public record SchedulerConfig(String className, int numTrainTimesteps, double betaStart, double betaEnd,
                               String betaSchedule, double[] trainedBetas, PredictionType predictionType,
-                              boolean rescaleBetasZeroSnr, JsonNode raw, String source) {
-    /** Python's json writes float('inf') as Infinity (e.g. DPM-Solver's lambda_min_clipped): accept it. */
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
-
+                              boolean rescaleBetasZeroSnr, DiffusersConfig config, String source) {
     /** Largest {@code num_train_timesteps} accepted (diffusers models train with 1000; arrays are sized by it). */
     public static final int MAX_TRAIN_TIMESTEPS = 100_000;
 
@@ -46,96 +42,86 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
 
     /** diffusers' defaults: 1000 steps, linear 1e-4..0.02, epsilon. */
     public static SchedulerConfig defaults() {
-        return parse(JsonNodeFactory.instance.objectNode(), "<defaults>");
+        return parse("{}", "<defaults>");
     }
 
     public static SchedulerConfig load(Path file) {
         try {
-            return parse(MAPPER.readTree(file.toFile()), file.toString());
+            return of(DiffusersConfig.load(file));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read scheduler config " + file, e);
+            throw new UncheckedIOException("cannot read scheduler config " + file + ": " + e.getMessage(), e);
         }
     }
 
     public static SchedulerConfig parse(String json) {
+        return parse(json, "<json>");
+    }
+
+    /** Parses JSON text; {@code source} names it in error messages. */
+    public static SchedulerConfig parse(String json, String source) {
         try {
-            return parse(MAPPER.readTree(json), "<json>");
-        } catch (IOException e) {
+            return of(DiffusersConfig.parse(json, source));
+        } catch (ModelException e) {
             throw new IllegalArgumentException("invalid scheduler config JSON: " + e.getMessage(), e);
         }
     }
 
-    public static SchedulerConfig parse(JsonNode node, String source) {
-        if (node == null || !node.isObject()) throw new IllegalArgumentException(source + ": scheduler config must be a JSON object");
-        double[] trained = null;
-        JsonNode tb = node.get("trained_betas");
-        if (tb != null && !tb.isNull()) {
-            if (!tb.isArray()) throw new IllegalArgumentException(source + ": trained_betas must be an array");
-            trained = new double[tb.size()];
-            for (int i = 0; i < trained.length; i++) trained[i] = tb.get(i).asDouble();
-        }
-        return new SchedulerConfig(text(node, "_class_name", ""), integer(node, "num_train_timesteps", 1000, source),
-                number(node, "beta_start", 0.0001, source), number(node, "beta_end", 0.02, source),
-                text(node, "beta_schedule", "linear"), trained,
-                PredictionType.fromConfig(text(node, "prediction_type", "epsilon")),
-                bool(node, "rescale_betas_zero_snr", false, source), node.deepCopy(), source);
+    /** The scheduler config that {@code c} holds. */
+    public static SchedulerConfig of(DiffusersConfig c) {
+        List<Double> tb = c.getDoubleListOrNull("trained_betas", null);
+        double[] trained = tb == null ? null : tb.stream().mapToDouble(Double::doubleValue).toArray();
+        String className = c.getStringOrNull("_class_name", null);
+        return new SchedulerConfig(className == null ? "" : className, integer(c, "num_train_timesteps", 1000),
+                number(c, "beta_start", 0.0001), number(c, "beta_end", 0.02),
+                string(c, "beta_schedule", "linear"), trained,
+                PredictionType.fromConfig(string(c, "prediction_type", "epsilon")),
+                bool(c, "rescale_betas_zero_snr", false), c, c.source());
     }
 
     /** A copy with some keys replaced (e.g. {@code use_karras_sigmas: true}), as diffusers' from_config(**kwargs). */
     public SchedulerConfig with(String key, Object value) {
-        ObjectNode copy = raw.isObject() ? (ObjectNode) raw.deepCopy() : JsonNodeFactory.instance.objectNode();
-        copy.set(key, MAPPER.valueToTree(value));
-        return parse(copy, source + " + " + key + "=" + value);
+        return of(config.with(key, value));
     }
 
     public String string(String key, String defaultValue) {
-        return text(raw, key, defaultValue);
+        return string(config, key, defaultValue);
     }
 
     public boolean bool(String key, boolean defaultValue) {
-        return bool(raw, key, defaultValue, source);
+        return bool(config, key, defaultValue);
     }
 
     public int integer(String key, int defaultValue) {
-        return integer(raw, key, defaultValue, source);
+        return integer(config, key, defaultValue);
     }
 
     public double number(String key, double defaultValue) {
-        return number(raw, key, defaultValue, source);
+        return number(config, key, defaultValue);
     }
 
     /** The number, or null when the key is absent or JSON null. */
     public Double numberOrNull(String key) {
-        JsonNode v = raw.get(key);
-        if (v == null || v.isNull()) return null;
-        if (!v.isNumber()) throw new IllegalArgumentException(source + ": " + key + " must be a number, got " + v);
-        return v.asDouble();
+        return config.getUnboundedDoubleOrNull(key, null);
     }
 
-    private static String text(JsonNode node, String key, String def) {
-        JsonNode v = node.get(key);
-        return v == null || v.isNull() ? def : v.asText();
+    private static String string(DiffusersConfig c, String key, String def) {
+        return orDefault(c.getStringOrNull(key, def), def);
     }
 
-    private static boolean bool(JsonNode node, String key, boolean def, String source) {
-        JsonNode v = node.get(key);
-        if (v == null || v.isNull()) return def;
-        if (!v.isBoolean()) throw new IllegalArgumentException(source + ": " + key + " must be true/false, got " + v);
-        return v.asBoolean();
+    private static boolean bool(DiffusersConfig c, String key, boolean def) {
+        return orDefault(c.getBooleanOrNull(key, def), def);
     }
 
-    private static int integer(JsonNode node, String key, int def, String source) {
-        JsonNode v = node.get(key);
-        if (v == null || v.isNull()) return def;
-        Integer i = DiffusersConfig.exactInt(v);
-        if (i == null) throw new IllegalArgumentException(source + ": " + key + " must be an integer in int range, got " + v);
-        return i;
+    private static int integer(DiffusersConfig c, String key, int def) {
+        return orDefault(c.getIntOrNull(key, def), def);
     }
 
-    private static double number(JsonNode node, String key, double def, String source) {
-        JsonNode v = node.get(key);
-        if (v == null || v.isNull()) return def;
-        if (!v.isNumber()) throw new IllegalArgumentException(source + ": " + key + " must be a number, got " + v);
-        return v.asDouble();
+    private static double number(DiffusersConfig c, String key, double def) {
+        return orDefault(c.getUnboundedDoubleOrNull(key, def), def);
+    }
+
+    /** A key present with null takes the default: schedulers treat None as "unset". */
+    private static <T> T orDefault(T v, T def) {
+        return v == null ? def : v;
     }
 }

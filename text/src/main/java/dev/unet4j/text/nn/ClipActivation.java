@@ -1,6 +1,6 @@
 package dev.unet4j.text.nn;
 
-import dev.unet4j.core.model.ConfigException;
+import dev.unet4j.core.checkpoint.ConfigException;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.nn.Pass;
 

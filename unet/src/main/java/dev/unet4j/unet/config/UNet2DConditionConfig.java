@@ -1,5 +1,6 @@
 package dev.unet4j.unet.config;
 
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.unet.UnsupportedConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +15,7 @@ import java.util.Set;
  * attention_head_dim}); the mid block uses the last entry, up blocks the reversed list. Only AttnDown/AttnUp blocks
  * read it as a head dim (not reversed).
  *
+ * @param sampleSize                       the trained latent size (null: none given); the default size of a generation
  * @param inChannels                       4
  * @param outChannels                      4
  * @param centerInputSample                false
@@ -52,7 +54,7 @@ import java.util.Set;
  * @param additionEmbedType                null | "text_time" (SDXL)
  * @param additionTimeEmbedDim             null: sinusoid width per SDXL time id
  */
-public record UNet2DConditionConfig(int inChannels, int outChannels, boolean centerInputSample, boolean flipSinToCos,
+public record UNet2DConditionConfig(SampleSize sampleSize, int inChannels, int outChannels, boolean centerInputSample, boolean flipSinToCos,
                                     double freqShift, List<String> downBlockTypes, String midBlockType,
                                     List<String> upBlockTypes, boolean[] onlyCrossAttention, int[] blockOutChannels,
                                     int[] layersPerBlock, int downsamplePadding, double midBlockScaleFactor,
@@ -64,7 +66,8 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
                                     String timestepPostAct, Integer timeCondProjDim, int convInKernel, int convOutKernel,
                                     String classEmbedType, Integer numClassEmbeds,
                                     Integer projectionClassEmbeddingsInputDim, String additionEmbedType,
-                                    Integer additionTimeEmbedDim) {
+                                    Integer additionTimeEmbedDim) implements UNetConfig {
+    static final String CLASS_NAME = "UNet2DConditionModel";
     private static final Logger LOG = LoggerFactory.getLogger(UNet2DConditionConfig.class);
     private static final Set<String> DOWN = Set.of("DownBlock2D", "AttnDownBlock2D", "CrossAttnDownBlock2D");
     private static final Set<String> UP = Set.of("UpBlock2D", "AttnUpBlock2D", "CrossAttnUpBlock2D");
@@ -133,81 +136,102 @@ public record UNet2DConditionConfig(int inChannels, int outChannels, boolean cen
         upBlockTypes = List.copyOf(upBlockTypes);
     }
 
-    /** Parses {@code config.json} contents. */
-    public static UNet2DConditionConfig from(ConfigReader c) {
-        String m = "UNet2DConditionModel";
-        List<String> down = c.strings("down_block_types", List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"));
+    /** The config of {@code c} (diffusers' constructor defaults for missing keys, per-block values expanded). */
+    public static UNet2DConditionConfig from(DiffusersConfig c) {
+        String m = CLASS_NAME;
+        List<String> down = c.getStringList("down_block_types", List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"));
         int n = down.size();
-        unsupportedIf(c.bool("dual_cross_attention", false), m + ": dual_cross_attention is not supported");
-        unsupportedIf(c.intOrListAnyLength("num_attention_heads", null) != null,
+        unsupportedIf(c.getBoolean("dual_cross_attention", false), m + ": dual_cross_attention is not supported");
+        unsupportedIf(c.getIntListOrNull("num_attention_heads", null) != null,
                 m + ": num_attention_heads must be null (diffusers 0.31 refuses it too; use attention_head_dim)");
-        unsupportedIf(c.string("encoder_hid_dim_type", null) != null || c.optInteger("encoder_hid_dim", null) != null,
+        unsupportedIf(c.getStringOrNull("encoder_hid_dim_type", null) != null || c.getIntOrNull("encoder_hid_dim", null) != null,
                 m + ": encoder_hid_dim / encoder_hid_dim_type are not supported");
-        unsupportedIf(!"default".equals(c.string("attention_type", "default")), m + ": attention_type " + c.string("attention_type", "default") + " is not supported");
-        unsupportedIf(c.bool("class_embeddings_concat", false), m + ": class_embeddings_concat is not supported");
-        unsupportedIf(c.string("cross_attention_norm", null) != null, m + ": cross_attention_norm is not supported");
-        Integer[] heads = c.intOrList("attention_head_dim", 8, n);
-        Integer[] cross = c.intOrListAnyLength("cross_attention_dim", 1280);
-        if (cross == null || java.util.Arrays.asList(cross).contains(null)) {
-            throw new UnsupportedConfigException(m + ": cross_attention_dim null is not supported");
-        }
+        String attentionType = c.getStringOrNull("attention_type", "default");
+        unsupportedIf(!"default".equals(attentionType), m + ": attention_type " + attentionType + " is not supported");
+        unsupportedIf(c.getBoolean("class_embeddings_concat", false), m + ": class_embeddings_concat is not supported");
+        unsupportedIf(c.getStringOrNull("cross_attention_norm", null) != null, m + ": cross_attention_norm is not supported");
+        List<Integer> heads = c.getIntPerBlockOrNull("attention_head_dim", 8, n);
+        List<Integer> cross = c.getIntListOrNull("cross_attention_dim", List.of(1280));
+        if (cross == null) throw new UnsupportedConfigException(m + ": cross_attention_dim null is not supported");
+        if (cross.size() != 1 && cross.size() != n) throw new UnsupportedConfigException(m + ": cross_attention_dim needs 1 or " + n + " entries");
         int[] crossPerBlock = new int[n];
-        for (int i = 0; i < n; i++) crossPerBlock[i] = cross.length == 1 ? cross[0] : i < cross.length ? cross[i] : -1;
-        if (cross.length != 1 && cross.length != n) throw new UnsupportedConfigException(m + ": cross_attention_dim needs 1 or " + n + " entries");
-        Integer[] lpb = c.intOrList("layers_per_block", 2, n);
-        int[] layers = new int[n];
-        for (int i = 0; i < n; i++) {
-            if (lpb[i] == null) throw new UnsupportedConfigException(c.source() + ": \"layers_per_block\" must be an integer or a list of integers");
-            layers[i] = lpb[i];
-        }
-        c.skip("mid_block_only_cross_attention"); // only UNetMidBlock2DSimpleCrossAttn reads it
+        for (int i = 0; i < n; i++) crossPerBlock[i] = cross.get(cross.size() == 1 ? 0 : i);
+        List<Integer> layers = c.getIntPerBlockOrNull("layers_per_block", 2, n);
+        if (layers == null) throw new UnsupportedConfigException(c.source() + ": \"layers_per_block\" must be an integer or a list of integers");
+        c.ignore("mid_block_only_cross_attention"); // only UNetMidBlock2DSimpleCrossAttn reads it
         UNet2DConditionConfig cfg = new UNet2DConditionConfig(
-                c.integer("in_channels", 4),
-                c.integer("out_channels", 4),
-                c.bool("center_input_sample", false),
-                c.bool("flip_sin_to_cos", true),
-                c.number("freq_shift", 0),
+                SampleSize.read(c),
+                c.getInt("in_channels", 4),
+                c.getInt("out_channels", 4),
+                c.getBoolean("center_input_sample", false),
+                c.getBoolean("flip_sin_to_cos", true),
+                c.getDouble("freq_shift", 0),
                 down,
-                c.string("mid_block_type", "UNetMidBlock2DCrossAttn"),
-                c.strings("up_block_types", List.of("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")),
-                c.boolOrList("only_cross_attention", false, n),
-                c.ints("block_out_channels", new int[]{320, 640, 1280, 1280}),
-                layers,
-                c.integer("downsample_padding", 1),
-                c.number("mid_block_scale_factor", 1),
-                c.string("act_fn", "silu"),
-                c.optInteger("norm_num_groups", 32),
-                c.number("norm_eps", 1e-5),
+                c.getStringOrNull("mid_block_type", "UNetMidBlock2DCrossAttn"),
+                c.getStringList("up_block_types", List.of("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")),
+                booleans(c.getBooleanPerBlock("only_cross_attention", false, n)),
+                UNet2DConfig.ints(c.getIntList("block_out_channels", List.of(320, 640, 1280, 1280))),
+                UNet2DConfig.ints(layers),
+                c.getInt("downsample_padding", 1),
+                c.getDouble("mid_block_scale_factor", 1),
+                c.getStringOrNull("act_fn", "silu"),
+                c.getIntOrNull("norm_num_groups", 32),
+                c.getDouble("norm_eps", 1e-5),
                 crossPerBlock,
-                c.nestedInts("transformer_layers_per_block", 1, n),
-                c.has("reverse_transformer_layers_per_block") ? c.nestedInts("reverse_transformer_layers_per_block", 1, n) : null,
-                heads,
-                c.bool("use_linear_projection", false),
-                c.bool("upcast_attention", false),
-                c.string("resnet_time_scale_shift", "default"),
-                c.bool("resnet_skip_time_act", false),
-                c.number("resnet_out_scale_factor", 1.0),
-                c.string("time_embedding_type", "positional"),
-                c.optInteger("time_embedding_dim", null),
-                c.string("time_embedding_act_fn", null),
-                c.string("timestep_post_act", null),
-                c.optInteger("time_cond_proj_dim", null),
-                c.integer("conv_in_kernel", 3),
-                c.integer("conv_out_kernel", 3),
-                c.string("class_embed_type", null),
-                c.optInteger("num_class_embeds", null),
-                c.optInteger("projection_class_embeddings_input_dim", null),
-                c.string("addition_embed_type", null),
-                c.optInteger("addition_time_embed_dim", null));
-        c.optInteger("sample_size", null);
-        c.number("dropout", 0);
-        c.optInteger("addition_embed_type_num_heads", 64);
-        c.logUnread(LOG);
+                nested(c.getNestedIntPerBlockOrNull("transformer_layers_per_block", 1, n)),
+                c.has("reverse_transformer_layers_per_block") ? nested(c.getNestedIntPerBlockOrNull("reverse_transformer_layers_per_block", 1, n)) : null,
+                heads == null ? new Integer[n] : heads.toArray(new Integer[0]),
+                c.getBoolean("use_linear_projection", false),
+                c.getBoolean("upcast_attention", false),
+                c.getStringOrNull("resnet_time_scale_shift", "default"),
+                c.getBoolean("resnet_skip_time_act", false),
+                c.getDouble("resnet_out_scale_factor", 1.0),
+                c.getStringOrNull("time_embedding_type", "positional"),
+                c.getIntOrNull("time_embedding_dim", null),
+                c.getStringOrNull("time_embedding_act_fn", null),
+                c.getStringOrNull("timestep_post_act", null),
+                c.getIntOrNull("time_cond_proj_dim", null),
+                c.getInt("conv_in_kernel", 3),
+                c.getInt("conv_out_kernel", 3),
+                c.getStringOrNull("class_embed_type", null),
+                c.getIntOrNull("num_class_embeds", null),
+                c.getIntOrNull("projection_class_embeddings_input_dim", null),
+                c.getStringOrNull("addition_embed_type", null),
+                c.getIntOrNull("addition_time_embed_dim", null));
+        c.getDouble("dropout", 0);
+        c.getIntOrNull("addition_embed_type_num_heads", 64);
+        c.logUnreadKeys(LOG);
         return cfg;
     }
 
+    /** Parses {@code config.json} contents. */
     public static UNet2DConditionConfig fromJson(String json) {
-        return from(ConfigReader.of(json));
+        return from(ConfigJson.parse(json));
+    }
+
+    private static boolean[] booleans(List<Boolean> v) {
+        boolean[] out = new boolean[v.size()];
+        for (int i = 0; i < out.length; i++) out[i] = v.get(i);
+        return out;
+    }
+
+    /** Per-block lists as arrays; null stays null. */
+    private static int[][] nested(List<List<Integer>> v) {
+        if (v == null) return null;
+        int[][] out = new int[v.size()][];
+        for (int i = 0; i < out.length; i++) out[i] = UNet2DConfig.ints(v.get(i));
+        return out;
+    }
+
+    @Override
+    public String className() {
+        return CLASS_NAME;
+    }
+
+    /** The first block's {@code cross_attention_dim}: the width of the text embeddings. */
+    @Override
+    public int textEmbeddingDim() {
+        return crossAttentionDim[0];
     }
 
     private static void unsupportedIf(boolean cond, String message) {

@@ -1,5 +1,6 @@
 package dev.unet4j.unet.config;
 
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.unet.UnsupportedConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,7 +11,7 @@ import java.util.List;
  * diffusers {@code UNet2DModel} config (v0.31). Defaults are the constructor's. {@code attentionHeadDim} is the
  * channels per head ({@code null}: one head as wide as the block).
  *
- * @param sampleSize           informational
+ * @param sampleSize           the trained size (null: none given); the default size of a generation
  * @param inChannels           3
  * @param outChannels          3
  * @param centerInputSample    false: {@code 2x - 1} first when true
@@ -35,13 +36,14 @@ import java.util.List;
  * @param classEmbedType       null | "timestep" | "identity"
  * @param numClassEmbeds       null (an nn.Embedding when set and classEmbedType is null)
  */
-public record UNet2DConfig(Integer sampleSize, int inChannels, int outChannels, boolean centerInputSample,
+public record UNet2DConfig(SampleSize sampleSize, int inChannels, int outChannels, boolean centerInputSample,
                            String timeEmbeddingType, double freqShift, boolean flipSinToCos,
                            List<String> downBlockTypes, List<String> upBlockTypes, int[] blockOutChannels,
                            int layersPerBlock, double midBlockScaleFactor, int downsamplePadding,
                            String downsampleType, String upsampleType, String actFn, Integer attentionHeadDim,
                            int normNumGroups, Integer attnNormNumGroups, double normEps, String resnetTimeScaleShift,
-                           boolean addAttention, String classEmbedType, Integer numClassEmbeds) {
+                           boolean addAttention, String classEmbedType, Integer numClassEmbeds) implements UNetConfig {
+    static final String CLASS_NAME = "UNet2DModel";
     private static final Logger LOG = LoggerFactory.getLogger(UNet2DConfig.class);
 
     public UNet2DConfig {
@@ -66,9 +68,7 @@ public record UNet2DConfig(Integer sampleSize, int inChannels, int outChannels, 
                 throw new UnsupportedConfigException("UNet2DModel: up block type " + t + " is not supported (UpBlock2D, AttnUpBlock2D)");
             }
         }
-        if (!timeEmbeddingType.equals("positional") && !timeEmbeddingType.equals("fourier")) {
-            throw new UnsupportedConfigException("UNet2DModel: time_embedding_type " + timeEmbeddingType + " is not supported (positional, fourier)");
-        }
+        Check.oneOf("UNet2DModel", "time_embedding_type", timeEmbeddingType, "positional", "fourier");
         Check.oneOf("UNet2DModel", "resnet_time_scale_shift", resnetTimeScaleShift, "default", "scale_shift");
         Check.oneOf("UNet2DModel", "downsample_type", downsampleType, "conv", "resnet");
         Check.oneOf("UNet2DModel", "upsample_type", upsampleType, "conv", "resnet");
@@ -85,41 +85,56 @@ public record UNet2DConfig(Integer sampleSize, int inChannels, int outChannels, 
         Check.padding(m, downsamplePadding);
     }
 
-    /** Parses {@code config.json} contents. */
-    public static UNet2DConfig from(ConfigReader c) {
+    /** The config of {@code c} (diffusers' constructor defaults for missing keys). */
+    public static UNet2DConfig from(DiffusersConfig c) {
         UNet2DConfig cfg = new UNet2DConfig(
-                c.optInteger("sample_size", null),
-                c.integer("in_channels", 3),
-                c.integer("out_channels", 3),
-                c.bool("center_input_sample", false),
-                c.string("time_embedding_type", "positional"),
-                c.number("freq_shift", 0),
-                c.bool("flip_sin_to_cos", true),
-                c.strings("down_block_types", List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D")),
-                c.strings("up_block_types", List.of("AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D")),
-                c.ints("block_out_channels", new int[]{224, 448, 672, 896}),
-                c.integer("layers_per_block", 2),
-                c.number("mid_block_scale_factor", 1),
-                c.integer("downsample_padding", 1),
-                c.string("downsample_type", "conv"),
-                c.string("upsample_type", "conv"),
-                c.string("act_fn", "silu"),
-                c.optInteger("attention_head_dim", 8),
-                c.integer("norm_num_groups", 32),
-                c.optInteger("attn_norm_num_groups", null),
-                c.number("norm_eps", 1e-5),
-                c.string("resnet_time_scale_shift", "default"),
-                c.bool("add_attention", true),
-                c.string("class_embed_type", null),
-                c.optInteger("num_class_embeds", null));
-        c.number("dropout", 0); // inference: no effect
-        c.optInteger("num_train_timesteps", null); // only for time_embedding_type "learned"
-        c.logUnread(LOG);
+                SampleSize.read(c),
+                c.getInt("in_channels", 3),
+                c.getInt("out_channels", 3),
+                c.getBoolean("center_input_sample", false),
+                c.getStringOrNull("time_embedding_type", "positional"),
+                c.getDouble("freq_shift", 0),
+                c.getBoolean("flip_sin_to_cos", true),
+                c.getStringList("down_block_types", List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D")),
+                c.getStringList("up_block_types", List.of("AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D")),
+                ints(c.getIntList("block_out_channels", List.of(224, 448, 672, 896))),
+                c.getInt("layers_per_block", 2),
+                c.getDouble("mid_block_scale_factor", 1),
+                c.getInt("downsample_padding", 1),
+                c.getStringOrNull("downsample_type", "conv"),
+                c.getStringOrNull("upsample_type", "conv"),
+                c.getStringOrNull("act_fn", "silu"),
+                c.getIntOrNull("attention_head_dim", 8),
+                c.getInt("norm_num_groups", 32),
+                c.getIntOrNull("attn_norm_num_groups", null),
+                c.getDouble("norm_eps", 1e-5),
+                c.getStringOrNull("resnet_time_scale_shift", "default"),
+                c.getBoolean("add_attention", true),
+                c.getStringOrNull("class_embed_type", null),
+                c.getIntOrNull("num_class_embeds", null));
+        c.getDouble("dropout", 0); // inference: no effect
+        c.getIntOrNull("num_train_timesteps", null); // only for time_embedding_type "learned"
+        c.logUnreadKeys(LOG);
         return cfg;
     }
 
+    /** Parses {@code config.json} contents. */
     public static UNet2DConfig fromJson(String json) {
-        return from(ConfigReader.of(json));
+        return from(ConfigJson.parse(json));
+    }
+
+    static int[] ints(List<Integer> v) {
+        return v.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    @Override
+    public String className() {
+        return CLASS_NAME;
+    }
+
+    @Override
+    public int textEmbeddingDim() {
+        return 0;
     }
 
     @Override

@@ -1,8 +1,8 @@
 package dev.unet4j.zoo.ddos;
 
 import dev.unet4j.core.kernels.ConvSpec;
-import dev.unet4j.core.model.ConfigException;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ConfigException;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeKind;

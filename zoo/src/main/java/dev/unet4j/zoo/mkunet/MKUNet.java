@@ -1,7 +1,7 @@
 package dev.unet4j.zoo.mkunet;
 
-import dev.unet4j.core.model.ConfigException;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ConfigException;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeKind;

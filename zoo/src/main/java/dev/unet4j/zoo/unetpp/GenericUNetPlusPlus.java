@@ -1,9 +1,8 @@
 package dev.unet4j.zoo.unetpp;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.core.kernels.ConvSpec;
-import dev.unet4j.core.model.ConfigException;
-import dev.unet4j.core.model.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ConfigException;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeKind;
@@ -85,23 +84,23 @@ public final class GenericUNetPlusPlus extends ZooModel {
             String normOp = c.getString("norm_op", "torch.nn.BatchNorm" + dims + "d");
             Norm.Kind kind = normOp.endsWith("InstanceNorm" + dims + "d") ? Norm.Kind.INSTANCE : normOp.endsWith("BatchNorm" + dims + "d") ? Norm.Kind.BATCH : null;
             if (kind == null) throw new UnsupportedConfigException(src + ": norm_op " + normOp + " is not InstanceNorm" + dims + "d or BatchNorm" + dims + "d");
-            JsonNode nk = c.raw("norm_op_kwargs");
+            DiffusersConfig nk = c.getSectionOrNull("norm_op_kwargs");
             double eps = 1e-5;
             boolean affine = true; // nnU-Net's default kwargs {'eps': 1e-5, 'affine': True}
-            if (nk != null && !nk.isNull()) {
-                eps = nk.has("eps") ? nk.get("eps").asDouble() : 1e-5;
-                affine = nk.has("affine") ? nk.get("affine").asBoolean() : kind == Norm.Kind.BATCH; // torch's class default
-                boolean track = nk.has("track_running_stats") ? nk.get("track_running_stats").asBoolean() : kind == Norm.Kind.BATCH;
+            if (nk != null) {
+                eps = nk.getDouble("eps", 1e-5);
+                affine = nk.getBoolean("affine", kind == Norm.Kind.BATCH); // torch's class default
+                boolean track = nk.getBoolean("track_running_stats", kind == Norm.Kind.BATCH);
                 if (track != (kind == Norm.Kind.BATCH)) {
                     throw new UnsupportedConfigException(src + ": norm_op_kwargs.track_running_stats " + track + " with " + normOp
                             + " (eval mode needs running statistics for BatchNorm and none for InstanceNorm)");
                 }
             }
             String nl = c.getString("nonlin", "torch.nn.LeakyReLU");
-            JsonNode nlk = c.raw("nonlin_kwargs");
+            DiffusersConfig nlk = c.getSectionOrNull("nonlin_kwargs");
             Act act;
             if (nl.endsWith("LeakyReLU")) {
-                act = Act.leakyRelu(nlk != null && nlk.has("negative_slope") ? nlk.get("negative_slope").asDouble() : 1e-2);
+                act = Act.leakyRelu(nlk != null ? nlk.getDouble("negative_slope", 1e-2) : 1e-2);
             } else if (nl.endsWith("ReLU")) {
                 act = Act.RELU;
             } else {
@@ -131,20 +130,17 @@ public final class GenericUNetPlusPlus extends ZooModel {
         }
 
         private static int[][] sizes(DiffusersConfig c, String key, int count, int dims, int fallback) {
-            JsonNode n = c.raw(key);
             int[][] out = new int[count][dims];
-            if (n == null || n.isNull()) {
+            if (!c.has(key) || c.isNull(key)) {
                 for (int[] row : out) Arrays.fill(row, fallback);
                 return out;
             }
-            if (!n.isArray() || n.size() != count) throw new ConfigException(c.source() + ": " + key + " must list " + count + " sizes, got " + n);
+            String expected = count + " lists of " + dims + " positive sizes";
+            List<List<Integer>> rows = c.getNestedIntPerBlockOrNull(key, fallback, count);
             for (int i = 0; i < count; i++) {
-                JsonNode e = n.get(i);
-                if (!e.isArray() || e.size() != dims) throw new ConfigException(c.source() + ": " + key + "[" + i + "] must have " + dims + " sizes, got " + e);
-                for (int d = 0; d < dims; d++) {
-                    if (!e.get(d).canConvertToInt() || e.get(d).asInt() <= 0) throw new ConfigException(c.source() + ": " + key + "[" + i + "] has a non-positive size: " + e);
-                    out[i][d] = e.get(d).asInt();
-                }
+                List<Integer> row = rows.get(i);
+                if (row.size() != dims || row.stream().anyMatch(v -> v <= 0)) throw c.invalid(key, expected);
+                for (int d = 0; d < dims; d++) out[i][d] = row.get(d);
             }
             return out;
         }

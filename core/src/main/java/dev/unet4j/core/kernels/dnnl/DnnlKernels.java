@@ -1,13 +1,13 @@
 package dev.unet4j.core.kernels.dnnl;
 
+import dev.unet4j.core.codes.WeightFormat;
+import dev.unet4j.core.kernels.CodedWeightLayer;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.ConvLayer;
 import dev.unet4j.core.kernels.ConvSpec;
-import dev.unet4j.core.kernels.Int8WeightLayer;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
-import dev.unet4j.core.kernels.WeightCodes;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
@@ -169,15 +169,15 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
         return callTime.linear(dnnl(ws), x, weight, bias, residual, outputScale);
     }
 
-    /** W8A32 with the int8 or FP8 codes in native memory, decoded by oneDNN per call (see {@link DnnlInt8WeightLayers}). */
+    /** W8A32 with the int8 or FP8 codes in native memory, decoded by oneDNN per call (see {@link DnnlCodedWeightLayers}). */
     @Override
-    public Int8WeightLayer codedWeightConv2d(Conv2dSpec spec, WeightCodes format, byte[] codes, float[] scales) {
-        return new DnnlInt8WeightLayers.Conv(this, spec, format, codes, scales);
+    public CodedWeightLayer codedWeightConv2d(Conv2dSpec spec, WeightFormat format, byte[] codes, float[] scales) {
+        return new DnnlCodedWeightLayers.Conv(this, spec, format, codes, scales);
     }
 
     @Override
-    public Int8WeightLayer codedWeightLinear(WeightCodes format, byte[] codes, int out, int in, float[] scales) {
-        return new DnnlInt8WeightLayers.Linear(this, format, codes, out, in, scales);
+    public CodedWeightLayer codedWeightLinear(WeightFormat format, byte[] codes, int out, int in, float[] scales) {
+        return new DnnlCodedWeightLayers.Linear(this, format, codes, out, in, scales);
     }
 
     /**

@@ -41,8 +41,8 @@ class RoundingShiftTest {
             for (int bits = 2; bits <= 7; bits++) {
                 int shift = 8 - bits, max = (1 << (bits - 1)) - 1;
                 byte[] table = table(shift, max);
-                DnnlInt8WeightLayers.RoundingShift r = DnnlInt8WeightLayers.RoundingShift.of(table);
-                assertEquals(new DnnlInt8WeightLayers.RoundingShift(shift, max), r, bits + " bits");
+                DnnlCodedWeightLayers.RoundingShift r = DnnlCodedWeightLayers.RoundingShift.of(table);
+                assertEquals(new DnnlCodedWeightLayers.RoundingShift(shift, max), r, bits + " bits");
                 r.apply(DNNL, ws, src.address(), dst.address(), n);
                 ByteBuffer out = bytes(dst, n);
                 for (int i = 0; i < n; i++) assertEquals(table[in.get(i) & 0xFF], out.get(i), bits + " bits, code " + in.get(i));
@@ -54,13 +54,13 @@ class RoundingShiftTest {
     void otherTablesAreNotTakenForOne() {
         byte[] halfUp = new byte[256];
         for (int k = 0; k < 256; k++) halfUp[k] = (byte) (Math.max(-31, Math.min(31, Math.round((byte) k / 4f))) * 4);
-        assertNull(DnnlInt8WeightLayers.RoundingShift.of(halfUp), "ties away from even");
+        assertNull(DnnlCodedWeightLayers.RoundingShift.of(halfUp), "ties away from even");
         byte[] oneOff = table(2, 31);
         oneOff[200] += 4;
-        assertNull(DnnlInt8WeightLayers.RoundingShift.of(oneOff));
+        assertNull(DnnlCodedWeightLayers.RoundingShift.of(oneOff));
         byte[] identity = new byte[256];
         for (int k = 0; k < 256; k++) identity[k] = (byte) k;
-        assertNull(DnnlInt8WeightLayers.RoundingShift.of(identity));
-        assertEquals(new DnnlInt8WeightLayers.RoundingShift(3, 7), DnnlInt8WeightLayers.RoundingShift.of(table(3, 7)), "a tighter clamp");
+        assertNull(DnnlCodedWeightLayers.RoundingShift.of(identity));
+        assertEquals(new DnnlCodedWeightLayers.RoundingShift(3, 7), DnnlCodedWeightLayers.RoundingShift.of(table(3, 7)), "a tighter clamp");
     }
 }
