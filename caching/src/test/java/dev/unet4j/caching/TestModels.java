@@ -5,6 +5,7 @@ import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.unet.CallTrace;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeCall;
@@ -19,6 +20,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -57,6 +59,20 @@ public final class TestModels implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load fixture " + dir, e);
+        }
+    }
+
+    /**
+     * The stored encoder hidden states of call 0 (a guided batch {@code [uncond; cond]}) as the samplers' guidance
+     * halves {@code {uncond, cond}}, each {@code [1, 7, 48]}.
+     */
+    public TextConditioning[] guidanceHalves() {
+        try (Tensor e = call(0).encoderHiddenStates().copy(Allocator.direct())) {
+            float[] v = e.toFloatArray();
+            int half = v.length / 2;
+            return new TextConditioning[] {
+                    new TextConditioning(Arrays.copyOfRange(v, 0, half), new int[] {1, 7, 48}),
+                    new TextConditioning(Arrays.copyOfRange(v, half, v.length), new int[] {1, 7, 48})};
         }
     }
 

@@ -47,12 +47,9 @@ class CfgCacheTest {
     @BeforeAll
     static void load() {
         sd = new TestModels(TestModels.SD);
-        try (Tensor e = sd.call(0).encoderHiddenStates().copy(dev.unet4j.core.tensor.Allocator.direct())) {
-            float[] v = e.toFloatArray();
-            int half = v.length / 2;
-            uncond = new TextConditioning(Arrays.copyOfRange(v, 0, half), new int[] {1, 7, 48});
-            cond = new TextConditioning(Arrays.copyOfRange(v, half, v.length), new int[] {1, 7, 48});
-        }
+        TextConditioning[] halves = sd.guidanceHalves();
+        uncond = halves[0];
+        cond = halves[1];
     }
 
     @AfterAll

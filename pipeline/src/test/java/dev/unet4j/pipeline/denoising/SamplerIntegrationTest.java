@@ -6,7 +6,6 @@ import dev.unet4j.caching.CallReport;
 import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.caching.TestModels;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
@@ -23,7 +22,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,12 +38,9 @@ class SamplerIntegrationTest {
     @BeforeAll
     static void load() {
         sd = new TestModels(TestModels.SD);
-        try (Tensor e = sd.call(0).encoderHiddenStates().copy(dev.unet4j.core.tensor.Allocator.direct())) {
-            float[] v = e.toFloatArray();
-            int half = v.length / 2;
-            uncond = new TextConditioning(Arrays.copyOfRange(v, 0, half), new int[] {1, 7, 48});
-            cond = new TextConditioning(Arrays.copyOfRange(v, half, v.length), new int[] {1, 7, 48});
-        }
+        TextConditioning[] halves = sd.guidanceHalves();
+        uncond = halves[0];
+        cond = halves[1];
     }
 
     @AfterAll

@@ -26,7 +26,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,12 +48,9 @@ class TGateTest {
     @BeforeAll
     static void load() {
         sd = new TestModels(TestModels.SD);
-        try (Tensor e = sd.call(0).encoderHiddenStates().copy(dev.unet4j.core.tensor.Allocator.direct())) {
-            float[] v = e.toFloatArray();
-            int half = v.length / 2;
-            uncond = new TextConditioning(Arrays.copyOfRange(v, 0, half), new int[] {1, 7, 48});
-            cond = new TextConditioning(Arrays.copyOfRange(v, half, v.length), new int[] {1, 7, 48});
-        }
+        TextConditioning[] halves = sd.guidanceHalves();
+        uncond = halves[0];
+        cond = halves[1];
     }
 
     @AfterAll
