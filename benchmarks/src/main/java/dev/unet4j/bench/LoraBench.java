@@ -33,22 +33,34 @@ import java.util.SplittableRandom;
  * layers) as side path and merged, on float32 and int8 weights; and the switch time between two LoRA sets (file read
  * excluded: preparing the adapters of a new set).
  *
- * <p>Run: {@code java -cp benchmarks/target/unet4j-benchmarks.jar dev.unet4j.bench.LoraBench [--runs 3] [--rank 32]}
+ * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar dev.unet4j.bench.LoraBench [--quick] [--runs 3] [--rank 32]}.
+ * {@code --quick}: 16x16 latents, batch 1, one timed run (unless {@code --runs} says otherwise). The merged variant's preparation reads the touched base
+ * weights from the seeded source (a checkpoint read in real use). Prints the load average beside the numbers: on a
+ * shared machine only the ratios measured in one run mean something.
  */
 public final class LoraBench {
     private LoraBench() {
     }
 
     public static void main(String[] args) throws IOException {
-        int runs = 3, rank = 32;
+        int runs = -1, rank = 32;
+        boolean quick = false;
         for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--runs")) runs = Integer.parseInt(args[++i]);
-            if (args[i].equals("--rank")) rank = Integer.parseInt(args[++i]);
+            switch (args[i]) {
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--rank" -> rank = Integer.parseInt(args[++i]);
+                case "--quick" -> quick = true;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (--quick, --runs N, --rank R)");
+            }
         }
-        UNetForwardCases c = UNetForwardCases.SD15_32_B2;
+        if (runs < 0) runs = quick ? 1 : 3;
+        UNetForwardCases c = quick ? UNetForwardCases.SD15_16_B1 : UNetForwardCases.SD15_32_B2;
         UNet2DConditionConfig config = UNet2DConditionConfig.fromJson(c.arch.config);
         System.out.printf(Locale.ROOT, "SD 1.5 UNet, %dx%d latents, batch %d, rank-%d LoRA on every attention projection, %d threads%n",
                 c.size, c.size, c.batch, rank, Runtime.getRuntime().availableProcessors());
+        System.out.println("load average at start: " + QuantTable.loadAverage());
+        System.out.println("| weights | forward, no LoRA | side path | merged | switch: prepare side path | prepare merged |");
+        System.out.println("|---|---|---|---|---|---|");
         for (String scheme : new String[] {"fp32", "int8"}) {
             QuantSpec q = scheme.equals("fp32") ? null : QuantSpec.parse(scheme);
             try (DnnlKernels k = new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions())) {
@@ -60,7 +72,6 @@ public final class LoraBench {
                     Path a = randomLora(layers, rank, 1), b = randomLora(layers, rank, 2);
                     LoraSet setA = LoraSet.of(LoraFile.load(a), 0.8), setB = LoraSet.of(LoraFile.load(b), 0.8);
                     Map<Component, LayerCatalog> cats = Map.of(Component.UNET, layers);
-                    double none = time(unet, ql, in, null, runs);
                     double[] sw = new double[3];
                     LoraAdapters side = null;
                     for (int i = 0; i < sw.length; i++) {
@@ -70,41 +81,57 @@ public final class LoraBench {
                         if (side != null) side.close();
                         side = next;
                     }
-                    double sidePath = time(unet, ql, in, side.adapter(Component.UNET), runs);
-                    side.close();
                     long t0 = System.nanoTime();
-                    double mergedMs, merged;
-                    try (LoraAdapters m = LoraAdapters.merged(setA, k, cats, Map.of(Component.UNET, new RandomParameterSource(1234)))) {
+                    double mergedMs;
+                    double[] ms;
+                    try (LoraAdapters sideA = side;
+                         LoraAdapters m = LoraAdapters.merged(setA, k, cats, Map.of(Component.UNET, new RandomParameterSource(1234)))) {
                         mergedMs = (System.nanoTime() - t0) / 1e6;
-                        merged = time(unet, ql, in, m.adapter(Component.UNET), runs);
+                        ms = time(unet, ql, in, new LayerAdapter[] {null, sideA.adapter(Component.UNET), m.adapter(Component.UNET)}, runs);
                     }
+                    double none = ms[0], sidePath = ms[1], merged = ms[2];
                     Arrays.sort(sw);
-                    System.out.printf(Locale.ROOT, "%s: forward none %.0f ms, side path %.0f ms (+%.1f%%), merged %.0f ms (+%.1f%%); "
-                                    + "switch (prepare a set) side path %.0f ms, merged %.0f ms%n", scheme, none, sidePath,
-                            100 * (sidePath / none - 1), merged, 100 * (merged / none - 1), sw[1], mergedMs);
+                    System.out.printf(Locale.ROOT, "| %s | %.0f ms | %.0f ms (%.2fx) | %.0f ms (%.2fx) | %.0f ms (%.2f forwards) | %.0f ms |%n",
+                            scheme, none, sidePath, sidePath / none, merged, merged / none, sw[1], sw[1] / none, mergedMs);
                     Files.deleteIfExists(a);
                     Files.deleteIfExists(b);
                 }
             }
         }
+        System.out.println("load average at end: " + QuantTable.loadAverage());
     }
 
-    /** Median forward time in ms (after one warm-up). */
-    static double time(UNetModel unet, QuantizedLayers ql, UNetForwardCases.Inputs in, LayerAdapter adapter, int runs) {
-        double[] t = new double[runs];
-        try (UNetSession s = unet.newSession()) {
-            ql.sessionSetup().accept(s);
-            s.workspace().attributes().put(LayerAdapter.class, adapter);
-            s.forward(in.inputs()).close();
+    /**
+     * Median forward time in ms of each adapter (null = none), one session each, after one warm-up each; the variants
+     * run in turn within every round, so that a change of the machine's load hits them alike.
+     */
+    static double[] time(UNetModel unet, QuantizedLayers ql, UNetForwardCases.Inputs in, LayerAdapter[] adapters, int runs) {
+        double[][] t = new double[adapters.length][runs];
+        UNetSession[] sessions = new UNetSession[adapters.length];
+        try {
+            for (int v = 0; v < adapters.length; v++) {
+                sessions[v] = unet.newSession();
+                ql.sessionSetup().accept(sessions[v]);
+                sessions[v].workspace().attributes().put(LayerAdapter.class, adapters[v]);
+                sessions[v].forward(in.inputs()).close();
+            }
             for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                try (Tensor out = s.forward(in.inputs())) {
-                    t[i] = (System.nanoTime() - t0) / 1e6;
+                for (int v = 0; v < adapters.length; v++) {
+                    long t0 = System.nanoTime();
+                    try (Tensor out = sessions[v].forward(in.inputs())) {
+                        t[v][i] = (System.nanoTime() - t0) / 1e6;
+                    }
                 }
             }
+        } finally {
+            for (UNetSession s : sessions) if (s != null) s.close();
         }
-        Arrays.sort(t);
-        return t[runs / 2];
+        double[] median = new double[adapters.length];
+        for (int v = 0; v < adapters.length; v++) {
+            Arrays.sort(t[v]);
+            median[v] = t[v][runs / 2];
+        }
+        return median;
     }
 
     /** A kohya file with a rank-{@code rank} LoRA (F16, alpha = rank) on every attention projection of {@code layers}. */

@@ -147,7 +147,7 @@ public final class OrtSideBySide {
     }
 
     /** The graph inputs as ONNX Runtime tensors (native), closed together. */
-    private record Feeds(Map<String, OnnxTensor> tensors) implements AutoCloseable {
+    record Feeds(Map<String, OnnxTensor> tensors) implements AutoCloseable {
         static Feeds of(OrtEnvironment env, Map<String, OnnxTracer.Input> inputs) throws OrtException {
             Feeds f = new Feeds(new HashMap<>());
             try {
@@ -167,7 +167,7 @@ public final class OrtSideBySide {
         }
     }
 
-    private static float[] runOrt(OrtSession ort, Feeds feeds) throws OrtException {
+    static float[] runOrt(OrtSession ort, Feeds feeds) throws OrtException {
         try (OrtSession.Result r = ort.run(feeds.tensors())) {
             FloatBuffer b = ((OnnxTensor) r.get(0)).getFloatBuffer();
             float[] v = new float[b.remaining()];
@@ -176,7 +176,7 @@ public final class OrtSideBySide {
         }
     }
 
-    private static void deleteTree(Path p) throws java.io.IOException {
+    static void deleteTree(Path p) throws java.io.IOException {
         if (!Files.exists(p)) return;
         try (var s = Files.walk(p)) {
             s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());

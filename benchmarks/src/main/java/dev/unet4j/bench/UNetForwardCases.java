@@ -26,7 +26,9 @@ public enum UNetForwardCases {
     /** Stable Diffusion 1.5 UNet (859.5M parameters), 32x32 latents (256 px), batch 2 (CFG), text [2, 77, 768]. */
     SD15_32_B2(Arch.SD15, 2, 32),
     /** Stable Diffusion 1.5 UNet, 64x64 latents (512 px), batch 2. */
-    SD15_64_B2(Arch.SD15, 2, 64);
+    SD15_64_B2(Arch.SD15, 2, 64),
+    /** Stable Diffusion 1.5 UNet, 16x16 latents (128 px), batch 1: the benchmarks' {@code --quick} case. */
+    SD15_16_B1(Arch.SD15, 1, 16);
 
     /** The architectures, as diffusers configs. */
     public enum Arch {

@@ -5,6 +5,7 @@ import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngReader;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.pipeline.GeneratedImages;
+import dev.unet4j.pipeline.ModelIndex;
 import dev.unet4j.pipeline.PipelineOptions;
 import dev.unet4j.pipeline.StableDiffusion;
 import dev.unet4j.pipeline.TextToImage;
@@ -92,7 +93,7 @@ final class TextGeneration {
         if (steps < 1) throw new UserException("--steps must be >= 1, got " + steps);
         double guidance = g.guidance != null ? g.guidance : demo ? DemoText.GUIDANCE : 7.5;
         TextToImage base = TextToImage.of(p.prompt == null ? "" : p.prompt).negativePrompt(p.negativePrompt).steps(steps)
-                .guidance(guidance);
+                .guidance(guidance).promptSyntax(p.syntax());
         try {
             if (p.guidanceRescale != null) base = base.guidanceRescale(p.guidanceRescale);
             if (p.clipSkip != null) base = base.clipSkip(p.clipSkip);
@@ -106,8 +107,10 @@ final class TextGeneration {
                     throw new UserException("--width/--height: with --init-image the size is the image's (rounded down to a multiple of 8)");
                 }
                 Image init = readPng(p.initImage, "--init-image");
-                base = p.mask == null ? base.initImage(init, p.strength == null ? 0.8 : p.strength)
-                        : base.inpaint(init, readPng(p.mask, "--mask"), p.strength == null ? 1.0 : p.strength);
+                // diffusers' defaults: SD img2img 0.8, inpainting 1; SDXL img2img 0.3, inpainting 0.9999
+                boolean xl = folder != null && Files.isDirectory(folder) && ModelIndex.load(folder).isXl();
+                base = p.mask == null ? base.initImage(init, p.strength != null ? p.strength : xl ? 0.3 : 0.8)
+                        : base.inpaint(init, readPng(p.mask, "--mask"), p.strength != null ? p.strength : xl ? 0.9999 : 1.0);
             }
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage(), e);
@@ -117,7 +120,7 @@ final class TextGeneration {
         long t0 = System.nanoTime();
         Path dir = demo ? DemoText.folder() : folder;
         PipelineOptions opts = PipelineOptions.defaults().withQuant(q)
-                .withCache(c == null ? CachePolicies.NONE : c.policy());
+                .withCache(c == null ? CachePolicies.NONE : c.policy()).withUNetSwitch(p.unetSwitch());
         String summary;
         Path target;
         if (p.config != null && (dir == null || !Files.isRegularFile(dir))) {
@@ -186,7 +189,7 @@ final class TextGeneration {
                         0.8, step -> {
                             bar.step();
                             return true;
-                        }).seeds(seeds);
+                        }).seeds(seeds).promptSyntax(base.promptSyntax());
                 cells.addAll(sd.generate(row, loras).images());
             }
         } finally {

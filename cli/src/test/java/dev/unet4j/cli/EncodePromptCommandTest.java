@@ -57,4 +57,30 @@ class EncodePromptCommandTest {
         Cli.run("encode-prompt", "--prompt", "x", "--output", dir.resolve("x.png")).assertError(1, ".safetensors");
         Cli.run("encode-prompt", "--model", dir.resolve("nothing"), "--prompt", "x").assertError(1, "nothing");
     }
+
+    /** --prompt-syntax: the windows and weights as the tokenizer's fixture ids give them (a 320, cat 2368, dog 1929). */
+    @Test
+    void windowsAndWeights() throws IOException {
+        Path out = dir.resolve("w.safetensors");
+        Cli.Result r = Cli.run("encode-prompt", "--model", Fixtures.fixture("clip-tokenizer"), "--prompt", "a (cat:1.5) dog",
+                "--prompt-syntax", "weighted", "--output", out).assertOk();
+        assertTrue(r.out().contains("window 0 weights (position:weight): 2:1.5"), r.out());
+        try (SafetensorsFile f = SafetensorsFile.open(out); Tensor w = f.load("weights")) {
+            long[] ids = f.readLongs("input_ids");
+            assertArrayEquals(new long[] {49406, 320, 2368, 1929, 49407}, java.util.Arrays.copyOf(ids, 5));
+            assertArrayEquals(new long[] {1, 77}, w.shape());
+            float[] want = new float[77];
+            java.util.Arrays.fill(want, 1f);
+            want[2] = 1.5f;
+            assertArrayEquals(want, w.toFloatArray());
+        }
+        Path longOut = dir.resolve("l.safetensors");
+        Cli.Result l = Cli.run("encode-prompt", "--prompt", "a handwritten seven, ".repeat(30), "--prompt-syntax", "long",
+                "--output", longOut).assertOk();
+        assertTrue(l.out().contains("window 1 input_ids") && l.out().contains("prompt_embeds [1, 154, 64]"), l.out());
+        try (SafetensorsFile f = SafetensorsFile.open(longOut)) {
+            assertArrayEquals(new long[] {2, 77}, f.info("input_ids").shape());
+            assertFalse(f.contains("weights"));
+        }
+    }
 }

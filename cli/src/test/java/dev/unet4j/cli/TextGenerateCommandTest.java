@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -125,6 +126,57 @@ class TextGenerateCommandTest {
                 "--scheduler", "ddim", "--out", out).assertOk();
         assertEquals(64, PngReader.read(out).width());
         Cli.run("generate", "--model", tiny, "--prompt", "a horse", "--mask", mask, "--out", out).assertError(1, "--mask needs --init-image");
+    }
+
+    /**
+     * --prompt-syntax: weights of 1 give the plain run's image to the bit; a prompt past 77 tokens changes the image
+     * with long (its tail is encoded) and not with truncate (diffusers cuts it).
+     */
+    @Test
+    void promptSyntaxOption() throws IOException {
+        Path tiny = Fixtures.fixture("sd-pipeline-tiny");
+        String head = "a photo of an astronaut riding a horse on mars";
+        String longer = head + ", " + "with stars and planets in a dark sky, ".repeat(12) + "and a red hat";
+        Object[] common = {"--width", 32, "--height", 32, "--steps", 2, "--scheduler", "ddim"};
+        float[] plain = image(dir.resolve("plain.safetensors"), tiny, head, common);
+        assertArrayEquals(plain, image(dir.resolve("w.safetensors"), tiny, "(a photo:1.0) of an (astronaut riding:1) a horse on mars",
+                common, "--prompt-syntax", "weighted"));
+        float[] cut = image(dir.resolve("cut.safetensors"), tiny, longer, common);
+        float[] windows = image(dir.resolve("long.safetensors"), tiny, longer, common, "--prompt-syntax", "LONG");
+        assertTrue(!java.util.Arrays.equals(cut, windows), "the words after token 75 count with --prompt-syntax long");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--prompt-syntax", "compel").assertError(1,
+                "--prompt-syntax must be truncate, long or weighted, got 'compel'");
+    }
+
+    /**
+     * --switch-model: switching to a copy of the pipeline's own UNet changes nothing (the switched steps run the same
+     * weights through the second model's own session); the options are checked. UNetSwitchTest checks switching
+     * between different UNets step by step.
+     */
+    @Test
+    void switchModelOptions() throws IOException {
+        Path tiny = Fixtures.fixture("sd-pipeline-tiny");
+        Object[] common = {"--width", 32, "--height", 32, "--steps", 3, "--scheduler", "ddim"};
+        float[] plain = image(dir.resolve("plain.safetensors"), tiny, "a horse", common);
+        assertArrayEquals(plain, image(dir.resolve("sw.safetensors"), tiny, "a horse", common, "--switch-model", tiny.resolve("unet"),
+                "--switch-at", 0.6, "--switch-order", "small-first"));
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-at", 0.5).assertError(1, "--switch-at and --switch-order need --switch-model");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-model", tiny.resolve("unet")).assertError(1, "needs --switch-at");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-model", dir.resolve("nope"), "--switch-at", 0.5).assertError(1, "nope");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-model", tiny.resolve("unet"), "--switch-at", 0.5,
+                "--switch-order", "big-first").assertError(1, "--switch-order must be main-first or small-first");
+        Cli.run("generate", "--model", tiny, "--prompt", "x", "--switch-model", tiny.resolve("vae"), "--switch-at", 0.5)
+                .assertError(1, "the switch model");
+    }
+
+    private static float[] image(Path out, Path model, String prompt, Object[] common, Object... extra) throws IOException {
+        java.util.List<Object> args = new java.util.ArrayList<>(java.util.List.of("generate", "--model", model, "--prompt", prompt, "--out", out));
+        args.addAll(java.util.List.of(common));
+        args.addAll(java.util.List.of(extra));
+        Cli.run(args.toArray()).assertOk();
+        try (SafetensorsFile f = SafetensorsFile.open(out); Tensor t = f.load("image")) {
+            return t.toFloatArray();
+        }
     }
 
     @Test

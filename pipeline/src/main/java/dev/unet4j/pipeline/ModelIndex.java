@@ -23,12 +23,18 @@ import java.util.Set;
  * @param components component name to its {@code [library, class]}, absent ones left out
  * @param forceZerosForEmptyPrompt SDXL's {@code force_zeros_for_empty_prompt} (default true): without a negative
  *                   prompt the negative embeddings are zeros
+ * @param requiresAestheticsScore SDXL img2img/inpaint's {@code requires_aesthetics_score} (default false): the
+ *                   {@code add_time_ids} end with an aesthetic score instead of the target size
  */
-public record ModelIndex(Path folder, String className, Map<String, Component> components, boolean forceZerosForEmptyPrompt) {
+public record ModelIndex(Path folder, String className, Map<String, Component> components, boolean forceZerosForEmptyPrompt,
+                         boolean requiresAestheticsScore) {
     /** Pipelines whose folders this module runs (img2img and inpaint folders are the same layout). */
     public static final Set<String> SUPPORTED = Set.of("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline",
-            "StableDiffusionInpaintPipeline", "StableDiffusionXLPipeline");
-    public static final String XL = "StableDiffusionXLPipeline";
+            "StableDiffusionInpaintPipeline", "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline",
+            "StableDiffusionXLInpaintPipeline");
+    /** The SDXL pipeline classes (two text encoders, text-time conditioning; the folders share one layout). */
+    public static final Set<String> XL = Set.of("StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline",
+            "StableDiffusionXLInpaintPipeline");
 
     /** One component entry: the Python library and class diffusers instantiates. */
     public record Component(String library, String className) {
@@ -64,12 +70,14 @@ public record ModelIndex(Path folder, String className, Map<String, Component> c
             comps.put(e.getKey(), new Component(v.get(0).asText(), v.get(1).asText()));
         }
         JsonNode fz = root.get("force_zeros_for_empty_prompt");
-        return new ModelIndex(folder, cls.asText(), comps, fz == null || !fz.isBoolean() || fz.asBoolean());
+        JsonNode aes = root.get("requires_aesthetics_score");
+        return new ModelIndex(folder, cls.asText(), comps, fz == null || !fz.isBoolean() || fz.asBoolean(),
+                aes != null && aes.isBoolean() && aes.asBoolean());
     }
 
     /** Whether this is an SDXL pipeline (two text encoders, text-time conditioning). */
     public boolean isXl() {
-        return className.equals(XL);
+        return XL.contains(className);
     }
 
     /** The component's class, or null when the folder has none. */

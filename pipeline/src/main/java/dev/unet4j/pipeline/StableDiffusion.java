@@ -1,16 +1,17 @@
 package dev.unet4j.pipeline;
 
 import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.pipeline.checkpoint.SingleFileComponents;
 import dev.unet4j.pipeline.denoising.CachedRunModel;
 import dev.unet4j.pipeline.denoising.Generation;
 import dev.unet4j.pipeline.denoising.GenerationResult;
 import dev.unet4j.pipeline.denoising.Pipeline;
+import dev.unet4j.pipeline.denoising.RunModel;
 import dev.unet4j.pipeline.lora.LayerCatalog;
 import dev.unet4j.pipeline.lora.LoraAdapters;
 import dev.unet4j.pipeline.lora.LoraException;
@@ -45,8 +46,10 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * A Stable Diffusion 1.x/2.x pipeline folder, loaded once: diffusers' {@code StableDiffusionPipeline} and
- * {@code StableDiffusionImg2ImgPipeline} with the same numbers. Immutable and thread-safe; every
+ * A Stable Diffusion 1.x/2.x or SDXL pipeline folder, loaded once: diffusers' {@code StableDiffusionPipeline},
+ * {@code StableDiffusionImg2ImgPipeline}, {@code StableDiffusionInpaintPipeline} and their SDXL counterparts
+ * ({@code StableDiffusionXL[Img2Img|Inpaint]Pipeline}, which share the SD code paths and differ in the prompt
+ * encoding and the {@link AddTimeIds}) with the same numbers. Immutable and thread-safe; every
  * {@link #generate} call works in its own sessions, so one instance serves many threads. Closing it frees the
  * weights (and the oneDNN backend it created).
  *
@@ -71,11 +74,12 @@ public final class StableDiffusion implements AutoCloseable {
     private final int defaultSize;
     private final LayerCatalog unetLayers;
     private final LayerCatalog textLayers;
+    private final SwitchedUNets switched; // A-SDM's second UNet, or null
 
     private StableDiffusion(ModelIndex index, PromptEncoder prompts, PromptEncoder prompts2, UNetModel unet,
                             Consumer<UNetSession> sessionSetup, AutoencoderKL vae, SchedulerConfig schedulerConfig,
                             PipelineOptions options, DnnlKernels ownedKernels, int defaultSize, LayerCatalog unetLayers,
-                            LayerCatalog textLayers) {
+                            LayerCatalog textLayers, SwitchedUNets switched) {
         this.index = index;
         this.prompts = prompts;
         this.prompts2 = prompts2;
@@ -89,6 +93,7 @@ public final class StableDiffusion implements AutoCloseable {
         this.defaultSize = defaultSize;
         this.unetLayers = unetLayers;
         this.textLayers = textLayers;
+        this.switched = switched;
     }
 
     /**
@@ -131,11 +136,13 @@ public final class StableDiffusion implements AutoCloseable {
             if (!(unet instanceof UNet2DConditionModel)) {
                 throw new IOException(unetDir + ": the pipeline's UNet must be a UNet2DConditionModel");
             }
+            SwitchedUNets sw = loadSwitch(options, unet, dir, sched, kernels);
+            if (sw != null) loaded.add(sw);
             AutoencoderKL vae = AutoencoderKL.load(dir.resolve("vae"), kernels);
             loaded.add(vae);
             int sample = DiffusersConfig.load(unetDir.resolve("config.json")).getInt("sample_size", 64);
             return new StableDiffusion(index, prompts, prompts2, unet, setup, vae, sched, options, owned, sample * vae.scaleFactor(),
-                    unetLayers, textLayers);
+                    unetLayers, textLayers, sw);
         } catch (IOException | RuntimeException e) {
             for (int i = loaded.size() - 1; i >= 0; i--) {
                 try {
@@ -151,8 +158,8 @@ public final class StableDiffusion implements AutoCloseable {
 
     /**
      * Loads a single-file checkpoint in the original LDM / A1111 layout ({@code .safetensors}; pickle files are
-     * refused), as diffusers' {@code from_single_file(file, config=configDir)}: the architecture is detected from the
-     * keys; {@code configDir} (a diffusers pipeline folder, or one with some of its component folders) gives the
+     * refused), as diffusers' {@code from_single_file(file, config=configDir)}: the architecture (SD 1.x, 2.x, SDXL
+     * base) is detected from the keys; {@code configDir} (a diffusers pipeline folder, or one with some of its component folders) gives the
      * tokenizer and overrides the built-in component configs (needed for models whose sizes the keys cannot say).
      * See {@link SingleFileComponents}.
      */
@@ -167,19 +174,34 @@ public final class StableDiffusion implements AutoCloseable {
         Kernels kernels = owned != null ? owned : options.kernels();
         try {
             SingleFileComponents c = SingleFileComponents.load(file, configDir, kernels, q);
+            SwitchedUNets sw;
             try {
                 Samplers.forSchedulerClass(c.scheduler());
-            } catch (RuntimeException e) {
+                sw = loadSwitch(options, c.unet(), file, c.scheduler(), kernels);
+            } catch (IOException | RuntimeException e) {
                 c.close();
                 throw e;
             }
-            ModelIndex index = new ModelIndex(file, "StableDiffusionPipeline", java.util.Map.of(), false);
-            return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()), null, c.unet(), c.sessionSetup(),
-                    c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor(), c.unetLayers(), c.textLayers());
+            boolean xl = c.textEncoder2() != null;
+            ModelIndex index = new ModelIndex(file, xl ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline", Map.of(), c.forceZerosForEmptyPrompt(), false);
+            return new StableDiffusion(index, new PromptEncoder(c.tokenizer(), c.textEncoder()),
+                    xl ? new PromptEncoder(c.tokenizer2(), c.textEncoder2()) : null, c.unet(), c.sessionSetup(),
+                    c.vae(), c.scheduler(), options, owned, c.sampleSize() * c.vae().scaleFactor(), c.unetLayers(), c.textLayers(), sw);
         } catch (IOException | RuntimeException e) {
             if (owned != null) owned.close();
             throw e;
         }
+    }
+
+    /** The switch UNet of {@code options} (quantized as the main one), checked against {@code main}; null without one. */
+    private static SwitchedUNets loadSwitch(PipelineOptions options, UNetModel main, Path mainFolder, SchedulerConfig sched,
+                                            Kernels kernels) throws IOException {
+        if (options.unetSwitch() == null) return null;
+        if (options.cache() != CachePolicies.NONE) {
+            throw new IllegalArgumentException("feature caching and UNet switching together are not supported (a cache plans the calls of one UNet)");
+        }
+        QuantizedLayers qu = QuantizedLayers.of(options.quant(), kernels);
+        return SwitchedUNets.load(options.unetSwitch(), main, mainFolder, sched, LoadOptions.of(kernels).withLayerFactory(qu::factory));
     }
 
     public ModelIndex modelIndex() {
@@ -227,9 +249,13 @@ public final class StableDiffusion implements AutoCloseable {
             if (text != null) throw new IllegalArgumentException("LoRA on SDXL text encoders is not supported yet (UNet LoRA is)");
             return encodePromptXl(request);
         }
-        TextConditioning cond = prompts.encode(request.prompt(), request.clipSkip(), text);
-        TextConditioning uncond = request.classifierFree() ? prompts.encode(request.negativeOrEmpty(), request.clipSkip(), text) : null;
-        return new PromptEmbeddings(cond, uncond);
+        PromptSyntax syntax = request.promptSyntax();
+        TextConditioning cond = prompts.encode(request.prompt(), request.clipSkip(), text, syntax);
+        if (!request.classifierFree()) return new PromptEmbeddings(cond, null);
+        TextConditioning uncond = prompts.encode(request.negativeOrEmpty(), request.clipSkip(), text, syntax);
+        if (syntax == PromptSyntax.TRUNCATE) return new PromptEmbeddings(cond, uncond);
+        TextConditioning[] same = PromptEncoder.padToSameLength(cond, uncond, prompts.encode("", request.clipSkip(), text, syntax));
+        return new PromptEmbeddings(same[0], same[1]);
     }
 
     /**
@@ -264,16 +290,27 @@ public final class StableDiffusion implements AutoCloseable {
      * {@code force_zeros_for_empty_prompt}, zeros as the negative embeddings.
      */
     private PromptEmbeddings encodePromptXl(TextToImage request) {
-        PromptEncoder.Xl[] pos = {prompts.encodeXl(request.prompt(), request.clipSkip()), prompts2.encodeXl(request.prompt(), request.clipSkip())};
+        PromptEncoder.Xl[] pos = encodeXl(request.prompt(), request);
         TextConditioning cond = catFeatures(pos[0].hidden(), pos[1].hidden());
         if (!request.classifierFree()) return new PromptEmbeddings(cond, null, pos[1].pooled(), null);
         if (request.negativePrompt() == null && index.forceZerosForEmptyPrompt()) {
             return new PromptEmbeddings(cond, new TextConditioning(new float[cond.data().length], cond.shape()), pos[1].pooled(),
                     new float[pos[1].pooled().length]);
         }
-        String neg = request.negativeOrEmpty();
-        PromptEncoder.Xl[] n = {prompts.encodeXl(neg, request.clipSkip()), prompts2.encodeXl(neg, request.clipSkip())};
-        return new PromptEmbeddings(cond, catFeatures(n[0].hidden(), n[1].hidden()), pos[1].pooled(), n[1].pooled());
+        PromptEncoder.Xl[] n = encodeXl(request.negativeOrEmpty(), request);
+        TextConditioning uncond = catFeatures(n[0].hidden(), n[1].hidden());
+        if (request.promptSyntax() != PromptSyntax.TRUNCATE) {
+            PromptEncoder.Xl[] empty = encodeXl("", request);
+            TextConditioning[] same = PromptEncoder.padToSameLength(cond, uncond, catFeatures(empty[0].hidden(), empty[1].hidden()));
+            cond = same[0];
+            uncond = same[1];
+        }
+        return new PromptEmbeddings(cond, uncond, pos[1].pooled(), n[1].pooled());
+    }
+
+    private PromptEncoder.Xl[] encodeXl(String prompt, TextToImage request) {
+        return new PromptEncoder.Xl[] {prompts.encodeXl(prompt, request.clipSkip(), request.promptSyntax()),
+                prompts2.encodeXl(prompt, request.clipSkip(), request.promptSyntax())};
     }
 
     /** {@code torch.concat([a, b], dim=-1)} of {@code [1, T, Da]} and {@code [1, T, Db]}. */
@@ -290,18 +327,18 @@ public final class StableDiffusion implements AutoCloseable {
 
     /**
      * The UNet's conditioning for {@code k} images: the embeddings repeated, and for SDXL the pooled embeddings and
-     * {@code add_time_ids = [original h, w, crop top, left, target h, w] = [h, w, 0, 0, h, w]}.
+     * the {@code add_time_ids} ({@link AddTimeIds}).
      */
-    private static dev.unet4j.samplers.guidance.Conditioning condition(TextConditioning text, float[] pooled, int k, int h, int w) {
+    private static dev.unet4j.samplers.guidance.Conditioning condition(TextConditioning text, float[] pooled, float[] timeIds, int k) {
         TextConditioning t = repeat(text, k);
         if (pooled == null) return t;
         float[] e = new float[k * pooled.length];
-        float[] ids = new float[k * 6];
+        float[] ids = new float[k * timeIds.length];
         for (int i = 0; i < k; i++) {
             System.arraycopy(pooled, 0, e, i * pooled.length, pooled.length);
-            System.arraycopy(new float[] {h, w, 0, 0, h, w}, 0, ids, i * 6, 6);
+            System.arraycopy(timeIds, 0, ids, i * timeIds.length, timeIds.length);
         }
-        return new dev.unet4j.samplers.guidance.TextTimeConditioning(t, e, pooled.length, ids, 6);
+        return new dev.unet4j.samplers.guidance.TextTimeConditioning(t, e, pooled.length, ids, timeIds.length);
     }
 
     /** Generates the request's images. */
@@ -326,9 +363,6 @@ public final class StableDiffusion implements AutoCloseable {
         int k = request.numImages();
         if (request.classifierFree() && embeddings.negative() == null) {
             throw new IllegalArgumentException("guidance " + request.guidanceScale() + " needs negative prompt embeddings");
-        }
-        if (prompts2 != null && (request.initImage() != null)) {
-            throw new IllegalArgumentException("SDXL pipelines run text-to-image here (img2img and inpainting are SD 1.x/2.x)");
         }
         if (prompts2 != null && embeddings.pooled() == null) throw new IllegalArgumentException("SDXL needs pooled prompt embeddings");
         int f = vae.scaleFactor();
@@ -360,9 +394,14 @@ public final class StableDiffusion implements AutoCloseable {
                 throw new IllegalArgumentException("height and width have to be divisible by 8, got " + h + "x" + w);
             }
         }
-        gen = gen.size(h / f, w / f).noise(noise, k).conditioning(condition(embeddings.prompt(), embeddings.pooled(), k, h, w));
+        AddTimeIds ids = AddTimeIds.of(index.requiresAestheticsScore(), h, w, request.aestheticScore(), request.negativeAestheticScore());
+        if (prompts2 != null) {
+            ids.requireFits(((UNet2DConditionModel) unet).config(), embeddings.pooled().length, index.requiresAestheticsScore(),
+                    index.folder().toString());
+        }
+        gen = gen.size(h / f, w / f).noise(noise, k).conditioning(condition(embeddings.prompt(), embeddings.pooled(), ids.positive(), k));
         if (request.classifierFree()) {
-            gen = gen.guidance(request.guidanceScale(), condition(embeddings.negative(), embeddings.negativePooled(), k, h, w))
+            gen = gen.guidance(request.guidanceScale(), condition(embeddings.negative(), embeddings.negativePooled(), ids.negative(), k))
                     .guidanceRescale(request.guidanceRescale());
         }
         gen = gen.onStep(callback(request.progress()));
@@ -370,6 +409,7 @@ public final class StableDiffusion implements AutoCloseable {
                 : sessionSetup.andThen(s -> s.workspace().attributes().put(LayerAdapter.class, unetAdapter));
         Pipeline p = Pipeline.of(unet, sampler).withSessionSetup(setup);
         if (options.cache() != CachePolicies.NONE) p = p.withRunModel(CachedRunModel.factory(options.cache()));
+        if (switched != null) p = p.withRunModel(switchedRun(request, unetAdapter));
         GenerationResult r = p.generate(gen);
         Latents finalLatents = inpainting == null ? r.latents() : inpainting.finish(r.latents());
         float[] decoded = decode(finalLatents);
@@ -394,6 +434,16 @@ public final class StableDiffusion implements AutoCloseable {
         }
         return new GeneratedImages(new Latents(nhwc, new int[] {b, hh, ww, 3}), out, finalLatents, r.unetCalls(),
                 System.nanoTime() - t0);
+    }
+
+    /** The run model of a switched generation: each executed step to the UNet {@link UNetSwitch#mainRuns} names. */
+    private RunModel.Factory switchedRun(TextToImage request, LayerAdapter unetAdapter) {
+        if (unetAdapter != null) {
+            throw new IllegalArgumentException("LoRA with UNet switching is not supported (the LoRA targets the main UNet's layers)");
+        }
+        int executed = request.initImage() == null ? request.steps()
+                : Math.min((int) (request.steps() * request.strength()), request.steps());
+        return switched.factory(executed, sessionSetup);
     }
 
     /** One generator for the run, or one per image (the request's seeds). */
@@ -508,7 +558,11 @@ public final class StableDiffusion implements AutoCloseable {
             vae.close();
         } finally {
             try {
-                unet.close();
+                try {
+                    if (switched != null) switched.close();
+                } finally {
+                    unet.close();
+                }
             } finally {
                 try {
                     prompts.close();

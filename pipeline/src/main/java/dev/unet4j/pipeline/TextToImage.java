@@ -32,10 +32,16 @@ import java.util.Objects;
  *                        with seed i), or null for the one generator of {@code seed}; sets the number of images
  * @param mask            inpainting (StableDiffusionInpaintPipeline): white = repaint, black = keep, with
  *                        {@code initImage} (default strength 1 then); null otherwise
+ * @param promptSyntax    how prompts are tokenized and encoded: diffusers' truncation (default), long prompts in
+ *                        75-token windows, or A1111's emphasis syntax (see {@link PromptSyntax})
+ * @param aestheticScore  SDXL img2img/inpaint pipelines with {@code requires_aesthetics_score}: diffusers'
+ *                        {@code aesthetic_score} in the prompt's {@code add_time_ids} (default 6.0); unused otherwise
+ * @param negativeAestheticScore the negative prompt's, {@code negative_aesthetic_score} (default 2.5)
  */
 public record TextToImage(String prompt, String negativePrompt, int height, int width, int steps, double guidanceScale,
                           double guidanceRescale, int clipSkip, long seed, int numImages, String scheduler,
-                          Image initImage, double strength, Progress progress, long[] seeds, Image mask) {
+                          Image initImage, double strength, Progress progress, long[] seeds, Image mask,
+                          PromptSyntax promptSyntax, double aestheticScore, double negativeAestheticScore) {
 
     /** Per-step progress of a generation. */
     @FunctionalInterface
@@ -49,6 +55,10 @@ public record TextToImage(String prompt, String negativePrompt, int height, int 
     public TextToImage {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(progress, "progress");
+        Objects.requireNonNull(promptSyntax, "promptSyntax");
+        if (!Double.isFinite(aestheticScore) || !Double.isFinite(negativeAestheticScore)) {
+            throw new IllegalArgumentException("aesthetic scores must be finite, got " + aestheticScore + " and " + negativeAestheticScore);
+        }
         if (height < 0 || width < 0) throw new IllegalArgumentException("height and width must be >= 0, got " + height + "x" + width);
         if (height % 8 != 0 || width % 8 != 0) {
             throw new IllegalArgumentException("height and width have to be divisible by 8, got " + height + "x" + width);
@@ -72,7 +82,7 @@ public record TextToImage(String prompt, String negativePrompt, int height, int 
                        double guidanceRescale, int clipSkip, long seed, int numImages, String scheduler, Image initImage,
                        double strength, Progress progress) {
         this(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages,
-                scheduler, initImage, strength, progress, null, null);
+                scheduler, initImage, strength, progress, null, null, PromptSyntax.TRUNCATE, 6.0, 2.5);
     }
 
     @Override
@@ -86,56 +96,56 @@ public record TextToImage(String prompt, String negativePrompt, int height, int 
      */
     public TextToImage seeds(long... s) {
         return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed,
-                s.length, scheduler, initImage, strength, progress, s, mask);
+                s.length, scheduler, initImage, strength, progress, s, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     /** {@code prompt} with diffusers' defaults: 50 steps, guidance 7.5, seed 0, one image, the model's size. */
     public static TextToImage of(String prompt) {
-        return new TextToImage(prompt, null, 0, 0, 50, 7.5, 0.0, 0, 0, 1, null, null, 0.8, Progress.NONE, null, null);
+        return new TextToImage(prompt, null, 0, 0, 50, 7.5, 0.0, 0, 0, 1, null, null, 0.8, Progress.NONE, null, null, PromptSyntax.TRUNCATE, 6.0, 2.5);
     }
 
     public TextToImage negativePrompt(String p) {
-        return new TextToImage(prompt, p, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
+        return new TextToImage(prompt, p, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     public TextToImage size(int h, int w) {
-        return new TextToImage(prompt, negativePrompt, h, w, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
+        return new TextToImage(prompt, negativePrompt, h, w, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     public TextToImage steps(int n) {
-        return new TextToImage(prompt, negativePrompt, height, width, n, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
+        return new TextToImage(prompt, negativePrompt, height, width, n, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     public TextToImage guidance(double g) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, g, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, g, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     public TextToImage guidanceRescale(double phi) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, phi, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, phi, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     public TextToImage clipSkip(int n) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, n, seed, numImages, scheduler, initImage, strength, progress, seeds, mask);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, n, seed, numImages, scheduler, initImage, strength, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     public TextToImage seed(long s) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, s, numImages, scheduler, initImage, strength, progress, seeds, mask);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, s, numImages, scheduler, initImage, strength, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     /** {@code k} images from the one generator of the seed (drops per-image seeds). */
     public TextToImage numImages(int k) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, k, scheduler, initImage, strength, progress, null, mask);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, k, scheduler, initImage, strength, progress, null, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     /** A sampler by name (ddim, pndm, lms, euler, dpmpp-2m-karras, ...) instead of the pipeline's scheduler config. */
     public TextToImage scheduler(String name) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, name, initImage, strength, progress, seeds, mask);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, name, initImage, strength, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     /** img2img (StableDiffusionImg2ImgPipeline): start from {@code image}, run the last {@code s} of the schedule. */
     public TextToImage initImage(Image image, double s) {
         return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler,
-                Objects.requireNonNull(image, "image"), s, progress, seeds, mask);
+                Objects.requireNonNull(image, "image"), s, progress, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     /**
@@ -145,11 +155,22 @@ public record TextToImage(String prompt, String negativePrompt, int height, int 
      */
     public TextToImage inpaint(Image image, Image maskImage, double s) {
         return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler,
-                Objects.requireNonNull(image, "image"), s, progress, seeds, Objects.requireNonNull(maskImage, "mask"));
+                Objects.requireNonNull(image, "image"), s, progress, seeds, Objects.requireNonNull(maskImage, "mask"),
+                promptSyntax, aestheticScore, negativeAestheticScore);
+    }
+
+    /** Long prompts in 75-token windows, or A1111 emphasis (see {@link PromptSyntax}); default truncation. */
+    public TextToImage promptSyntax(PromptSyntax syntax) {
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask, syntax, aestheticScore, negativeAestheticScore);
+    }
+
+    /** SDXL {@code aesthetic_score} and {@code negative_aesthetic_score} (used where the folder requires them). */
+    public TextToImage aestheticScores(double score, double negativeScore) {
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, progress, seeds, mask, promptSyntax, score, negativeScore);
     }
 
     public TextToImage onStep(Progress p) {
-        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, p, seeds, mask);
+        return new TextToImage(prompt, negativePrompt, height, width, steps, guidanceScale, guidanceRescale, clipSkip, seed, numImages, scheduler, initImage, strength, p, seeds, mask, promptSyntax, aestheticScore, negativeAestheticScore);
     }
 
     /** The negative prompt diffusers uses: the empty string when none was given. */

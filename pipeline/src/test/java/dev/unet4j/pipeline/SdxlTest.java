@@ -1,26 +1,8 @@
 package dev.unet4j.pipeline;
 
-import dev.unet4j.core.io.SafetensorsWriter;
+import dev.unet4j.core.image.Image;
 import dev.unet4j.core.kernels.ReferenceKernels;
-import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.samplers.Latents;
-import dev.unet4j.samplers.TorchGenerator;
-import dev.unet4j.samplers.kdiffusion.DiscreteSchedule;
-import dev.unet4j.samplers.kdiffusion.EulerSampler;
-import dev.unet4j.samplers.schedule.SchedulerConfig;
-import dev.unet4j.text.ClipTextModel;
-import dev.unet4j.text.ClipTextOutput;
-import dev.unet4j.text.ClipTokenizer;
-import dev.unet4j.unet.LoadOptions;
-import dev.unet4j.unet.ParameterSource;
-import dev.unet4j.unet.RandomParameterSource;
-import dev.unet4j.unet.Timestep;
-import dev.unet4j.unet.UNet2DConditionModel;
-import dev.unet4j.unet.UNetInputs;
-import dev.unet4j.unet.UNetModel;
-import dev.unet4j.unet.UNetSession;
-import dev.unet4j.unet.config.UNet2DConditionConfig;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,172 +10,151 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * StableDiffusionXLPipeline text-to-image on a tiny SDXL folder made here (the two fixture text encoders, 32 and 16
- * wide, the second with a 24-dim projection; a seeded text_time UNet with cross_attention_dim 48; sd-pipeline-tiny's
- * VAE; Euler), against a loop written here from diffusers' __call__: both encoders' hidden_states[-2] concatenated,
- * text_encoder_2's text_embeds pooled, add_time_ids [h, w, 0, 0, h, w], zeros for an absent negative prompt.
+ * StableDiffusionXL[Img2Img|Inpaint]Pipeline on a tiny SDXL folder ({@link TinySdxl}) against a loop written from
+ * diffusers' __call__: text-to-image, img2img with the strength cut, the add_time_ids of diffusers'
+ * {@code _get_add_time_ids} (as a table here) with and without {@code requires_aesthetics_score}.
  */
 class SdxlTest {
     @TempDir
     static Path dir;
     static Path pipe;
-
-    private static void copy(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (var s = Files.list(from)) {
-            for (Path f : s.toList()) if (Files.isRegularFile(f)) Files.copy(f, to.resolve(f.getFileName()));
-        }
-    }
+    static final float[] IDS_64 = {64, 64, 0, 0, 64, 64};
 
     @BeforeAll
     static void makePipeline() throws IOException {
-        Path tiny = Fixture.pipeline();
-        pipe = Files.createDirectories(dir.resolve("sdxl-tiny"));
-        copy(tiny.resolve("tokenizer"), pipe.resolve("tokenizer"));
-        copy(tiny.resolve("tokenizer"), pipe.resolve("tokenizer_2"));
-        copy(Fixtures.fixture("clip-tokenizer/pad-exclamation"), dir.resolve("pad"));
-        for (String f : new String[] {"special_tokens_map.json", "tokenizer_config.json"}) {
-            Files.copy(dir.resolve("pad").resolve(f), pipe.resolve("tokenizer_2").resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
-        copy(tiny.resolve("text_encoder"), pipe.resolve("text_encoder"));
-        copy(Fixtures.fixture("clip-text-encoder-tiny/with-projection"), pipe.resolve("text_encoder_2"));
-        copy(tiny.resolve("vae"), pipe.resolve("vae"));
-        Files.createDirectories(pipe.resolve("scheduler"));
-        Files.writeString(pipe.resolve("scheduler/scheduler_config.json"), """
-                {"_class_name": "EulerDiscreteScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.00085,
-                 "beta_end": 0.012, "num_train_timesteps": 1000, "steps_offset": 1, "timestep_spacing": "leading",
-                 "prediction_type": "epsilon"}""");
-        String unetConfig = Files.readString(tiny.resolve("unet/config.json"))
-                .replaceFirst("\"cross_attention_dim\": 32", "\"cross_attention_dim\": 48")
-                .replaceFirst("\"addition_embed_type\": null", "\"addition_embed_type\": \"text_time\"")
-                .replaceFirst("\"addition_time_embed_dim\": null", "\"addition_time_embed_dim\": 8")
-                .replaceFirst("\"projection_class_embeddings_input_dim\": null", "\"projection_class_embeddings_input_dim\": 72");
-        Files.createDirectories(pipe.resolve("unet"));
-        Files.writeString(pipe.resolve("unet/config.json"), unetConfig);
-        // seeded weights of every tensor the model asks for, written as its checkpoint
-        Map<String, Tensor> made = new LinkedHashMap<>();
-        RandomParameterSource random = new RandomParameterSource(77);
-        ParameterSource recording = new ParameterSource() {
-            @Override
-            public Tensor load(String name, long[] shape) {
-                Tensor t = random.load(name, shape);
-                if (t != null) made.put(name, t.copy(dev.unet4j.core.tensor.Allocator.direct()));
-                return t;
-            }
-
-            @Override
-            public Set<String> names() {
-                return Set.of();
-            }
-        };
-        UNet2DConditionConfig cfg = UNet2DConditionConfig.fromJson(unetConfig);
-        try (UNetModel m = UNet2DConditionModel.build(cfg, recording, "seeded", LoadOptions.of(new ReferenceKernels()))) {
-            SafetensorsWriter w = new SafetensorsWriter();
-            for (Map.Entry<String, Tensor> e : made.entrySet()) w.add(e.getKey(), e.getValue().toFloatArray(), e.getValue().shape());
-            w.write(pipe.resolve("unet/diffusion_pytorch_model.safetensors"));
-        } finally {
-            made.values().forEach(Tensor::close);
-        }
-        Files.writeString(pipe.resolve("model_index.json"), """
-                {"_class_name": "StableDiffusionXLPipeline", "force_zeros_for_empty_prompt": true,
-                 "scheduler": ["diffusers", "EulerDiscreteScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
-                 "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"], "tokenizer": ["transformers", "CLIPTokenizer"],
-                 "tokenizer_2": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
-                 "vae": ["diffusers", "AutoencoderKL"]}""");
+        pipe = TinySdxl.make(dir, "StableDiffusionXLPipeline", false);
     }
 
-    /** hidden_states[-2] [77, D] and the pooled output of one encoder, straight from the text module. */
-    private static float[][] encode(Path p, String tok, String enc, String prompt) throws IOException {
-        ClipTokenizer t = ClipTokenizer.load(p.resolve(tok));
-        try (ClipTextModel m = ClipTextModel.load(p.resolve(enc), new ReferenceKernels());
-             ClipTextOutput o = m.encode(new int[][] {t.encode(prompt).inputIds()}, null, true)) {
-            Tensor pooled = o.textEmbeds() != null ? o.textEmbeds() : o.pooledOutput();
-            return new float[][] {o.hiddenState(-2).toFloatArray(), pooled.toFloatArray()};
-        }
-    }
-
-    private static float[] cat(float[] a, int da, float[] b, int db) {
-        float[] out = new float[77 * (da + db)];
-        for (int i = 0; i < 77; i++) {
-            System.arraycopy(a, i * da, out, i * (da + db), da);
-            System.arraycopy(b, i * db, out, i * (da + db) + da, db);
-        }
-        return out;
-    }
-
-    /** diffusers' StableDiffusionXLPipeline.__call__ with EulerDiscreteScheduler, one image, 64x64. */
-    private static float[] reference(String prompt, String negative, int steps, long seed, double g) throws IOException {
-        float[][] p1 = encode(pipe, "tokenizer", "text_encoder", prompt), p2 = encode(pipe, "tokenizer_2", "text_encoder_2", prompt);
-        float[] pos = cat(p1[0], 32, p2[0], 16), posPooled = p2[1];
-        float[] neg, negPooled;
-        if (negative == null) {
-            neg = new float[pos.length];
-            negPooled = new float[posPooled.length];
-        } else {
-            float[][] n1 = encode(pipe, "tokenizer", "text_encoder", negative), n2 = encode(pipe, "tokenizer_2", "text_encoder_2", negative);
-            neg = cat(n1[0], 32, n2[0], 16);
-            negPooled = n2[1];
-        }
-        float[] ehs = new float[2 * pos.length];
-        System.arraycopy(neg, 0, ehs, 0, neg.length);
-        System.arraycopy(pos, 0, ehs, neg.length, pos.length);
-        float[] pooled = new float[48];
-        System.arraycopy(negPooled, 0, pooled, 0, 24);
-        System.arraycopy(posPooled, 0, pooled, 24, 24);
-        float[] ids = {64, 64, 0, 0, 64, 64, 64, 64, 0, 0, 64, 64};
-        EulerSampler euler = EulerSampler.fromConfig(SchedulerConfig.load(pipe.resolve("scheduler/scheduler_config.json")));
-        DiscreteSchedule s = euler.schedule(steps);
-        float[] x = new TorchGenerator(seed).randn(1, 4, 8, 8).data();
-        for (int i = 0; i < x.length; i++) x[i] *= s.initNoiseSigma();
-        try (UNetModel unet = UNetModel.load(pipe.resolve("unet"), LoadOptions.of(new ReferenceKernels()));
-             UNetSession session = unet.newSession();
-             Tensor e = Tensor.of(ehs, 2, 77, 48); Tensor te = Tensor.of(pooled, 2, 24); Tensor ti = Tensor.of(ids, 2, 6)) {
-            for (int i = 0; i < s.length(); i++) {
-                float sigma = s.sigmas()[i];
-                float c = (float) Math.sqrt(sigma * sigma + 1f);
-                float[] in = new float[2 * x.length];
-                for (int k = 0; k < x.length; k++) in[k] = in[k + x.length] = x[k] / c;
-                float[] out;
-                try (Tensor sample = Tensor.of(in, 2, 4, 8, 8);
-                     Tensor o = session.forward(UNetInputs.builder(sample, Timestep.float64(s.timesteps()[i])).encoderHiddenStates(e)
-                             .addedCond(te, ti).build())) {
-                    out = o.toFloatArray();
-                }
-                float dt = s.sigmas()[i + 1] - sigma;
-                for (int k = 0; k < x.length; k++) {
-                    float eps = out[k] + (float) g * (out[k + x.length] - out[k]);
-                    float x0 = x[k] - sigma * eps;
-                    x[k] = x[k] + (x[k] - x0) / sigma * dt;
-                }
-            }
-        }
-        return x;
+    static StableDiffusion load(Path p) throws IOException {
+        return StableDiffusion.load(p, PipelineOptions.defaults().withKernels(new ReferenceKernels()));
     }
 
     @Test
     void textToImageAsDiffusersWithAndWithoutNegativePrompt() throws IOException {
-        try (StableDiffusion sd = StableDiffusion.load(pipe, PipelineOptions.defaults().withKernels(new ReferenceKernels()))) {
-            assertEqualsName("euler", sd.samplerName(TextToImage.of("x")));
+        try (StableDiffusion sd = load(pipe)) {
+            assertEquals("euler", sd.samplerName(TextToImage.of("x")));
             for (String negative : new String[] {null, "blurry"}) {
                 GeneratedImages out = sd.generate(TextToImage.of("a photo of a cat").negativePrompt(negative).size(64, 64)
                         .steps(4).guidance(5).seed(3));
-                float[] expected = reference("a photo of a cat", negative, 4, 3, 5);
+                float[] expected = TinySdxl.reference(pipe, "a photo of a cat", negative, 4, 3, 5, null, 1, IDS_64, IDS_64);
                 double e = Fixture.assertClose("SDXL latents (negative " + negative + ")", new Latents(expected, new int[] {1, 4, 8, 8}),
                         out.latents().data(), out.latents().shape(), 1e-4);
                 System.out.printf("SDXL tiny, negative %s: final latents %.2e relative%n", negative, e);
             }
             PromptEmbeddings pe = sd.encodePrompt(TextToImage.of("a cat"));
-            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 77, 48}, pe.prompt().shape());
-            org.junit.jupiter.api.Assertions.assertEquals(24, pe.pooled().length);
+            assertArrayEquals(new int[] {1, 77, 48}, pe.prompt().shape());
+            assertEquals(24, pe.pooled().length);
         }
     }
 
-    private static void assertEqualsName(String expected, String actual) {
-        org.junit.jupiter.api.Assertions.assertEquals(expected, actual);
+    /** Long prompts on SDXL: each encoder windowed, the first window the truncated encoding, pooled from it. */
+    @Test
+    void longPromptWindowsPerEncoder() throws IOException {
+        String longPrompt = "a red boat on a calm lake, " + "pine trees and mountains in the morning mist, ".repeat(14);
+        try (StableDiffusion sd = load(pipe)) {
+            PromptEmbeddings cut = sd.encodePrompt(TextToImage.of(longPrompt).guidance(4));
+            PromptEmbeddings windows = sd.encodePrompt(TextToImage.of(longPrompt).guidance(4).promptSyntax(PromptSyntax.LONG));
+            int n = windows.prompt().shape()[1] / 77;
+            assertTrue(n >= 2, n + " windows");
+            assertArrayEquals(new int[] {1, n * 77, 48}, windows.prompt().shape());
+            assertArrayEquals(cut.prompt().data(), java.util.Arrays.copyOf(windows.prompt().data(), 77 * 48));
+            assertArrayEquals(cut.pooled(), windows.pooled());
+            // force_zeros_for_empty_prompt: zeros of the same (windowed) shape
+            assertArrayEquals(new float[n * 77 * 48], windows.negative().data());
+        }
+    }
+
+    /** A 64x64 test picture. */
+    static Image picture() {
+        byte[] px = new byte[64 * 64 * 3];
+        for (int i = 0; i < px.length; i++) px[i] = (byte) ((i * 37) % 253);
+        return new Image(64, 64, 3, px);
+    }
+
+    static float[] pixels(Image img) {
+        return new VaeImageProcessor(8).preprocess(img, 0, 0).data();
+    }
+
+    /** img2img: 10 steps at strength 0.45 run int(4.5) = 4 steps from the noised image latents (diffusers' get_timesteps). */
+    @Test
+    void img2imgAsDiffusers() throws IOException {
+        try (StableDiffusion sd = load(pipe)) {
+            for (double strength : new double[] {0.45, 1.0}) {
+                int[] calls = {0};
+                GeneratedImages out = sd.generate(TextToImage.of("a red boat").negativePrompt("fog").steps(10).guidance(4).seed(11)
+                        .initImage(picture(), strength).onStep(s -> ++calls[0] > 0));
+                assertEquals(strength == 1.0 ? 10 : 4, calls[0], "steps run at strength " + strength);
+                float[] expected = TinySdxl.reference(pipe, "a red boat", "fog", 10, 11, 4, pixels(picture()), strength, IDS_64, IDS_64);
+                Fixture.assertClose("SDXL img2img latents, strength " + strength, new Latents(expected, new int[] {1, 4, 8, 8}),
+                        out.latents().data(), out.latents().shape(), 1e-4);
+            }
+        }
+    }
+
+    /**
+     * requires_aesthetics_score: add_time_ids {@code [h, w, 0, 0, aesthetic_score]} for the prompt and
+     * {@code [h, w, 0, 0, negative_aesthetic_score]} for the negative prompt (defaults 6.0 and 2.5).
+     */
+    @Test
+    void aestheticScoreTimeIds() throws IOException {
+        Path p = TinySdxl.make(Files.createDirectories(dir.resolve("aes")), "StableDiffusionXLImg2ImgPipeline", true);
+        try (StableDiffusion sd = load(p)) {
+            assertTrue(sd.modelIndex().requiresAestheticsScore());
+            GeneratedImages out = sd.generate(TextToImage.of("a red boat").negativePrompt("fog").steps(6).guidance(4).seed(2)
+                    .initImage(picture(), 0.5));
+            float[] expected = TinySdxl.reference(p, "a red boat", "fog", 6, 2, 4, pixels(picture()), 0.5,
+                    new float[] {64, 64, 0, 0, 6.0f}, new float[] {64, 64, 0, 0, 2.5f});
+            Fixture.assertClose("aesthetic img2img", new Latents(expected, new int[] {1, 4, 8, 8}), out.latents().data(),
+                    out.latents().shape(), 1e-4);
+            GeneratedImages other = sd.generate(TextToImage.of("a red boat").negativePrompt("fog").steps(6).guidance(4).seed(2)
+                    .initImage(picture(), 0.5).aestheticScores(9, 1));
+            float[] expected2 = TinySdxl.reference(p, "a red boat", "fog", 6, 2, 4, pixels(picture()), 0.5,
+                    new float[] {64, 64, 0, 0, 9f}, new float[] {64, 64, 0, 0, 1f});
+            Fixture.assertClose("aesthetic scores 9 / 1", new Latents(expected2, new int[] {1, 4, 8, 8}), other.latents().data(),
+                    other.latents().shape(), 1e-4);
+        }
+        // a folder whose flag does not fit its UNet: diffusers' error, with the fix
+        Path wrong = Files.createDirectories(dir.resolve("wrong"));
+        Path q = TinySdxl.make(wrong, "StableDiffusionXLImg2ImgPipeline", false);
+        Files.writeString(q.resolve("model_index.json"), Files.readString(q.resolve("model_index.json"))
+                .replace("\"requires_aesthetics_score\": false", "\"requires_aesthetics_score\": true"));
+        try (StableDiffusion sd = load(q)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> sd.generate(TextToImage.of("x").steps(2).initImage(picture(), 0.5)));
+            assertTrue(e.getMessage().contains("takes 72 inputs") && e.getMessage().contains("requires_aesthetics_score to false"),
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * Legacy (4-channel) SDXL inpainting with the shared inpainting path: an all-white mask repaints everything, so
+     * the run is img2img (the masked image's latents are drawn after the noise, the blend keeps every latent); an
+     * all-black mask keeps the image's latents.
+     */
+    @Test
+    void inpaintingMasksAllAndNothing() throws IOException {
+        Image white = new Image(64, 64, 1, filled(64 * 64, (byte) 255)), black = new Image(64, 64, 1, new byte[64 * 64]);
+        try (StableDiffusion sd = load(pipe)) {
+            TextToImage r = TextToImage.of("a red boat").negativePrompt("fog").steps(6).guidance(4).seed(5);
+            float[] img2img = sd.generate(r.initImage(picture(), 0.5)).latents().data();
+            assertArrayEquals(img2img, sd.generate(r.inpaint(picture(), white, 0.5)).latents().data());
+            float[] kept = sd.generate(r.inpaint(picture(), black, 0.5)).latents().data();
+            float[] imageLatents = sd.sampleLatents(new VaeImageProcessor(8).preprocess(picture(), 0, 0),
+                    java.util.List.of(new dev.unet4j.samplers.TorchGenerator(5)), 1).data();
+            assertArrayEquals(imageLatents, kept);
+        }
+    }
+
+    private static byte[] filled(int n, byte v) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, v);
+        return b;
     }
 }

@@ -41,7 +41,7 @@ final class A1111Routes {
     }
 
     private void generate(Context ctx, boolean img2img) {
-        Fields f = Fields.parse(ctx.bodyAsBytes());
+        Fields f = Fields.parse(Http.body(ctx));
         String model = models.defaultName();
         if (f.has("model")) model = f.string("model", null, 64);
         if (f.has("override_settings")) {

@@ -105,6 +105,9 @@ public final class ClassConditionalBackend implements ImageBackend {
         if (!r.negativePrompt().isBlank()) {
             throw ApiException.badField("negative_prompt", "model " + name + " is class-conditional and takes no negative prompt");
         }
+        if (r.promptSyntax() != null) {
+            throw ApiException.badField("prompt_syntax", "model " + name + " is class-conditional; its prompt is a class label");
+        }
         if (r.initImage() != null) {
             throw ApiException.badField("init_images", "model " + name + " does not do img2img (class-conditional pixel model)");
         }

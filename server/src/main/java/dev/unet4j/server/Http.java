@@ -85,7 +85,16 @@ final class Http {
         }
     }
 
-    private static Request jettyRequest(Context ctx) {
+    /** The context attribute holding the request body, read by {@link UnetServer}'s guard before the route runs. */
+    static final String BODY = "unet4j.body";
+
+    /** The body of a POST, already read whole (empty when there was none). */
+    static byte[] body(Context ctx) {
+        byte[] b = ctx.attribute(BODY);
+        return b == null ? new byte[0] : b;
+    }
+
+    static Request jettyRequest(Context ctx) {
         try {
             return ServletContextRequest.getServletContextRequest(ctx.req());
         } catch (IllegalStateException e) {

@@ -92,13 +92,23 @@ final class NativeRoutes {
         double strength = f.number("strength", 0.75, 0, 1);
         if (init != null && strength == 0) throw ApiException.badField("strength", "must be > 0");
         ImageRequest req = new ImageRequest(model, prompt, negative, w, h, limits.steps(f, "steps"), f.number("guidance", Double.NaN, 0, 100),
-                limits.seed(f, "seed"), sampler, eta, batch, iterations, cache, init, strength);
+                limits.seed(f, "seed"), sampler, eta, batch, iterations, cache, init, strength, promptSyntax(f));
         backend.validate(req);
         return req;
     }
 
+    /** {@code prompt_syntax}: truncate, long or weighted; null when absent. */
+    private static dev.unet4j.pipeline.PromptSyntax promptSyntax(Fields f) {
+        String s = f.string("prompt_syntax", null, 16);
+        if (s == null) return null;
+        for (dev.unet4j.pipeline.PromptSyntax p : dev.unet4j.pipeline.PromptSyntax.values()) {
+            if (p.name().equalsIgnoreCase(s)) return p;
+        }
+        throw ApiException.badField("prompt_syntax", "must be truncate, long or weighted, got '" + s + "'");
+    }
+
     private void submit(Context ctx) {
-        ImageRequest req = parse(Fields.parse(ctx.bodyAsBytes()));
+        ImageRequest req = parse(Fields.parse(Http.body(ctx)));
         Job job = queue.submit(models.get(req.model(), "model"), req);
         ObjectNode body = describe(job, false);
         body.put("seed", req.seed());

@@ -49,7 +49,7 @@ final class OpenAiRoutes {
     }
 
     private void generations(Context ctx) {
-        Fields f = Fields.parse(ctx.bodyAsBytes());
+        Fields f = Fields.parse(Http.body(ctx));
         String prompt = limits.prompt(f, "prompt", true);
         String model = f.string("model", models.defaultName(), 64);
         ImageBackend backend = models.get(model, "model");

@@ -66,6 +66,7 @@ public final class StableDiffusionBackend implements ImageBackend {
         double g = Double.isNaN(r.guidance()) ? info.guidance() : r.guidance();
         TextToImage base = TextToImage.of(r.prompt()).negativePrompt(r.negativePrompt()).steps(steps).guidance(g)
                 .scheduler(r.sampler() != null ? r.sampler() : info.defaultSampler());
+        if (r.promptSyntax() != null) base = base.promptSyntax(r.promptSyntax());
         if (r.initImage() != null) base = base.initImage(decode(r.initImage()), r.strength());
         else base = base.size(r.height() > 0 ? r.height() : info.height(), r.width() > 0 ? r.width() : info.width());
         // img2img runs the last strength share of the schedule

@@ -26,8 +26,8 @@ import java.util.Set;
  * }
  * }</pre>
  *
- * Every request passes, in order: the body size limit (413, before anything is read), the API key check (401), then
- * its route, which validates every field (400 naming it) before queueing work (429 when full). The server borrows
+ * Every request passes, in order: the body size limit (413, before anything is read), the API key check (401), the
+ * body read under a minimum data rate (a client trickling its body is cut: {@link BodyReader}), then its route, which validates every field (400 naming it) before queueing work (429 when full). The server borrows
  * the registry: closing it stops HTTP and the workers, not the models.
  */
 public final class UnetServer implements AutoCloseable {
@@ -38,6 +38,7 @@ public final class UnetServer implements AutoCloseable {
     private final ServerConfig config;
     private final GenerationQueue queue;
     private final Javalin app;
+    private final BodyReader bodies = new BodyReader();
 
     private UnetServer(ServerConfig config, ModelRegistry models) {
         this.config = config;
@@ -102,33 +103,26 @@ public final class UnetServer implements AutoCloseable {
     private static final long DISCARD_LIMIT = 1 << 20;
 
     /**
-     * A client still writing its body when the 413 arrives and the connection closes sees a reset instead of the
-     * answer; a body of at most {@link #DISCARD_LIMIT} bytes is therefore read and thrown away (never parsed) first.
-     * Larger ones, and bodies that stall (Jetty's idle timeout), are not waited for.
+     * Body size before anything reads it, then the API key, then the body itself (under {@link BodyReader}'s minimum
+     * data rate), which the routes take from {@link Http#body}. A client still writing its body when a 413 arrives and
+     * the connection closes sees a reset instead of the answer: a body of at most {@link #DISCARD_LIMIT} bytes is
+     * therefore read and thrown away (never parsed) first.
      */
-    private static void discardSmallBody(Context ctx, long length) {
-        if (length > DISCARD_LIMIT) return;
-        try (java.io.InputStream in = ctx.req().getInputStream()) {
-            in.skipNBytes(length);
-        } catch (java.io.IOException | RuntimeException e) {
-            // the client went away or sent less than it announced: the 413 goes out (or not) all the same
-        }
-    }
-
-    /** Body size before anything reads it, then the API key. */
     private void guard(Context ctx) {
         long length = ctx.contentLength();
         if (length > config.maxBodyBytes()) {
-            discardSmallBody(ctx, length);
+            if (length <= DISCARD_LIMIT) bodies.discard(ctx, length);
             throw new ApiException(413, null, "request body of " + length + " bytes is over the server's " + config.maxBodyBytes() + " byte limit");
         }
-        if (config.apiKeys().isEmpty() || OPEN_PATHS.contains(ctx.path()) || ctx.method().name().equals("OPTIONS")) return;
-        String auth = ctx.header("Authorization");
-        String key = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : null;
-        if (key == null || !known(key)) {
-            ctx.header("WWW-Authenticate", "Bearer");
-            throw new ApiException(401, null, key == null ? "missing API key: send Authorization: Bearer KEY" : "invalid API key");
+        if (!config.apiKeys().isEmpty() && !OPEN_PATHS.contains(ctx.path()) && !ctx.method().name().equals("OPTIONS")) {
+            String auth = ctx.header("Authorization");
+            String key = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : null;
+            if (key == null || !known(key)) {
+                ctx.header("WWW-Authenticate", "Bearer");
+                throw new ApiException(401, null, key == null ? "missing API key: send Authorization: Bearer KEY" : "invalid API key");
+            }
         }
+        if (ctx.method().name().equals("POST")) ctx.attribute(Http.BODY, bodies.read(ctx, config.maxBodyBytes()));
     }
 
     /** Constant-time comparison against every key, so timing does not reveal a prefix. */
@@ -170,7 +164,11 @@ public final class UnetServer implements AutoCloseable {
         try {
             app.stop();
         } finally {
-            queue.close();
+            try {
+                queue.close();
+            } finally {
+                bodies.close();
+            }
         }
     }
 }

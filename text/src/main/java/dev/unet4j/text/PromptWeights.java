@@ -31,6 +31,11 @@ public final class PromptWeights {
             Pattern.UNICODE_CHARACTER_CLASS);
     /** {@code re_break} of the webui. */
     private static final Pattern BREAK = Pattern.compile("\\s*\\bBREAK\\b\\s*", Pattern.UNICODE_CHARACTER_CLASS);
+    /**
+     * Deepest bracket nesting accepted. Prompts are untrusted and every open bracket is a pass over the pieces after
+     * it: 32,768 unclosed {@code (a} took 36 s and gave the text an infinite weight.
+     */
+    public static final int MAX_NESTING = 256;
     private static final double ROUND = 1.1;
     private static final double SQUARE = 1 / 1.1;
 
@@ -50,10 +55,12 @@ public final class PromptWeights {
             if (text.startsWith("\\")) {
                 texts.add(new StringBuilder(text.substring(1)));
                 weights.add(1.0);
-            } else if (text.equals("(")) {
-                round.add(texts.size());
-            } else if (text.equals("[")) {
-                square.add(texts.size());
+            } else if (text.equals("(") || text.equals("[")) {
+                if (round.size() + square.size() == MAX_NESTING) {
+                    throw new IllegalArgumentException("prompt emphasis nests more than " + MAX_NESTING
+                            + " brackets (at character " + m.start() + "); escape literal brackets as \\( and \\[");
+                }
+                (text.equals("(") ? round : square).add(texts.size());
             } else if (weight != null && !round.isEmpty()) {
                 multiply(weights, round.remove(round.size() - 1), number(weight));
             } else if (text.equals(")") && !round.isEmpty()) {
@@ -88,6 +95,13 @@ public final class PromptWeights {
             }
         }
         out.add(new Piece(run.toString(), w));
+        for (Piece p : out) {
+            if (!p.isBreak() && !Float.isFinite((float) p.weight())) {
+                String text = p.text().length() > 40 ? p.text().substring(0, 40) + "..." : p.text();
+                throw new IllegalArgumentException("prompt emphasis gives \"" + text + "\" the weight " + p.weight()
+                        + ", beyond float32 (at most " + Float.MAX_VALUE + ")");
+            }
+        }
         return out;
     }
 
@@ -95,7 +109,7 @@ public final class PromptWeights {
      * A1111's original emphasis on one window {@code z} ({@code [T, C]} at {@code offset} of {@code v}): every token row
      * times its weight, then everything times {@code mean_before / mean_after}.
      */
-    static void emphasize(float[] v, int offset, int tokens, int width, float[] weights) {
+    public static void emphasize(float[] v, int offset, int tokens, int width, float[] weights) {
         if (weights.length != tokens) throw new IllegalArgumentException(weights.length + " weights for " + tokens + " tokens");
         double before = 0, after = 0;
         for (int i = 0; i < tokens * width; i++) before += v[offset + i];

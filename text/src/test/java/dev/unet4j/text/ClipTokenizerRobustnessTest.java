@@ -73,6 +73,46 @@ class ClipTokenizerRobustnessTest {
         assertEquals(2 * (ClipTokenizer.MAX_PROMPT_CHARS / 4) + 2, enc.ids().length); // "ab" and "," per repeat
     }
 
+    /** 32,768 unclosed {@code (a} took 36 s (a pass over the pieces per bracket) and gave the text weight 1.1^32768. */
+    @Test
+    void deepEmphasisNestingIsRefusedBeforeItCostsQuadraticTime() {
+        String deep = "(a".repeat(ClipTokenizer.MAX_PROMPT_CHARS / 2);
+        IllegalArgumentException e = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                () -> assertThrows(IllegalArgumentException.class, () -> tok.encodeWeighted(deep)));
+        assertTrue(e.getMessage().contains("more than 256 brackets") && e.getMessage().contains("at character 512"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> PromptWeights.parse("[".repeat(200) + "(".repeat(57)));
+        // 256 deep is accepted, with the weight the webui gives: 1.1^128 / 1.1^128 = 1 for the innermost text
+        List<PromptWeights.Piece> ok = PromptWeights.parse("(".repeat(128) + "[".repeat(128) + "x");
+        assertEquals(1, ok.size());
+        assertEquals(1.0, ok.get(0).weight(), 1e-9);
+        // escaped brackets are text, not nesting
+        assertEquals(List.of(new PromptWeights.Piece("(".repeat(300), 1.0)), PromptWeights.parse("\\(".repeat(300)));
+    }
+
+    @Test
+    void emphasisWeightsBeyondFloat32AreRefused() {
+        for (String p : List.of("(a:" + "9".repeat(400) + ")", "(a:1" + "0".repeat(39) + ")",
+                "(((((((((a:100000):100000):100000):100000):100000):100000):100000):100000):100000)")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> tok.encodeWeighted(p), p);
+            assertTrue(e.getMessage().contains("\"a\" the weight") && e.getMessage().contains("beyond float32"), e.getMessage());
+        }
+        // the largest float32 weight itself passes, and so do 0 and negative weights (the webui's (word:0), (word:-1))
+        assertEquals(Float.MAX_VALUE, tok.encodeWeighted("(a:" + new java.math.BigDecimal(Float.MAX_VALUE).toPlainString() + ")").weights()[0][1]);
+        assertEquals(0f, tok.encodeWeighted("(a:0)").weights()[0][1]);
+        assertEquals(-1f, tok.encodeWeighted("(a:-1)").weights()[0][1]);
+    }
+
+    /** Bytes that are not UTF-8 reach the tokenizer as U+FFFD (how the JVM, Jackson's lenient modes and picocli decode them). */
+    @Test
+    void invalidUtf8IsTokenizedAsReplacementCharacters() {
+        byte[] bad = {'c', 'a', 't', (byte) 0xC3, (byte) 0x28, ' ', (byte) 0xFF, (byte) 0xED, (byte) 0xA0, (byte) 0x80, 'd', 'o', 'g'};
+        String decoded = new String(bad, java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(decoded.indexOf('\uFFFD') >= 0);
+        // transformers' _clean_text drops U+FFFD like a control character: what is left is the valid text
+        assertEquals(tok.tokenize("cat( dog"), tok.tokenize(decoded));
+        assertArrayEquals(tok.encodeWeighted("cat( dog").inputIds()[0], tok.encodeWeighted(decoded).inputIds()[0]);
+    }
+
     @Test
     void sharedAcrossThreads() throws Exception {
         List<String> prompts = List.of("a photo of an astronaut riding a horse on mars", "café crème brûlée", "一只可爱的猫",

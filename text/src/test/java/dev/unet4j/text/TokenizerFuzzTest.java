@@ -9,8 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Random code points (any plane, unassigned, surrogates alone or paired, combining marks, controls, brackets): the
- * tokenizer and the emphasis parser never fail from inside, and every result is well formed.
+ * Random code points (any plane, unassigned, surrogates alone or paired, combining marks, controls, brackets), bytes
+ * that are not UTF-8 decoded as a request body is, and emphasis syntax with weights beyond float32: the tokenizer and
+ * the emphasis parser never fail from inside, every result is well formed, every weight finite; the emphasis parser
+ * refuses only with its own "prompt emphasis" messages. {@code -Dunet4j.fuzz.iterations=N} ({@code -Plong}: 200,000)
+ * runs longer than the default 1,000.
  */
 class TokenizerFuzzTest {
     private static final String SOUP = "()[]:\\.0123456789 ,!<|>abcXYZ\t\n";
@@ -20,6 +23,8 @@ class TokenizerFuzzTest {
         ClipTokenizer tok = ClipTokenizer.load(Fixtures.fixture("clip-tokenizer"));
         Random rnd = new Random(2024);
         int iterations = Integer.getInteger("unet4j.fuzz.iterations", 0) > 0 ? Integer.getInteger("unet4j.fuzz.iterations") : 1000;
+        int weighted = 0;
+        int refused = 0;
         for (int n = 0; n < iterations; n++) {
             StringBuilder sb = new StringBuilder();
             int len = rnd.nextInt(n % 50 == 0 ? 2000 : 60);
@@ -32,6 +37,15 @@ class TokenizerFuzzTest {
                 else if (kind == 4) sb.append((char) rnd.nextInt(0x20));                          // controls
                 else sb.append((char) ('a' + rnd.nextInt(26)));
             }
+            if (n % 10 == 0) { // bytes from a request body that are not all UTF-8, decoded as a server decodes them
+                byte[] raw = new byte[rnd.nextInt(200)];
+                rnd.nextBytes(raw);
+                sb.append(new String(raw, java.nio.charset.StandardCharsets.UTF_8));
+            }
+            if (n % 7 == 0) { // emphasis syntax: brackets, weights (some beyond float32), escapes, BREAK
+                String[] parts = {"(", ")", "[", "]", ":", ":1.5)", ":0)", ":-2)", ":" + "9".repeat(1 + rnd.nextInt(60)) + ")", "\\(", "BREAK", " "};
+                for (int i = rnd.nextInt(40); i > 0; i--) sb.insert(rnd.nextInt(sb.length() + 1), parts[rnd.nextInt(parts.length)]);
+            }
             String prompt = sb.toString();
             ClipEncoding e = tok.encode(prompt);
             assertEquals(77, e.inputIds().length);
@@ -41,10 +55,15 @@ class TokenizerFuzzTest {
             ClipChunks c = tok.encodeChunked(prompt);
             assertEquals(Math.max(1, (e.ids().length - 2 + 74) / 75), c.count());
             try {
-                tok.encodeWeighted(prompt);
+                ClipChunks w = tok.encodeWeighted(prompt);
+                for (float[] row : w.weights()) for (float x : row) assertTrue(Float.isFinite(x), prompt);
+                weighted++;
             } catch (IllegalArgumentException bad) {
-                assertTrue(bad.getMessage().contains("emphasis weight"), bad.getMessage());
+                assertTrue(bad.getMessage().startsWith("prompt emphasis"), bad.getMessage());
+                refused++;
             }
         }
+        System.out.printf("prompt fuzz: %d prompts tokenized, %d weighted, %d emphasis refused%n", iterations, weighted, refused);
+        assertTrue(weighted > 0 && refused > 0, weighted + " weighted, " + refused + " refused");
     }
 }

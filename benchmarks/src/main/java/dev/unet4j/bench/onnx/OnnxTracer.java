@@ -5,6 +5,8 @@ import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.CodedWeightLayer;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ConvLayer;
+import dev.unet4j.core.kernels.ConvSpec;
 import dev.unet4j.core.kernels.ForwardingLayer;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
@@ -32,7 +34,9 @@ import java.util.Map;
  * other tensor that no recorded node produced (the sample, the timestep projection, encoder states) becomes a graph
  * input whose recorded value {@link #inputValues()} returns. Views made outside the kernels (token views of a
  * channels-last map, GEGLU halves) are re-expressed as Reshape/Transpose/Slice of the tensor they view.
- * Float32 layers only.
+ * The zoo models' operations too: N-d, depthwise, grouped and transposed convolutions, eval-mode BatchNorm, ReLU /
+ * LeakyReLU / Clip / Sigmoid, max and average pooling, ReduceMean / ReduceMax, bi- and trilinear Resize. Float32
+ * layers only.
  */
 public final class OnnxTracer implements Kernels, AutoCloseable {
     private final Kernels k;
@@ -456,58 +460,103 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
         return recording ? remember(y, act(x)) : y;
     }
 
-    // ---------------------------------------------- segmentation-UNet ops (zoo): computed, not yet traced to ONNX
+    // ---------------------------------------------- segmentation-UNet ops (zoo models)
 
-    /** The zoo models' operations are not written as ONNX nodes yet: they run untraced, and fail while recording. */
-    private void untraced(String op) {
-        if (recording) throw new UnsupportedOperationException("ONNX tracing does not cover " + op + " yet (zoo models)");
-    }
-
+    /** N-d (depthwise, grouped, 3-D, transposed) convolutions as Conv / ConvTranspose, torch's export of nn.ConvNd. */
     @Override
-    public dev.unet4j.core.kernels.ConvLayer conv(dev.unet4j.core.kernels.ConvSpec spec, Tensor weight, Tensor bias) {
-        untraced("conv " + spec);
-        return k.conv(spec, weight, bias);
+    public ConvLayer conv(ConvSpec spec, Tensor weight, Tensor bias) {
+        ConvLayer inner = k.conv(spec, weight, bias);
+        String w = g.floats("conv_w", weight.toFloatArray(), weight.shape());
+        String b = bias == null ? null : g.floats("conv_b", bias.toFloatArray(), bias.shape());
+        int r = spec.spatialDims();
+        long[] kernel = new long[r], stride = new long[r], pads = new long[2 * r];
+        for (int i = 0; i < r; i++) {
+            kernel[i] = spec.kernel()[i];
+            stride[i] = spec.stride()[i];
+            pads[i] = pads[i + r] = spec.padding()[i];
+        }
+        return new ConvLayer() {
+            @Override
+            public ConvSpec spec() {
+                return spec;
+            }
+
+            @Override
+            public Tensor forward(Workspace ws, Tensor x) {
+                Tensor y = inner.forward(ws, x);
+                if (!recording) return y;
+                List<String> in = b == null ? List.of(act(x), w) : List.of(act(x), w, b);
+                return remember(y, g.node(spec.transposed() ? "ConvTranspose" : "Conv", in, Attr.ints("kernel_shape", kernel),
+                        Attr.ints("strides", stride), Attr.ints("pads", pads), Attr.i("group", spec.groups())));
+            }
+
+            @Override
+            public void close() {
+                inner.close();
+            }
+        };
     }
 
+    /** Eval-mode batch norm as BatchNormalization (running statistics). */
     @Override
     public Tensor batchNorm(Workspace ws, Tensor x, Tensor mean, Tensor variance, Tensor gamma, Tensor beta, float eps) {
-        untraced("batchNorm");
-        return k.batchNorm(ws, x, mean, variance, gamma, beta, eps);
+        Tensor y = k.batchNorm(ws, x, mean, variance, gamma, beta, eps);
+        if (!recording) return y;
+        long c = x.dim(1);
+        float[] one = new float[(int) c];
+        Arrays.fill(one, 1f);
+        String gm = gamma == null ? g.floats("bn_one", one, c) : param(gamma);
+        String bt = beta == null ? g.floats("bn_zero", new float[(int) c], c) : param(beta);
+        return remember(y, g.node("BatchNormalization", List.of(act(x), gm, bt, param(mean), param(variance)), Attr.f("epsilon", eps)));
     }
 
     @Override
     public Tensor leakyRelu(Workspace ws, Tensor x, float negativeSlope) {
-        untraced("leakyRelu");
-        return k.leakyRelu(ws, x, negativeSlope);
+        Tensor y = k.leakyRelu(ws, x, negativeSlope);
+        if (!recording) return y;
+        return remember(y, negativeSlope == 0f ? g.node("Relu", act(x)) : g.node("LeakyRelu", act(x), Attr.f("alpha", negativeSlope)));
     }
 
     @Override
     public Tensor clamp(Workspace ws, Tensor x, float lo, float hi) {
-        untraced("clamp");
-        return k.clamp(ws, x, lo, hi);
+        Tensor y = k.clamp(ws, x, lo, hi);
+        return recording ? remember(y, g.node("Clip", List.of(act(x), g.scalar(lo), g.scalar(hi)))) : y;
     }
 
     @Override
     public Tensor sigmoid(Workspace ws, Tensor x) {
-        untraced("sigmoid");
-        return k.sigmoid(ws, x);
+        Tensor y = k.sigmoid(ws, x);
+        return recording ? remember(y, g.node("Sigmoid", act(x))) : y;
     }
 
+    /** MaxPool / AveragePool without padding, floor mode (ONNX's default ceil_mode 0). */
     @Override
     public Tensor pool(Workspace ws, Tensor x, boolean max, int[] kernel, int[] stride) {
-        untraced("pool");
-        return k.pool(ws, x, max, kernel, stride);
+        Tensor y = k.pool(ws, x, max, kernel, stride);
+        if (!recording) return y;
+        long[] kk = Arrays.stream(kernel).asLongStream().toArray(), ss = Arrays.stream(stride).asLongStream().toArray();
+        return remember(y, g.node(max ? "MaxPool" : "AveragePool", act(x), Attr.ints("kernel_shape", kk), Attr.ints("strides", ss)));
     }
 
+    /** ReduceMax / ReduceMean keeping the reduced axes (opset 17 takes the axes as an attribute). */
     @Override
     public Tensor reduce(Workspace ws, Tensor x, boolean max, int... dims) {
-        untraced("reduce");
-        return k.reduce(ws, x, max, dims);
+        Tensor y = k.reduce(ws, x, max, dims);
+        if (!recording) return y;
+        return remember(y, g.node(max ? "ReduceMax" : "ReduceMean", act(x), Attr.ints("axes", Arrays.stream(dims).asLongStream().toArray()),
+                Attr.i("keepdims", 1)));
     }
 
+    /** Bi/trilinear Resize with half-pixel centres: torch's {@code interpolate(..., align_corners=False)}. */
     @Override
     public Tensor resizeLinear(Workspace ws, Tensor x, long... size) {
-        untraced("resizeLinear");
-        return k.resizeLinear(ws, x, size);
+        Tensor y = k.resizeLinear(ws, x, size);
+        if (!recording) return y;
+        long[] sizes = new long[2 + size.length];
+        sizes[0] = x.dim(0);
+        sizes[1] = x.dim(1);
+        System.arraycopy(size, 0, sizes, 2, size.length);
+        return remember(y, g.node("Resize", List.of(act(x), "", "", g.int64s(sizes)), Attr.s("mode", "linear"),
+                Attr.s("coordinate_transformation_mode", "half_pixel")));
     }
 }

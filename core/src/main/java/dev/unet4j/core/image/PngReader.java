@@ -104,6 +104,7 @@ public final class PngReader {
                 if (!haveHeader && !type.equals("IHDR")) throw fail("the first chunk is " + printable(type) + ", expected IHDR");
                 switch (type) {
                     case "IHDR" -> {
+                        if (haveHeader) throw fail("a second IHDR chunk");
                         header(data, n);
                         haveHeader = true;
                     }
@@ -145,6 +146,8 @@ public final class PngReader {
                 default -> throw fail("invalid colour type " + colorType);
             };
             if (!ok) throw fail("invalid bit depth " + depth + " for colour type " + colorType);
+            long bytes = (long) width * height * (colorType == 0 || colorType == 4 ? 1 : 3);
+            if (bytes > Integer.MAX_VALUE - 16) throw fail("image of " + width + "x" + height + " is too large for one array");
             if (compression != 0 || filter != 0) throw fail("unknown compression/filter method " + compression + "/" + filter);
             if (interlace > 1) throw fail("unknown interlace method " + interlace);
             interlaced = interlace == 1;
@@ -175,12 +178,15 @@ public final class PngReader {
                 expected = (rowBytes(width) + 1) * height;
             }
             if (expected > Integer.MAX_VALUE - 16) throw fail("image data of " + expected + " bytes is too large");
-            byte[] out = new byte[(int) expected];
+            // The buffer grows with the data actually inflated, not with the header's claim: a tiny file whose header
+            // is just under the pixel limit must fail as truncated having cost about its own size, not 648 MB.
+            byte[] out = new byte[(int) Math.min(expected, Math.max(1 << 16, 4L * z.length))];
             Inflater inf = new Inflater();
             try {
                 inf.setInput(z);
                 int got = 0;
-                while (got < out.length) {
+                while (got < expected) {
+                    if (got == out.length) out = java.util.Arrays.copyOf(out, (int) Math.min(expected, 2L * out.length));
                     int k = inf.inflate(out, got, out.length - got);
                     if (k == 0) {
                         if (inf.finished() || inf.needsInput()) {
@@ -200,7 +206,7 @@ public final class PngReader {
 
         private Image pixels(byte[] raw) throws IOException {
             int channels = colorType == 0 || colorType == 4 ? 1 : 3;
-            byte[] px = new byte[Math.multiplyExact(Math.multiplyExact(width, height), channels)];
+            byte[] px = new byte[width * height * channels]; // in int range: checked with the header
             int off = 0;
             if (!interlaced) {
                 unfilterPass(raw, 0, width, height, 0, 0, 1, 1, px, channels);

@@ -3,21 +3,13 @@ package dev.unet4j.core.image;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.core.testing.PngSamples;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.imageio.IIOImage;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageTypeSpecifier;
-import javax.imageio.ImageWriteParam;
-import javax.imageio.ImageWriter;
-import javax.imageio.metadata.IIOMetadata;
-import javax.imageio.metadata.IIOMetadataNode;
-import javax.imageio.stream.ImageOutputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.awt.image.WritableRaster;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,32 +30,11 @@ class PngReaderTest {
     private static final Random RND = new Random(7);
 
     private static byte[] encode(BufferedImage img, boolean interlace) throws IOException {
-        ImageWriter w = ImageIO.getImageWritersByFormatName("png").next();
-        ByteArrayOutputStream bos = new ByteArrayOutputStream();
-        try (ImageOutputStream out = ImageIO.createImageOutputStream(bos)) {
-            w.setOutput(out);
-            ImageWriteParam p = w.getDefaultWriteParam();
-            IIOMetadata meta = w.getDefaultImageMetadata(new ImageTypeSpecifier(img), p);
-            if (interlace) {
-                IIOMetadataNode root = (IIOMetadataNode) meta.getAsTree("javax_imageio_png_1.0");
-                IIOMetadataNode ihdr = (IIOMetadataNode) root.getElementsByTagName("IHDR").item(0);
-                ihdr.setAttribute("interlaceMethod", "adam7");
-                meta.setFromTree("javax_imageio_png_1.0", root);
-            }
-            w.write(null, new IIOImage(img, null, meta), p);
-        } finally {
-            w.dispose();
-        }
-        return bos.toByteArray();
+        return PngSamples.encode(img, interlace);
     }
 
     private static BufferedImage random(int w, int h, int type) {
-        BufferedImage img = new BufferedImage(w, h, type);
-        WritableRaster r = img.getRaster();
-        int bands = r.getNumBands();
-        int max = (1 << r.getSampleModel().getSampleSize(0)) - 1;
-        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) for (int b = 0; b < bands; b++) r.setSample(x, y, b, RND.nextInt(max + 1));
-        return img;
+        return PngSamples.random(w, h, type, RND);
     }
 
     @Test
@@ -185,23 +156,16 @@ class PngReaderTest {
     void decompressionBombsAreRefusedByTheHeader() throws IOException {
         byte[] big = encode(random(8, 8, BufferedImage.TYPE_BYTE_GRAY), false);
         // IHDR data starts at 16: width, height; rewrite both and fix the CRC
-        putInt(big, 16, 100_000);
-        putInt(big, 20, 100_000);
+        PngSamples.putInt(big, 16, 100_000);
+        PngSamples.putInt(big, 20, 100_000);
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
         crc.update(big, 12, 17);
-        putInt(big, 29, (int) crc.getValue());
+        PngSamples.putInt(big, 29, (int) crc.getValue());
         IOException e = assertThrows(IOException.class, () -> PngReader.decode(big, "bomb.png", PngReader.DEFAULT_MAX_PIXELS));
         assertTrue(e.getMessage().contains("bomb.png") && e.getMessage().contains("decompression bomb"), e.getMessage());
         // a smaller limit applies too
         byte[] ok = encode(random(8, 8, BufferedImage.TYPE_BYTE_GRAY), false);
         assertThrows(IOException.class, () -> PngReader.decode(ok, "small.png", 63));
         assertEquals(8, PngReader.decode(ok, "small.png", 64).width());
-    }
-
-    private static void putInt(byte[] b, int off, int v) {
-        b[off] = (byte) (v >>> 24);
-        b[off + 1] = (byte) (v >>> 16);
-        b[off + 2] = (byte) (v >>> 8);
-        b[off + 3] = (byte) v;
     }
 }

@@ -8,7 +8,9 @@ import java.util.function.Function;
  * {@code infer_diffusers_model_type} does: {@code conv_in} with 9 input channels is an inpainting model (v1, v2 or
  * SDXL); a 1024-wide cross-attention key {@code input_blocks.2.1...attn2.to_k} is SD 2.x; an OpenCLIP second embedder
  * ({@code conditioner.embedders.1.model...}) is SDXL base, an OpenCLIP first embedder the SDXL refiner; anything else
- * is SD 1.x. A tiny or unusual model is detected as its nearest family; its real sizes come from a config folder.
+ * is SD 1.x. A tiny or unusual model is detected as its nearest family; its real sizes come from a config folder. So
+ * that a tiny SDXL file (fewer than the 10 OpenCLIP resblocks diffusers' key needs) is not taken for SD 1.x, any
+ * {@code conditioner.embedders.1.model.*} key counts as SDXL base, as the {@code conditioner} layout exists only there.
  */
 public enum LdmModelType {
     V1("v1", false),
@@ -23,6 +25,7 @@ public enum LdmModelType {
     static final String V2_KEY = "model.diffusion_model.input_blocks.2.1.transformer_blocks.0.attn2.to_k.weight";
     static final String XL_BASE_KEY = "conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bias";
     static final String XL_REFINER_KEY = "conditioner.embedders.0.model.transformer.resblocks.9.mlp.c_proj.bias";
+    static final String XL_OPEN_CLIP_PREFIX = "conditioner.embedders.1.model.";
 
     private final String diffusersName;
     private final boolean xl;
@@ -45,16 +48,17 @@ public enum LdmModelType {
     /** {@code shapeOf} gives a stored tensor's shape. */
     public static LdmModelType detect(Set<String> keys, Function<String, long[]> shapeOf) {
         boolean v2 = keys.contains(V2_KEY) && last(shapeOf.apply(V2_KEY)) == 1024;
+        boolean xlBase = keys.contains(XL_BASE_KEY) || keys.stream().anyMatch(k -> k.startsWith(XL_OPEN_CLIP_PREFIX));
         if (keys.contains(CONV_IN)) {
             long[] s = shapeOf.apply(CONV_IN);
             if (s.length > 1 && s[1] == 9) {
                 if (v2) return INPAINTING_V2;
-                if (keys.contains(XL_BASE_KEY)) return XL_INPAINT;
+                if (xlBase) return XL_INPAINT;
                 return INPAINTING;
             }
         }
         if (v2) return V2;
-        if (keys.contains(XL_BASE_KEY)) return XL_BASE;
+        if (xlBase) return XL_BASE;
         if (keys.contains(XL_REFINER_KEY)) return XL_REFINER;
         return V1;
     }

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -14,9 +15,10 @@ import java.util.regex.Pattern;
  * ({@code .0.op} its downsampler), {@code .1} its attention; {@code output_blocks.(b*(L+1)+l).0} is up block b's
  * resnet l, {@code .1} its attention or (holding only {@code conv.*}) its upsampler, {@code .2} the upsampler after an
  * attention; {@code middle_block.0/1/2} are the mid resnet, attention, resnet. L = {@code layers_per_block}; with
- * per-block counts the indices run on block by block (each resnet, then the downsampler, takes one index).
+ * per-block counts the indices run on block by block (each resnet, then the downsampler, takes one index). Also used
+ * for kohya LoRA module names in this layout ({@link #diffusersName}).
  */
-final class LdmUNetKeys {
+public final class LdmUNetKeys {
     private static final Pattern BLOCK = Pattern.compile("(input_blocks|output_blocks|middle_block)\\.(\\d+)(?:\\.(\\d+))?\\.(.+)");
 
     private LdmUNetKeys() {
@@ -33,27 +35,93 @@ final class LdmUNetKeys {
     static Map<String, TensorRef> map(Set<String> keys, String prefix, int[] layersPerBlock, String additionEmbed,
                                       Set<String> unmapped) {
         Map<String, TensorRef> out = new LinkedHashMap<>();
-        int n = layersPerBlock.length;
-        List<int[]> in = new ArrayList<>();   // input_blocks index -> {block, layer}, layer -1 = downsampler
-        in.add(null);                         // input_blocks.0 is conv_in
-        for (int b = 0; b < n; b++) {
-            for (int l = 0; l < layersPerBlock[b]; l++) in.add(new int[] {b, l});
-            if (b < n - 1) in.add(new int[] {b, -1});
-        }
-        List<int[]> up = new ArrayList<>();   // output_blocks index -> {block, layer}
-        for (int b = 0; b < n; b++) {
-            for (int l = 0; l <= layersPerBlock[n - 1 - b]; l++) up.add(new int[] {b, l});
-        }
+        Blocks blocks = new Blocks(layersPerBlock);
         for (String full : keys) {
             String k = full.substring(prefix.length());
-            String d = rename(k, in, up, additionEmbed, keys, prefix);
+            String d = rename(k, blocks, additionEmbed, group -> onlyConv(keys, prefix + group));
             if (d == null) unmapped.add(full);
             else out.put(d, TensorRef.of(full));
         }
         return out;
     }
 
-    private static String rename(String k, List<int[]> in, List<int[]> up, String additionEmbed, Set<String> keys, String prefix) {
+    /**
+     * One LDM UNet parameter name ({@code input_blocks.4.1.proj_in.weight}, no prefix) under diffusers' name, or null
+     * when it names nothing; an {@code output_blocks.i.j} group whose parameter is {@code conv.*} counts as the
+     * upsampler (LoRA files name one module, not the group's keys).
+     */
+    public static String diffusersName(String key, int[] layersPerBlock, String additionEmbed) {
+        return rename(key, new Blocks(layersPerBlock), additionEmbed, group -> true);
+    }
+
+    private static final Pattern DIFFUSERS_BLOCK =
+            Pattern.compile("(down_blocks|up_blocks)\\.(\\d+)\\.(resnets|attentions|downsamplers|upsamplers)\\.(\\d+)\\.(.+)");
+    private static final String[][] TOP = {{"time_embedding.linear_1.", "time_embed.0."}, {"time_embedding.linear_2.", "time_embed.2."},
+            {"add_embedding.linear_1.", "label_emb.0.0."}, {"add_embedding.linear_2.", "label_emb.0.2."},
+            {"class_embedding.linear_1.", "label_emb.0.0."}, {"class_embedding.linear_2.", "label_emb.0.2."},
+            {"conv_in.", "input_blocks.0.0."}, {"conv_norm_out.", "out.0."}, {"conv_out.", "out.2."},
+            {"mid_block.resnets.0.", "middle_block.0."}, {"mid_block.attentions.0.", "middle_block.1."}, {"mid_block.resnets.1.", "middle_block.2."}};
+
+    /**
+     * The inverse of {@link #diffusersName}: a diffusers UNet parameter name under its LDM name (for writing single
+     * files), or null when it has none.
+     *
+     * @param upAttention whether each up block has attentions (its upsampler is then {@code output_blocks.i.2}, else
+     *                    {@code output_blocks.i.1})
+     */
+    public static String ldmName(String d, int[] layersPerBlock, boolean[] upAttention) {
+        for (String[] t : TOP) {
+            if (d.startsWith(t[0])) return t[1] + (t[1].startsWith("middle_block.1") ? d.substring(t[0].length()) : resnetLdm(d.substring(t[0].length())));
+        }
+        Matcher m = DIFFUSERS_BLOCK.matcher(d);
+        if (!m.matches()) return null;
+        Blocks blocks = new Blocks(layersPerBlock);
+        int b = Integer.parseInt(m.group(2)), l = Integer.parseInt(m.group(4));
+        String kind = m.group(3), rest = m.group(5);
+        boolean down = m.group(1).equals("down_blocks");
+        List<int[]> list = down ? blocks.in() : blocks.up();
+        int layer = switch (kind) {
+            case "downsamplers" -> -1;
+            case "upsamplers" -> b < layersPerBlock.length ? layersPerBlock[layersPerBlock.length - 1 - b] : -2;
+            default -> l;
+        };
+        int index = -1;
+        for (int i = 0; i < list.size(); i++) if (list.get(i) != null && list.get(i)[0] == b && list.get(i)[1] == layer) index = i;
+        if (index < 0) return null;
+        String block = (down ? "input_blocks." : "output_blocks.") + index + ".";
+        return switch (kind) {
+            case "resnets" -> block + "0." + resnetLdm(rest);
+            case "attentions" -> block + "1." + rest;
+            case "downsamplers" -> rest.startsWith("conv.") ? block + "0.op." + rest.substring(5) : null;
+            default -> block + (upAttention[b] ? "2." : "1.") + rest;
+        };
+    }
+
+    /** The inverse of {@link #resnet}. */
+    private static String resnetLdm(String rest) {
+        return rest.replace("norm1", "in_layers.0").replace("conv1", "in_layers.2").replace("norm2", "out_layers.0")
+                .replace("conv2", "out_layers.3").replace("time_emb_proj", "emb_layers.1").replace("conv_shortcut", "skip_connection");
+    }
+
+    /** input_blocks / output_blocks index to {block, layer} (layer -1 = downsampler; input_blocks.0 is conv_in). */
+    private record Blocks(List<int[]> in, List<int[]> up) {
+        Blocks(int[] layersPerBlock) {
+            this(new ArrayList<>(), new ArrayList<>());
+            int n = layersPerBlock.length;
+            in.add(null);
+            for (int b = 0; b < n; b++) {
+                for (int l = 0; l < layersPerBlock[b]; l++) in.add(new int[] {b, l});
+                if (b < n - 1) in.add(new int[] {b, -1});
+            }
+            for (int b = 0; b < n; b++) {
+                for (int l = 0; l <= layersPerBlock[n - 1 - b]; l++) up.add(new int[] {b, l});
+            }
+        }
+    }
+
+    /** {@code convOnlyGroup}: whether an {@code output_blocks.i.j.} group holds only {@code conv.*} (an upsampler). */
+    private static String rename(String k, Blocks blocks, String additionEmbed, Predicate<String> convOnlyGroup) {
+        List<int[]> in = blocks.in(), up = blocks.up();
         String embed = "text_time".equals(additionEmbed) ? "add_embedding" : "class_embedding";
         if (k.startsWith("time_embed.0.")) return "time_embedding.linear_1." + k.substring(13);
         if (k.startsWith("time_embed.2.")) return "time_embedding.linear_2." + k.substring(13);
@@ -91,8 +159,7 @@ final class LdmUNetKeys {
         if (i >= up.size()) return null;
         int b = up.get(i)[0], l = up.get(i)[1];
         if (j == 0) return "up_blocks." + b + ".resnets." + l + "." + resnet(rest);
-        String group = prefix + "output_blocks." + i + "." + j + ".";
-        if (rest.startsWith("conv.") && onlyConv(keys, group)) return "up_blocks." + b + ".upsamplers.0.conv." + rest.substring(5);
+        if (rest.startsWith("conv.") && convOnlyGroup.test("output_blocks." + i + "." + j + ".")) return "up_blocks." + b + ".upsamplers.0.conv." + rest.substring(5);
         if (j == 1) return "up_blocks." + b + ".attentions." + l + "." + rest;
         return null;
     }

@@ -12,6 +12,7 @@ import dev.unet4j.text.ClipTextModel;
 import dev.unet4j.text.ClipTokenizer;
 import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.ParameterSource;
 import dev.unet4j.unet.UNet2DConditionModel;
 import dev.unet4j.unet.UNetSession;
 import dev.unet4j.unet.config.UNet2DConditionConfig;
@@ -27,18 +28,24 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The components of a Stable Diffusion 1.x/2.x pipeline built from one single file, as diffusers'
- * {@code StableDiffusionPipeline.from_single_file(path, config=DIR)}: each component's config comes from
- * {@code configDir/<component>/config.json} when there is one, else from the {@link BuiltinConfigs} of the detected
- * {@link LdmModelType}; the tokenizer always comes from {@code configDir/tokenizer} (a single file holds none); a VAE
- * or text encoder the file lacks is read from {@code configDir}'s component folder. Every component that fails is
- * reported in one {@link ModelException}, what was built is freed.
+ * The components of a Stable Diffusion 1.x/2.x or SDXL pipeline built from one single file, as diffusers'
+ * {@code StableDiffusionPipeline.from_single_file(path, config=DIR)} (and {@code StableDiffusionXLPipeline}'s): each
+ * component's config comes from {@code configDir/<component>/config.json} when there is one, else from the
+ * {@link BuiltinConfigs} of the detected {@link LdmModelType}; the tokenizers always come from
+ * {@code configDir/tokenizer} (and {@code tokenizer_2} for SDXL: a single file holds none); a VAE or text encoder
+ * the file lacks is read from {@code configDir}'s component folder. Every component that fails is reported in one
+ * {@link ModelException}, what was built is freed.
  *
- * @param sampleSize the UNet's {@code sample_size} (latent side of the default image)
- * @param unetLayers the UNet's conv/linear layers (LoRA targets)
- * @param textLayers the text encoder's
+ * @param tokenizer2   SDXL's second tokenizer, else null
+ * @param textEncoder2 SDXL's second text encoder ({@code conditioner.embedders.1}), else null
+ * @param forceZerosForEmptyPrompt SDXL's {@code force_zeros_for_empty_prompt}: {@code configDir/model_index.json}'s,
+ *                     else true (stable-diffusion-xl-base-1.0's)
+ * @param sampleSize   the UNet's {@code sample_size} (latent side of the default image)
+ * @param unetLayers   the UNet's conv/linear layers (LoRA targets)
+ * @param textLayers   the (first) text encoder's
  */
 public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, ClipTextModel textEncoder,
+                                   ClipTokenizer tokenizer2, ClipTextModel textEncoder2, boolean forceZerosForEmptyPrompt,
                                    UNet2DConditionModel unet, Consumer<UNetSession> sessionSetup, AutoencoderKL vae,
                                    SchedulerConfig scheduler, int sampleSize, LayerCatalog unetLayers,
                                    LayerCatalog textLayers) implements AutoCloseable {
@@ -58,16 +65,19 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
     static SingleFileComponents load(SingleFileCheckpoint ckpt, Path configDir, Kernels kernels, QuantSpec quant) throws IOException {
         LdmModelType type = ckpt.type();
         String name = ckpt.file().toString();
-        if (type.xl()) {
-            throw new ModelException(ckpt + ": an SDXL checkpoint; unet4j has no SDXL pipeline yet (its UNet alone loads "
-                    + "with SingleFileCheckpoint.unet and BuiltinConfigs.of(XL_BASE))");
+        if (type == LdmModelType.XL_REFINER || type == LdmModelType.XL_INPAINT) {
+            throw new ModelException(ckpt + ": SDXL refiner and inpainting single files are not supported (SDXL base, SD 1.x "
+                    + "and 2.x are)");
         }
         BuiltinConfigs builtin = BuiltinConfigs.of(type);
         List<String> problems = new ArrayList<>();
         List<Throwable> causes = new ArrayList<>();
         List<AutoCloseable> built = new ArrayList<>();
         ClipTokenizer tokenizer = null;
+        ClipTokenizer tokenizer2 = null;
         ClipTextModel text = null;
+        ClipTextModel text2 = null;
+        boolean forceZeros = true;
         UNet2DConditionModel unet = null;
         AutoencoderKL vae = null;
         SchedulerConfig sched = null;
@@ -79,28 +89,32 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
         Set<String> foreign = ckpt.foreignKeys();
         if (!foreign.isEmpty()) problems.add("keys of no component: " + SingleFileCheckpoint.first(foreign, 20));
         try {
-            Path tok = configDir == null ? null : configDir.resolve("tokenizer");
-            if (tok == null || !Files.isDirectory(tok)) {
-                problems.add("tokenizer: a single file holds none; give a config folder with tokenizer/ (vocab.json, "
-                        + "merges.txt), e.g. the diffusers folder of the base model" + (tok == null ? "" : " (" + tok + " is missing)"));
-            } else {
-                try {
-                    tokenizer = ClipTokenizer.load(tok);
-                } catch (IOException | RuntimeException e) {
-                    problems.add("tokenizer: " + e.getMessage());
-                    causes.add(e);
-                }
-            }
+            tokenizer = tokenizer(configDir, "tokenizer", problems, causes);
             try {
-                Path dir = component(configDir, "text_encoder");
-                ClipTextConfig c = dir != null ? ClipTextConfig.load(dir.resolve("config.json"))
-                        : ClipTextConfig.of(DiffusersConfig.parse(builtin.textEncoder(), type.diffusersName() + " text encoder (built in)"));
-                text = ckpt.hasTextEncoder() ? ClipTextModel.build(c, ckpt.textEncoder(c), name + " (text encoder)", textOptions)
-                        : ClipTextModel.load(requireFolder(dir, "text_encoder", ckpt), textOptions);
+                text = textEncoder(ckpt, configDir, "text_encoder", builtin.textEncoder(), textOptions);
                 built.add(text);
             } catch (IOException | RuntimeException e) {
                 problems.add("text encoder" + builtinNote(configDir, "text_encoder", type) + ": " + e.getMessage());
                 causes.add(e);
+            }
+            if (type.xl()) {
+                tokenizer2 = tokenizer(configDir, "tokenizer_2", problems, causes);
+                try {
+                    text2 = textEncoder(ckpt, configDir, "text_encoder_2", builtin.textEncoder2(), LoadOptions.of(kernels));
+                    built.add(text2);
+                } catch (IOException | RuntimeException e) {
+                    problems.add("text encoder 2" + builtinNote(configDir, "text_encoder_2", type) + ": " + e.getMessage());
+                    causes.add(e);
+                }
+                try {
+                    Path index = configDir == null ? null : configDir.resolve("model_index.json");
+                    if (index != null && Files.isRegularFile(index)) {
+                        forceZeros = DiffusersConfig.load(index).getBoolean("force_zeros_for_empty_prompt", true);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    problems.add("model_index.json: " + e.getMessage());
+                    causes.add(e);
+                }
             }
             try {
                 Path dir = component(configDir, "unet");
@@ -145,7 +159,42 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
             closeAll(built, e);
             throw e;
         }
-        return new SingleFileComponents(type, tokenizer, text, unet, setup, vae, sched, sample, unetLayers, textLayers);
+        return new SingleFileComponents(type, tokenizer, text, tokenizer2, text2, forceZeros, unet, setup, vae, sched, sample,
+                unetLayers, textLayers);
+    }
+
+    /** {@code configDir/<folder>}'s tokenizer, or null with the problem recorded (a single file holds none). */
+    private static ClipTokenizer tokenizer(Path configDir, String folder, List<String> problems, List<Throwable> causes) {
+        Path tok = configDir == null ? null : configDir.resolve(folder);
+        if (tok == null || !Files.isDirectory(tok)) {
+            problems.add(folder + ": a single file holds none; give a config folder with " + folder + "/ (vocab.json, "
+                    + "merges.txt), e.g. the diffusers folder of the base model" + (tok == null ? "" : " (" + tok + " is missing)"));
+            return null;
+        }
+        try {
+            return ClipTokenizer.load(tok);
+        } catch (IOException | RuntimeException e) {
+            problems.add(folder + ": " + e.getMessage());
+            causes.add(e);
+            return null;
+        }
+    }
+
+    /**
+     * The text encoder {@code folder} ({@code text_encoder} or SDXL's {@code text_encoder_2}): its config from the
+     * config folder or built in, its weights from the file's matching embedder, else from the config folder.
+     */
+    private static ClipTextModel textEncoder(SingleFileCheckpoint ckpt, Path configDir, String folder, String builtinJson,
+                                             LoadOptions options) throws IOException {
+        LdmModelType type = ckpt.type();
+        Path dir = component(configDir, folder);
+        ClipTextConfig c = dir != null ? ClipTextConfig.load(dir.resolve("config.json"))
+                : ClipTextConfig.of(DiffusersConfig.parse(builtinJson, type.diffusersName() + " " + folder + " (built in)"));
+        ParameterSource weights = !type.xl() ? (ckpt.hasTextEncoder() ? ckpt.textEncoder(c) : null)
+                : folder.equals("text_encoder") ? ckpt.xlTextEncoder(c) : ckpt.xlTextEncoder2(c);
+        String name = ckpt.file() + " (" + folder + ")";
+        return weights != null ? ClipTextModel.build(c, weights, name, options)
+                : ClipTextModel.load(requireFolder(dir, folder, ckpt), options);
     }
 
     /** Says where a failing component's sizes came from, so a model of other sizes knows to bring its configs. */
@@ -186,7 +235,11 @@ public record SingleFileComponents(LdmModelType type, ClipTokenizer tokenizer, C
             try {
                 if (unet != null) unet.close();
             } finally {
-                if (textEncoder != null) textEncoder.close();
+                try {
+                    if (textEncoder != null) textEncoder.close();
+                } finally {
+                    if (textEncoder2 != null) textEncoder2.close();
+                }
             }
         }
     }

@@ -61,6 +61,11 @@ public final class LayerCatalog {
         return p == null ? null : layers.get(p);
     }
 
+    /** Every recorded layer path. */
+    public java.util.Set<String> paths() {
+        return java.util.Collections.unmodifiableSet(layers.keySet());
+    }
+
     public int size() {
         return layers.size();
     }

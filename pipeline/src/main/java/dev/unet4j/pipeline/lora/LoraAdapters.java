@@ -102,6 +102,7 @@ public final class LoraAdapters implements AutoCloseable {
                 LayerCatalog cat = catalogs.get(m.component());
                 LayerCatalog.Layer layer = cat == null ? null
                         : m.flat() ? cat.byFlatName(m.name()) : (cat.get(m.name()) != null ? cat.get(m.name()) : cat.byFlatName(LayerCatalog.flat(m.name())));
+                if (layer == null && cat != null && m.flat() && m.component() == Component.UNET) layer = LdmLoraNames.resolve(cat, m.name());
                 if (layer == null) {
                     String why = file + ": " + m.key() + " (" + m.component() + "): " + (cat == null ? "this model has no such component"
                             : "no layer of that name in the model");
@@ -116,6 +117,11 @@ public final class LoraAdapters implements AutoCloseable {
                 }
                 int r = m.rank();
                 float f = (float) (e.scale() * (m.alpha() == null ? r : m.alpha()) / r);
+                if (!Float.isFinite(f)) {
+                    problems.add(file + ": " + m.key() + ": scale " + e.scale() + " x alpha " + m.alpha() + " / rank " + r
+                            + " is " + f + " in float32");
+                    continue;
+                }
                 out.computeIfAbsent(m.component(), c -> new LinkedHashMap<>()).computeIfAbsent(layer.path(), p -> new ArrayList<>())
                         .add(new Resolved(layer, f, r, m.down(), m.downShape(), m.up()));
             }

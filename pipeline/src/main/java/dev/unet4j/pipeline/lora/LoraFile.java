@@ -19,12 +19,14 @@ import java.util.Map;
  * <ul>
  *   <li>kohya / A1111: {@code lora_unet_<path with '_'>}, {@code lora_te_} / {@code lora_te1_} (text encoder),
  *       {@code lora_te2_} (SDXL's second), each with {@code .lora_down.weight [r, in(, kh, kw)]},
- *       {@code .lora_up.weight [out, r(, 1, 1)]} and an optional scalar {@code .alpha} (LoCon convolutions too);</li>
+ *       {@code .lora_up.weight [out, r(, 1, 1)]} and an optional scalar {@code .alpha} (LoCon convolutions too); UNet
+ *       modules named in diffusers' layout ({@code lora_unet_down_blocks_0_...}) or in the original LDM / SGM one
+ *       ({@code lora_unet_input_blocks_1_1_proj_in}, see {@link LdmLoraNames});</li>
  *   <li>diffusers / PEFT: {@code unet.<path>.lora_A.weight} / {@code .lora_B.weight} (also {@code text_encoder.},
  *       {@code text_encoder_2.}, and PEFT's bare {@code base_model.model.}), optional {@code <path>.alpha}.</li>
  * </ul>
- * Malformed entries (a factor missing, a non-scalar or non-float alpha, LoHa/LoKr weights) are kept as problems and
- * reported, with the model's mismatches, when the file is applied.
+ * Malformed entries (a factor missing, a non-scalar or non-float alpha, NaN or infinite factors, LoHa/LoKr weights)
+ * are kept as problems and reported, with the model's mismatches, when the file is applied.
  */
 public final class LoraFile {
     /** Which model of a pipeline a module belongs to. */
@@ -134,8 +136,15 @@ public final class LoraFile {
                     continue;
                 }
                 try (Tensor down = f.load(p[0]); Tensor up = f.load(p[1])) {
+                    float[] dv = down.toFloatArray(), uv = up.toFloatArray();
+                    bad = nonFinite(p[0], dv);
+                    if (bad == null) bad = nonFinite(p[1], uv);
+                    if (bad != null) {
+                        problems.add(file.getFileName() + ": " + bad);
+                        continue;
+                    }
                     modules.add(new Module(Component.valueOf(prefix[1]), m.substring(prefix[0].length()), prefix[2].equals("flat"),
-                            down.toFloatArray(), down.shape(), up.toFloatArray(), up.shape(), alpha));
+                            dv, down.shape(), uv, up.shape(), alpha));
                 }
             }
             return new LoraFile(file, modules, problems);
@@ -148,6 +157,18 @@ public final class LoraFile {
         if (i.shape().length != 2 && i.shape().length != 4) return name + ": a factor must be 2-D or 4-D, found " + Arrays.toString(i.shape());
         for (long d : i.shape()) if (d <= 0) return name + ": empty factor " + Arrays.toString(i.shape());
         return null;
+    }
+
+    /** NaN or infinite factors would make every generation with the LoRA black: named with the count and first index. */
+    private static String nonFinite(String name, float[] v) {
+        int count = 0, first = -1;
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                if (count++ == 0) first = i;
+            }
+        }
+        return count == 0 ? null : name + ": " + count + " NaN or infinite value" + (count == 1 ? "" : "s") + " (first: "
+                + v[first] + " at flat index " + first + ")";
     }
 
     private static String[] prefixOf(String module) {

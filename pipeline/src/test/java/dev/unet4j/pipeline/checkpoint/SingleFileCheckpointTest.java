@@ -69,6 +69,23 @@ class SingleFileCheckpointTest {
         }
     }
 
+    /** Writing single files: the inverse mapping gives the keymap's LDM key for every UNet parameter. */
+    @Test
+    void ldmNameInvertsTheMappingAsTheFixtureKeymap() throws IOException {
+        UNet2DConditionConfig c = UNet2DConditionConfig.fromJson(Files.readString(FOLDER.resolve("unet/config.json")));
+        boolean[] upAttention = {false, true, true, true}; // up_block_types: UpBlock2D, then CrossAttnUpBlock2D x3
+        int n = 0;
+        for (var e : keymap().entrySet()) {
+            if (!e.getKey().startsWith("unet.")) continue;
+            String d = e.getKey().substring(5);
+            String ldm = LdmUNetKeys.ldmName(d, c.layersPerBlock(), upAttention);
+            assertEquals(e.getValue(), SingleFileCheckpoint.UNET + ldm, d);
+            assertEquals(d, LdmUNetKeys.diffusersName(ldm, c.layersPerBlock(), c.additionEmbedType()), "round trip " + d);
+            n++;
+        }
+        assertTrue(n > 300, "UNet keys checked: " + n);
+    }
+
     @Test
     void everyTensorEqualsThePipelineFolders() throws IOException {
         try (SingleFileCheckpoint ckpt = SingleFileCheckpoint.open(FILE)) {
