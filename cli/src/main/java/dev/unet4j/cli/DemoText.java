@@ -1,11 +1,13 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.demo.DemoModels;
+
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * The bundled text-to-image demo {@code demo-text}: {@code shared/models/digits-text-32}, a Stable Diffusion 1.5
- * shaped pipeline trained on handwritten digits (32x32 RGB). Extracted and verified like {@link DemoModel}. Its
+ * shaped pipeline trained on handwritten digits (32x32 RGB), from {@code unet4j-demo} ({@link DemoModels#text()}). Its
  * recommended settings (the model's README): DDIM 25 steps, guidance 3, 32x32; its no-prompt grid is diffusers' own
  * {@code samples-ddim25-g3.png}: rows "a handwritten zero" ... "a handwritten nine", columns seeds 0-7 (one generator
  * per image), 4x nearest-neighbour upscale.
@@ -21,13 +23,11 @@ final class DemoText {
     static final List<String> GRID_PROMPTS = List.of("a handwritten zero", "a handwritten one", "a handwritten two",
             "a handwritten three", "a handwritten four", "a handwritten five", "a handwritten six", "a handwritten seven",
             "a handwritten eight", "a handwritten nine");
-    private static final String RESOURCE = "/dev/unet4j/cli/demo-text/";
-
     private DemoText() {
     }
 
     /** The extracted, verified pipeline folder. */
     static Path folder() {
-        return DemoModel.extract(NAME, RESOURCE);
+        return DemoModels.text();
     }
 }

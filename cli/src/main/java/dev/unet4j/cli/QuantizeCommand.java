@@ -16,11 +16,8 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 @Command(name = "quantize", sortOptions = false, mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Writes a quantized copy of a float model: config.json and diffusion_pytorch_model.safetensors with "
@@ -60,11 +57,10 @@ final class QuantizeCommand implements Callable<Integer> {
         Path target = out.toAbsolutePath();
         Path parent = target.getParent();
         Files.createDirectories(parent);
-        Path tmp = TempPaths.track(Files.createTempDirectory(parent, "." + target.getFileName() + "-"));
+        Path tmp = TempPaths.createDirectory(parent, "." + target.getFileName() + "-");
         try {
             ckpt.write(tmp);
             if (files.schedulerConfig().isPresent()) Files.copy(files.schedulerConfig().get(), tmp.resolve("scheduler_config.json"));
-            publicReadable(tmp);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -94,14 +90,5 @@ final class QuantizeCommand implements Callable<Integer> {
                     + "float model is loaded, a checkpoint does not store it; save int8, fp8-e4m3 or fp8-e5m2, or run the float "
                     + "model with --quant " + q.text());
         };
-    }
-
-    /** Temporary folders and files are owner-only; the finished model gets the usual rwxr-xr-x / rw-r--r--. */
-    private static void publicReadable(Path dir) throws IOException {
-        if (Files.getFileAttributeView(dir, PosixFileAttributeView.class) == null) return;
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path f : s.toList()) Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
-        }
     }
 }

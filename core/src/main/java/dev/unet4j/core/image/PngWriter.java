@@ -11,8 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 import java.util.zip.DeflaterOutputStream;
@@ -67,12 +65,8 @@ public final class PngWriter {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir != null) Files.createDirectories(dir);
-        Path tmp = dev.unet4j.core.io.TempPaths.track(Files.createTempFile(dir, "." + abs.getFileName(), ".tmp"));
+        Path tmp = dev.unet4j.core.io.TempPaths.createFile(dir, "." + abs.getFileName(), ".tmp");
         try {
-            // temporary files are created owner-only; a finished image gets the usual rw-r--r--
-            if (Files.getFileAttributeView(tmp, PosixFileAttributeView.class) != null) {
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            }
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer b = ByteBuffer.wrap(bytes);
                 while (b.hasRemaining()) ch.write(b);

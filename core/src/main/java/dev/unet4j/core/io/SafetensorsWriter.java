@@ -200,7 +200,7 @@ public final class SafetensorsWriter {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         byte[] header = headerBytes();
-        Path tmp = TempPaths.track(Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp"));
+        Path tmp = TempPaths.createFile(dir, "." + abs.getFileName() + ".", ".tmp");
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

@@ -49,7 +49,7 @@ public interface Kernels {
 
     /**
      * Prepares a W8A32 convolution from int8 {@code codes} ({@code spec.weightShape()}, row-major) and one scale per
-     * output channel: {@link #codedWeightConv2d} with {@link WeightFormat#S8}.
+     * output channel: {@link #codedWeightConv2d} with {@link WeightFormat#INT8}.
      */
     default CodedWeightLayer int8WeightConv2d(Conv2dSpec spec, byte[] codes, float[] scales) {
         return codedWeightConv2d(spec, WeightFormat.INT8, codes, scales);

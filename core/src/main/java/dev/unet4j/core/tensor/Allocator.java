@@ -1,7 +1,7 @@
 package dev.unet4j.core.tensor;
 
 /**
- * Where tensors get their native memory. {@link #heap()}-like standalone tensors use {@link #direct()};
+ * Where tensors get their native memory. Standalone tensors use {@link #direct()};
  * a forward pass uses a {@link PoolingAllocator} owned by its session, so a second forward of the same shapes
  * allocates nothing new.
  */

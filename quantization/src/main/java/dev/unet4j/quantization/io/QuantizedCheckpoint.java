@@ -177,7 +177,7 @@ public final class QuantizedCheckpoint {
         // config first to a temporary file, then the weights (written atomically), then the config moved in: a
         // failure at any point leaves no weights without their config and no temporary file
         Path weights = folder.resolve(WEIGHTS_FILE);
-        Path configTmp = dev.unet4j.core.io.TempPaths.track(Files.createTempFile(folder, "." + CONFIG_FILE + ".", ".tmp"));
+        Path configTmp = dev.unet4j.core.io.TempPaths.createFile(folder, "." + CONFIG_FILE + ".", ".tmp");
         boolean done = false;
         try {
             Files.writeString(configTmp, config);

@@ -25,7 +25,7 @@ import java.util.Map;
 /**
  * MK-UNet ({@code MK_UNet}). Encoder: {@code encoder1..5}, each followed by {@code max_pool2d(2)} (the pooled maps are
  * the skips t1..t4). Decoder stage k: {@code out = CAk(out) * out; out = SA(out) * out;
- * out = relu(bilinear_x2(decoderk(out)))}, then (k <= 4) {@code out = out + AGk(g=out, x=t_(5-k))}. Heads
+ * out = relu(bilinear_x2(decoderk(out)))}, then (k &lt;= 4) {@code out = out + AGk(g=out, x=t_(5-k))}. Heads
  * {@code out1..out3} are the official forward's unused side outputs (computed so they can be captured; their
  * upsampling is skipped); {@code out4} gives {@code output} (logits). A 1-channel input is repeated to 3 channels.
  */

@@ -27,9 +27,9 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * reordered to NHWC first where a primitive needs it.
  *
  * <p>Threads: the bundled oneDNN is built with OpenMP (libgomp); each primitive uses all cores unless
- * {@code OMP_NUM_THREADS} is set in the environment before the JVM starts (e.g. {@code OMP_NUM_THREADS=8} when
- * running two generations side by side on 16 cores); more than {@link ThreadLimit#max()} is refused with an
- * {@link IllegalStateException} at construction. {@code ONEDNN_VERBOSE=1} prints every primitive and the
+ * {@code OMP_NUM_THREADS} is set in the environment before the JVM starts, or {@link Options#intraOpThreads} is set
+ * (Java 22+, see {@link IntraOpThreads}): e.g. 8 when running two generations side by side on 16 cores. More than
+ * {@link ThreadLimit#max()} is refused with an {@link IllegalStateException} at construction. {@code ONEDNN_VERBOSE=1} prints every primitive and the
  * implementation chosen (you want {@code brg}/{@code jit:avx512}/{@code amx}, not {@code gemm}/{@code ref}).
  *
  * <p>Instances are long-lived (their primitive caches are only freed by {@link #close()}); prepared layers own
@@ -44,16 +44,32 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
      * @param attentionScoreBytes largest attention score block held at once: all heads {@code [B, H, Tq, Tk]} when
      *                            that fits (and is at most 4 MB, cache-sized), else one head's {@code [rows, Tk]} chunk
      *                            of query rows (at most 1 MB; SD 1.5 at 64x64 latents has 4096 x 4096 scores per head)
+     * @param intraOpThreads      OpenMP threads per primitive on every thread that computes with these kernels (set on
+     *                            that thread through {@link IntraOpThreads}, which needs Java 22+); 0 = leave the
+     *                            thread's setting as it is ({@code OMP_NUM_THREADS}, default all cores)
      */
-    public record Options(boolean bf16Compute, long attentionScoreBytes) {
+    public record Options(boolean bf16Compute, long attentionScoreBytes, int intraOpThreads) {
         public static final long DEFAULT_ATTENTION_SCORE_BYTES = 64L << 20;
 
         public Options {
             if (attentionScoreBytes <= 0) throw new IllegalArgumentException("attentionScoreBytes must be positive: " + attentionScoreBytes);
+            if (intraOpThreads != 0) {
+                String p = ThreadLimit.problem("intraOpThreads", intraOpThreads);
+                if (p != null) throw new IllegalArgumentException(p + " (0 = OpenMP's own setting)");
+            }
+        }
+
+        public Options(boolean bf16Compute, long attentionScoreBytes) {
+            this(bf16Compute, attentionScoreBytes, 0);
         }
 
         public Options(boolean bf16Compute) {
             this(bf16Compute, DEFAULT_ATTENTION_SCORE_BYTES);
+        }
+
+        /** These options with {@code threads} OpenMP threads per primitive (0 = OpenMP's own setting). */
+        public Options withIntraOpThreads(int threads) {
+            return new Options(bf16Compute, attentionScoreBytes, threads);
         }
 
         /** Exact float32, default chunking. */
@@ -86,6 +102,9 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
         this.options = options;
         ThreadLimit.checkEnvironment(System.getenv("OMP_NUM_THREADS")); // before the OpenMP pool exists
         Dnnl.engine(); // fail fast if the native library does not load
+        if (options.intraOpThreads() > 0 && IntraOpThreads.unavailableReason() != null) {
+            throw new IllegalStateException("intraOpThreads " + options.intraOpThreads() + ": " + IntraOpThreads.unavailableReason());
+        }
         this.fpmath = fpmath != null ? fpmath : chooseFpmath(options);
     }
 
@@ -117,7 +136,7 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
 
     @Override
     public DnnlWorkspace newWorkspace(Allocator allocator) {
-        return new DnnlWorkspace(allocator);
+        return new DnnlWorkspace(allocator, options.intraOpThreads());
     }
 
     /** oneDNN's fpmath mode for float convolutions and matmuls, or {@link Dnnl#BF16_INPUTS}. */
@@ -137,8 +156,17 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
         return cache;
     }
 
+    /** Sets {@link Options#intraOpThreads} on the calling thread (no-op when 0). */
+    private void applyThreads() {
+        if (options.intraOpThreads() > 0) IntraOpThreads.set(options.intraOpThreads());
+    }
+
+    /** The workspace as a oneDNN one, with its thread count applied to the calling thread (before any primitive is made). */
     static DnnlWorkspace dnnl(Workspace ws) {
-        if (ws instanceof DnnlWorkspace d) return d;
+        if (ws instanceof DnnlWorkspace d) {
+            d.applyThreads();
+            return d;
+        }
         throw new IllegalArgumentException("DnnlKernels needs a workspace from DnnlKernels.newWorkspace, got " + (ws == null ? "null" : ws.getClass().getName()));
     }
 
@@ -146,16 +174,19 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
 
     @Override
     public Conv2d conv2d(Conv2dSpec spec, Tensor weight, Tensor bias) {
+        applyThreads(); // weight packing at load runs on this thread too
         return new DnnlConv2d(this, spec, weight, bias);
     }
 
     @Override
     public Linear linear(Tensor weight, Tensor bias) {
+        applyThreads(); // weight packing at load runs on this thread too
         return new DnnlLinear(this, weight, bias);
     }
 
     @Override
     public ConvLayer conv(ConvSpec spec, Tensor weight, Tensor bias) {
+        applyThreads(); // weight packing at load runs on this thread too
         return new DnnlConvNd(this, spec, weight, bias);
     }
 
@@ -172,11 +203,13 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     /** W8A32 with the int8 or FP8 codes in native memory, decoded by oneDNN per call (see {@link DnnlCodedWeightLayers}). */
     @Override
     public CodedWeightLayer codedWeightConv2d(Conv2dSpec spec, WeightFormat format, byte[] codes, float[] scales) {
+        applyThreads(); // weight packing at load runs on this thread too
         return new DnnlCodedWeightLayers.Conv(this, spec, format, codes, scales);
     }
 
     @Override
     public CodedWeightLayer codedWeightLinear(WeightFormat format, byte[] codes, int out, int in, float[] scales) {
+        applyThreads(); // weight packing at load runs on this thread too
         return new DnnlCodedWeightLayers.Linear(this, format, codes, out, in, scales);
     }
 
@@ -187,6 +220,7 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
      * residual and output scale are fused as in {@link #conv2d(Conv2dSpec, Tensor, Tensor)}. Ignores bf16Compute.
      */
     public Conv2d int8Conv2d(Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias) {
+        applyThreads(); // weight packing at load runs on this thread too
         return new DnnlInt8Layers.Int8Conv2d(this, spec, weightsOihw, perOutChannelScale, bias, DnnlInt8Layers.DYNAMIC_SCALE);
     }
 
@@ -196,17 +230,20 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
      * half to even, symmetric range) instead of measuring {@code max|x|}.
      */
     public Conv2d int8Conv2d(Conv2dSpec spec, byte[] weightsOihw, float[] perOutChannelScale, Tensor bias, float activationScale) {
+        applyThreads(); // weight packing at load runs on this thread too
         if (!(activationScale > 0)) throw new IllegalArgumentException("int8 conv2d " + spec + ": static activation scale " + activationScale + " is not positive");
         return new DnnlInt8Layers.Int8Conv2d(this, spec, weightsOihw, perOutChannelScale, bias, activationScale);
     }
 
     /** The int8 linear layer: {@code weightsOutIn} s8 {@code [out, in]} row-major, per-output scales; see {@link #int8Conv2d}. */
     public Linear int8Linear(byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias) {
+        applyThreads(); // weight packing at load runs on this thread too
         return new DnnlInt8Layers.Int8Linear(this, weightsOutIn, out, in, perOutChannelScale, bias, DnnlInt8Layers.DYNAMIC_SCALE);
     }
 
     /** {@link #int8Linear(byte[], int, int, float[], Tensor)} with a static activation scale, as {@link #int8Conv2d(Conv2dSpec, byte[], float[], Tensor, float)}. */
     public Linear int8Linear(byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias, float activationScale) {
+        applyThreads(); // weight packing at load runs on this thread too
         if (!(activationScale > 0)) throw new IllegalArgumentException("int8 linear [" + out + ", " + in + "]: static activation scale " + activationScale + " is not positive");
         return new DnnlInt8Layers.Int8Linear(this, weightsOutIn, out, in, perOutChannelScale, bias, activationScale);
     }

@@ -28,8 +28,16 @@ public final class DnnlWorkspace implements Workspace {
     private final java.util.Map<Primitive, ArgBinding> bindings = new java.util.IdentityHashMap<>();
     private static final int MAX_BINDINGS = 8192;
 
+    /** OpenMP threads for the primitives made and run here, set on the calling thread; 0 = leave it. */
+    private final int threads;
+
     DnnlWorkspace(Allocator allocator) {
+        this(allocator, 0);
+    }
+
+    DnnlWorkspace(Allocator allocator, int threads) {
         this.allocator = allocator;
+        this.threads = threads;
         dnnl_stream s = new dnnl_stream();
         check(dnnl_stream_create(s, Dnnl.engine(), dnnl_stream_default_flags), "stream_create");
         this.stream = s;
@@ -44,6 +52,14 @@ public final class DnnlWorkspace implements Workspace {
     @Override
     public Attributes attributes() {
         return attributes;
+    }
+
+    /**
+     * Sets this workspace's thread count on the calling thread: OpenMP keeps it per thread, and oneDNN reads it both
+     * when a primitive is made (it is baked in) and when it runs. Cheap; called on entry to every operation.
+     */
+    void applyThreads() {
+        if (threads > 0) IntraOpThreads.set(threads);
     }
 
     dnnl_stream stream() {

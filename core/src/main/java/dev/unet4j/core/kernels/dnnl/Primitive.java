@@ -110,6 +110,7 @@ final class Primitive implements AutoCloseable {
      */
     void execute(DnnlWorkspace ws, long... argAddressPairs) {
         if (closed) throw new IllegalStateException("oneDNN primitive used after close: " + what);
+        ws.applyThreads();
         if (sourceToBf16 != null) argAddressPairs = withBf16Source(ws, argAddressPairs);
         int userArgs = argAddressPairs.length / 2;
         boolean scratch = scratchpadBytes > 0;

@@ -1,0 +1,94 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Intra-op threads set in code ({@link DnnlKernels.Options#intraOpThreads}): refused clearly below Java 22; on Java
+ * 22+ (this JVM, or a child JVM from {@code -Dunet4j.jdk22=JAVA_HOME} or {@code /usr/lib/jvm}) each computing thread
+ * gets exactly its count, other threads keep theirs, and 1 or 3 threads give the same numbers as the reference.
+ */
+class IntraOpThreadsTest {
+
+    @Test
+    void outOfRangeCountsAreRefused() {
+        var e = assertThrows(IllegalArgumentException.class, () -> DnnlKernels.Options.exact().withIntraOpThreads(-1));
+        assertTrue(e.getMessage().contains("intraOpThreads must be >= 1, got -1"), e.getMessage());
+        int over = ThreadLimit.max() + 1;
+        e = assertThrows(IllegalArgumentException.class, () -> DnnlKernels.Options.exact().withIntraOpThreads(over));
+        assertTrue(e.getMessage().contains("intraOpThreads " + over + " is too many threads"), e.getMessage());
+        assertEquals(0, DnnlKernels.Options.exact().intraOpThreads(), "default: OpenMP's own setting");
+    }
+
+    @Test
+    void refusedWithTheWayOutBeforeJava22() {
+        assumeTrue(Runtime.version().feature() < 22, "this JVM has java.lang.foreign");
+        var e = assertThrows(IllegalStateException.class, () -> new DnnlKernels(DnnlKernels.Options.exact().withIntraOpThreads(2)));
+        assertTrue(e.getMessage().contains("needs Java 22 or later") && e.getMessage().contains("OMP_NUM_THREADS"), e.getMessage());
+        assertThrows(IllegalStateException.class, IntraOpThreads::currentThreadMax);
+    }
+
+    @Test
+    void eachThreadGetsItsCountAndTheSameNumbers() throws Exception {
+        Optional<Path> java = java22();
+        assumeTrue(java.isPresent(), "no Java 22+ found (set -Dunet4j.jdk22=JAVA_HOME)");
+        List<String> cmd = new ArrayList<>(List.of(java.get().toString(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), IntraOpThreadsProbe.class.getName(), "1", "3"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe finished");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), out);
+        for (int n : new int[]{1, 3}) {
+            Matcher m = Pattern.compile("threads=" + n + " max=(\\d+) team=(-?\\d+)").matcher(out);
+            assertTrue(m.find(), out);
+            assertEquals(n, Integer.parseInt(m.group(1)), "omp_get_max_threads on the computing thread\n" + out);
+            long team = Long.parseLong(m.group(2));
+            if (team >= 0) assertEquals(n, team, "native threads in that thread's OpenMP team\n" + out);
+        }
+        Matcher main = Pattern.compile("main max=(\\d+) default=(\\d+)").matcher(out);
+        assertTrue(main.find(), out);
+        assertEquals(main.group(2), main.group(1), "a thread that did not compute keeps its own count\n" + out);
+        Matcher result = Pattern.compile("identical=(\\w+) maxAbsErr=(\\S+)").matcher(out);
+        assertTrue(result.find(), out);
+        assertEquals("true", result.group(1), "1 and 3 threads give bit-identical outputs\n" + out);
+        assertTrue(Double.parseDouble(result.group(2)) < 1e-4, "against the plain-Java reference\n" + out);
+    }
+
+    /** A java launcher of version 22 or later. */
+    static Optional<Path> java22() throws IOException {
+        String prop = System.getProperty("unet4j.jdk22", "");
+        if (!prop.isBlank()) return Optional.of(Path.of(prop, "bin", "java"));
+        if (Runtime.version().feature() >= 22) return Optional.of(Path.of(System.getProperty("java.home"), "bin", "java"));
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (!Files.isDirectory(jvms)) return Optional.empty();
+        try (Stream<Path> s = Files.list(jvms)) {
+            return s.filter(h -> feature(h) >= 22).map(h -> h.resolve("bin").resolve("java")).filter(Files::isExecutable).findFirst();
+        }
+    }
+
+    /** The feature release named in {@code home/release} (JAVA_VERSION="25.0.1"), or 0. */
+    private static int feature(Path home) {
+        try {
+            Matcher m = Pattern.compile("JAVA_VERSION=\"(\\d+)").matcher(Files.readString(home.resolve("release")));
+            return m.find() ? Integer.parseInt(m.group(1)) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+}
