@@ -1,15 +1,11 @@
-package dev.unet4j.unet.guard;
+package dev.unet4j.unet;
 
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.unet.ForwardingNodeCall;
-import dev.unet4j.unet.NodeCall;
-import dev.unet4j.unet.NodeInterceptor;
-import dev.unet4j.unet.SkipEvent;
-import dev.unet4j.unet.UNetSession;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * Composition of {@link NodeInterceptor}s, since a {@link UNetSession} holds one. In {@code chain(a, b)}, {@code a}
@@ -19,6 +15,8 @@ import java.util.Objects;
  *
  * <p>Ownership follows {@link NodeInterceptor}: a tensor an inner interceptor returned and the outer one replaced is
  * closed here (the graph only knows the node's own output).
+ *
+ * <p>The one home of interceptor chaining: a feature cache chains the parts of a composed policy with it too.
  */
 public final class Interceptors {
     private Interceptors() {
@@ -90,12 +88,12 @@ public final class Interceptors {
 
     /** The call one link sees: its proceed() runs the next link (or the node itself for the last link). */
     private static final class Link extends ForwardingNodeCall {
-        private final java.util.function.Supplier<Tensor> next;
+        private final Supplier<Tensor> next;
         private final Tensor[] real;
         private boolean proceeded;
         Tensor result;
 
-        Link(NodeCall base, java.util.function.Supplier<Tensor> next, Tensor[] real) {
+        Link(NodeCall base, Supplier<Tensor> next, Tensor[] real) {
             super(base);
             this.next = next;
             this.real = real;
