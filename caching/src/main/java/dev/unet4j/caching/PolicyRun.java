@@ -18,7 +18,7 @@ public interface PolicyRun extends AutoCloseable {
     /**
      * Whether guided call {@code callIndex} (UNet timestep {@code timestep}) should run only its conditional half,
      * this run then supplying the unconditional prediction ({@link #unconditional}). Asked before the call begins,
-     * only for calls that come through the guidance seam ({@link CachedDiffusionModel#forwardGuided}).
+     * only for calls that come through the guidance seam (the pipeline module's {@code CachedDiffusionModel.forwardGuided}, through {@link CacheSession#conditionalOnly}).
      */
     default boolean dropsUnconditional(int callIndex, double timestep) {
         return false;

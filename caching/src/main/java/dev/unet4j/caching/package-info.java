@@ -8,11 +8,14 @@
  * a new generation. Every call is reported ({@link dev.unet4j.caching.CallReport}): the nodes computed, MACs done vs
  * full compute, the bytes held; {@link dev.unet4j.caching.CacheOptions} bounds those bytes.
  *
+ * <p>The samplers reach a cache session through the pipeline module's {@code CachedDiffusionModel} (the glue lives
+ * there, so this module depends on neither):
+ *
  * <pre>{@code
  * try (UNetSession s = model.newSession();
  *      CacheSession cache = CacheSession.open(s, CachePolicies.parse("deepcache:interval=3,branch=0"),
  *                                             GenerationInfo.calls(25))) {
- *     Denoiser d = Guidance.classifierFree(new CachedDiffusionModel(cache), uncond, cond, 7.5, 0);
+ *     Denoiser d = Guidance.classifierFree(new CachedDiffusionModel(cache), uncond, cond, 7.5, 0);  // unet4j-pipeline
  *     Latents x = DdimSampler.fromConfig(cfg).sample(d, SamplingRequest.of(25, shape, NoiseSource.seeded(1)));
  *     GenerationReport r = cache.report();
  * }
@@ -23,8 +26,8 @@
  * {@code skiptune}, {@code scalelong}, {@code freeu}, {@code balanced}, {@code adaptive}, {@code none}.
  *
  * <p>A policy that edits the sampler's latents (prior-noise injection) acts through
- * {@link dev.unet4j.caching.CacheSession#latentHook}: a {@link dev.unet4j.samplers.pipeline.Pipeline} with
- * {@link dev.unet4j.caching.CachedRunModel} passes it to the sampler; when driving a sampler by hand as above, add
+ * {@link dev.unet4j.caching.CacheSession#latentHook}: the pipeline module's {@code Pipeline} with
+ * {@code CachedRunModel} passes it to the sampler; when driving a sampler by hand as above, add
  * {@code .withLatentHook(cache.latentHook())} to the request.
  */
 package dev.unet4j.caching;

@@ -5,6 +5,7 @@ import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.unet.CallTrace;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeCall;
@@ -19,6 +20,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -33,18 +35,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * has sample {@code sample * (1 - 0.07 k) + 0.05 k} and timestep {@code 900 - 97 k}, so every call differs and a
  * cache that served stale values would show.
  */
-final class TestModels implements AutoCloseable {
-    static final String SD = "unet2d-cond-sd-tiny";
-    static final String DDPM = "unet2d-ddpm-tiny";
+public final class TestModels implements AutoCloseable {
+    public static final String SD = "unet2d-cond-sd-tiny";
+    public static final String DDPM = "unet2d-ddpm-tiny";
 
-    final DnnlKernels kernels = new DnnlKernels();
-    final UNetModel model;
+    public final DnnlKernels kernels = new DnnlKernels();
+    public final UNetModel model;
     private final float[] sample;
     private final long[] sampleShape;
     private final Tensor ehs;
     private final List<Tensor> owned = new ArrayList<>();
 
-    TestModels(String fixture) {
+    public TestModels(String fixture) {
         Path dir = Fixtures.fixture(fixture);
         try {
             model = UNetModel.load(dir, LoadOptions.of(kernels));
@@ -60,12 +62,26 @@ final class TestModels implements AutoCloseable {
         }
     }
 
-    static double timestep(int k) {
+    /**
+     * The stored encoder hidden states of call 0 (a guided batch {@code [uncond; cond]}) as the samplers' guidance
+     * halves {@code {uncond, cond}}, each {@code [1, 7, 48]}.
+     */
+    public TextConditioning[] guidanceHalves() {
+        try (Tensor e = call(0).encoderHiddenStates().copy(Allocator.direct())) {
+            float[] v = e.toFloatArray();
+            int half = v.length / 2;
+            return new TextConditioning[] {
+                    new TextConditioning(Arrays.copyOfRange(v, 0, half), new int[] {1, 7, 48}),
+                    new TextConditioning(Arrays.copyOfRange(v, half, v.length), new int[] {1, 7, 48})};
+        }
+    }
+
+    public static double timestep(int k) {
         return 900 - 97 * k;
     }
 
     /** The inputs of test call {@code k} (tensors owned by this object). */
-    synchronized UNetInputs call(int k) {
+    public synchronized UNetInputs call(int k) {
         float[] v = sample.clone();
         for (int i = 0; i < v.length; i++) v[i] = v[i] * (1 - 0.07f * k) + 0.05f * k;
         Tensor s = Tensor.of(v, sampleShape);
@@ -73,14 +89,14 @@ final class TestModels implements AutoCloseable {
         return UNetInputs.builder(s, Timestep.float64(timestep(k))).encoderHiddenStates(ehs).build();
     }
 
-    GenerationInfo info(int calls) {
+    public GenerationInfo info(int calls) {
         double[] ts = new double[calls];
         for (int k = 0; k < calls; k++) ts[k] = timestep(k);
         return GenerationInfo.withTimesteps(ts);
     }
 
     /** Nodes computed at STEM or LAYER level in a trace, in order. */
-    Set<String> computedLayers(List<String> computed) {
+    public Set<String> computedLayers(List<String> computed) {
         Set<String> out = new LinkedHashSet<>();
         for (String p : computed) {
             if (!model.nodePaths().contains(p)) continue;
@@ -90,14 +106,14 @@ final class TestModels implements AutoCloseable {
         return out;
     }
 
-    Set<String> computedLayers(CallTrace t) {
+    public Set<String> computedLayers(CallTrace t) {
         List<String> c = new ArrayList<>();
         for (CallTrace.NodeRecord r : t.nodes()) if (r.outcome() == CallTrace.Outcome.COMPUTED) c.add(r.path());
         return computedLayers(c);
     }
 
     /** Outputs of test calls {@code 0..calls-1} on a plain session. */
-    List<float[]> plain(int calls) {
+    public List<float[]> plain(int calls) {
         List<float[]> out = new ArrayList<>();
         try (UNetSession s = model.newSession()) {
             for (int k = 0; k < calls; k++) {
@@ -110,7 +126,7 @@ final class TestModels implements AutoCloseable {
     }
 
     /** Outputs of test calls {@code 0..calls-1} through {@code cache}. */
-    List<float[]> run(CacheSession cache, int calls) {
+    public List<float[]> run(CacheSession cache, int calls) {
         List<float[]> out = new ArrayList<>();
         for (int k = 0; k < calls; k++) {
             try (Tensor t = cache.call(call(k))) {
@@ -121,7 +137,7 @@ final class TestModels implements AutoCloseable {
     }
 
     /** {@code policy} over {@code calls} calls reuses nothing: every output equals the plain run's, bit for bit. */
-    void assertFullCompute(CachePolicy policy, int calls) {
+    public void assertFullCompute(CachePolicy policy, int calls) {
         List<float[]> full = plain(calls);
         try (UNetSession s = model.newSession();
              CacheSession cache = CacheSession.open(s, policy, info(calls))) {
@@ -134,7 +150,7 @@ final class TestModels implements AutoCloseable {
      * Hand re-statement of reuse: call 0 in full capturing {@code nodes}, then call {@code k} with an interceptor
      * returning call 0's capture for each of them.
      */
-    float[] withCall0Outputs(List<String> nodes, int k) {
+    public float[] withCall0Outputs(List<String> nodes, int k) {
         try (UNetSession s = model.newSession()) {
             s.capture(nodes);
             s.forward(call(0)).close();
@@ -156,11 +172,11 @@ final class TestModels implements AutoCloseable {
         }
     }
 
-    static void assertBitEqual(String what, float[] expected, Tensor actual) {
+    public static void assertBitEqual(String what, float[] expected, Tensor actual) {
         assertArrayEquals(expected, actual.toFloatArray(), what);
     }
 
-    static void assertClose(String what, float[] expected, float[] actual, double tol) {
+    public static void assertClose(String what, float[] expected, float[] actual, double tol) {
         assertEquals(expected.length, actual.length, what + ": length");
         double max = 0, ref = 0;
         for (int i = 0; i < expected.length; i++) {

@@ -1,20 +1,20 @@
 package dev.unet4j.cli;
 
-import dev.unet4j.samplers.Samplers;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
 import dev.unet4j.core.kernels.dnnl.CpuFeatures;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.pipeline.denoising.Generation;
+import dev.unet4j.pipeline.denoising.GenerationResult;
+import dev.unet4j.pipeline.denoising.Pipeline;
+import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Sampler;
+import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.guidance.TextConditioning;
-import dev.unet4j.samplers.pipeline.Generation;
-import dev.unet4j.samplers.pipeline.GenerationResult;
-import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.UNetSession;
 import picocli.CommandLine.Command;

@@ -3,10 +3,10 @@ package dev.unet4j.cli;
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.caching.CachePolicy;
 import dev.unet4j.caching.CacheSession;
-import dev.unet4j.caching.CachedRunModel;
 import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.policy.AutoCalibration;
-import dev.unet4j.samplers.pipeline.RunModel;
+import dev.unet4j.pipeline.denoising.CachedRunModel;
+import dev.unet4j.pipeline.denoising.RunModel;
 import dev.unet4j.unet.UNetSession;
 
 import java.nio.file.Files;

@@ -1,26 +1,26 @@
 package dev.unet4j.cli;
 
-import dev.unet4j.samplers.Samplers;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.pipeline.denoising.Generation;
+import dev.unet4j.pipeline.denoising.GenerationResult;
+import dev.unet4j.pipeline.denoising.Pipeline;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.Sampler;
+import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.StepCallback;
 import dev.unet4j.samplers.guidance.Conditioning;
 import dev.unet4j.samplers.guidance.TextConditioning;
-import dev.unet4j.samplers.pipeline.Generation;
-import dev.unet4j.samplers.pipeline.GenerationResult;
-import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
 import java.io.PrintWriter;

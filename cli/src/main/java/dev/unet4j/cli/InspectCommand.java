@@ -1,6 +1,5 @@
 package dev.unet4j.cli;
 
-import dev.unet4j.samplers.Samplers;
 import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
 import dev.unet4j.caching.GenerationReport;
@@ -9,9 +8,10 @@ import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.TensorInfo;
 import dev.unet4j.core.kernels.dnnl.CpuFeatures;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.pipeline.denoising.Pipeline;
+import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.CallTrace;
-import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.unet.NodeLevel;
 import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;

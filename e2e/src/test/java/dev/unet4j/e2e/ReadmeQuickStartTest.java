@@ -100,7 +100,7 @@ class ReadmeQuickStartTest {
         String readme = readme();
         String version = System.getProperty("unet4j.version");
         assertTrue(version != null && !version.isBlank(), "the build passes unet4j.version");
-        String xml = codeBlock(readme, "xml", "<artifactId>unet4j-caching</artifactId>");
+        String xml = codeBlock(readme, "xml", "<artifactId>unet4j-pipeline</artifactId>");
         Matcher dep = Pattern.compile("<groupId>(.*?)</groupId>\\s*<artifactId>(.*?)</artifactId>.*?<version>(.*?)</version>", Pattern.DOTALL).matcher(xml);
         int deps = 0;
         while (dep.find()) {
@@ -111,7 +111,7 @@ class ReadmeQuickStartTest {
                     dep.group(2).replace("unet4j-", "")).resolve("pom.xml")), dep.group(2) + " is a module of this build");
         }
         assertEquals(2, deps, xml);
-        for (String artifact : new String[]{"unet4j-caching", "unet4j-demo"}) {
+        for (String artifact : new String[]{"unet4j-pipeline", "unet4j-demo"}) {
             assertTrue(readme.contains("implementation 'dev.unet4j:" + artifact + ":" + version + "'"), "Gradle line for " + artifact);
         }
     }

@@ -1,20 +1,22 @@
 package dev.unet4j.pipeline;
 
 import dev.unet4j.caching.CachePolicies;
-import dev.unet4j.caching.CachedRunModel;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
-import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.pipeline.checkpoint.SingleFileComponents;
+import dev.unet4j.pipeline.denoising.CachedRunModel;
+import dev.unet4j.pipeline.denoising.Generation;
+import dev.unet4j.pipeline.denoising.GenerationResult;
+import dev.unet4j.pipeline.denoising.Pipeline;
+import dev.unet4j.pipeline.denoising.RunModel;
 import dev.unet4j.pipeline.lora.LayerCatalog;
 import dev.unet4j.pipeline.lora.LoraAdapters;
 import dev.unet4j.pipeline.lora.LoraException;
 import dev.unet4j.pipeline.lora.LoraFile;
 import dev.unet4j.pipeline.lora.LoraSet;
-import dev.unet4j.unet.LayerAdapter;
-import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
@@ -24,10 +26,9 @@ import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.StepCallback;
 import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.guidance.TextConditioning;
-import dev.unet4j.samplers.pipeline.Generation;
-import dev.unet4j.samplers.pipeline.GenerationResult;
-import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
+import dev.unet4j.unet.LayerAdapter;
+import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNet2DConditionModel;
 import dev.unet4j.unet.UNetModel;
@@ -436,7 +437,7 @@ public final class StableDiffusion implements AutoCloseable {
     }
 
     /** The run model of a switched generation: each executed step to the UNet {@link UNetSwitch#mainRuns} names. */
-    private dev.unet4j.samplers.pipeline.RunModel.Factory switchedRun(TextToImage request, LayerAdapter unetAdapter) {
+    private RunModel.Factory switchedRun(TextToImage request, LayerAdapter unetAdapter) {
         if (unetAdapter != null) {
             throw new IllegalArgumentException("LoRA with UNet switching is not supported (the LoRA targets the main UNet's layers)");
         }

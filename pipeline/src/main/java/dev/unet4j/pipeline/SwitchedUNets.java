@@ -1,10 +1,10 @@
 package dev.unet4j.pipeline;
 
+import dev.unet4j.pipeline.denoising.RunModel;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.ModelCall;
 import dev.unet4j.samplers.guidance.Conditioning;
 import dev.unet4j.samplers.guidance.DiffusionModel;
-import dev.unet4j.samplers.pipeline.RunModel;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UNet2DConditionModel;

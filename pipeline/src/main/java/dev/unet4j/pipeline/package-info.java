@@ -3,7 +3,7 @@
  * dev.unet4j.pipeline.StableDiffusion} loads the tokenizer, text encoder, UNet, VAE and scheduler config once and
  * generates from many threads; {@link dev.unet4j.pipeline.TextToImage} says what to generate (prompt, negative prompt,
  * size, steps, guidance, seed, images per prompt, img2img init image and strength). The denoising loop is the
- * samplers' {@link dev.unet4j.samplers.pipeline.Pipeline}, so every sampler, feature cache and quantization scheme
- * applies as for bare UNets.
+ * {@link dev.unet4j.pipeline.denoising.Pipeline} (a UNet and a sampler), so every sampler, feature cache and
+ * quantization scheme applies as for bare UNets.
  */
 package dev.unet4j.pipeline;

@@ -2,10 +2,10 @@ package dev.unet4j.pipeline;
 
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.core.kernels.ReferenceKernels;
+import dev.unet4j.pipeline.denoising.UNetDenoiser;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.ModelCall;
 import dev.unet4j.samplers.TorchGenerator;
-import dev.unet4j.samplers.UNetDenoiser;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;

@@ -3,7 +3,7 @@ package dev.unet4j.samplers;
 /**
  * A run's latents became NaN or infinite: every later step and the decoded image would be too (an all-black PNG),
  * so the run stops at the first step where it happens. Typical causes: an extreme guidance scale, a broken noise
- * schedule or model, non-finite inputs. Install {@code dev.unet4j.unet.guard} interceptors to find the first node.
+ * schedule or model, non-finite inputs. Install the unet module's guard interceptors to find the first node.
  */
 public class NonFiniteLatentsException extends RuntimeException {
     private final int stepIndex;

@@ -12,11 +12,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /** JSON fixture helpers and tolerance asserts shared by the samplers' tests. */
-final class FixtureJson {
+public final class FixtureJson {
     private FixtureJson() {
     }
 
-    static JsonNode read(String relative) {
+    public static JsonNode read(String relative) {
         Path p = Fixtures.fixture(relative);
         try {
             return new ObjectMapper().readTree(p.toFile());
@@ -25,29 +25,29 @@ final class FixtureJson {
         }
     }
 
-    static JsonNode schedulers() {
+    public static JsonNode schedulers() {
         return read("schedulers/schedulers.json");
     }
 
-    static double[] doubles(JsonNode arr) {
+    public static double[] doubles(JsonNode arr) {
         double[] out = new double[arr.size()];
         for (int i = 0; i < out.length; i++) out[i] = arr.get(i).asDouble();
         return out;
     }
 
-    static float[] floats(JsonNode arr) {
+    public static float[] floats(JsonNode arr) {
         float[] out = new float[arr.size()];
         for (int i = 0; i < out.length; i++) out[i] = (float) arr.get(i).asDouble();
         return out;
     }
 
-    static long[] longs(JsonNode arr) {
+    public static long[] longs(JsonNode arr) {
         long[] out = new long[arr.size()];
         for (int i = 0; i < out.length; i++) out[i] = arr.get(i).asLong();
         return out;
     }
 
-    static void assertRelative(double[] expected, double[] actual, double rel, String what) {
+    public static void assertRelative(double[] expected, double[] actual, double rel, String what) {
         assertEquals(expected.length, actual.length, what + ": length");
         for (int i = 0; i < expected.length; i++) {
             double tol = rel * Math.abs(expected[i]);
@@ -57,11 +57,11 @@ final class FixtureJson {
         }
     }
 
-    static void assertRelative(float[] expected, float[] actual, double rel, String what) {
+    public static void assertRelative(float[] expected, float[] actual, double rel, String what) {
         assertRelative(toDouble(expected), toDouble(actual), rel, what);
     }
 
-    static void assertAbsolute(float[] expected, float[] actual, double tol, String what) {
+    public static void assertAbsolute(float[] expected, float[] actual, double tol, String what) {
         assertEquals(expected.length, actual.length, what + ": length");
         double worst = 0;
         int at = -1;
@@ -76,13 +76,13 @@ final class FixtureJson {
                 + " got " + actual[at] + ", tol " + tol + ")");
     }
 
-    static double maxAbsDiff(float[] a, float[] b) {
+    public static double maxAbsDiff(float[] a, float[] b) {
         double worst = 0;
         for (int i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((double) a[i] - b[i]));
         return worst;
     }
 
-    static double[] toDouble(float[] f) {
+    public static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) d[i] = f[i];
         return d;

@@ -15,7 +15,7 @@ import java.util.Iterator;
 import java.util.List;
 
 /** Minimal safetensors reader for the samplers' tests (F32, F64 and I64 tensors, read whole into the heap). */
-final class SafetensorsTestFile {
+public final class SafetensorsTestFile {
     private final Path path;
     private final JsonNode header;
     private final ByteBuffer data;
@@ -26,7 +26,7 @@ final class SafetensorsTestFile {
         this.data = data;
     }
 
-    static SafetensorsTestFile open(Path path) {
+    public static SafetensorsTestFile open(Path path) {
         try {
             byte[] all = Files.readAllBytes(path);
             ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
@@ -40,7 +40,7 @@ final class SafetensorsTestFile {
         }
     }
 
-    List<String> names() {
+    public List<String> names() {
         List<String> out = new ArrayList<>();
         for (Iterator<String> it = header.fieldNames(); it.hasNext(); ) {
             String k = it.next();
@@ -55,18 +55,18 @@ final class SafetensorsTestFile {
         return e;
     }
 
-    int[] shape(String name) {
+    public int[] shape(String name) {
         JsonNode s = entry(name).get("shape");
         int[] out = new int[s.size()];
         for (int i = 0; i < out.length; i++) out[i] = s.get(i).asInt();
         return out;
     }
 
-    Latents latents(String name) {
+    public Latents latents(String name) {
         return new Latents(floats(name), shape(name));
     }
 
-    float[] floats(String name) {
+    public float[] floats(String name) {
         JsonNode e = entry(name);
         String dtype = e.get("dtype").asText();
         int start = e.get("data_offsets").get(0).asInt();
@@ -77,7 +77,7 @@ final class SafetensorsTestFile {
         return out;
     }
 
-    long[] longs(String name) {
+    public long[] longs(String name) {
         JsonNode e = entry(name);
         String dtype = e.get("dtype").asText();
         int start = e.get("data_offsets").get(0).asInt();

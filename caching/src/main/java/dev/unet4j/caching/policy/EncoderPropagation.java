@@ -1,8 +1,8 @@
 package dev.unet4j.caching.policy;
 
+import dev.unet4j.caching.CacheBudget;
 import dev.unet4j.caching.CachePolicy;
 import dev.unet4j.caching.CallRunner;
-import dev.unet4j.caching.CacheBudget;
 import dev.unet4j.caching.FeatureStore;
 import dev.unet4j.caching.PolicyArgs;
 import dev.unet4j.caching.PolicyRun;
@@ -41,8 +41,8 @@ import java.util.regex.Pattern;
  * <p>{@code noise=s[,noise-below=T]}: the paper's prior-noise injection, {@code x += s * x_T} on the sampler's running
  * latents at the start of every step whose timestep is below {@code T} (default 500), key and non-key steps alike;
  * off (no hook at all) unless {@code s > 0}. It acts through {@link dev.unet4j.samplers.LatentHook}
- * ({@link dev.unet4j.caching.CacheSession#latentHook}), which a {@link dev.unet4j.samplers.pipeline.Pipeline} run with
- * {@link dev.unet4j.caching.CachedRunModel} passes to the sampler; calls whose step injected are labelled
+ * ({@link dev.unet4j.caching.CacheSession#latentHook}), which a pipeline-module {@code Pipeline} run with
+ * {@code CachedRunModel} passes to the sampler; calls whose step injected are labelled
  * {@code +noise} in the report. This follows the official code (hutaiHang/Faster-Diffusion, {@code utils_sd.py},
  * {@code register_normal_pipeline}): {@code init_latents = latents.clone()} right after {@code prepare_latents}, then
  * at the top of each denoising-loop iteration {@code if t/1000 < 0.5: latents = latents + 0.003*init_latents},

@@ -1,16 +1,16 @@
 package dev.unet4j.e2e.reliability;
 
 import dev.unet4j.core.tensor.NativeBuffer;
+import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.pipeline.denoising.Generation;
+import dev.unet4j.pipeline.denoising.Pipeline;
 import dev.unet4j.samplers.SamplingCancelledException;
-import dev.unet4j.samplers.pipeline.Generation;
-import dev.unet4j.samplers.pipeline.Pipeline;
+import dev.unet4j.unet.Interceptors;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.UNetSession;
 import dev.unet4j.unet.guard.CallCancelledException;
 import dev.unet4j.unet.guard.CancellationGuard;
-import dev.unet4j.unet.guard.Interceptors;
-import dev.unet4j.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.CountDownLatch;

@@ -2,9 +2,9 @@ package dev.unet4j.e2e.reliability;
 
 import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.pipeline.denoising.Pipeline;
 import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.Samplers;
-import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.unet.UNetModel;
 
 import java.util.ArrayList;

@@ -2,20 +2,20 @@ package dev.unet4j.e2e.reliability;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.unet4j.caching.CachePolicies;
-import dev.unet4j.caching.CachedRunModel;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.pipeline.denoising.CachedRunModel;
+import dev.unet4j.pipeline.denoising.Generation;
+import dev.unet4j.pipeline.denoising.Pipeline;
+import dev.unet4j.pipeline.denoising.RunModel;
 import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.guidance.TextConditioning;
-import dev.unet4j.samplers.pipeline.Generation;
-import dev.unet4j.samplers.pipeline.Pipeline;
-import dev.unet4j.samplers.pipeline.RunModel;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
+import dev.unet4j.unet.Interceptors;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.UNetModel;
-import dev.unet4j.unet.guard.Interceptors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

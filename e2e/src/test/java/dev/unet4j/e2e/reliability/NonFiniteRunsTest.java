@@ -2,6 +2,7 @@ package dev.unet4j.e2e.reliability;
 
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.pipeline.denoising.Generation;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.NonFiniteLatentsException;
@@ -10,7 +11,6 @@ import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.SamplingRequest;
 import dev.unet4j.samplers.StepCallback;
 import dev.unet4j.samplers.kdiffusion.EulerSampler;
-import dev.unet4j.samplers.pipeline.Generation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -11,7 +11,7 @@ import java.util.Arrays;
  * Opt-in run-time check: every node's output is scanned for NaN and infinities, and the first node that makes one
  * fails the call with a {@link NonFiniteValueException} naming it and the call index. Children run before their
  * parents finish, so the reported node is the innermost one where the values appeared. Costs one read of every
- * activation (a few percent of a call); combine it with other interceptors through {@link Interceptors#chain}.
+ * activation (a few percent of a call); combine it with other interceptors through {@link dev.unet4j.unet.Interceptors#chain}.
  */
 public final class NonFiniteGuard implements NodeInterceptor {
 

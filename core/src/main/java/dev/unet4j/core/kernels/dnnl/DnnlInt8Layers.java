@@ -18,6 +18,10 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * int8 layers for the quantisation helper: s8 weights with per-output-channel scales, activations quantised per call
  * with a dynamic per-tensor scale ({@link DnnlQuantizer}), s8 x s8 -> f32 oneDNN convolution/matmul (VNNI/AMX), the
  * same fused bias, residual and output scale as the float layers.
+ *
+ * <p>Memory: per weight, one byte of plain s8 codes plus one per packed layout in use (usually one; oneDNN adds a
+ * small per-output-channel compensation), so about a half of the float32 layer's four; any input size can ask for a
+ * new layout, which is reordered from the plain codes ({@link PackedWeights#keepingPlain}).
  */
 final class DnnlInt8Layers {
     private static final int SLOT_SRC_SCALE = 6;
@@ -46,9 +50,10 @@ final class DnnlInt8Layers {
         return DnnlPointwise.run(ws, p, dst, args.toArray());
     }
 
+    /** Frees a layer's native state; {@code weights} is null where the layer runs {@link DequantizedInt8}. */
     private static void release(PrimitiveCache primitives, PackedWeights weights, NativeBuffer weightScales, NativeBuffer bias) {
         primitives.close();
-        weights.close();
+        if (weights != null) weights.close();
         Allocator.direct().release(weightScales);
         if (bias != null) Allocator.direct().release(bias);
     }
@@ -72,7 +77,7 @@ final class DnnlInt8Layers {
     static final class Int8Conv2d implements Conv2d {
         private final DnnlKernels kernels;
         private final Conv2dSpec spec;
-        private final PackedWeights weights;
+        private final PackedWeights weights; // null where the CPU has no 8-bit dot products (see dequantized)
         private final NativeBuffer weightScales, bias;
         private final PrimitiveCache primitives = new PrimitiveCache();
         private final float activationScale; // DYNAMIC_SCALE: max|x| / 127 per call
@@ -93,27 +98,33 @@ final class DnnlInt8Layers {
             }
             this.kernels = kernels;
             this.spec = spec;
-            long[] nominal = {1, spec.inChannels(), 64, 64};
-            dnnl_primitive_desc pd;
-            try (Dnnl.Scope s = new Dnnl.Scope()) {
-                pd = DnnlConv2d.describe(s, spec, nominal, Dnnl.channelsLastStrides(nominal), bias != null, false, 1f, dnnl_fpmath_mode_strict, true);
-            }
-            try (Dnnl.Scope s = new Dnnl.Scope(); BytePointer plain = new BytePointer(weightsOihw)) {
-                long g = spec.groups(), og = spec.outChannels() / g, ig = spec.inChannels() / g, kh = spec.kernelH(), kw = spec.kernelW();
-                long[] dims = g == 1 ? ws : new long[]{g, og, ig, kh, kw};
-                this.weights = new PackedWeights(layer, s.md(dims, Tensor.rowMajorStrides(dims), dnnl_s8), plain.address(),
-                        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
-            } finally {
-                dnnl_primitive_desc_destroy(pd);
-            }
-            this.weightScales = nativeScales(perOutChannelScale);
-            this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
             if (CpuFeatures.hasInt8DotProduct()) {
                 this.dequantized = null;
+                this.weights = packed(layer, spec, weightsOihw, bias != null);
             } else {
                 try (Tensor w = DequantizedInt8.weights(weightsOihw, perOutChannelScale, ws)) {
                     this.dequantized = new DnnlConv2d(kernels, spec, w, bias);
                 }
+                this.weights = null;
+            }
+            this.weightScales = nativeScales(perOutChannelScale);
+            this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
+        }
+
+        /** The s8 codes packed for a nominal 64x64 input, keeping the plain codes for the layouts other sizes ask for. */
+        private static PackedWeights packed(String layer, Conv2dSpec spec, byte[] weightsOihw, boolean hasBias) {
+            long[] nominal = {1, spec.inChannels(), 64, 64};
+            dnnl_primitive_desc pd;
+            try (Dnnl.Scope s = new Dnnl.Scope()) {
+                pd = DnnlConv2d.describe(s, spec, nominal, Dnnl.channelsLastStrides(nominal), hasBias, false, 1f, dnnl_fpmath_mode_strict, true);
+            }
+            try (Dnnl.Scope s = new Dnnl.Scope(); BytePointer plain = new BytePointer(weightsOihw)) {
+                long g = spec.groups(), og = spec.outChannels() / g, ig = spec.inChannels() / g, kh = spec.kernelH(), kw = spec.kernelW();
+                long[] dims = g == 1 ? spec.weightShape() : new long[]{g, og, ig, kh, kw};
+                return PackedWeights.keepingPlain(layer, s.md(dims, Tensor.rowMajorStrides(dims), dnnl_s8), plain.address(),
+                        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+            } finally {
+                dnnl_primitive_desc_destroy(pd);
             }
         }
 
@@ -158,7 +169,7 @@ final class DnnlInt8Layers {
     static final class Int8Linear implements Linear {
         private final DnnlKernels kernels;
         private final int in, out;
-        private final PackedWeights weights;
+        private final PackedWeights weights; // null where the CPU has no 8-bit dot products (see dequantized)
         private final NativeBuffer weightScales, bias;
         private final PrimitiveCache primitives = new PrimitiveCache();
         private final float activationScale; // DYNAMIC_SCALE: max|x| / 127 per call
@@ -177,31 +188,37 @@ final class DnnlInt8Layers {
             this.kernels = kernels;
             this.in = in;
             this.out = out;
-            dnnl_primitive_desc pd;
-            try (Dnnl.Scope s = new Dnnl.Scope()) {
-                pd = DnnlLinear.describe(s, 1024, in, in, 1, out, null, bias != null, false, 1f, dnnl_fpmath_mode_strict, true);
-            }
-            try (Dnnl.Scope s = new Dnnl.Scope(); BytePointer plain = new BytePointer(weightsOutIn)) {
-                this.weights = new PackedWeights(layer, s.md(new long[]{in, out}, new long[]{1, in}, dnnl_s8), plain.address(),
-                        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
-            } finally {
-                dnnl_primitive_desc_destroy(pd);
-            }
-            this.weightScales = nativeScales(perOutChannelScale);
-            this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
             if (CpuFeatures.hasInt8DotProduct()) {
                 this.dequantized = null;
+                this.weights = packed(layer, weightsOutIn, out, in, bias != null);
             } else {
                 try (Tensor w = DequantizedInt8.weights(weightsOutIn, perOutChannelScale, new long[]{out, in})) {
                     this.dequantized = new DnnlLinear(kernels, w, bias);
                 }
+                this.weights = null;
+            }
+            this.weightScales = nativeScales(perOutChannelScale);
+            this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
+        }
+
+        /** The s8 codes packed for 1024 rows, keeping the plain codes for the layouts other row counts ask for. */
+        private static PackedWeights packed(String layer, byte[] weightsOutIn, int out, int in, boolean hasBias) {
+            dnnl_primitive_desc pd;
+            try (Dnnl.Scope s = new Dnnl.Scope()) {
+                pd = DnnlLinear.describe(s, 1024, in, in, 1, out, null, hasBias, false, 1f, dnnl_fpmath_mode_strict, true);
+            }
+            try (Dnnl.Scope s = new Dnnl.Scope(); BytePointer plain = new BytePointer(weightsOutIn)) {
+                return PackedWeights.keepingPlain(layer, s.md(new long[]{in, out}, new long[]{1, in}, dnnl_s8), plain.address(),
+                        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+            } finally {
+                dnnl_primitive_desc_destroy(pd);
             }
         }
 
         /**
          * The matmul for {@code m} rows, asked first to take the weights in their packed layout: oneDNN picks other
-         * s8 layouts for other row counts (e.g. 2 rows of a time-embedding projection), and has no reorder between
-         * two such compensated blocked layouts, so a second packed copy could not be made from the first.
+         * s8 layouts for other row counts (e.g. 2 rows of a time-embedding projection), and each other layout costs
+         * another packed copy (reordered from the plain codes).
          */
         private dnnl_primitive_desc describe(Dnnl.Scope s, long m, boolean residual, float outputScale) {
             try {

@@ -16,6 +16,11 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * Layer weights in the layouts oneDNN's primitives asked for (usually one blocked layout per layer). The first
  * copy is reordered from the caller's plain tensor at preparation; if a later input shape makes oneDNN prefer
  * another layout, that copy is reordered from the first, so no plain float copy is kept.
+ *
+ * <p>s8 weights ({@link #keepingPlain}) are the exception: their blocked layouts carry the s8 compensation, and
+ * oneDNN 3.11 has no reorder from one compensated layout to another (e.g. {@code AcdB64a4b} to {@code AcdB48a4b}
+ * when a small map makes the int8 convolution pick another block), so they keep their plain codes — one more byte
+ * per weight, about as much as the packed copy — and reorder every new layout from those.
  */
 final class PackedWeights implements AutoCloseable {
     private record Entry(dnnl_memory_desc md, NativeBuffer buffer) {
@@ -23,6 +28,8 @@ final class PackedWeights implements AutoCloseable {
 
     private final List<Entry> entries = new ArrayList<>();
     private final String layer;
+    /** The plain weights every new layout is reordered from, or null to reorder from the first copy. */
+    private Entry plain;
     /** Layout of the first copy, kept while the copies are evicted so {@link #restore} can refill it. */
     private dnnl_memory_desc evictedLayout;
 
@@ -30,6 +37,21 @@ final class PackedWeights implements AutoCloseable {
     PackedWeights(String layer, dnnl_memory_desc plainMd, long plainAddress, dnnl_memory_desc wantedMd) {
         this.layer = layer;
         entries.add(reorderedCopy(plainMd, plainAddress, wantedMd));
+    }
+
+    /**
+     * Like the constructor, and keeps a copy of the dense plain weights ({@code plainMd} with no padding, e.g. the
+     * s8 codes in {@code oihw} or {@code [in, out]}) as the source of every later layout.
+     */
+    static PackedWeights keepingPlain(String layer, dnnl_memory_desc plainMd, long plainAddress, dnnl_memory_desc wantedMd) {
+        PackedWeights w = new PackedWeights(layer, plainMd, plainAddress, wantedMd);
+        try {
+            w.plain = w.reorderedCopy(plainMd, plainAddress, plainMd);
+        } catch (RuntimeException e) {
+            w.close();
+            throw e;
+        }
+        return w;
     }
 
     /** The layout of the first copy (owned by this object), e.g. to ask a primitive for it before any other. */
@@ -48,7 +70,7 @@ final class PackedWeights implements AutoCloseable {
         Entry first = entries.get(0);
         evictedLayout = new dnnl_memory_desc();
         check(dnnl_memory_desc_clone(evictedLayout, first.md), "memory_desc_clone for " + layer);
-        close();
+        releaseCopies();
     }
 
     synchronized boolean isEvicted() {
@@ -70,8 +92,8 @@ final class PackedWeights implements AutoCloseable {
             if (dnnl_memory_desc_equal(e.md, wanted) != 0) return e.buffer.address(0);
         }
         if (entries.isEmpty()) throw new IllegalStateException("weights of " + layer + " used after close");
-        Entry first = entries.get(0);
-        Entry e = reorderedCopy(first.md, first.buffer.address(0), wanted);
+        Entry source = plain != null ? plain : entries.get(0);
+        Entry e = reorderedCopy(source.md, source.buffer.address(0), wanted);
         entries.add(e);
         return e.buffer.address(0);
     }
@@ -108,16 +130,26 @@ final class PackedWeights implements AutoCloseable {
         return new Entry(clone, buffer);
     }
 
+    private static void release(Entry e) {
+        Allocator.direct().release(e.buffer);
+        dnnl_memory_desc_destroy(e.md);
+    }
+
+    private void releaseCopies() {
+        for (Entry e : entries) release(e);
+        entries.clear();
+    }
+
     @Override
     public synchronized void close() {
         if (evictedLayout != null && entries.isEmpty()) {
             dnnl_memory_desc_destroy(evictedLayout);
             evictedLayout = null;
         }
-        for (Entry e : entries) {
-            Allocator.direct().release(e.buffer);
-            dnnl_memory_desc_destroy(e.md);
+        releaseCopies();
+        if (plain != null) {
+            release(plain);
+            plain = null;
         }
-        entries.clear();
     }
 }

@@ -1,5 +1,12 @@
-package dev.unet4j.caching;
+package dev.unet4j.pipeline.denoising;
 
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CallReport;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.GenerationReport;
+import dev.unet4j.caching.TestModels;
 import dev.unet4j.caching.policy.CfgCache;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.Denoiser;
@@ -9,7 +16,6 @@ import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.SamplingRequest;
-import dev.unet4j.samplers.UNetDenoiser;
 import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
@@ -41,12 +47,9 @@ class CfgCacheTest {
     @BeforeAll
     static void load() {
         sd = new TestModels(TestModels.SD);
-        try (Tensor e = sd.call(0).encoderHiddenStates().copy(dev.unet4j.core.tensor.Allocator.direct())) {
-            float[] v = e.toFloatArray();
-            int half = v.length / 2;
-            uncond = new TextConditioning(Arrays.copyOfRange(v, 0, half), new int[] {1, 7, 48});
-            cond = new TextConditioning(Arrays.copyOfRange(v, half, v.length), new int[] {1, 7, 48});
-        }
+        TextConditioning[] halves = sd.guidanceHalves();
+        uncond = halves[0];
+        cond = halves[1];
     }
 
     @AfterAll

@@ -1,4 +1,4 @@
-package dev.unet4j.samplers.pipeline;
+package dev.unet4j.pipeline.denoising;
 
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.LatentHook;

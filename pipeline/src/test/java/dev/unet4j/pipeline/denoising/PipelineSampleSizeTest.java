@@ -1,10 +1,8 @@
-package dev.unet4j.samplers;
+package dev.unet4j.pipeline.denoising;
 
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.samplers.ddim.DdimSampler;
-import dev.unet4j.samplers.pipeline.Generation;
-import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.RandomParameterSource;

@@ -1,11 +1,6 @@
-package dev.unet4j.unet.guard;
+package dev.unet4j.unet;
 
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.unet.ForwardingNodeCall;
-import dev.unet4j.unet.NodeCall;
-import dev.unet4j.unet.NodeInterceptor;
-import dev.unet4j.unet.SkipEvent;
-import dev.unet4j.unet.UNetSession;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +14,8 @@ import java.util.Objects;
  *
  * <p>Ownership follows {@link NodeInterceptor}: a tensor an inner interceptor returned and the outer one replaced is
  * closed here (the graph only knows the node's own output).
+ *
+ * <p>The one home of interceptor chaining: a feature cache chains the parts of a composed policy with it too.
  */
 public final class Interceptors {
     private Interceptors() {

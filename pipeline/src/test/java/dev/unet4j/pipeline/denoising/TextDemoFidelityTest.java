@@ -1,5 +1,10 @@
-package dev.unet4j.caching;
+package dev.unet4j.pipeline.denoising;
 
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;

@@ -1,6 +1,8 @@
-package dev.unet4j.samplers;
+package dev.unet4j.pipeline.denoising;
 
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.samplers.Latents;
+import dev.unet4j.samplers.ModelCall;
 import dev.unet4j.samplers.guidance.ClassConditioning;
 import dev.unet4j.samplers.guidance.Conditioning;
 import dev.unet4j.samplers.guidance.DiffusionModel;

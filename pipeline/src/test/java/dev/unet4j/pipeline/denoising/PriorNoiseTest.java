@@ -1,8 +1,11 @@
-package dev.unet4j.caching;
+package dev.unet4j.pipeline.denoising;
 
+import dev.unet4j.caching.CachePolicies;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.CallReport;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.TestModels;
 import dev.unet4j.caching.policy.EncoderPropagation;
-import dev.unet4j.core.tensor.Allocator;
-import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.samplers.Latents;
@@ -17,8 +20,6 @@ import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.kdiffusion.DiscreteSchedule;
 import dev.unet4j.samplers.kdiffusion.EulerSampler;
-import dev.unet4j.samplers.pipeline.Generation;
-import dev.unet4j.samplers.pipeline.Pipeline;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.UNetSession;
 import org.junit.jupiter.api.AfterAll;
@@ -60,10 +61,7 @@ class PriorNoiseTest {
     @BeforeAll
     static void load() {
         sd = new TestModels(TestModels.SD);
-        try (Tensor e = sd.call(0).encoderHiddenStates().copy(Allocator.direct())) {
-            float[] v = e.toFloatArray();
-            cond = new TextConditioning(Arrays.copyOfRange(v, v.length / 2, v.length), new int[] {1, 7, 48});
-        }
+        cond = sd.guidanceHalves()[1];
     }
 
     @AfterAll

@@ -1,9 +1,15 @@
-package dev.unet4j.samplers;
+package dev.unet4j.pipeline.denoising;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.samplers.Denoiser;
+import dev.unet4j.samplers.FixtureJson;
+import dev.unet4j.samplers.Latents;
+import dev.unet4j.samplers.NoiseSource;
+import dev.unet4j.samplers.SafetensorsTestFile;
+import dev.unet4j.samplers.SamplingRequest;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;

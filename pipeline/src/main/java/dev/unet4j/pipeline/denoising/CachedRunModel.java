@@ -1,13 +1,17 @@
-package dev.unet4j.caching;
+package dev.unet4j.pipeline.denoising;
 
+import dev.unet4j.caching.CacheOptions;
+import dev.unet4j.caching.CachePolicy;
+import dev.unet4j.caching.CacheSession;
+import dev.unet4j.caching.GenerationInfo;
+import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.samplers.guidance.DiffusionModel;
-import dev.unet4j.samplers.pipeline.RunModel;
 
 import java.util.Objects;
 
 /**
- * A {@link dev.unet4j.samplers.pipeline.Pipeline} run whose UNet calls go through a fresh {@link CacheSession}:
+ * A {@link dev.unet4j.pipeline.denoising.Pipeline} run whose UNet calls go through a fresh {@link CacheSession}:
  * {@code pipeline.withRunModel(CachedRunModel.factory(CachePolicies.parse("deepcache:interval=3")))}. The cache
  * session is planned for the run's calls (their timesteps), reports MACs done vs full compute from its
  * {@link GenerationReport}, and is closed with the run.

@@ -1,9 +1,8 @@
-package dev.unet4j.samplers.pipeline;
+package dev.unet4j.pipeline.denoising;
 
 import dev.unet4j.samplers.LatentHook;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.ModelCall;
-import dev.unet4j.samplers.UNetDenoiser;
 import dev.unet4j.samplers.guidance.Conditioning;
 import dev.unet4j.samplers.guidance.DiffusionModel;
 import dev.unet4j.unet.CallTrace;
