@@ -17,7 +17,7 @@ import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
 import dev.unet4j.unet.config.UNet2DConditionConfig;
-import dev.unet4j.unet.guard.Interceptors;
+import dev.unet4j.unet.Interceptors;
 
 import java.util.ArrayList;
 import java.util.Arrays;

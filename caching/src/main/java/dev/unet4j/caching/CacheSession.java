@@ -237,6 +237,11 @@ public final class CacheSession implements AutoCloseable {
                 public Tensor proceed() {
                     return base.proceed();
                 }
+
+                @Override
+                public Tensor proceedWith(Tensor input) {
+                    return base.proceedWith(input);
+                }
             });
         }
 
@@ -255,15 +260,6 @@ public final class CacheSession implements AutoCloseable {
         public Tensor onSkipPop(SkipEvent event) {
             if (order.current() < 0) return event.tensor();
             return skips.pop(event, order.current(), runs, session.model().kernels(), session.workspace());
-        }
-
-        /** The policies after this one see the node with {@code input} as its input ({@link NodeCall#proceedWith}). */
-        @Override
-        public Tensor proceedWith(Tensor input) {
-            if (proceeded) throw new IllegalStateException("proceed() called twice at " + base.path());
-            proceeded = true;
-            result = hooks.invoke(nextPolicy, withInput(base, input), holder);
-            return result;
         }
     }
 }
