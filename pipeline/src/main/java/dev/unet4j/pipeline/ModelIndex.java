@@ -1,14 +1,14 @@
 package dev.unet4j.pipeline;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.unet4j.core.checkpoint.ConfigException;
+import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.checkpoint.ModelException;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,29 +50,25 @@ public record ModelIndex(Path folder, String className, Map<String, Component> c
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "not a diffusers pipeline folder (no model_index.json)");
         }
-        JsonNode root;
         try {
-            root = new ObjectMapper().readTree(file.toFile());
-        } catch (IOException e) {
-            throw new IOException(file + ": invalid JSON: " + e.getMessage(), e);
+            return read(folder, DiffusersConfig.load(file), file);
+        } catch (ConfigException e) {
+            throw new ModelException(e.getMessage(), e);
         }
-        if (root == null || !root.isObject()) throw new IOException(file + ": model_index.json must be a JSON object");
-        JsonNode cls = root.get("_class_name");
-        if (cls == null || !cls.isTextual()) throw new IOException(file + ": no _class_name string");
+    }
+
+    private static ModelIndex read(Path folder, DiffusersConfig index, Path file) throws ModelException {
+        String cls = index.getStringOrNull("_class_name", null);
+        if (cls == null) throw new ModelException(file + ": no _class_name string");
         Map<String, Component> comps = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (e.getKey().startsWith("_")) continue;
-            JsonNode v = e.getValue();
-            if (!v.isArray()) continue; // requires_safety_checker, force_zeros_for_empty_prompt, ...
-            if (v.size() != 2) throw new IOException(file + ": component " + e.getKey() + " must be [library, class], got " + v);
-            if (v.get(0).isNull() || v.get(1).isNull()) continue;
-            comps.put(e.getKey(), new Component(v.get(0).asText(), v.get(1).asText()));
+        for (String key : index.keys()) {
+            if (key.startsWith("_") || !index.isList(key)) continue; // requires_safety_checker, force_zeros_for_empty_prompt, ...
+            List<String> pair = index.getNullableStringTuple(key, 2); // [library, class]
+            if (pair.get(0) == null || pair.get(1) == null) continue;
+            comps.put(key, new Component(pair.get(0), pair.get(1)));
         }
-        JsonNode fz = root.get("force_zeros_for_empty_prompt");
-        JsonNode aes = root.get("requires_aesthetics_score");
-        return new ModelIndex(folder, cls.asText(), comps, fz == null || !fz.isBoolean() || fz.asBoolean(),
-                aes != null && aes.isBoolean() && aes.asBoolean());
+        return new ModelIndex(folder, cls, comps, index.getBoolean("force_zeros_for_empty_prompt", true),
+                index.getBoolean("requires_aesthetics_score", false));
     }
 
     /** Whether this is an SDXL pipeline (two text encoders, text-time conditioning). */

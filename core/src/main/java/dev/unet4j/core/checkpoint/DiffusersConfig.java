@@ -305,6 +305,29 @@ public final class DiffusersConfig {
         return List.of(element.apply(n));
     }
 
+    /** Whether {@code key} holds a JSON array (a pipeline's {@code model_index.json} component entries do). */
+    public boolean isList(String key) {
+        JsonNode n = raw(key);
+        return n != null && n.isArray();
+    }
+
+    /**
+     * A list of exactly {@code size} strings in which JSON null stands for Python's None, as in the
+     * {@code [library, class]} component pairs of {@code model_index.json} ({@code "safety_checker": [null, null]}).
+     */
+    public List<String> getNullableStringTuple(String key, int size) {
+        String expected = "a list of " + size + " strings or nulls";
+        JsonNode n = raw(key);
+        if (n == null) throw new ConfigException("config " + source + ": key '" + key + "' is missing, expected " + expected);
+        if (!n.isArray() || n.size() != size) throw wrongType(key, n, expected);
+        List<String> out = new ArrayList<>(size);
+        for (JsonNode e : n) {
+            if (!e.isNull() && !e.isTextual()) throw wrongType(key, n, expected);
+            out.add(e.isNull() ? null : e.textValue());
+        }
+        return Collections.unmodifiableList(out);
+    }
+
     /** The integer rule: a JSON integer (not {@code 3.0}) in int range. */
     private int toInt(String key, JsonNode n, String expected) {
         if (!n.isIntegralNumber()) throw wrongType(key, n, expected);
