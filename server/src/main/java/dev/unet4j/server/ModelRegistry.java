@@ -1,5 +1,7 @@
 package dev.unet4j.server;
 
+import dev.unet4j.core.kernels.dnnl.OpenMpTeams;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -37,6 +39,12 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** Loads every spec; all problems are reported together and nothing stays loaded when one fails. */
     public static ModelRegistry load(List<ModelSpec> specs, Loader loader) throws IOException {
+        // on a thread that ends afterwards: its OpenMP team would otherwise stay beside the workers' teams and
+        // outnumber the cores, which slows every generation several times (OpenMpTeams)
+        return OpenMpTeams.onShortLivedThread("unet4j-load", () -> loadAll(specs, loader));
+    }
+
+    private static ModelRegistry loadAll(List<ModelSpec> specs, Loader loader) throws IOException {
         List<String> problems = new ArrayList<>();
         Map<String, ImageBackend> m = new LinkedHashMap<>();
         for (ModelSpec s : specs) {

@@ -1,5 +1,7 @@
 package dev.unet4j.server;
 
+import dev.unet4j.core.kernels.dnnl.OpenMpTeams;
+
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngReader;
 import dev.unet4j.core.image.PngWriter;
@@ -93,7 +95,8 @@ public final class StableDiffusionBackend implements ImageBackend {
         Latents x = step.predicted() != null ? step.predicted() : step.latents();
         Latents first = new Latents(java.util.Arrays.copyOf(x.data(), x.data().length / x.shape()[0]),
                 new int[] {1, x.shape()[1], x.shape()[2], x.shape()[3]});
-        return () -> PngWriter.encode(step.decoder().apply(first).get(0));
+        // asked for by an HTTP thread: decoded on a thread that ends, so no OpenMP team stays behind on Jetty's pool
+        return () -> OpenMpTeams.onShortLivedThread("unet4j-preview", () -> PngWriter.encode(step.decoder().apply(first).get(0)));
     }
 
     /** Decodes an init image the routes already checked (InitImageCheck: within the server's pixel cap). */

@@ -1,5 +1,6 @@
 package dev.unet4j.spark;
 
+import dev.unet4j.core.kernels.dnnl.OpenMpTeams;
 import dev.unet4j.pipeline.PipelineOptions;
 import dev.unet4j.pipeline.StableDiffusion;
 import dev.unet4j.pipeline.TextToImage;
@@ -48,7 +49,10 @@ public final class SparkThroughput {
                         + "; usage: SparkThroughput --master local[K] [--model DIR] [--rows N] [--steps S]");
             }
         }
-        double loopMs = libraryLoopMs(model, rows, steps);
+        // on a thread that ends: its OpenMP team must not stay beside the Spark task's (OpenMpTeams)
+        final Path dir = model;
+        final int n = rows, st = steps;
+        double loopMs = OpenMpTeams.onShortLivedThread("loop", () -> libraryLoopMs(dir, n, st));
         SparkSession spark = SparkSession.builder().master(master).appName("unet4j-spark-throughput")
                 .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
@@ -71,7 +75,7 @@ public final class SparkThroughput {
     /** Mean milliseconds per image of the plain library loop over the same rows. */
     private static double libraryLoopMs(Path model, int rows, int steps) throws Exception {
         try (StableDiffusion sd = StableDiffusion.load(model, PipelineOptions.defaults())) {
-            for (int i = 0; i < 2; i++) sd.generate(request(i, steps)); // warm-up
+            for (int i = 0; i < 32; i++) sd.generate(request(i, steps)); // warm-up: the JIT settles after ~30 images
             long t0 = System.nanoTime();
             for (int i = 0; i < rows; i++) sd.generate(request(i, steps));
             return (System.nanoTime() - t0) / 1e6 / rows;
