@@ -6,7 +6,6 @@ import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
 import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.GenerationReport;
-import dev.unet4j.caching.TestModels;
 import dev.unet4j.caching.policy.CfgCache;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.Denoiser;
@@ -20,8 +19,6 @@ import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.UNetSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -37,25 +34,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code _split_low_high_freq}: a direct O((HW)^2) DFT, {@code fftshift} over every dimension as torch's default, the
  * disc mask in the shifted grid, the deltas stored shifted and scaled in place, {@code ifftshift} + inverse DFT.
  */
-class CfgCacheTest {
-    static TestModels sd;
-    static TextConditioning uncond, cond;
+class CfgCacheTest extends GuidedTinySd {
     static final int STEPS = 10;
     static final double SCALE = 3.0;
     static final int[] SHAPE = {1, 4, 16, 16};
-
-    @BeforeAll
-    static void load() {
-        sd = new TestModels(TestModels.SD);
-        TextConditioning[] halves = sd.guidanceHalves();
-        uncond = halves[0];
-        cond = halves[1];
-    }
-
-    @AfterAll
-    static void close() {
-        sd.close();
-    }
 
     // ------------------------------------------------------------------ the transcription (complex as re/im arrays)
 

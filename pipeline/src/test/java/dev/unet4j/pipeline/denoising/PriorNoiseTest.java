@@ -22,8 +22,6 @@ import dev.unet4j.samplers.kdiffusion.DiscreteSchedule;
 import dev.unet4j.samplers.kdiffusion.EulerSampler;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.UNetSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -51,23 +49,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code s * x_T} to the running latents before each step whose timestep is below T (the official
  * {@code register_normal_pipeline} loop).
  */
-class PriorNoiseTest {
+class PriorNoiseTest extends GuidedTinySd {
     static final int STEPS = 4;
     static final int[] SHAPE = {1, 4, 16, 16};
     static final long SEED = 11;
-    static TestModels sd;
-    static TextConditioning cond;
-
-    @BeforeAll
-    static void load() {
-        sd = new TestModels(TestModels.SD);
-        cond = sd.guidanceHalves()[1];
-    }
-
-    @AfterAll
-    static void close() {
-        sd.close();
-    }
 
     static SchedulerConfig config() {
         return SchedulerConfig.defaults();

@@ -5,7 +5,6 @@ import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
 import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.GenerationReport;
-import dev.unet4j.caching.TestModels;
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
@@ -17,8 +16,6 @@ import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.UNetSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -31,22 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * reuses nothing equals the plain UNetDenoiser run bit for bit, and DeepCache's full calls follow the UNet call
  * index (Heun's repeated timesteps included), with the call count each sampler makes.
  */
-class SamplerIntegrationTest {
-    static TestModels sd;
-    static TextConditioning uncond, cond;
-
-    @BeforeAll
-    static void load() {
-        sd = new TestModels(TestModels.SD);
-        TextConditioning[] halves = sd.guidanceHalves();
-        uncond = halves[0];
-        cond = halves[1];
-    }
-
-    @AfterAll
-    static void close() {
-        sd.close();
-    }
+class SamplerIntegrationTest extends GuidedTinySd {
 
     static Latents generate(Sampler sampler, Denoiser d) {
         return sampler.sample(d, SamplingRequest.of(3, new int[] {1, 4, 16, 16}, NoiseSource.seeded(11)));

@@ -5,7 +5,6 @@ import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
 import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.GenerationReport;
-import dev.unet4j.caching.TestModels;
 import dev.unet4j.caching.policy.TGate;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.samplers.Denoiser;
@@ -22,8 +21,6 @@ import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.NodeKind;
 import dev.unet4j.unet.UNetSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
@@ -39,24 +36,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code tgate_processor}'s per-module cache as a plain interceptor, driven by the {@code SD.py} loop (CFG batch 2
  * before the gate, batch 1 and no guidance combination after it), on the tiny SD fixture.
  */
-class TGateTest {
-    static TestModels sd;
-    static TextConditioning uncond, cond;
+class TGateTest extends GuidedTinySd {
     static final int STEPS = 8;
     static final double SCALE = 3.0;
-
-    @BeforeAll
-    static void load() {
-        sd = new TestModels(TestModels.SD);
-        TextConditioning[] halves = sd.guidanceHalves();
-        uncond = halves[0];
-        cond = halves[1];
-    }
-
-    @AfterAll
-    static void close() {
-        sd.close();
-    }
 
     /** {@code tgate_scheduler(cur_step, gate_step, sa_interval, ca_interval, warm_up)}: {ca_cache, ca_reuse, sa_cache, sa_reuse, keep_shape}. */
     static boolean[] scheduler(int cur, int gate, int sa, int ca, int warm) {
