@@ -1,14 +1,11 @@
 package dev.unet4j.zoo;
 
-import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.nn.QuantizingLayerFactory;
 import dev.unet4j.quantization.nn.WeightFootprint;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.unet.LoadOptions;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -22,34 +19,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * cost against float32 on the fixtures' inputs is measured (max|delta| relative to max|float32| and the Dice overlap of
  * the masks thresholded at logit 0).
  */
-class ZooQuantizationTest {
-    private static DnnlKernels dnnl;
-
-    @BeforeAll
-    static void open() {
-        dnnl = new DnnlKernels();
-    }
-
-    @AfterAll
-    static void close() {
-        dnnl.close();
-    }
-
+class ZooQuantizationTest extends ZooFixtureTest {
     record Cost(double relMaxDelta, double dice, int quantizedLayers) {
     }
 
-    private static Cost cost(String fixture, String scheme, String output) throws Exception {
+    private Cost cost(String fixture, String scheme, String output) throws Exception {
         try (ZooFixture fx = new ZooFixture(fixture)) {
             Tensor x = fx.inputs.get("x");
             float[] ref;
-            try (ZooModel m = fx.load(dnnl); ZooSession s = m.newSession()) {
+            try (ZooModel<?> m = fx.load(dnnl); ZooSession s = m.newSession()) {
                 Map<String, Tensor> out = s.forward(x);
                 ref = out.get(output).toFloatArray();
                 out.values().forEach(Tensor::close);
             }
             QuantSpec q = QuantSpec.parse(scheme);
             QuantizingLayerFactory f = q.layerFactory(dnnl, q.weightSource());
-            try (ZooModel m = ZooModel.load(fx.dir, LoadOptions.of(dnnl).withLayerFactory(k -> f)); ZooSession s = m.newSession()) {
+            try (ZooModel<?> m = ZooModel.load(fx.dir, LoadOptions.of(dnnl).withLayerFactory(k -> f)); ZooSession s = m.newSession()) {
                 s.workspace().attributes().put(WeightPrecision.class, q.precision());
                 Map<String, Tensor> out = s.forward(x);
                 float[] got = out.get(output).toFloatArray();
