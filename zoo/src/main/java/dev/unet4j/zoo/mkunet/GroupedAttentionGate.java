@@ -42,7 +42,7 @@ final class GroupedAttentionGate extends Node {
         Tensor g = p.context;
         if (g == null) throw new IllegalStateException(path + " runs with its gating signal g as the pass context");
         Tensor a;
-        try (Tensor g1 = wg.forward(p, g); Tensor x1 = wx.forward(p, x); Tensor s = p.k.add(p.ws, g1, x1, 1f, 1f)) {
+        try (Tensor g1 = wg.forward(p, g); Tensor s = wx.forwardPlus(p, x, g1)) { // W_g(g) + W_x(x), the sum fused into W_x
             a = Act.RELU.apply(p, s);
         }
         p.captureIfRequested(path + ".activation", a);
