@@ -7,6 +7,7 @@ import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.nn.Node;
+import dev.unet4j.zoo.MaskAgreement;
 import dev.unet4j.zoo.ZooModel;
 import dev.unet4j.zoo.ZooSession;
 
@@ -108,18 +109,9 @@ final class ZooCommands {
             Arrays.sort(sorted);
             double rel = Double.NaN, dice = Double.NaN;
             if (reference != null) {
-                double maxRef = 0, maxDiff = 0;
-                long both = 0, a = 0, b = 0;
-                for (int i = 0; i < reference.length; i++) {
-                    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-                    maxDiff = Math.max(maxDiff, Math.abs(reference[i] - last[i]));
-                    boolean r = reference[i] > 0, g = last[i] > 0;
-                    if (r) a++;
-                    if (g) b++;
-                    if (r && g) both++;
-                }
-                rel = maxDiff / maxRef;
-                dice = a + b == 0 ? 1 : 2.0 * both / (a + b);
+                MaskAgreement agreement = MaskAgreement.of(reference, last);
+                rel = agreement.relativeMaxDelta();
+                dice = agreement.dice();
             }
             return new Object[]{new Row(label, sorted[iterations / 2], sorted[0], s.lastMacs(), rel, dice), last};
         }

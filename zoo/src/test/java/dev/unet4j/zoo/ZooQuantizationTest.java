@@ -39,19 +39,10 @@ class ZooQuantizationTest extends ZooFixtureTest {
                 Map<String, Tensor> out = s.forward(x);
                 float[] got = out.get(output).toFloatArray();
                 out.values().forEach(Tensor::close);
-                double maxRef = 0, maxDiff = 0;
-                long both = 0, a = 0, b = 0;
-                for (int i = 0; i < ref.length; i++) {
-                    maxRef = Math.max(maxRef, Math.abs(ref[i]));
-                    maxDiff = Math.max(maxDiff, Math.abs(ref[i] - got[i]));
-                    boolean r = ref[i] > 0, g = got[i] > 0;
-                    if (r) a++;
-                    if (g) b++;
-                    if (r && g) both++;
-                }
+                MaskAgreement agreement = MaskAgreement.of(ref, got);
                 WeightFootprint.LayerKind kind = q.activations() != null ? WeightFootprint.LayerKind.W8A8 : WeightFootprint.LayerKind.W8A32;
                 int quantized = (int) f.footprint().layers().values().stream().filter(k -> k == kind).count();
-                Cost c = new Cost(maxDiff / maxRef, 2.0 * both / (a + b), quantized);
+                Cost c = new Cost(agreement.relativeMaxDelta(), agreement.dice(), quantized);
                 System.out.printf("%s %s %s: max|delta|/max|fp32| %.4f, Dice %.4f, %d layers %s, weights %s%n", fixture, scheme, output,
                         c.relMaxDelta(), c.dice(), c.quantizedLayers(), kind, f.footprint());
                 return c;

@@ -8,6 +8,7 @@ import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.VarBuilder;
 import dev.unet4j.zoo.nn.Act;
 import dev.unet4j.zoo.nn.Build;
+import dev.unet4j.zoo.nn.WithContext;
 
 /**
  * MK-UNet's grouped attention gate {@code AGk(g, x)}: {@code psi = sigmoid(BN(conv1x1(relu(W_g(g) + W_x(x)))))},
@@ -28,13 +29,7 @@ final class GroupedAttentionGate extends Node {
 
     /** {@code AG(g=g, x=x)}, both borrowed. */
     Tensor apply(Pass p, Tensor g, Tensor x) {
-        Tensor saved = p.context;
-        p.context = g;
-        try {
-            return apply(p, x);
-        } finally {
-            p.context = saved;
-        }
+        return WithContext.apply(this, p, g, x);
     }
 
     @Override
