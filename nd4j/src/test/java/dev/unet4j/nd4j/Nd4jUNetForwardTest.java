@@ -9,6 +9,7 @@ import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,16 +20,16 @@ import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Both native runtimes in one JVM: ND4J's ({@code libnd4jcpu}, its JNI built with JavaCPP 1.5.7, on OpenBLAS) and
- * unet4j's oneDNN (JavaCPP 1.5.13). A diffusers UNet call on an input made as an INDArray must give diffusers' own
- * output (the {@code unet2d-ddpm-tiny} fixture, PyTorch float32), and ND4J must keep computing right next to oneDNN.
+ * Both native runtimes in one JVM, ND4J's loaded first ({@code libnd4jcpu}, its JNI built with JavaCPP 1.5.7, on
+ * OpenBLAS) and then unet4j's oneDNN (JavaCPP 1.5.13); {@link OneDnnFirstTest} loads them the other way round (each
+ * test class runs in a JVM of its own, see the pom). A diffusers UNet call on an input made as an INDArray must give
+ * diffusers' own output (the {@code unet2d-ddpm-tiny} fixture, PyTorch float32), read and checked by ND4J's kernels.
  */
 class Nd4jUNetForwardTest {
     private static final String FIXTURE = "unet2d-ddpm-tiny";
@@ -39,6 +40,11 @@ class Nd4jUNetForwardTest {
         float[] v = new float[fb.remaining()];
         fb.get(v);
         return Nd4j.create(v, file.info(name).shape(), DataType.FLOAT);
+    }
+
+    @BeforeAll
+    static void loadNd4jFirst() {
+        assertEquals(6.0, Nd4j.create(new float[]{1, 2, 3}, new long[]{3}, DataType.FLOAT).sumNumber().doubleValue());
     }
 
     @Test
@@ -71,25 +77,6 @@ class Nd4jUNetForwardTest {
                     // ND4J's own kernels on that memory agree with the Java loop above
                     double nd4jMaxDiff = Transforms.abs(result.sub(expected)).maxNumber().doubleValue();
                     assertEquals(maxDiff, nd4jMaxDiff, 1e-7, order + " order: ND4J's max|diff|");
-                }
-            }
-        }
-    }
-
-    @Test
-    void nd4jMatrixProductIsRightWithOneDnnLoaded() {
-        try (DnnlKernels kernels = new DnnlKernels()) {              // oneDNN's natives in this JVM too
-            Random r = new Random(11);
-            int m = 7, k = 33, n = 5;
-            float[] a = new float[m * k], b = new float[k * n];
-            for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
-            for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
-            INDArray c = Nd4j.create(a, new long[]{m, k}, DataType.FLOAT).mmul(Nd4j.create(b, new long[]{k, n}, DataType.FLOAT));
-            for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) {
-                    double s = 0;
-                    for (int p = 0; p < k; p++) s += (double) a[i * k + p] * b[p * n + j];
-                    assertEquals(s, c.getDouble(i, j), 1e-4, "C[" + i + "," + j + "] (ND4J's gemm through OpenBLAS)");
                 }
             }
         }
