@@ -27,6 +27,10 @@ public final class Nd4jConversionTiming {
             row("INDArray -> Tensor, float32 c order (view)", () -> Nd4jTensors.toTensor(array), Tensor::close);
             row("INDArray -> Tensor, float32 f order (view)", () -> Nd4jTensors.toTensor(fOrder), Tensor::close);
             row("INDArray -> Tensor, float64 (copy + cast)", () -> Nd4jTensors.toTensor(doubles), Tensor::close);
+            row("INDArray -> existing Tensor, c order (copy)", () -> {
+                Nd4jTensors.copy(array, t);
+                return t;
+            }, x -> { });
             row("INDArray -> existing Tensor, f order (copy)", () -> {
                 Nd4jTensors.copy(fOrder, t);
                 return t;
