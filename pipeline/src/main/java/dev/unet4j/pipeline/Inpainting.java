@@ -1,12 +1,12 @@
 package dev.unet4j.pipeline;
 
 import dev.unet4j.core.image.Image;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.pipeline.denoising.Generation;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.StepStart;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.kdiffusion.SigmaSampler;
 import dev.unet4j.samplers.pndm.PndmSampler;

@@ -5,6 +5,7 @@ import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.pipeline.checkpoint.SingleFileComponents;
 import dev.unet4j.pipeline.denoising.CachedRunModel;
@@ -24,7 +25,6 @@ import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.StepCallback;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LayerAdapter;
@@ -527,11 +527,11 @@ public final class StableDiffusion implements AutoCloseable {
             }
 
             private Latents draw(int[] shape) {
-                if (gens.size() == 1) return gens.get(0).randn(shape);
+                if (gens.size() == 1) return Latents.randn(gens.get(0), shape);
                 int[] item = shape.clone();
                 item[0] = 1;
                 Latents[] parts = new Latents[gens.size()];
-                for (int i = 0; i < parts.length; i++) parts[i] = gens.get(i).randn(item);
+                for (int i = 0; i < parts.length; i++) parts[i] = Latents.randn(gens.get(i), item);
                 return Latents.concat(parts);
             }
         };

@@ -1,5 +1,7 @@
 package dev.unet4j.samplers;
 
+import dev.unet4j.core.random.TorchGenerator;
+
 import java.util.Arrays;
 import java.util.List;
 
@@ -54,14 +56,14 @@ public interface NoiseSource {
         }
 
         private Latents draw(int[] shape) {
-            if (generators.length == 1) return generators[0].randn(shape);
+            if (generators.length == 1) return Latents.randn(generators[0], shape);
             if (shape[0] != generators.length) {
                 throw new IllegalArgumentException(generators.length + " seeds given for a batch of " + shape[0]);
             }
             int[] item = shape.clone();
             item[0] = 1;
             Latents[] parts = new Latents[generators.length];
-            for (int i = 0; i < parts.length; i++) parts[i] = generators[i].randn(item);
+            for (int i = 0; i < parts.length; i++) parts[i] = Latents.randn(generators[i], item);
             return Latents.concat(parts);
         }
     }

@@ -2,8 +2,8 @@ package dev.unet4j.vae;
 
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.AttentionInfo;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeKind;
