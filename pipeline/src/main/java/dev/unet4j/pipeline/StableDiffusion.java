@@ -369,7 +369,7 @@ public final class StableDiffusion implements AutoCloseable {
         Generation gen = Generation.of(request.steps());
         List<TorchGenerator> generators = generators(request);
         Sampler sampler = sampler(request);
-        NoiseSource noise = continuing(generators);
+        NoiseSource noise = NoiseSource.generators(generators);
         Inpainting inpainting = null;
         int h;
         int w;
@@ -508,33 +508,6 @@ public final class StableDiffusion implements AutoCloseable {
         if (progress == TextToImage.Progress.NONE) return StepCallback.NONE;
         return info -> progress.onStep(new StepProgress(info.stepIndex(), info.totalSteps(), info.timestep(),
                 info.latents(), info.predictedX0(), this::pictures));
-    }
-
-    /**
-     * The generators' later draws (the initial noise, then step noise) as a noise source: one tensor per draw from a
-     * single generator, or item i from generator i ({@code randn_tensor} with a list of generators).
-     */
-    static NoiseSource continuing(List<TorchGenerator> gens) {
-        return new NoiseSource() {
-            @Override
-            public Latents initial(int[] shape) {
-                return draw(shape);
-            }
-
-            @Override
-            public Latents step(int stepIndex, int[] shape) {
-                return draw(shape);
-            }
-
-            private Latents draw(int[] shape) {
-                if (gens.size() == 1) return Latents.randn(gens.get(0), shape);
-                int[] item = shape.clone();
-                item[0] = 1;
-                Latents[] parts = new Latents[gens.size()];
-                for (int i = 0; i < parts.length; i++) parts[i] = Latents.randn(gens.get(i), item);
-                return Latents.concat(parts);
-            }
-        };
     }
 
     /** {@code prompt_embeds.repeat(1, k, 1).view(k, T, D)}: the one prompt's embeddings for every image. */
