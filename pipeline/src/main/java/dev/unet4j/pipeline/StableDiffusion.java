@@ -106,12 +106,7 @@ public final class StableDiffusion implements AutoCloseable {
         ModelIndex index = ModelIndex.load(dir);
         index.requireStableDiffusion();
         QuantSpec q = options.quant();
-        if (q != null && q.scheme() == QuantSpec.Scheme.MIXED) {
-            throw new IllegalArgumentException("quantization '" + q.text() + "' needs calibration inputs; pipelines take the"
-                    + " fixed schemes (" + QuantSpec.VALID + " without mixed:)");
-        }
-        DnnlKernels owned = options.kernels() == null
-                ? new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions()) : null;
+        DnnlKernels owned = ownedKernels(options);
         Kernels kernels = owned != null ? owned : options.kernels();
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
@@ -165,12 +160,7 @@ public final class StableDiffusion implements AutoCloseable {
      */
     public static StableDiffusion loadSingleFile(Path file, Path configDir, PipelineOptions options) throws IOException {
         QuantSpec q = options.quant();
-        if (q != null && q.scheme() == QuantSpec.Scheme.MIXED) {
-            throw new IllegalArgumentException("quantization '" + q.text() + "' needs calibration inputs; pipelines take the"
-                    + " fixed schemes (" + QuantSpec.VALID + " without mixed:)");
-        }
-        DnnlKernels owned = options.kernels() == null
-                ? new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions()) : null;
+        DnnlKernels owned = ownedKernels(options);
         Kernels kernels = owned != null ? owned : options.kernels();
         try {
             SingleFileComponents c = SingleFileComponents.load(file, configDir, kernels, q);
@@ -191,6 +181,16 @@ public final class StableDiffusion implements AutoCloseable {
             if (owned != null) owned.close();
             throw e;
         }
+    }
+
+    /**
+     * The kernels the pipeline creates and closes itself: none when the options bring their own, else oneDNN with the
+     * quantization's options. A scheme that needs calibration inputs is refused first.
+     */
+    private static DnnlKernels ownedKernels(PipelineOptions options) {
+        QuantSpec q = options.quant();
+        QuantizedLayers.requireFixed(q);
+        return options.kernels() == null ? new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions()) : null;
     }
 
     /** The switch UNet of {@code options} (quantized as the main one), checked against {@code main}; null without one. */
