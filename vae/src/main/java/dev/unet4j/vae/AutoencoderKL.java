@@ -72,13 +72,8 @@ public final class AutoencoderKL implements Autoencoder {
      * unexpected tensor.
      */
     public static AutoencoderKL build(AutoencoderKLConfig config, ParameterSource source, String sourceName, LoadOptions options) {
-        Weights w = new Weights(new ConvShapedLinears(source), sourceName, options.factory());
-        try {
-            return new AutoencoderKL(config, w, options.kernels());
-        } catch (RuntimeException e) {
-            if (!(e instanceof WeightMismatchException)) w.abandon();
-            throw e;
-        }
+        return new Weights(new ConvShapedLinears(source), sourceName, options.factory())
+                .build(w -> new AutoencoderKL(config, w, options.kernels()));
     }
 
     public AutoencoderKLConfig config() {

@@ -44,13 +44,7 @@ public final class AutoencoderTiny implements Autoencoder {
 
     /** Builds from any parameter source; one {@link WeightMismatchException} lists every problem. */
     public static AutoencoderTiny build(AutoencoderTinyConfig config, ParameterSource source, String sourceName, LoadOptions options) {
-        Weights w = new Weights(source, sourceName, options.factory());
-        try {
-            return new AutoencoderTiny(config, w, options.kernels());
-        } catch (RuntimeException e) {
-            if (!(e instanceof WeightMismatchException)) w.abandon();
-            throw e;
-        }
+        return new Weights(source, sourceName, options.factory()).build(w -> new AutoencoderTiny(config, w, options.kernels()));
     }
 
     public AutoencoderTinyConfig config() {
