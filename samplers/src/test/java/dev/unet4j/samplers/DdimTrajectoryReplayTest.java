@@ -2,6 +2,7 @@ package dev.unet4j.samplers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.core.random.TorchGenerator;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
@@ -75,7 +76,7 @@ class DdimTrajectoryReplayTest {
         }
         assertAbsolute(st.floats("final_latents"), result.data(), 1e-3, fixture + " final_latents");
         System.out.printf("%s: final max|diff| %.3g (max|x| %.3g)%n", fixture,
-                FixtureJson.maxAbsDiff(st.floats("final_latents"), result.data()), result.maxAbs());
+                Closeness.maxAbsDiff(st.floats("final_latents"), result.data()), result.maxAbs());
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.caching.policy.CfgCache;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
@@ -182,12 +183,6 @@ class CfgCacheTest extends GuidedTinySd {
         }
     }
 
-    static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-        return m;
-    }
-
     @Test
     void generationEqualsTheHookTranscription() {
         Latents full;
@@ -205,7 +200,7 @@ class CfgCacheTest extends GuidedTinySd {
                 got = generate(Guidance.classifierFree(new CachedDiffusionModel(cache), uncond, cond, SCALE, 0));
                 r = cache.report();
             }
-            double d = maxDiff(ref.data(), got.data()), off = maxDiff(full.data(), got.data());
+            double d = Closeness.maxAbsDiff(ref.data(), got.data()), off = Closeness.maxAbsDiff(full.data(), got.data());
             System.out.printf("%s: skipped %s, max |cfg-cache - hook| %.3g, vs full compute %.3g, MACs %.3f of full%n", p.spec(),
                     skipped, d, off, (double) r.macsDone() / r.fullMacs());
             assertTrue(skipped.size() >= 3, p.spec() + " skipped " + skipped);
