@@ -26,14 +26,7 @@ class GenerateCommandTest {
     Path dir;
 
     private byte[] generate(String name, Object... extra) throws IOException {
-        Path out = dir.resolve(name);
-        Object[] args = new Object[extra.length + 3];
-        args[0] = "generate";
-        args[1] = "--out";
-        args[2] = out;
-        System.arraycopy(extra, 0, args, 3, extra.length);
-        Cli.run(args).assertOk();
-        return Files.readAllBytes(out);
+        return Cli.generate(dir.resolve(name), extra);
     }
 
     private static BufferedImage png(byte[] bytes) throws IOException {
