@@ -72,6 +72,31 @@ final class DnnlTestSupport {
         }
     }
 
+    /** {@code n} random int8 weight codes in [-127, 127]. */
+    static byte[] int8Codes(Random r, int n) {
+        byte[] q = new byte[n];
+        for (int i = 0; i < n; i++) q[i] = (byte) (r.nextInt(255) - 127);
+        return q;
+    }
+
+    /** {@code n} random per-output-channel weight scales in [0.002, 0.012). */
+    static float[] channelScales(Random r, int n) {
+        float[] s = new float[n];
+        for (int i = 0; i < n; i++) s[i] = 0.002f + 0.01f * r.nextFloat();
+        return s;
+    }
+
+    /**
+     * Dequantized weights {@code code * scale[o]}, each code first looked up in {@code remap} when given; rows of
+     * {@code q.length / scale.length} codes per output channel.
+     */
+    static Tensor dequantize(byte[] q, byte[] remap, float[] scale, long... shape) {
+        int perRow = q.length / scale.length;
+        float[] w = new float[q.length];
+        for (int i = 0; i < q.length; i++) w[i] = (remap == null ? q[i] : remap[q[i] & 0xFF]) * scale[i / perRow];
+        return Tensor.of(w, shape);
+    }
+
     /** Relative max error of {@code got} against {@code want}. */
     static double relError(float[] want, float[] got) {
         double maxRef = 0, maxDiff = 0;
