@@ -6,8 +6,6 @@ import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.SamplingCancelledException;
 import dev.unet4j.samplers.guidance.TextConditioning;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -29,19 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * diffusers' pipeline semantics beyond the stored cases, on sd-pipeline-tiny: guidance <= 1, images per prompt from
  * one generator, per-image generators, size rules, cancellation and previews, threads, caching, load errors.
  */
-class StableDiffusionSemanticsTest {
-    static StableDiffusion sd;
-
-    @BeforeAll
-    static void load() throws IOException {
-        sd = StableDiffusion.load(Fixture.pipeline(), PipelineOptions.defaults());
-    }
-
-    @AfterAll
-    static void close() {
-        if (sd != null) sd.close();
-    }
-
+class StableDiffusionSemanticsTest extends TinySdPipeline {
     static TextToImage small() {
         return TextToImage.of("a red apple").size(64, 64).steps(4).scheduler("ddim").seed(7);
     }
