@@ -3,9 +3,6 @@ package dev.unet4j.vae;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Closeness;
-import dev.unet4j.core.testing.Fixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -21,18 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Tiled encode/decode: the blend weights against diffusers' formula, seamlessness of the tiling itself, the real VAE
  * against a literal transcription of diffusers' {@code tiled_decode}/{@code tiled_encode}, and working memory.
  */
-class TilingTest {
-    static AutoencoderKL vae; // vae-tiny: 2 levels (f = 2), sample_size 32 -> latent tiles of 16, step 12, blend 8
-
-    @BeforeAll
-    static void load() throws Exception {
-        vae = AutoencoderKL.load(Fixtures.fixture("vae-tiny"), VaeTesting.kernels("onednn"));
-    }
-
-    @AfterAll
-    static void close() {
-        vae.close();
-    }
+class TilingTest extends TinyVae { // vae-tiny: 2 levels (f = 2), sample_size 32 -> latent tiles of 16, step 12, blend 8
 
     static Tensor random(long seed, int... shape) {
         Random r = new Random(seed);
