@@ -1,9 +1,7 @@
 package dev.unet4j.pipeline.denoising;
 
 import dev.unet4j.caching.CachePolicies;
-import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
-import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.caching.policy.TGate;
 import dev.unet4j.core.tensor.Tensor;
@@ -181,13 +179,9 @@ class TGateTest extends GuidedTinySd {
         Latents full = plain();
         for (TGate t : List.of(new TGate(5, 2, 2, 1), new TGate(3, 5, 1, 2), new TGate(6, 3, 1, 0))) {
             Latents ref = reference(t);
-            Latents got;
-            GenerationReport r;
-            try (UNetSession s = sd.model.newSession();
-                 CacheSession cache = CacheSession.open(s, t, GenerationInfo.calls(STEPS))) {
-                got = generate(Guidance.classifierFree(new CachedDiffusionModel(cache), uncond, cond, SCALE, 0));
-                r = cache.report();
-            }
+            CachedRun run = cachedRun(t, STEPS, SCALE, TGateTest::generate);
+            Latents got = run.latents();
+            GenerationReport r = run.report();
             double d = Closeness.maxAbsDiff(ref.data(), got.data()), off = Closeness.maxAbsDiff(full.data(), got.data());
             System.out.printf("%s: max |tgate - official loop| %.3g, vs full compute %.3g, MACs %.3f of full%n", t.spec(), d, off,
                     (double) r.macsDone() / r.fullMacs());
