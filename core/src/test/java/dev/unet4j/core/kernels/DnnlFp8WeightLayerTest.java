@@ -13,6 +13,7 @@ import java.util.Random;
 import static dev.unet4j.core.kernels.DnnlTestSupport.DNNL;
 import static dev.unet4j.core.kernels.DnnlTestSupport.EXACT;
 import static dev.unet4j.core.kernels.DnnlTestSupport.REF;
+import static dev.unet4j.core.kernels.DnnlTestSupport.assertBf16CodedLayers;
 import static dev.unet4j.core.kernels.DnnlTestSupport.channelScales;
 import static dev.unet4j.core.kernels.DnnlTestSupport.relError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -184,16 +185,10 @@ class DnnlFp8WeightLayerTest {
         WeightFormat format = WeightFormat.FP8_E4M3;
         byte[] cq = finiteCodes(r, format, (int) Tensor.numel(spec.weightShape())), lq = finiteCodes(r, format, 40 * 48);
         float[] cs = channelScales(r, 64), ls = channelScales(r, 40);
-        try (var t = new DnnlTestSupport.Tensors(78); DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
+        try (DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
              CodedWeightLayer conv = bf16.codedWeightConv2d(spec, format, cq, cs); CodedWeightLayer lin = bf16.codedWeightLinear(format, lq, 40, 48, ls);
-             Tensor cw = dequantize(format, cq, null, cs, spec.weightShape()); Tensor lw = dequantize(format, lq, null, ls, 40, 48);
-             Workspace ws = bf16.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
-            Tensor x = t.randn(1, 16, 4, 5), tokens = t.randn(2, 7, 48);
-            try (Tensor got = conv.forward(ws, x, null, null, 1f, null); Tensor want = REF.conv2d(rws, spec, x, cw, null, null, 1f);
-                 Tensor gotL = lin.forward(ws, tokens, null, null, 1f, null); Tensor wantL = REF.linear(rws, tokens, lw, null, null, 1f)) {
-                assertTrue(relError(want.toFloatArray(), got.toFloatArray()) <= 2e-2, "bf16 conv " + relError(want.toFloatArray(), got.toFloatArray()));
-                assertTrue(relError(wantL.toFloatArray(), gotL.toFloatArray()) <= 2e-2, "bf16 linear " + relError(wantL.toFloatArray(), gotL.toFloatArray()));
-            }
+             Tensor cw = dequantize(format, cq, null, cs, spec.weightShape()); Tensor lw = dequantize(format, lq, null, ls, 40, 48)) {
+            assertBf16CodedLayers(bf16, spec, conv, lin, cw, lw, 78);
         }
     }
 }

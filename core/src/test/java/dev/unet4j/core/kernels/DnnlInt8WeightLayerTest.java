@@ -10,6 +10,7 @@ import java.util.Random;
 import static dev.unet4j.core.kernels.DnnlTestSupport.DNNL;
 import static dev.unet4j.core.kernels.DnnlTestSupport.EXACT;
 import static dev.unet4j.core.kernels.DnnlTestSupport.REF;
+import static dev.unet4j.core.kernels.DnnlTestSupport.assertBf16CodedLayers;
 import static dev.unet4j.core.kernels.DnnlTestSupport.channelScales;
 import static dev.unet4j.core.kernels.DnnlTestSupport.dequantize;
 import static dev.unet4j.core.kernels.DnnlTestSupport.int8Codes;
@@ -117,16 +118,10 @@ class DnnlInt8WeightLayerTest {
         Conv2dSpec spec = Conv2dSpec.of(16, 64, 3, 1, 1);
         byte[] cq = int8Codes(r, (int) Tensor.numel(spec.weightShape())), lq = int8Codes(r, 40 * 48);
         float[] cs = channelScales(r, 64), ls = channelScales(r, 40);
-        try (var t = new DnnlTestSupport.Tensors(66); DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
+        try (DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
              CodedWeightLayer conv = bf16.int8WeightConv2d(spec, cq, cs); CodedWeightLayer lin = bf16.int8WeightLinear(lq, 40, 48, ls);
-             Tensor cw = dequantize(cq, null, cs, spec.weightShape()); Tensor lw = dequantize(lq, null, ls, 40, 48);
-             Workspace ws = bf16.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
-            Tensor x = t.randn(1, 16, 4, 5), tokens = t.randn(2, 7, 48);
-            try (Tensor got = conv.forward(ws, x, null, null, 1f, null); Tensor want = REF.conv2d(rws, spec, x, cw, null, null, 1f);
-                 Tensor gotL = lin.forward(ws, tokens, null, null, 1f, null); Tensor wantL = REF.linear(rws, tokens, lw, null, null, 1f)) {
-                assertTrue(relError(want.toFloatArray(), got.toFloatArray()) <= 2e-2, "bf16 conv " + relError(want.toFloatArray(), got.toFloatArray()));
-                assertTrue(relError(wantL.toFloatArray(), gotL.toFloatArray()) <= 2e-2, "bf16 linear " + relError(wantL.toFloatArray(), gotL.toFloatArray()));
-            }
+             Tensor cw = dequantize(cq, null, cs, spec.weightShape()); Tensor lw = dequantize(lq, null, ls, 40, 48)) {
+            assertBf16CodedLayers(bf16, spec, conv, lin, cw, lw, 66);
         }
     }
 

@@ -97,6 +97,24 @@ final class DnnlTestSupport {
         return Tensor.of(w, shape);
     }
 
+    /**
+     * A coded-weight convolution and linear layer on bf16-compute kernels against the float reference run on their
+     * decoded weights {@code cw} and {@code lw}, on random inputs (seed {@code seed}): within 2e-2 relative, bf16's
+     * rounding of the inputs.
+     */
+    static void assertBf16CodedLayers(DnnlKernels bf16, Conv2dSpec spec, CodedWeightLayer conv, CodedWeightLayer lin,
+                                      Tensor cw, Tensor lw, long seed) {
+        try (var t = new Tensors(seed);
+             Workspace ws = bf16.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
+            Tensor x = t.randn(1, spec.inChannels(), 4, 5), tokens = t.randn(2, 7, lw.dim(1));
+            try (Tensor got = conv.forward(ws, x, null, null, 1f, null); Tensor want = REF.conv2d(rws, spec, x, cw, null, null, 1f);
+                 Tensor gotL = lin.forward(ws, tokens, null, null, 1f, null); Tensor wantL = REF.linear(rws, tokens, lw, null, null, 1f)) {
+                assertTrue(relError(want.toFloatArray(), got.toFloatArray()) <= 2e-2, "bf16 conv " + relError(want.toFloatArray(), got.toFloatArray()));
+                assertTrue(relError(wantL.toFloatArray(), gotL.toFloatArray()) <= 2e-2, "bf16 linear " + relError(wantL.toFloatArray(), gotL.toFloatArray()));
+            }
+        }
+    }
+
     /** Relative max error of {@code got} against {@code want}. */
     static double relError(float[] want, float[] got) {
         double maxRef = 0, maxDiff = 0;
