@@ -76,33 +76,13 @@ public final class AutoencoderKL implements Autoencoder {
                 .build(w -> new AutoencoderKL(config, w, options.kernels()));
     }
 
+    @Override
     public AutoencoderKLConfig config() {
         return config;
     }
 
     public Kernels kernels() {
         return kernels;
-    }
-
-    /** Pixels per latent along each axis ({@code 2^(levels-1)}, 8 for SD). */
-    @Override
-    public int scaleFactor() {
-        return config.scaleFactor();
-    }
-
-    @Override
-    public int latentChannels() {
-        return config.latentChannels();
-    }
-
-    @Override
-    public double scalingFactor() {
-        return config.scalingFactor();
-    }
-
-    @Override
-    public double shiftFactor() {
-        return config.shift();
     }
 
     /** diffusers' {@code retrieve_latents(vae.encode(x), generator)}: a posterior sample ({@link LatentDistribution#sample}). */

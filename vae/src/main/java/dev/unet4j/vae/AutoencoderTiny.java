@@ -47,6 +47,7 @@ public final class AutoencoderTiny implements Autoencoder {
         return new Weights(source, sourceName, options.factory()).build(w -> new AutoencoderTiny(config, w, options.kernels()));
     }
 
+    @Override
     public AutoencoderTinyConfig config() {
         return config;
     }
@@ -84,25 +85,6 @@ public final class AutoencoderTiny implements Autoencoder {
         return encode(image);
     }
 
-    @Override
-    public int scaleFactor() {
-        return config.scaleFactor();
-    }
-
-    @Override
-    public int latentChannels() {
-        return config.latentChannels();
-    }
-
-    @Override
-    public double scalingFactor() {
-        return config.scalingFactor();
-    }
-
-    @Override
-    public double shiftFactor() {
-        return config.shiftFactor();
-    }
 
     @Override
     public void close() {
