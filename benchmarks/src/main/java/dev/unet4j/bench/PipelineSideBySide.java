@@ -49,7 +49,9 @@ import java.util.Set;
  * printed with the ISA, the thread settings and the load average.
  *
  * <p>Usage: {@code PipelineSideBySide [--quick] [--parts text,vae,tiled,unet,image] [--reps N] [--steps N]
- * [--cache SPEC] [--dir DIR]}. {@code --quick}: 256x256 images (32x32 latents; the tiled decode 512x512 in 256-pixel
+ * [--cache SPEC] [--threads T] [--dir DIR]}. {@code --threads} sets ONNX Runtime's intra-op threads (default: every
+ * core); oneDNN's are OpenMP's ({@code OMP_NUM_THREADS}), so set both alike (on a heavily loaded machine one thread
+ * each: a two-thread OpenMP team waits at every primitive's barrier for a descheduled thread). {@code --quick}: 256x256 images (32x32 latents; the tiled decode 512x512 in 256-pixel
  * tiles), 4 steps, 1 rep: a smoke test. Needs ~8 GB of memory for the full run (the float32 UNet is 3.4 GB) and
  * writes ~0.9 GB of ONNX weights under {@code DIR} (default {@code java.io.tmpdir/unet4j-onnx-pipeline}), deleted
  * after use.
@@ -73,19 +75,21 @@ public final class PipelineSideBySide {
 
     private final Sizes sizes;
     private final Path dir;
-    private final int threads = Runtime.getRuntime().availableProcessors();
+    private final int threads;
     private final List<String> rows = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
 
-    PipelineSideBySide(Sizes sizes, Path dir) {
+    PipelineSideBySide(Sizes sizes, Path dir, int threads) {
         this.sizes = sizes;
         this.dir = dir;
+        this.threads = threads;
     }
 
     public static void main(String[] args) throws Exception {
         Sizes sizes = Sizes.full();
         Set<String> parts = new LinkedHashSet<>(PARTS);
         Integer reps = null, steps = null;
+        int threads = Runtime.getRuntime().availableProcessors();
         String cache = DEFAULT_CACHE;
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), "unet4j-onnx-pipeline");
         for (int i = 0; i < args.length; i++) {
@@ -96,8 +100,9 @@ public final class PipelineSideBySide {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--cache" -> cache = args[++i];
                 case "--dir" -> dir = Path.of(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; valid: --quick, --parts " + String.join(",", PARTS) + ", --reps N, --steps N, --cache SPEC, --dir DIR");
+                        + "; valid: --quick, --parts " + String.join(",", PARTS) + ", --reps N, --steps N, --cache SPEC, --threads T, --dir DIR");
             }
         }
         for (String p : parts) if (!PARTS.contains(p)) throw new IllegalArgumentException("unknown part " + p + "; parts: " + PARTS);
@@ -105,14 +110,15 @@ public final class PipelineSideBySide {
             sizes = new Sizes(sizes.latent(), sizes.tiledLatent(), sizes.tilePixels(), sizes.step(),
                     steps != null ? steps : sizes.steps(), reps != null ? reps : sizes.reps());
         }
-        new PipelineSideBySide(sizes, dir).run(parts, CachePolicies.parse(cache));
+        new PipelineSideBySide(sizes, dir, threads).run(parts, CachePolicies.parse(cache));
     }
 
     void run(Set<String> parts, CachePolicy cache) throws Exception {
         long start = System.nanoTime();
+        OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR); // no line per unused VAE-encoder weight
         System.out.printf(Locale.ROOT, "ISA %s; %d cores; oneDNN threads: OMP_NUM_THREADS=%s; ONNX Runtime %s: %d intra-op threads,"
                         + " sequential, all optimisations; %d alternating turns; load average at start %s%n",
-                CpuFeatures.isa(), threads, System.getenv().getOrDefault("OMP_NUM_THREADS", "unset (all cores)"),
+                CpuFeatures.isa(), Runtime.getRuntime().availableProcessors(), System.getenv().getOrDefault("OMP_NUM_THREADS", "unset (all cores)"),
                 OrtEnvironment.getEnvironment().getVersion(), threads, sizes.reps(), ServerLoadBench.loadAverage());
         rows.add("| part | unet4j s (median) | ONNX Runtime s (median) | ORT time / unet4j time (median of turns) | max\\|ORT − unet4j\\| / max\\|out\\| |");
         rows.add("|---|---|---|---|---|");
