@@ -51,7 +51,8 @@ import java.util.Set;
  * <p>Usage: {@code PipelineSideBySide [--quick] [--parts text,vae,tiled,unet,image] [--reps N] [--steps N]
  * [--cache SPEC] [--threads T] [--dir DIR]}. {@code --threads} sets ONNX Runtime's intra-op threads (default: every
  * core); oneDNN's are OpenMP's ({@code OMP_NUM_THREADS}), so set both alike (on a heavily loaded machine one thread
- * each: a two-thread OpenMP team waits at every primitive's barrier for a descheduled thread). {@code --quick}: 256x256 images (32x32 latents; the tiled decode 512x512 in 256-pixel
+ * each: a two-thread OpenMP team waits at every primitive's barrier for a descheduled thread). On Java 17-21 export
+ * {@code GOMP_SPINCOUNT=3000} as {@code bin/unet4j} does (docs/threads.md): this main does not relaunch itself. {@code --quick}: 256x256 images (32x32 latents; the tiled decode 512x512 in 256-pixel
  * tiles), 4 steps, 1 rep: a smoke test. Needs ~8 GB of memory for the full run (the float32 UNet is 3.4 GB) and
  * writes ~0.9 GB of ONNX weights under {@code DIR} (default {@code java.io.tmpdir/unet4j-onnx-pipeline}), deleted
  * after use.
@@ -116,9 +117,11 @@ public final class PipelineSideBySide {
     void run(Set<String> parts, CachePolicy cache) throws Exception {
         long start = System.nanoTime();
         OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR); // no line per unused VAE-encoder weight
-        System.out.printf(Locale.ROOT, "ISA %s; %d cores; oneDNN threads: OMP_NUM_THREADS=%s; ONNX Runtime %s: %d intra-op threads,"
-                        + " sequential, all optimisations; %d alternating turns; load average at start %s%n",
-                CpuFeatures.isa(), Runtime.getRuntime().availableProcessors(), System.getenv().getOrDefault("OMP_NUM_THREADS", "unset (all cores)"),
+        Map<String, String> env = System.getenv();
+        System.out.printf(Locale.ROOT, "ISA %s; %d cores; oneDNN threads: OMP_NUM_THREADS=%s, GOMP_SPINCOUNT=%s, OMP_WAIT_POLICY=%s;"
+                        + " ONNX Runtime %s: %d intra-op threads, sequential, all optimisations; %d alternating turns; load average at start %s%n",
+                CpuFeatures.isa(), Runtime.getRuntime().availableProcessors(), env.getOrDefault("OMP_NUM_THREADS", "unset (all cores)"),
+                env.getOrDefault("GOMP_SPINCOUNT", "unset"), env.getOrDefault("OMP_WAIT_POLICY", "unset"),
                 OrtEnvironment.getEnvironment().getVersion(), threads, sizes.reps(), ServerLoadBench.loadAverage());
         rows.add("| part | unet4j s (median) | ONNX Runtime s (median) | ORT time / unet4j time (median of turns) | max\\|ORT − unet4j\\| / max\\|out\\| |");
         rows.add("|---|---|---|---|---|");
