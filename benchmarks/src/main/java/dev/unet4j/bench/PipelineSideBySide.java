@@ -199,10 +199,12 @@ public final class PipelineSideBySide {
 
     // ------------------------------------------------------------------ (c) tiled decode memory
 
-    /** Runs {@link TiledDecodeMemory} in a child JVM with a 256 MB heap and the same class path and environment. */
+    /** Runs {@link TiledDecodeMemory} in a child JVM with a 256 MB heap (JavaCPP's native limits off) and the same class path and environment. */
     void tiledPart(long vaeParameters) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"), TiledDecodeMemory.class.getName(),
+        // JavaCPP refuses native allocations past 4 x -Xmx of physical memory unless told otherwise: the RSS is what is measured
+        List<String> cmd = List.of(java, "-Xmx256m", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0", "-Dorg.bytedeco.javacpp.maxBytes=0",
+                "-cp", System.getProperty("java.class.path"), TiledDecodeMemory.class.getName(),
                 Integer.toString(sizes.tiledLatent()), Integer.toString(sizes.tilePixels()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Map<String, String> r = new HashMap<>();
