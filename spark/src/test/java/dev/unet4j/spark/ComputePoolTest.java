@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The executor's compute pool on its own (no Spark): work from many caller threads runs on the pool's fixed threads,
- * failures arrive as thrown, and a kill or an interrupt cancels the work — a real 1000-step generation stops after a
+ * failures arrive as thrown, and a kill or an interrupt cancels the work — a real 500-step generation stops after a
  * few steps — and leaves the pool thread clean for the next call. Pool sizes here (3, 5) differ from the Spark tests'
  * (2), so these pools are their own.
  */
@@ -153,13 +153,13 @@ class ComputePoolTest {
         }
     }
 
-    /** The pool and the model together: killing a 1000-step generation stops it after a few steps, not as a row error. */
+    /** The pool and the model together: killing a 500-step generation stops it after a few steps, not as a row error. */
     @Test
     void aKilledGenerationStopsAtItsNextStep() throws Exception {
         String dir = Fixtures.model("digits-text-32").toString();
         ModelKey key = new ModelKey(dir, null, null);
-        GeneratorSettings s = new GeneratorSettings(dir, "ddim", 1000, 3.0, null, null, 0.8, -1, 1, false);
-        RowRequest slow = new RowRequest("a handwritten two", null, 5, null, 1000, 3.0, 0, 0, null);
+        GeneratorSettings s = new GeneratorSettings(dir, "ddim", 500, 3.0, null, null, 0.8, -1, 1, false);
+        RowRequest slow = new RowRequest("a handwritten two", null, 5, null, 500, 3.0, 0, 0, null);
         ComputePool p = ComputePool.acquire(5);
         try (ImageModel m = ImageModel.load(ExecutorModels.resolve(dir), key, ExecutorThreads.forTask(null))) {
             AtomicBoolean killed = new AtomicBoolean();
@@ -179,7 +179,7 @@ class ComputePoolTest {
             SamplingCancelledException stop = assertInstanceOf(SamplingCancelledException.class, e.getCause(), "the sampler stopped, no row error");
             Matcher step = Pattern.compile("sampling cancelled after step (\\d+): thread interrupted").matcher(stop.getMessage());
             assertTrue(step.find(), stop.getMessage());
-            assertTrue(Integer.parseInt(step.group(1)) < 999, "stopped before the last of 1000 steps: " + stop.getMessage());
+            assertTrue(Integer.parseInt(step.group(1)) < 499, "stopped before the last of 500 steps: " + stop.getMessage());
             assertNotNull(m.generate(List.of(new RowRequest("a handwritten two", null, 5, null, 2, 3.0, 0, 0, null)), s).get(0).png(),
                     "the model still generates afterwards; took " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         } finally {

@@ -85,9 +85,9 @@ class ExecutorComputePoolTest {
         Unet4jGenerator g = Unet4jGeneratorTest.generator().setBatchSize(1);
         ModelKey key = g.settings().key();
         StructType schema = Unet4jGeneratorTest.REQUESTS.add("steps", DataTypes.IntegerType, false);
-        // one partition of 4 rows of 1000 steps: tens of seconds of work unless the kill stops it
-        List<Row> slow = List.of(RowFactory.create(0, "a handwritten one", null, 1L, 1000), RowFactory.create(1, "a handwritten two", null, 2L, 1000),
-                RowFactory.create(2, "a handwritten three", null, 3L, 1000), RowFactory.create(3, "a handwritten four", null, 4L, 1000));
+        // one partition of 4 rows of 500 steps (DDIM's most here is 999): seconds of work each unless the kill stops it
+        List<Row> slow = List.of(RowFactory.create(0, "a handwritten one", null, 1L, 500), RowFactory.create(1, "a handwritten two", null, 2L, 500),
+                RowFactory.create(2, "a handwritten three", null, 3L, 500), RowFactory.create(3, "a handwritten four", null, 4L, 500));
         Dataset<Row> out = g.transform(Unet4jGeneratorTest.frame(slow, schema, 1));
         SparkContext sc = SparkTesting.spark().sparkContext();
         AtomicReference<Throwable> failure = new AtomicReference<>();
