@@ -16,13 +16,13 @@ import java.util.function.Supplier;
 
 /**
  * The models of this JVM (a Spark executor, or the driver in local mode): one per {@link ModelKey} and thread plan
- * ({@link ExecutorThreads}), created lazily by the first task that needs it, shared by every later task,
+ * ({@code ExecutorThreads}), created lazily by the first task that needs it, shared by every later task,
  * reference-counted while tasks use it, and closed when the JVM ends (a shutdown hook closes every model no task is
  * using). A model that fails to load is not kept: the task fails with the loader's message, and a retried task tries
  * again.
  *
  * <p>A model is loaded on a thread that ends afterwards ({@link OpenMpTeams#onShortLivedThread}), and every model
- * holds a reference to the executor's {@link ComputePool}, whose threads run its generations: so the JVM keeps one
+ * holds a reference to the executor's {@code ComputePool}, whose threads run its generations: so the JVM keeps one
  * OpenMP team per pool thread, whatever threads Spark runs its tasks on.
  */
 public final class ExecutorModels {
