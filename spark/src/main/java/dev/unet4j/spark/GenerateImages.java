@@ -123,7 +123,8 @@ public final class GenerateImages {
         SparkConf conf = new SparkConf();
         SparkSession.Builder b = SparkSession.builder().appName("unet4j GenerateImages");
         if (!conf.contains("spark.master")) b.master("local[*]");
-        // oneDNN's OpenMP threads are fixed per process: one task's worth of cores per executor task
+        // on Java 17-21 oneDNN's OpenMP threads are fixed per process (Java 22+ executors set spark.task.cpus per
+        // generation themselves): one task's worth of cores per generation
         if (!conf.contains("spark.executorEnv.OMP_NUM_THREADS")) {
             b.config("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
         }
