@@ -120,8 +120,13 @@ public final class AutoencoderKL implements Autoencoder {
 
     /** {@link #decode(Tensor)} telling {@code peakBytes} the working memory it used (tests). */
     Tensor decode(Tensor latents, LongConsumer peakBytes) {
+        return decode(latents, peakBytes, VaeCall.RETAINED_BYTES);
+    }
+
+    /** {@link #decode(Tensor, LongConsumer)} keeping at most {@code retainedBytes} of released buffers for reuse (tests). */
+    Tensor decode(Tensor latents, LongConsumer peakBytes, long retainedBytes) {
         checkLatents(latents);
-        try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes)) {
+        try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes, retainedBytes)) {
             return checkedResult("decode", VaeCall.export(decodeIn(call, latents)));
         }
     }
@@ -165,13 +170,18 @@ public final class AutoencoderKL implements Autoencoder {
 
     /** {@link #decodeTiled(Tensor, VaeTiling)} telling {@code peakBytes} the working memory it used (tests). */
     Tensor decodeTiled(Tensor latents, VaeTiling tiling, LongConsumer peakBytes) {
+        return decodeTiled(latents, tiling, peakBytes, VaeCall.RETAINED_BYTES);
+    }
+
+    /** {@link #decodeTiled(Tensor, VaeTiling, LongConsumer)} with a bound on the retained bytes (tests). */
+    Tensor decodeTiled(Tensor latents, VaeTiling tiling, LongConsumer peakBytes, long retainedBytes) {
         checkLatents(latents);
         int ts = tiling.tileSampleSize(), tl = tiling.tileLatentSize(scaleFactor());
-        if (latents.dim(2) <= tl && latents.dim(3) <= tl) return decode(latents);
+        if (latents.dim(2) <= tl && latents.dim(3) <= tl) return decode(latents, peakBytes, retainedBytes);
         if (tl < 1) throw new IllegalArgumentException("VaeTiling: tiles of " + ts + " pixels are smaller than one latent (" + scaleFactor() + " pixels)");
         int step = VaeTiling.step(tl, tiling.overlap(), "latent"), blend = (int) (ts * tiling.overlap()), rowLimit = ts - blend;
         int f = scaleFactor();
-        try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes)) {
+        try (VaeCall call = new VaeCall(kernels, Set.of(), peakBytes, retainedBytes)) {
             return checkedResult("tiled decode", TiledRunner.run(latents, tl, step, blend, rowLimit, n -> n * f,
                     tile -> {
                         call.startShape(tile.shape());

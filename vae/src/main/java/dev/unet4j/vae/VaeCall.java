@@ -19,7 +19,15 @@ import java.util.function.LongConsumer;
  * leave it as standalone copies ({@link #export}).
  */
 final class VaeCall implements AutoCloseable {
-    private final PoolingAllocator pool = new PoolingAllocator();
+    /**
+     * Released bytes the call keeps for reuse. The decoder's maps change size at every stage (a 512-px SD tile: 8 MB at
+     * 64x64, up to 268 MB at 512x512), so an unbounded exact-size pool would hold a buffer of every size at once and
+     * double the peak; this keeps the low-resolution stages' buffers (reused tile after tile) and frees the big maps,
+     * whose malloc/free is negligible next to the convolutions over them.
+     */
+    static final long RETAINED_BYTES = 64L << 20;
+
+    private final PoolingAllocator pool;
     private final Workspace ws;
     private final Map<String, Tensor> captured = new LinkedHashMap<>();
     private final LongConsumer peakBytes;
@@ -30,12 +38,19 @@ final class VaeCall implements AutoCloseable {
         this(kernels, Set.of(), null);
     }
 
+    /** With the default bound on retained bytes ({@link #RETAINED_BYTES}). */
+    VaeCall(Kernels kernels, Set<String> capture, LongConsumer peakBytes) {
+        this(kernels, capture, peakBytes, RETAINED_BYTES);
+    }
+
     /**
      * @param capture   node paths whose outputs to keep (tests), or an empty set
      * @param peakBytes told the largest native working memory the call held, when it closes (tests); or null
+     * @param retainedBytes the most released bytes the call keeps for reuse
      */
-    VaeCall(Kernels kernels, Set<String> capture, LongConsumer peakBytes) {
+    VaeCall(Kernels kernels, Set<String> capture, LongConsumer peakBytes, long retainedBytes) {
         this.peakBytes = peakBytes;
+        pool = new PoolingAllocator(retainedBytes);
         ws = kernels.newWorkspace(pool);
         pass = new Pass(kernels, ws, 0, null, capture, captured, null);
     }

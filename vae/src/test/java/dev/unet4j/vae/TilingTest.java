@@ -257,4 +257,30 @@ class TilingTest extends TinyVae { // vae-tiny: 2 levels (f = 2), sample_size 32
         assertTrue(untiledLarge.get() > 5 * untiledSmall.get(), "the untiled decode's memory grows with the image");
         assertTrue(large.get() * 10 < untiledLarge.get(), "tiled decode of 112x112 latents uses a tile's memory");
     }
+
+    /**
+     * The pool's bound: an unbounded pool keeps a buffer of every map size the decoder used, so its peak passes the
+     * live set; freeing every released buffer leaves the live set alone, which for one 16x16 latent tile is at least the
+     * last level's first resnet holding its input (64 channels at 32x32), the normalised input and conv1's output (32
+     * channels): 2.5 x 64 x 32 x 32 floats. The output is bit-identical either way, tiled or not, and the tiled decode
+     * of 112x112 latents (81 tiles) stays at one tile's live set.
+     */
+    @Test
+    void boundedPoolKeepsTheLiveSetOnlyAndTheSameOutput() {
+        AtomicLong pooled = new AtomicLong(), live = new AtomicLong(), tiledPooled = new AtomicLong(), tiledLive = new AtomicLong();
+        try (Tensor zt = random(5, 1, 4, 16, 16); Tensor zl = random(4, 1, 4, 112, 112);
+             Tensor a = vae.decode(zt, pooled::set, Long.MAX_VALUE); Tensor b = vae.decode(zt, live::set, 0);
+             Tensor ta = vae.decodeTiled(zl, vae.defaultTiling(), tiledPooled::set, Long.MAX_VALUE);
+             Tensor tb = vae.decodeTiled(zl, vae.defaultTiling(), tiledLive::set, 0)) {
+            assertArrayEquals(a.toFloatArray(), b.toFloatArray(), "the bound changes memory, not values");
+            assertArrayEquals(ta.toFloatArray(), tb.toFloatArray(), "the bound changes memory, not values (tiled)");
+            System.out.printf("peak working bytes of one 16x16 tile: pooled %d, live set %d; tiled 112x112: pooled %d, live %d%n",
+                    pooled.get(), live.get(), tiledPooled.get(), tiledLive.get());
+            long lastResnet = 5 * 64 * 32 * 32 * Float.BYTES / 2;
+            assertTrue(live.get() >= lastResnet, "live set " + live.get() + " below the last resnet's " + lastResnet);
+            assertTrue(live.get() * 5 < pooled.get() * 4, "the unbounded pool " + pooled.get() + " keeps more than the live set " + live.get());
+            assertTrue(tiledLive.get() <= live.get(), "tiled live set " + tiledLive.get() + " vs one tile's " + live.get());
+            assertTrue(tiledLive.get() * 5 < tiledPooled.get() * 4, "tiled: pooled " + tiledPooled.get() + " vs live " + tiledLive.get());
+        }
+    }
 }

@@ -11,16 +11,33 @@ import java.util.Set;
  * A per-session caching allocator: released buffers are kept by exact size and handed out again, so steady-state
  * forwards of the same shapes make no native allocation. Not thread-safe: one per session (one generation).
  * {@link #close()} frees every pooled buffer; buffers still held by live tensors are freed when released after close.
+ *
+ * <p>A pool may be bounded ({@link #PoolingAllocator(long)}): a released buffer that would take the retained bytes over
+ * the bound is freed at once. A network whose maps change size at every stage (a VAE decoder: 64 MB at one
+ * resolution, 134 and 268 MB at the next) otherwise keeps a buffer of every size it ever used, and its peak becomes the
+ * sum of its stages instead of the largest one.
  */
 public final class PoolingAllocator implements Allocator, AutoCloseable {
     private final Map<Long, ArrayDeque<NativeBuffer>> free = new HashMap<>();
     // handed out and not yet released: what closeAll() frees when a failed call left tensors unclosed
     private final Set<NativeBuffer> handedOut = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final long maxPooledBytes;
     private long pooledBytes;
     private long outstandingBytes;
     private long peakBytes;
     private long allocations;
     private boolean closed;
+
+    /** An unbounded pool: every released buffer is kept. */
+    public PoolingAllocator() {
+        this(Long.MAX_VALUE);
+    }
+
+    /** A pool that retains at most {@code maxPooledBytes} of released buffers (0: frees every buffer on release). */
+    public PoolingAllocator(long maxPooledBytes) {
+        if (maxPooledBytes < 0) throw new IllegalArgumentException("PoolingAllocator: maxPooledBytes must be >= 0, got " + maxPooledBytes);
+        this.maxPooledBytes = maxPooledBytes;
+    }
 
     @Override
     public NativeBuffer acquire(long floats) {
@@ -44,7 +61,7 @@ public final class PoolingAllocator implements Allocator, AutoCloseable {
         long key = buffer.capacity();
         if (!handedOut.remove(buffer) && buffer.isFreed()) return; // freed by closeAll(), its tensor closed later
         outstandingBytes -= key * Float.BYTES;
-        if (closed) {
+        if (closed || key * Float.BYTES > maxPooledBytes - pooledBytes) {
             buffer.free();
             return;
         }
