@@ -31,8 +31,37 @@ final class Chain {
         return h == x ? p.copyOf(x) : h;
     }
 
+    /**
+     * {@link #run} taking {@code x} over: it is released as soon as the first step has consumed it (or on failure),
+     * instead of living through the whole chain as a borrowed input does. Returns {@code x} itself for no steps.
+     */
+    static Tensor consume(Pass p, List<? extends Step> steps, Tensor x) {
+        if (steps.isEmpty()) return x;
+        Tensor h;
+        try {
+            h = steps.get(0).apply(p, x);
+        } finally {
+            p.release(x);
+        }
+        if (steps.size() == 1) return h;
+        try {
+            return run(p, steps.subList(1, steps.size()), h);
+        } finally {
+            p.release(h);
+        }
+    }
+
     /** The same over graph nodes (each visited through the pass, so captures see it). */
     static Tensor runNodes(Pass p, List<? extends Node> nodes, Tensor x) {
-        return run(p, nodes.stream().map(n -> (Step) n::apply).toList(), x);
+        return run(p, steps(nodes), x);
+    }
+
+    /** {@link #consume} over graph nodes. */
+    static Tensor consumeNodes(Pass p, List<? extends Node> nodes, Tensor x) {
+        return consume(p, steps(nodes), x);
+    }
+
+    private static List<Step> steps(List<? extends Node> nodes) {
+        return nodes.stream().map(n -> (Step) n::apply).toList();
     }
 }

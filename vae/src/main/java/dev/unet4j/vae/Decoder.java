@@ -17,6 +17,7 @@ import java.util.List;
  */
 final class Decoder {
     private final List<Node> nodes = new ArrayList<>();
+    private final List<UpDecoderBlock2D> upBlocks = new ArrayList<>();
     private final OutputHead head;
 
     Decoder(VarBuilder vb, AutoencoderKLConfig c, VaeResnets r) {
@@ -28,13 +29,15 @@ final class Decoder {
         for (int i = 0; i < n; i++) {
             int prev = out;
             out = boc[n - 1 - i];
-            nodes.add(new UpDecoderBlock2D(vb.pp("up_blocks").pp(i), prev, out, c.layersPerBlock() + 1, i < n - 1, r));
+            upBlocks.add(new UpDecoderBlock2D(vb.pp("up_blocks").pp(i), prev, out, c.layersPerBlock() + 1, i < n - 1, r));
         }
         head = new OutputHead(vb, c.normNumGroups(), boc[0], c.outChannels());
     }
 
     /** Image {@code [B, out, H, W]} from latents {@code z} (borrowed, after post_quant_conv); owned by the caller. */
     Tensor forward(Pass p, Tensor z) {
-        return head.apply(p, Chain.runNodes(p, nodes, z));
+        Tensor h = Chain.runNodes(p, nodes, z);
+        for (UpDecoderBlock2D b : upBlocks) h = b.consume(p, h);   // each block frees its input early
+        return head.apply(p, h);
     }
 }

@@ -34,4 +34,14 @@ final class UpDecoderBlock2D extends Node {
     protected Tensor forward(Pass p, Tensor x) {
         return Chain.runNodes(p, layers, x);                  // [B, out, 2H, 2W] (H, W on the last level)
     }
+
+    /**
+     * {@link #forward} taking {@code x} over, so that it is freed once the first resnet has read it rather than
+     * living beside the upsampler's full-resolution maps (the decoder's peak); captures of the block see its output.
+     */
+    Tensor consume(Pass p, Tensor x) {
+        Tensor out = Chain.consumeNodes(p, layers, x);
+        p.captureIfRequested(path, out);
+        return out;
+    }
 }

@@ -25,7 +25,7 @@ final class VaeCall implements AutoCloseable {
      * double the peak; this keeps the low-resolution stages' buffers (reused tile after tile) and frees the big maps,
      * whose malloc/free is negligible next to the convolutions over them.
      */
-    static final long RETAINED_BYTES = 64L << 20;
+    static final long RETAINED_BYTES = 16L << 20;
 
     private final PoolingAllocator pool;
     private final Workspace ws;

@@ -83,6 +83,8 @@ final class DnnlNorms {
 
     private static final String GROUP_NORM_MODE = System.getProperty("unet4j.groupnorm", "auto");
     private static final long ROWS_MIN_ELEMENTS = 1 << 16;
+    /** Maps larger than this are normalised one (image, group) row at a time ({@link #groupNormByRows}). */
+    private static final long ROWS_COPY_MAX_BYTES = 16L << 20;
     private static final long ROWS_MAX_NARROW_CHANNELS = 64, ROWS_MIN_NARROW_PIXELS = 256;
 
     /**
@@ -93,6 +95,27 @@ final class DnnlNorms {
      * 225 -> 100 us; a batch-20 16x16x64 map: 285 -> 205 us.
      */
     private Tensor groupNormByRows(DnnlWorkspace ws, Tensor src, Tensor dst, int groups, Tensor scale, Tensor shift, float eps, boolean silu) {
+        if (src.numel() * Float.BYTES <= ROWS_COPY_MAX_BYTES) {
+            normalizeGroupRows(ws, src, dst, groups, eps);
+        } else {
+            // one (image, group) row at a time: the rows copy is then 1/(n*groups) of the map instead of a second full
+            // map beside src and dst (a VAE decoder's 256-channel 512x512 map is 268 MB); each row is normalised alone
+            // either way
+            long cg = src.dim(1) / groups;
+            for (long b = 0; b < src.dim(0); b++) {
+                for (long g = 0; g < groups; g++) {
+                    try (Tensor s1 = src.narrow(0, b, 1).narrow(1, g * cg, cg); Tensor d1 = dst.narrow(0, b, 1).narrow(1, g * cg, cg)) {
+                        normalizeGroupRows(ws, s1, d1, 1, eps);
+                    }
+                }
+            }
+        }
+        affineInPlace(ws, dst, scale, shift, silu);
+        return dst;
+    }
+
+    /** {@code dst} = each group of {@code src} normalised (no affine), through a dense rows copy of {@code src}. */
+    private void normalizeGroupRows(DnnlWorkspace ws, Tensor src, Tensor dst, int groups, float eps) {
         long n = src.dim(0), c = src.dim(1), h = src.dim(2), w = src.dim(3), cg = c / groups, hw = h * w;
         long[] five = {n, groups, cg, h, w};
         long[] rowStrides = {groups * hw * cg, hw * cg, 1, w * cg, cg};
@@ -124,8 +147,6 @@ final class DnnlNorms {
             norm.execute(ws, DNNL_ARG_SRC, r.address(), DNNL_ARG_DST, r.address());
             scatter.execute(ws, DNNL_ARG_FROM, r.address(), DNNL_ARG_TO, dst.address());
         }
-        affineInPlace(ws, dst, scale, shift, silu);
-        return dst;
     }
 
     /** oneDNN's format tag for NCHW with channel blocks of {@code cg} innermost ({@code [N, C/cg, H, W, cg]}), or 0. */
