@@ -20,12 +20,13 @@ import java.util.function.LongConsumer;
  */
 final class VaeCall implements AutoCloseable {
     /**
-     * Released bytes the call keeps for reuse. The decoder's maps change size at every stage (a 512-px SD tile: 8 MB at
-     * 64x64, up to 268 MB at 512x512), so an unbounded exact-size pool would hold a buffer of every size at once and
-     * double the peak; this keeps the low-resolution stages' buffers (reused tile after tile) and frees the big maps,
-     * whose malloc/free is negligible next to the convolutions over them.
+     * Released bytes the call keeps for reuse: none. The decoder's maps change size at every stage (a 512-px SD tile:
+     * 8 MB at 64x64, up to 268 MB at 512x512), so an exact-size pool would hold a buffer of every size at once and
+     * nearly double the peak; even a small bound stays filled with idle low-resolution buffers while the
+     * full-resolution stage peaks. A decode runs once per image, and its allocations cost nothing next to its
+     * convolutions.
      */
-    static final long RETAINED_BYTES = 16L << 20;
+    static final long RETAINED_BYTES = 0;
 
     private final PoolingAllocator pool;
     private final Workspace ws;

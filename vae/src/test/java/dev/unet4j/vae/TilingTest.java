@@ -245,8 +245,8 @@ class TilingTest extends TinyVae { // vae-tiny: 2 levels (f = 2), sample_size 32
         try (Tensor zs = random(3, 1, 4, 40, 40); Tensor zl = random(4, 1, 4, 112, 112); Tensor zt = random(5, 1, 4, 16, 16)) {
             vae.decodeTiled(zs, vae.defaultTiling(), small::set).close();
             vae.decodeTiled(zl, vae.defaultTiling(), large::set).close();
-            vae.decode(zs, untiledSmall::set).close();
-            vae.decode(zl, untiledLarge::set).close();
+            vae.decode(zs, untiledSmall::set, 0).close();            // live sets: no retained buffers
+            vae.decode(zl, untiledLarge::set, 0).close();
             vae.decode(zt, oneTile::set).close();
         }
         System.out.printf("peak working bytes: tiled %d -> %d, untiled %d -> %d (7.8x the latent area), one 16x16 tile %d%n",

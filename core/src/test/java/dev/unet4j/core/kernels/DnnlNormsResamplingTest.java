@@ -48,6 +48,19 @@ class DnnlNormsResamplingTest {
     }
 
     @Test
+    void groupNormOfMapsAbove16MBOneImageGroupAtATime() {
+        // 2 x 32 x 256 x 256 floats = 16.8 MB: normalised per (image, group) row with a small rows copy, not a full one;
+        // group size 8 takes the blocked layout, 2 the strided one
+        try (var t = new DnnlTestSupport.Tensors(26)) {
+            Tensor gamma = t.randn(32), beta = t.randn(32);
+            Tensor x = t.randnNhwc(2, 32, 256, 256);
+            for (int groups : new int[]{4, 16}) {
+                assertMatches("groupNorm(" + groups + ") " + x + " silu", EXACT, (k, ws) -> k.groupNorm(ws, x, groups, gamma, beta, 1e-6f, true));
+            }
+        }
+    }
+
+    @Test
     void layerNormOverLastDimension() {
         try (var t = new DnnlTestSupport.Tensors(22)) {
             Tensor gamma = t.randn(24), beta = t.randn(24);
