@@ -169,9 +169,8 @@ final class DnnlInt8Layers {
     }
 
     /**
-     * The N-d (volume) counterpart of {@link Int8Conv2d}, for {@link ConvSpec} convolutions (not transposed): the s8
-     * activations are written channels-last (oneDNN's jit s8 kernels take {@code ndhwc}), the f32 output row-major
-     * as {@link DnnlConvNd}'s. Where the CPU has no 8-bit dot products the same quantized operands run as a float32
+     * The N-d (volume) counterpart of {@link Int8Conv2d}, for {@link ConvSpec} convolutions (not transposed): input
+     * and output stay row-major as {@link DnnlConvNd}'s, the s8 work runs channels-last ({@code ndhwc}) in between. Where the CPU has no 8-bit dot products the same quantized operands run as a float32
      * {@link DnnlConvNd} ({@link DequantizedInt8}), as in 2-D.
      */
     static final class Int8ConvNd implements ConvLayer {
@@ -267,23 +266,33 @@ final class DnnlInt8Layers {
         public Tensor forward(Workspace workspace, Tensor x) {
             if (closed) throw new IllegalStateException("int8 " + spec + " used after close");
             DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
-            long[] outShape = spec.outShape(x.shape());
-            try (Tensor xin = kernels.contiguousOrNull(ws, x); Tensor q = Tensor.allocate(ws.allocator(), (x.numel() + 3) / 4)) {
+            long[] inShape = x.shape(), outShape = spec.outShape(inShape), inCl = channelsLast(inShape), outCl = channelsLast(outShape);
+            // oneDNN's jit s8 kernels (the quantizing binary, the convolution) take channels-last only: row-major runs
+            // their reference implementations, ~100x slower; so the volume is reordered in and out around them
+            try (Tensor xin = kernels.contiguousOrNull(ws, x); Tensor xStore = Tensor.allocate(ws.allocator(), x.numel());
+                 Tensor q = Tensor.allocate(ws.allocator(), (x.numel() + 3) / 4)) {
                 Tensor src = xin != null ? xin : x;
                 float srcScale = activationScale == DYNAMIC_SCALE ? kernels.quantizer().scale(ws, src) : activationScale;
-                long[] qStrides = channelsLast(src.shape());
-                kernels.quantizer().quantize(ws, src, srcScale, q.address(), qStrides);
+                Tensor xcl = kernels.reorderInto(ws, src, xStore.view(inShape, inCl, 0));
+                kernels.quantizer().quantize(ws, xcl, srcScale, q.address(), inCl);
                 if (dequantized != null) {
-                    try (Tensor xq = DequantizedInt8.activations(ws.allocator(), q.address(), src.shape(), qStrides, srcScale)) {
+                    try (Tensor xq = DequantizedInt8.activations(ws.allocator(), q.address(), inShape, inCl, srcScale)) {
                         return dequantized.forward(ws, xq);
                     }
                 }
-                long[] outStrides = Tensor.rowMajorStrides(outShape);
-                Key key = Key.of("convNd.int8").add(src.shape()).build();
-                Primitive p = primitives.get(key, k -> "int8 " + spec + " on " + x, s -> DnnlConvNd.describe(s, spec, s.md(src.shape(), qStrides, dnnl_s8),
-                        bias != null, outShape, outStrides, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, spec.outChannels());
-                Tensor out = DnnlKernels.allocateDense(ws, outShape);
-                return execute(ws, p, q, srcScale, weights, weightScales, bias, null, out);
+                Key key = Key.of("convNd.int8").add(inShape).build();
+                Primitive p = primitives.get(key, k -> "int8 " + spec + " on " + x, s -> DnnlConvNd.describe(s, spec, s.md(inShape, inCl, dnnl_s8),
+                        bias != null, outShape, outCl, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, spec.outChannels());
+                try (Tensor yStore = Tensor.allocate(ws.allocator(), Tensor.numel(outShape))) {
+                    Tensor ycl = execute(ws, p, q, srcScale, weights, weightScales, bias, null, yStore.view(outShape, outCl, 0));
+                    Tensor out = DnnlKernels.allocateDense(ws, outShape);
+                    try {
+                        return kernels.reorderInto(ws, ycl, out);
+                    } catch (RuntimeException e) {
+                        out.close();
+                        throw e;
+                    }
+                }
             }
         }
 
