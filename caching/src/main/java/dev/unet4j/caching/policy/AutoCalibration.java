@@ -171,9 +171,12 @@ public record AutoCalibration(double speedup, double maxError, int maxRun, doubl
             if (k > 0 && previous != null) {
                 double sum = 0;
                 int n = 0;
-                for (int i = 0; i < norms.length; i++) {
-                    if (previous[i] > 0) {                        // a zero pixel has no ratio
-                        sum += norms[i] / (double) previous[i];
+                // across a cond-only call (batch B next to guided 2B calls) the conditional halves are compared: the
+                // last m pixels of each, the conditional half being the second of a guided batch
+                int m = Math.min(norms.length, previous.length), a = norms.length - m, b = previous.length - m;
+                for (int i = 0; i < m; i++) {
+                    if (previous[b + i] > 0) {                    // a zero pixel has no ratio
+                        sum += norms[a + i] / (double) previous[b + i];
                         n++;
                     }
                 }
