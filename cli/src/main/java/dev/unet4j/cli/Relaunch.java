@@ -1,5 +1,6 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.core.kernels.dnnl.OpenMpDefaults;
 import dev.unet4j.core.kernels.dnnl.ThreadLimit;
 
 import java.io.IOException;
@@ -21,22 +22,29 @@ import java.util.Set;
  * once more in a child JVM with {@code OMP_NUM_THREADS=T} (same java, JVM options, class path and arguments; output
  * inherited; its exit code returned).
  *
- * <p>{@code OMP_WAIT_POLICY} is left as the user set it: libgomp's default (idle workers spin briefly, then sleep)
- * made the default digits grid 2.6x faster than {@code PASSIVE} on an idle 2-core machine (7.2 s vs 18.7 s);
- * {@code PASSIVE} is the setting for machines whose cores are oversubscribed, where spinning workers slowed the same
- * grid 5-25x. {@code bin/unet4j} exports the thread count itself, so it never relaunches. {@code UNET4J_NO_RELAUNCH=1}
- * turns this off; a JVM started with a debugger or agent is never relaunched (the child would fight over its port).
+ * <p>The same holds for libgomp's waiting: when the user set neither {@code OMP_WAIT_POLICY} nor
+ * {@code GOMP_SPINCOUNT}, a computing command on Java 17-21 runs in a child with the busy-core default
+ * {@link OpenMpDefaults} ({@code GOMP_SPINCOUNT=3000}: within a few percent of the best setting on idle and on busy
+ * cores, where libgomp's own default made the README grid 5.9x slower; docs/threads.md). Java 22+ sets it in-process
+ * ({@link OpenMpDefaults#beforeNativeLoad}), so no child is needed there. {@code bin/unet4j} exports both itself, so
+ * it never relaunches. {@code UNET4J_NO_RELAUNCH=1} turns this off; a JVM started with a debugger or agent is never
+ * relaunched (the child would fight over its port).
  */
 final class Relaunch {
     static final String MARKER = "UNET4J_RELAUNCHED";
     static final String OPT_OUT = "UNET4J_NO_RELAUNCH";
-    private static final Set<String> COMPUTING = Set.of("generate", "forward", "bench", "inspect");
+    private static final Set<String> COMPUTING = Set.of("generate", "forward", "bench", "inspect", "segment", "serve");
 
     private Relaunch() {
     }
 
     /** The environment variables the command needs that this process lacks (empty: run here). */
     static Map<String, String> missingEnvironment(String[] args, Map<String, String> env) {
+        return missingEnvironment(args, env, Runtime.version().feature() >= 22);
+    }
+
+    /** As above; {@code inProcessDefaults}: this JVM sets the OpenMP waiting default itself (Java 22+). */
+    static Map<String, String> missingEnvironment(String[] args, Map<String, String> env, boolean inProcessDefaults) {
         Map<String, String> need = new HashMap<>();
         if (env.containsKey(MARKER) || "1".equals(env.get(OPT_OUT))) return need;
         String command = null;
@@ -46,6 +54,7 @@ final class Relaunch {
         }
         if (command == null || !COMPUTING.contains(command)) return need;
         threads(args).filter(t -> !t.equals(env.get("OMP_NUM_THREADS"))).ifPresent(t -> need.put("OMP_NUM_THREADS", t));
+        if (!inProcessDefaults && OpenMpDefaults.isUnset(env)) need.put(OpenMpDefaults.VARIABLE, OpenMpDefaults.VALUE);
         return need;
     }
 

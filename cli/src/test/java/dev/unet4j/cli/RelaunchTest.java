@@ -8,8 +8,21 @@ import java.util.Optional;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class RelaunchTest {
+    /** As a Java 22+ JVM sees it (the waiting default set in-process): only the thread count needs a child. */
     private static Map<String, String> need(Map<String, String> env, String... args) {
-        return Relaunch.missingEnvironment(args, env);
+        return Relaunch.missingEnvironment(args, env, true);
+    }
+
+    @Test
+    void belowJava22ComputingCommandsGetTheBusyCoreWaitingDefaultUnlessTheUserSetOne() {
+        assertEquals(Map.of("GOMP_SPINCOUNT", "3000"), Relaunch.missingEnvironment(new String[] {"generate"}, Map.of(), false));
+        assertEquals(Map.of("GOMP_SPINCOUNT", "3000", "OMP_NUM_THREADS", "2"),
+                Relaunch.missingEnvironment(new String[] {"serve", "--threads", "2"}, Map.of(), false));
+        assertEquals(Map.of(), Relaunch.missingEnvironment(new String[] {"generate"}, Map.of("OMP_WAIT_POLICY", "PASSIVE"), false));
+        assertEquals(Map.of(), Relaunch.missingEnvironment(new String[] {"bench"}, Map.of("GOMP_SPINCOUNT", "100000"), false));
+        assertEquals(Map.of(), Relaunch.missingEnvironment(new String[] {"quantize", "--out", "x"}, Map.of(), false));
+        assertEquals(Map.of(), Relaunch.missingEnvironment(new String[] {"generate", "--help"}, Map.of(), false));
+        assertEquals(Map.of(), Relaunch.missingEnvironment(new String[] {"generate"}, Map.of(Relaunch.OPT_OUT, "1"), false));
     }
 
     @Test

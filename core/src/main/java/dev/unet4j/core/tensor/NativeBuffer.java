@@ -9,16 +9,19 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One 64-byte aligned block of native float memory. Owned by exactly one {@link Allocator}; freed by it.
- * Aligned because oneDNN's AVX-512 kernels load whole cache lines.
+ * Aligned because oneDNN's AVX-512 kernels load whole cache lines. {@link #wrap} makes the other kind: a buffer over
+ * memory another runtime owns (an ND4J array, for {@code unet4j-nd4j}), which unet4j never frees.
  */
 public final class NativeBuffer {
     private static final AtomicLong LIVE_BYTES = new AtomicLong();
     private static final AtomicLong ALLOCATIONS = new AtomicLong();
     static final int ALIGN = 64;
 
-    private final Pointer raw;
+    private final Pointer raw; // null for foreign memory (wrap)
     private final FloatPointer aligned;
     private final long capacity; // floats
+    /** The foreign memory's owner, held so a garbage-collected runtime does not free the memory under a view. */
+    private final Object foreignOwner;
     private boolean freed;
 
     NativeBuffer(long capacityFloats) {
@@ -32,8 +35,35 @@ public final class NativeBuffer {
         long misalign = p.address() % ALIGN;
         this.aligned = floatsAt(p.address() + (misalign == 0 ? 0 : ALIGN - misalign), capacityFloats);
         this.capacity = capacityFloats;
+        this.foreignOwner = null;
         LIVE_BYTES.addAndGet(bytes);
         ALLOCATIONS.incrementAndGet();
+    }
+
+    private NativeBuffer(long address, long capacityFloats, Object owner) {
+        this.raw = null;
+        this.aligned = floatsAt(address, capacityFloats);
+        this.capacity = capacityFloats;
+        this.foreignOwner = owner;
+    }
+
+    /**
+     * A buffer over {@code capacityFloats} floats at {@code address} that another runtime owns: never freed here and
+     * not counted in {@link #liveBytes()}; {@code owner} (the object whose collection would free the memory) stays
+     * reachable as long as this buffer does. Not necessarily 64-byte aligned. Make tensors over it with
+     * {@link Tensor#wrap}.
+     */
+    public static NativeBuffer wrap(long address, long capacityFloats, Object owner) {
+        if (address == 0) throw new IllegalArgumentException("wrap: null address");
+        if (capacityFloats < 0) throw new IllegalArgumentException("wrap: negative capacity " + capacityFloats);
+        if (address % Float.BYTES != 0) throw new IllegalArgumentException("wrap: address " + address + " is not float-aligned");
+        if (owner == null) throw new IllegalArgumentException("wrap: the owner of the memory is needed (it is kept reachable)");
+        return new NativeBuffer(address, capacityFloats, owner);
+    }
+
+    /** Whether this buffer views memory another runtime owns ({@link #wrap}). */
+    public boolean isForeign() {
+        return raw == null;
     }
 
     /** Floats this buffer can hold. */
@@ -82,6 +112,7 @@ public final class NativeBuffer {
     void free() {
         if (freed) return;
         freed = true;
+        if (raw == null) return; // foreign memory: its owner frees it
         LIVE_BYTES.addAndGet(-(Math.max(1, capacity) * Float.BYTES + ALIGN));
         Pointer.free(raw);
     }

@@ -86,6 +86,26 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
+    /**
+     * A view of {@code buffer} with the given geometry (element strides, none negative; element offset), checked to
+     * lie inside the buffer. Owns nothing: closing it frees nothing. The way in for memory from another runtime
+     * ({@link NativeBuffer#wrap}).
+     */
+    public static Tensor wrap(NativeBuffer buffer, long[] shape, long[] strides, long elementOffset) {
+        long[] s = checkShape(shape);
+        if (strides.length != s.length) throw new IllegalArgumentException("wrap: strides " + Arrays.toString(strides) + " for shape " + Arrays.toString(s));
+        long span = numel(s) == 0 ? 0 : 1;
+        for (int i = 0; i < s.length; i++) {
+            if (strides[i] < 0) throw new IllegalArgumentException("wrap: negative stride in " + Arrays.toString(strides));
+            if (span > 0) span += (s[i] - 1) * strides[i];
+        }
+        if (elementOffset < 0 || elementOffset + span > buffer.capacity()) {
+            throw new IndexOutOfBoundsException("wrap: " + Arrays.toString(s) + " strides " + Arrays.toString(strides) + " at offset "
+                    + elementOffset + " does not fit a buffer of " + buffer.capacity() + " floats");
+        }
+        return new Tensor(s, strides.clone(), elementOffset, buffer, null);
+    }
+
     // ---------------------------------------------------------------- views
 
     /** A view sharing this tensor's buffer; owns nothing. */

@@ -17,6 +17,10 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * {@link DnnlKernels} then describes bf16 inputs itself; without bf16 instructions it runs float32 and says so.
  */
 public final class CpuFeatures {
+    static {
+        OpenMpDefaults.beforeNativeLoad(); // before this class first loads oneDNN and its OpenMP runtime
+    }
+
     private static volatile Boolean bf16Honoured;
 
     private CpuFeatures() {

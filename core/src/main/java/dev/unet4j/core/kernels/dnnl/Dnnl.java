@@ -15,6 +15,10 @@ import static org.bytedeco.dnnl.global.dnnl.*;
 
 /** Process-wide oneDNN state and small helpers around the C API (status checks, memory descriptors). */
 final class Dnnl {
+    static {
+        OpenMpDefaults.beforeNativeLoad(); // before this class first loads oneDNN and its OpenMP runtime
+    }
+
     private Dnnl() {
     }
 

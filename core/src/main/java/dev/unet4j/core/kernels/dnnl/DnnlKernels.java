@@ -36,6 +36,9 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * their weights and primitives and free them in {@code close()}.
  */
 public final class DnnlKernels implements Kernels, AutoCloseable {
+    static {
+        OpenMpDefaults.beforeNativeLoad(); // before this class first loads oneDNN and its OpenMP runtime
+    }
 
     /**
      * @param bf16Compute         compute convolutions and matmuls (including attention) with bf16 inputs and float32

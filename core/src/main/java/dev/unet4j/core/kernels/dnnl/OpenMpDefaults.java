@@ -1,0 +1,152 @@
+package dev.unet4j.core.kernels.dnnl;
+
+import java.io.IOException;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The OpenMP waiting default that holds up on busy cores: {@code GOMP_SPINCOUNT=3000}.
+ *
+ * <p>libgomp's own default lets an idle worker spin 300,000 times at every barrier before it sleeps. On cores that
+ * other processes keep busy, that spinning eats the time slice the thread being waited for needs: the README grid took
+ * 70 s instead of 12 s beside one busy process per core, an SD 1.5 32x32 forward 9.4 s instead of 2.0 s.
+ * {@code OMP_WAIT_POLICY=PASSIVE} (no spinning) fixes busy cores but costs 19% on idle ones (2.41 s); 3,000 spins
+ * (a few microseconds) kept both within a few percent of the best setting measured (docs/threads.md,
+ * {@code scripts/bench-threads}).
+ *
+ * <p>libgomp reads its settings once, when the library loads, and a Java 17 JVM cannot change its own environment:
+ * {@code bin/unet4j} exports the default, {@code java -jar unet4j.jar} reruns a computing command once in a child JVM
+ * with it set, and on Java 22+ {@link #beforeNativeLoad} sets it in this process through {@code java.lang.foreign}
+ * ({@code setenv}) before oneDNN and its OpenMP runtime load. Nothing is changed when the user set
+ * {@code OMP_WAIT_POLICY} or {@code GOMP_SPINCOUNT}, or started the JVM with {@code -Dunet4j.omp.defaults=false}.
+ */
+public final class OpenMpDefaults {
+    /** The variable set and its value. */
+    public static final String VARIABLE = "GOMP_SPINCOUNT";
+    public static final String VALUE = "3000";
+    /** The system property that turns the in-process default off ({@code false}). */
+    public static final String PROPERTY = "unet4j.omp.defaults";
+
+    private static String status;
+
+    private OpenMpDefaults() {
+    }
+
+    /** Whether an environment leaves OpenMP waiting to us: the user set neither of its variables. */
+    public static boolean isUnset(Map<String, String> env) {
+        return !env.containsKey("OMP_WAIT_POLICY") && !env.containsKey(VARIABLE);
+    }
+
+    /**
+     * Sets the default in this process if it can and should; called by the classes that load oneDNN first. Returns
+     * what happened (also {@link #status()}).
+     */
+    public static synchronized String beforeNativeLoad() {
+        if (status == null) status = apply();
+        return status;
+    }
+
+    /** What {@link #beforeNativeLoad} did, or null before it ran. */
+    public static synchronized String status() {
+        return status;
+    }
+
+    private static String apply() {
+        if ("false".equalsIgnoreCase(System.getProperty(PROPERTY))) return "off (-D" + PROPERTY + "=false)";
+        if (!isUnset(System.getenv())) return "left to the user's OMP_WAIT_POLICY / GOMP_SPINCOUNT";
+        int feature = Runtime.version().feature();
+        if (feature < 22) {
+            return "not set in-process on Java " + feature + " (needs Java 22+); export " + VARIABLE + "=" + VALUE
+                    + " before the JVM starts for cores shared with other work";
+        }
+        if (openMpLoaded()) return "too late: the OpenMP runtime was loaded before unet4j's kernels";
+        try {
+            int rc = Libc.SETENV == null ? -1 : (int) Libc.SETENV.invokeWithArguments(Libc.cString(VARIABLE), Libc.cString(VALUE), 0);
+            return rc == 0 ? VARIABLE + "=" + VALUE + " set in-process" : "setenv failed (" + Libc.PROBLEM + ")";
+        } catch (Throwable e) {
+            return "setenv failed (" + e + ")";
+        }
+    }
+
+    /** The C library's view of a variable (Java's {@code System.getenv} is a copy taken at start); Java 22+ only. */
+    static String nativeValue(String name) throws Throwable {
+        if (Libc.GETENV == null) throw new IllegalStateException(Libc.PROBLEM);
+        Object p = Libc.GETENV.invokeWithArguments(Libc.cString(name));
+        return Libc.fromCString(p);
+    }
+
+    private static boolean openMpLoaded() {
+        try {
+            String maps = Files.readString(Path.of("/proc/self/maps"));
+            return maps.contains("libgomp") || maps.contains("libiomp5") || maps.contains("libomp.");
+        } catch (IOException | RuntimeException e) {
+            return false; // not Linux: nothing to tell, setenv still comes first in practice
+        }
+    }
+
+    /** setenv/getenv downcalls through java.lang.foreign, reached by reflection so that the class loads on Java 17. */
+    private static final class Libc {
+        static final MethodHandle SETENV;
+        static final MethodHandle GETENV;
+        static final String PROBLEM;
+        private static Object arena;
+        private static java.lang.reflect.Method allocateFrom;
+        private static java.lang.reflect.Method reinterpret;
+        private static java.lang.reflect.Method getString;
+        private static java.lang.reflect.Method addressOf;
+
+        static {
+            MethodHandle set = null, get = null;
+            String problem = null;
+            try {
+                Class<?> linkerC = Class.forName("java.lang.foreign.Linker");
+                Class<?> segmentC = Class.forName("java.lang.foreign.MemorySegment");
+                Class<?> layoutC = Class.forName("java.lang.foreign.MemoryLayout");
+                Class<?> descC = Class.forName("java.lang.foreign.FunctionDescriptor");
+                Class<?> optionC = Class.forName("java.lang.foreign.Linker$Option");
+                Class<?> valueC = Class.forName("java.lang.foreign.ValueLayout");
+                Object linker = linkerC.getMethod("nativeLinker").invoke(null);
+                Object lookup = linkerC.getMethod("defaultLookup").invoke(linker);
+                var find = Class.forName("java.lang.foreign.SymbolLookup").getMethod("find", String.class);
+                Object address = valueC.getField("ADDRESS").get(null), javaInt = valueC.getField("JAVA_INT").get(null);
+                Object setArgs = java.lang.reflect.Array.newInstance(layoutC, 3);
+                java.lang.reflect.Array.set(setArgs, 0, address);
+                java.lang.reflect.Array.set(setArgs, 1, address);
+                java.lang.reflect.Array.set(setArgs, 2, javaInt);
+                Object getArgs = java.lang.reflect.Array.newInstance(layoutC, 1);
+                java.lang.reflect.Array.set(getArgs, 0, address);
+                var of = descC.getMethod("of", layoutC, setArgs.getClass());
+                Object noOptions = java.lang.reflect.Array.newInstance(optionC, 0);
+                var downcall = linkerC.getMethod("downcallHandle", segmentC, descC, noOptions.getClass());
+                Object setSym = ((java.util.Optional<?>) find.invoke(lookup, "setenv")).orElseThrow();
+                Object getSym = ((java.util.Optional<?>) find.invoke(lookup, "getenv")).orElseThrow();
+                set = (MethodHandle) downcall.invoke(linker, setSym, of.invoke(null, javaInt, setArgs), noOptions);
+                get = (MethodHandle) downcall.invoke(linker, getSym, of.invoke(null, address, getArgs), noOptions);
+                Class<?> arenaC = Class.forName("java.lang.foreign.Arena");
+                arena = arenaC.getMethod("global").invoke(null);
+                allocateFrom = arenaC.getMethod("allocateFrom", String.class);
+                reinterpret = segmentC.getMethod("reinterpret", long.class);
+                getString = segmentC.getMethod("getString", long.class);
+                addressOf = segmentC.getMethod("address");
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                problem = "java.lang.foreign setenv/getenv unavailable: " + e;
+                set = get = null;
+            }
+            SETENV = set;
+            GETENV = get;
+            PROBLEM = problem;
+        }
+
+        static Object cString(String s) throws ReflectiveOperationException {
+            return allocateFrom.invoke(arena, s); // global arena: two short strings, once per process
+        }
+
+        static String fromCString(Object pointer) throws ReflectiveOperationException {
+            long addr = (long) addressOf.invoke(pointer);
+            if (addr == 0) return null;
+            return (String) getString.invoke(reinterpret.invoke(pointer, Long.MAX_VALUE), 0L);
+        }
+    }
+}
