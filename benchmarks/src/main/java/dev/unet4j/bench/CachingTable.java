@@ -111,7 +111,7 @@ public final class CachingTable {
 
     /**
      * One generation's setup; {@code image} is what fidelity compares: the final latents themselves
-     * ({@link #LATENTS}) or the pictures a VAE decodes from them.
+     * ({@code LATENTS}) or the pictures a VAE decodes from them.
      */
     record Setup(String name, UNetModel model, DdimSampler sampler, int steps, int[] shape, long[] seeds,
                  Conditioning uncond, Conditioning cond, double guidance, Function<Latents, float[]> image) {
@@ -124,7 +124,7 @@ public final class CachingTable {
     record Run(Latents sample, GenerationReport report, long nanos, long cpuNanos) {
     }
 
-    /** What {@link #row} measured: the wall-clock speedup (paired or against the table's full run) and the prediction. */
+    /** What {@code row} measured: the wall-clock speedup (paired or against the table's full run) and the prediction. */
     record Measured(String policy, double macsFraction, double predicted, double wall, double ownFullCalls, double psnr) {
         double wallOverPredicted() {
             return wall / predicted;
@@ -143,7 +143,7 @@ public final class CachingTable {
         }
     }
 
-    /** A table's policy text, {@code auto:} parts calibrating in {@link #calibrationDir()}. */
+    /** A table's policy text, {@code auto:} parts calibrating in {@code calibrationDir()}. */
     static CachePolicy policy(String text) {
         CachePolicy p = CachePolicies.parse(text);
         return AutoCalibration.calibrates(p) ? AutoCalibration.besideModel(p, calibrationDir()) : p;

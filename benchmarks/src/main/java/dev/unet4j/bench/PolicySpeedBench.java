@@ -8,9 +8,9 @@ import java.util.List;
 
 /**
  * Issue 20's speed target, "every new policy's wall-clock speedup >= 90% of its MACs prediction on SD 1.5 64x64
- * latents, batch 2 with CFG": the Stable Diffusion 1.5 UNet with seeded random weights ({@link CachingTable#sd15Setup}:
+ * latents, batch 2 with CFG": the Stable Diffusion 1.5 UNet with seeded random weights ({@code CachingTable.sd15Setup}:
  * one image, classifier-free guidance 7.5, a batch-2 UNet call, DDIM {@code --steps}), full compute and each policy
- * timed by {@link CachingTable#table} (one full run at the top, or {@code --paired R} back-to-back pairs per policy),
+ * timed by {@code CachingTable.table} (one full run at the top, or {@code --paired R} back-to-back pairs per policy),
  * then one line per policy: predicted (MACs) and measured speedup, their ratio and whether it reaches 90%.
  *
  * <pre>

@@ -20,7 +20,7 @@ import java.util.List;
  * The fastest combination of caching (and W8A8) on the trained text demo {@code digits-text-32} at a fidelity floor:
  * every composition of a guidance-aware policy (CFG-Cache, T-GATE), a reuse cache (DeepCache, TaylorSeer forecasting
  * on it, adaptive, auto-calibrated) and ToMe, on the float32 UNet and on a W8A8 copy, is run once from the same noise
- * as {@link CachingTable#textSetup} (DDIM 25, guidance 3, ten prompts) and scored by the PSNR of its decoded images
+ * as {@code CachingTable.textSetup} (DDIM 25, guidance 3, ten prompts) and scored by the PSNR of its decoded images
  * against full float32 compute; the {@code --top} of those at or above the floor with the fewest MACs (a W8A8 one
  * next to its float32 twin) are timed as the median of {@code --paired} back-to-back pairs (float32 full compute and
  * the candidate, alternating which runs first).
