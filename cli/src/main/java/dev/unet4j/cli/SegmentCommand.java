@@ -88,7 +88,7 @@ final class SegmentCommand implements Callable<Integer> {
         try (DnnlKernels kernels = LoadedModel.kernelsFor(q)) {
             LayerFactory f = ZooForward.factory(q, kernels);
             LoadOptions options = f == null ? LoadOptions.of(kernels) : LoadOptions.of(kernels).withLayerFactory(k -> f);
-            try (ZooModel m = ZooModel.load(Path.of(model), options); ZooSession s = m.newSession()) {
+            try (ZooModel<?> m = ZooModel.load(Path.of(model), options); ZooSession s = m.newSession()) {
                 if (q != null && q.quantized()) s.workspace().attributes().put(WeightPrecision.class, q.precision());
                 if (png && m.inputRank() != 4) throw new UserException("--out " + out + ": " + m.className() + " works on volumes; write a .safetensors file");
                 if (prior != null && !(m instanceof DdosUNet3D)) throw new UserException("--prior applies to DDoS-UNet, not to " + m.className());
@@ -116,7 +116,7 @@ final class SegmentCommand implements Callable<Integer> {
     }
 
     /** The model's prediction: {@code output}, UNet++'s full head {@code output.0}, or the DDoS series. */
-    private Tensor run(ZooModel m, ZooSession s, List<Tensor> owned) throws IOException {
+    private Tensor run(ZooModel<?> m, ZooSession s, List<Tensor> owned) throws IOException {
         Tensor x = readInput(m, owned);
         if (prior != null) {
             try (TensorFile p = TensorFile.open(prior, "--prior")) {
@@ -148,7 +148,7 @@ final class SegmentCommand implements Callable<Integer> {
         return result.get(m.outputNames().get(0));
     }
 
-    private Tensor readInput(ZooModel m, List<Tensor> owned) throws IOException {
+    private Tensor readInput(ZooModel<?> m, List<Tensor> owned) throws IOException {
         String name = input.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".png")) {
             if (m.inputRank() != 4) throw new UserException("--input " + input + ": " + m.className() + " takes volumes (a .safetensors file with x)");
@@ -193,7 +193,7 @@ final class SegmentCommand implements Callable<Integer> {
     }
 
     /** Class probabilities: sigmoid of one logit, softmax over several (unless UNet++ already applies softmax_helper). */
-    private static Tensor probabilities(ZooModel m, ZooSession s, Tensor output, List<Tensor> owned) {
+    private static Tensor probabilities(ZooModel<?> m, ZooSession s, Tensor output, List<Tensor> owned) {
         boolean already = m instanceof GenericUNetPlusPlus u && u.config().finalSoftmax();
         Tensor p;
         if (already) {

@@ -7,6 +7,7 @@ import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.nn.Node;
+import dev.unet4j.zoo.MaskAgreement;
 import dev.unet4j.zoo.ZooModel;
 import dev.unet4j.zoo.ZooSession;
 
@@ -26,7 +27,7 @@ final class ZooCommands {
     }
 
     /** The input shape for {@code --size} (HxW, DxHxW or one number; default 256 for 2-D, 32 for 3-D) and {@code --batch}. */
-    static long[] inputShape(ZooModel m, String size, int batch) {
+    static long[] inputShape(ZooModel<?> m, String size, int batch) {
         int dims = m.inputRank() - 2;
         long[] s = new long[m.inputRank()];
         s[0] = batch;
@@ -55,7 +56,7 @@ final class ZooCommands {
         return Tensor.of(v, shape);
     }
 
-    private static ZooModel load(String folder, QuantSpec q, DnnlKernels kernels) throws IOException {
+    private static ZooModel<?> load(String folder, QuantSpec q, DnnlKernels kernels) throws IOException {
         LayerFactory f = ZooForward.factory(q, kernels);
         return ZooModel.load(Path.of(folder), f == null ? LoadOptions.of(kernels) : LoadOptions.of(kernels).withLayerFactory(k -> f));
     }
@@ -68,7 +69,7 @@ final class ZooCommands {
         List<Row> rows = new ArrayList<>();
         long[] shape;
         float[] reference;
-        try (DnnlKernels kernels = new DnnlKernels(); ZooModel m = load(folder, null, kernels)) {
+        try (DnnlKernels kernels = new DnnlKernels(); ZooModel<?> m = load(folder, null, kernels)) {
             shape = inputShape(m, size, batch);
             Object[] r = measure("float32", m, null, shape, null, iterations, warmup);
             rows.add((Row) r[0]);
@@ -76,7 +77,7 @@ final class ZooCommands {
             emit(out, json, (Row) r[0], m, shape);
         }
         for (QuantSpec q : quants) {
-            try (DnnlKernels kernels = LoadedModel.kernelsFor(q); ZooModel m = load(folder, q, kernels)) {
+            try (DnnlKernels kernels = LoadedModel.kernelsFor(q); ZooModel<?> m = load(folder, q, kernels)) {
                 Row row = (Row) measure("quant " + q.text(), m, q, shape, reference, iterations, warmup)[0];
                 rows.add(row);
                 emit(out, json, row, m, shape);
@@ -86,7 +87,7 @@ final class ZooCommands {
         return Main.EXIT_OK;
     }
 
-    private static Object[] measure(String label, ZooModel m, QuantSpec q, long[] shape, float[] reference, int iterations, int warmup) {
+    private static Object[] measure(String label, ZooModel<?> m, QuantSpec q, long[] shape, float[] reference, int iterations, int warmup) {
         double[] ms = new double[iterations];
         float[] last = null;
         try (ZooSession s = m.newSession(); Tensor x = seeded(shape)) {
@@ -108,24 +109,15 @@ final class ZooCommands {
             Arrays.sort(sorted);
             double rel = Double.NaN, dice = Double.NaN;
             if (reference != null) {
-                double maxRef = 0, maxDiff = 0;
-                long both = 0, a = 0, b = 0;
-                for (int i = 0; i < reference.length; i++) {
-                    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-                    maxDiff = Math.max(maxDiff, Math.abs(reference[i] - last[i]));
-                    boolean r = reference[i] > 0, g = last[i] > 0;
-                    if (r) a++;
-                    if (g) b++;
-                    if (r && g) both++;
-                }
-                rel = maxDiff / maxRef;
-                dice = a + b == 0 ? 1 : 2.0 * both / (a + b);
+                MaskAgreement agreement = MaskAgreement.of(reference, last);
+                rel = agreement.relativeMaxDelta();
+                dice = agreement.dice();
             }
             return new Object[]{new Row(label, sorted[iterations / 2], sorted[0], s.lastMacs(), rel, dice), last};
         }
     }
 
-    private static void emit(PrintWriter out, boolean json, Row r, ZooModel m, long[] shape) {
+    private static void emit(PrintWriter out, boolean json, Row r, ZooModel<?> m, long[] shape) {
         if (json) {
             out.printf(Locale.ROOT, "{\"model\":\"%s\",\"input\":\"%s\",\"config\":\"%s\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"gmacs\":%.4f%s}%n",
                     m.className(), Arrays.toString(shape), r.config(), r.median(), r.min(), r.macs() / 1e9,
@@ -140,7 +132,7 @@ final class ZooCommands {
 
     /** The class, config, values read, node table and MACs of one call at {@code --size}. */
     static int inspect(PrintWriter out, String folder, String size) throws IOException {
-        try (DnnlKernels kernels = new DnnlKernels(); ZooModel m = load(folder, null, kernels); ZooSession s = m.newSession()) {
+        try (DnnlKernels kernels = new DnnlKernels(); ZooModel<?> m = load(folder, null, kernels); ZooSession s = m.newSession()) {
             out.printf(Locale.ROOT, "%s  (%s)%n", m.className(), folder);
             out.printf(Locale.ROOT, "config      %s%n", m.config());
             out.printf(Locale.ROOT, "parameters  %,d values read (weights, biases, BatchNorm running statistics)%n", m.parameterCount());

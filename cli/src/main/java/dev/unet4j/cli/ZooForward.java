@@ -60,7 +60,7 @@ final class ZooForward {
         try (DnnlKernels kernels = LoadedModel.kernelsFor(q)) {
             LayerFactory f = factory(q, kernels);
             LoadOptions options = f == null ? LoadOptions.of(kernels) : LoadOptions.of(kernels).withLayerFactory(k -> f);
-            try (ZooModel model = ZooModel.load(Path.of(folder), options);
+            try (ZooModel<?> model = ZooModel.load(Path.of(folder), options);
                  TensorFile in = TensorFile.open(inputs, "--inputs");
                  ZooSession session = model.newSession()) {
                 if (q != null && q.quantized()) session.workspace().attributes().put(WeightPrecision.class, q.precision());
@@ -109,7 +109,7 @@ final class ZooForward {
         return Main.EXIT_OK;
     }
 
-    private static Set<String> captureNames(ZooModel model, List<String> capture) {
+    private static Set<String> captureNames(ZooModel<?> model, List<String> capture) {
         Set<String> names = new LinkedHashSet<>();
         for (String raw : capture) {
             String n = raw.strip();

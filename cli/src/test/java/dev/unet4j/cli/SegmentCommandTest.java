@@ -83,7 +83,7 @@ class SegmentCommandTest {
         ImageIO.write(img, "png", png.toFile());
         Path out = dir.resolve("seg.safetensors");
         Cli.run("segment", "--model", model, "--input", png, "--out", out, "--threshold", "0.3").assertOk();
-        try (DnnlKernels k = new DnnlKernels(); ZooModel m = ZooModel.load(model, LoadOptions.of(k)); ZooSession s = m.newSession();
+        try (DnnlKernels k = new DnnlKernels(); ZooModel<?> m = ZooModel.load(model, LoadOptions.of(k)); ZooSession s = m.newSession();
              Tensor x = Tensor.of(v, 1, 1, 32, 64); SafetensorsFile got = SafetensorsFile.open(out); Tensor o = got.load("output");
              Tensor mask = got.load("mask")) {
             Map<String, Tensor> want = s.forward(x);
@@ -109,7 +109,7 @@ class SegmentCommandTest {
         new SafetensorsWriter().add("x", series, 3, 1, 8, 12, 16).write(in);
         new SafetensorsWriter().add("prior", first, 1, 1, 8, 12, 16).write(prior);
         Cli.run("segment", "--model", model, "--input", in, "--prior", prior, "--out", out).assertOk();
-        try (DnnlKernels k = new DnnlKernels(); ZooModel m = ZooModel.load(model, LoadOptions.of(k)); ZooSession s = m.newSession();
+        try (DnnlKernels k = new DnnlKernels(); ZooModel<?> m = ZooModel.load(model, LoadOptions.of(k)); ZooSession s = m.newSession();
              Tensor p0 = Tensor.of(first, 1, 1, 8, 12, 16); Tensor all = Tensor.of(series, 3, 1, 8, 12, 16);
              SafetensorsFile got = SafetensorsFile.open(out); Tensor o = got.load("output")) {
             assertArrayEquals(new long[]{3, 1, 8, 12, 16}, o.shape());

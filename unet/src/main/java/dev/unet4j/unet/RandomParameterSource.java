@@ -27,6 +27,7 @@ public final class RandomParameterSource implements ParameterSource {
         float[] v = new float[(int) n];
         boolean bias = name.endsWith(".bias");
         boolean norm = shape.length == 1 && name.endsWith(".weight") && (name.contains("norm"));
+        boolean variance = name.endsWith("running_var"); // a BatchNorm's running variance: positive, as trained
         boolean embedding = name.startsWith("class_embedding.weight") || name.equals("time_proj.weight");
         double bound = shape.length >= 2 ? Math.sqrt(3.0 / (n / shape[0])) : 1.0;
         for (int i = 0; i < v.length; i++) {
@@ -34,6 +35,7 @@ public final class RandomParameterSource implements ParameterSource {
             else if (norm) v[i] = (float) (1 + 0.2 * gaussian(r));
             else if (embedding) v[i] = (float) gaussian(r);
             else v[i] = (float) ((r.nextDouble() * 2 - 1) * bound);
+            if (variance) v[i] = 0.5f + Math.abs(v[i]);
         }
         return Tensor.of(v, shape);
     }

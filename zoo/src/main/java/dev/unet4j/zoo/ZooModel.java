@@ -29,44 +29,55 @@ import java.util.stream.Stream;
 /**
  * A loaded zoo UNet: immutable and thread-safe; run it through a {@link ZooSession} per thread. Built from a folder
  * holding {@code config.json} (the official class's constructor arguments and {@code _class_name}) and
- * {@code model.safetensors} (its {@code state_dict()} with the official names).
+ * {@code model.safetensors} (its {@code state_dict()} with the official names). Each model class holds its typed
+ * config {@code C} (the official constructor arguments) here, with what every model answers from it.
+ *
+ * @param <C> the model's config record
  */
-public abstract class ZooModel implements AutoCloseable {
+public abstract class ZooModel<C extends Record> implements AutoCloseable {
+    private final String className;
+    private final C config;
+    private final int inputRank, inChannels;
     private final Kernels kernels;
     private final Weights.Resources resources;
     private final List<AutoCloseable> owned;
     private boolean closed;
 
-    protected ZooModel(Kernels kernels, Build build) {
-        this.kernels = kernels;
+    /**
+     * Finishes {@code build} (throws {@link dev.unet4j.unet.WeightMismatchException} listing every missing or
+     * mis-shaped weight; {@link Build#building} then frees what was built).
+     */
+    protected ZooModel(String className, C config, int inputRank, int inChannels, Build build) {
+        this.className = className;
+        this.config = config;
+        this.inputRank = inputRank;
+        this.inChannels = inChannels;
+        this.kernels = build.kernels;
         this.owned = build.owned();
-        try {
-            this.resources = build.weights.finish(); // throws WeightMismatchException listing every problem
-        } catch (RuntimeException e) {
-            Build.closeAll(owned);
-            throw e;
-        }
+        this.resources = build.weights.finish();
     }
 
     /**
      * Loads the model in {@code dir}: {@code _class_name} {@code Generic_UNetPlusPlus} (nnU-Net's UNet++),
      * {@code MK_UNet}, or {@code UNet} (DDoS-UNet's 3-D UNet, {@code models/unet3D.py}).
      */
-    public static ZooModel load(Path dir, LoadOptions options) throws IOException {
-        Path config = dir.resolve("config.json");
-        DiffusersConfig cfg = DiffusersConfig.load(config);
-        String cls = cfg.className();
-        if (cls == null) throw new ModelException(config + ": no _class_name (expected Generic_UNetPlusPlus, MK_UNet or UNet)");
+    public static ZooModel<?> load(Path dir, LoadOptions options) throws IOException {
+        DiffusersConfig cfg = DiffusersConfig.load(dir.resolve("config.json"));
         try (WeightSource weights = WeightSource.open(weightFiles(dir))) {
-            ParameterSource src = trainingStateIgnored(ParameterSource.of(weights));
-            String name = weights.toString();
-            return switch (cls) {
-                case GenericUNetPlusPlus.CLASS_NAME -> GenericUNetPlusPlus.build(GenericUNetPlusPlus.Config.from(cfg), src, name, options);
-                case DdosUNet3D.CLASS_NAME -> DdosUNet3D.build(DdosUNet3D.Config.from(cfg), src, name, options);
-                case MKUNet.CLASS_NAME -> MKUNet.build(MKUNet.Config.from(cfg), src, name, options);
-                default -> throw new UnsupportedConfigException(config + ": _class_name " + cls + " is not Generic_UNetPlusPlus, MK_UNet or UNet");
-            };
+            return build(cfg, trainingStateIgnored(ParameterSource.of(weights)), weights.toString(), options);
         }
+    }
+
+    /** The model of {@code cfg}'s {@code _class_name} (as {@link #load}) with the parameters of {@code src}. */
+    public static ZooModel<?> build(DiffusersConfig cfg, ParameterSource src, String sourceName, LoadOptions options) throws ModelException {
+        String cls = cfg.className();
+        if (cls == null) throw new ModelException(cfg.source() + ": no _class_name (expected Generic_UNetPlusPlus, MK_UNet or UNet)");
+        return switch (cls) {
+            case GenericUNetPlusPlus.CLASS_NAME -> GenericUNetPlusPlus.build(GenericUNetPlusPlus.Config.from(cfg), src, sourceName, options);
+            case DdosUNet3D.CLASS_NAME -> DdosUNet3D.build(DdosUNet3D.Config.from(cfg), src, sourceName, options);
+            case MKUNet.CLASS_NAME -> MKUNet.build(MKUNet.Config.from(cfg), src, sourceName, options);
+            default -> throw new UnsupportedConfigException(cfg.source() + ": _class_name " + cls + " is not Generic_UNetPlusPlus, MK_UNet or UNet");
+        };
     }
 
     /** {@code model.safetensors}, else the folder's only {@code .safetensors} file other than inputs/outputs. */
@@ -122,19 +133,32 @@ public abstract class ZooModel implements AutoCloseable {
     }
 
     /** The official class name ({@code _class_name}). */
-    public abstract String className();
+    public final String className() {
+        return className;
+    }
 
     /** The typed config this model was built from. */
-    public abstract Record config();
+    public final C config() {
+        return config;
+    }
 
     /** Rank of the input {@code x}: 4 ({@code [B, C, H, W]}) or 5 ({@code [B, C, D, H, W]}). */
-    public abstract int inputRank();
+    public final int inputRank() {
+        return inputRank;
+    }
 
     /** Input channels of {@code x}. */
-    public abstract int inChannels();
+    public final int inChannels() {
+        return inChannels;
+    }
 
-    /** Names of the outputs of a full call, in order ({@code output}, or {@code output.0 ...} for deep supervision). */
-    public abstract List<String> outputNames();
+    /**
+     * Names of the outputs of a full call, in order: {@code output}, unless the model has several heads (UNet++'s
+     * deep supervision: {@code output.0 ...}).
+     */
+    public List<String> outputNames() {
+        return List.of("output");
+    }
 
     /** The top-level named nodes, in call order. */
     public abstract List<Node> nodes();

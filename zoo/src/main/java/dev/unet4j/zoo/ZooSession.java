@@ -22,7 +22,7 @@ import java.util.function.Function;
  * thread-safe. Results come from the session's pool: close them, and do not use them after the session is closed.
  */
 public final class ZooSession implements AutoCloseable {
-    private final ZooModel model;
+    private final ZooModel<?> model;
     private final PoolingAllocator pool = new PoolingAllocator();
     private final Workspace ws;
     private NodeInterceptor interceptor;
@@ -32,12 +32,12 @@ public final class ZooSession implements AutoCloseable {
     private long lastMacs;
     private boolean closed;
 
-    ZooSession(ZooModel model) {
+    ZooSession(ZooModel<?> model) {
         this.model = model;
         this.ws = model.kernels().newWorkspace(pool);
     }
 
-    public ZooModel model() {
+    public ZooModel<?> model() {
         return model;
     }
 

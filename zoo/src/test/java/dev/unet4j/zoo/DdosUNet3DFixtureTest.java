@@ -2,66 +2,35 @@ package dev.unet4j.zoo;
 
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.ReferenceKernels;
-import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.zoo.ddos.DdosUNet3D;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /** DDoS-UNet's 3-D UNet against the official PyTorch run (ddos-unet-tiny): x, the odd-sized x_odd and every hook. */
-class DdosUNet3DFixtureTest {
-    private static ZooFixture fx;
-    private static DnnlKernels dnnl;
-
-    @BeforeAll
-    static void open() throws Exception {
-        fx = new ZooFixture(ZooFixture.DDOS);
-        dnnl = new DnnlKernels();
+class DdosUNet3DFixtureTest extends ZooFixtureTest {
+    DdosUNet3DFixtureTest() throws IOException {
+        super(ZooFixture.DDOS);
     }
 
-    @AfterAll
-    static void close() {
-        fx.close();
-        dnnl.close();
-    }
-
-    private static void checkAll(Kernels k) throws Exception {
-        double worst = 0;
-        try (ZooModel m = fx.load(k); ZooSession s = m.newSession()) {
+    private void checkAll(Kernels k) throws Exception {
+        try (ZooModel<?> m = fx.load(k); ZooSession s = m.newSession()) {
             assertInstanceOf(DdosUNet3D.class, m);
             assertEquals(20_345, m.parameterCount());
-            s.capture(fx.outputs.keySet());
-            Map<String, Tensor> out = s.forward(fx.inputs.get("x"));
-            try {
-                worst = ZooFixture.assertClose(k.name() + " output", fx.outputs.get("output"), out.get("output"));
-                int hooks = 0;
-                for (var e : fx.outputs.entrySet()) {
-                    if (e.getKey().startsWith("output")) continue;
-                    Tensor c = s.captured(e.getKey());
-                    assertNotNull(c, "no capture " + e.getKey());
-                    worst = Math.max(worst, ZooFixture.assertClose(k.name() + " " + e.getKey(), e.getValue(), c));
-                    hooks++;
-                }
-                assertEquals(8, hooks);
-            } finally {
-                out.values().forEach(Tensor::close);
-            }
+            fx.checkStored("DDoS-UNet " + k.name(), s, "x", name -> !name.equals("output_odd"), 9); // output and 8 hooks
             Map<String, Tensor> odd = s.forward(fx.inputs.get("x_odd"));
             try {
-                worst = Math.max(worst, ZooFixture.assertClose(k.name() + " output_odd", fx.outputs.get("output_odd"), odd.get("output")));
+                ZooFixture.assertClose(k.name() + " output_odd", fx.outputs.get("output_odd"), odd.get("output"));
             } finally {
                 odd.values().forEach(Tensor::close);
             }
         }
-        System.out.printf("DDoS-UNet %s: worst relative error over 10 tensors %.3g%n", k.name(), worst);
     }
 
     @Test
@@ -81,7 +50,7 @@ class DdosUNet3DFixtureTest {
     @Test
     void seriesFeedsEachOutputAsTheNextPrior() throws Exception {
         Tensor x = fx.inputs.get("x"); // [2, 2, 8, 12, 16]
-        try (ZooModel m = fx.load(dnnl); ZooSession s = m.newSession();
+        try (ZooModel<?> m = fx.load(dnnl); ZooSession s = m.newSession();
              Tensor prior = x.narrow(1, 0, 1).copy(dev.unet4j.core.tensor.Allocator.direct());
              Tensor current = x.narrow(1, 1, 1).copy(dev.unet4j.core.tensor.Allocator.direct())) {
             List<Tensor> outs = ((DdosUNet3D) m).superResolveSeries(s, prior, List.of(current, current));

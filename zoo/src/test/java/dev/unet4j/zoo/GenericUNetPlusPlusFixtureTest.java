@@ -2,16 +2,13 @@ package dev.unet4j.zoo;
 
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.ReferenceKernels;
-import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.zoo.unetpp.GenericUNetPlusPlus;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
+import java.io.IOException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -23,45 +20,18 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** nnU-Net's UNet++ against the official PyTorch run (unetpp-tiny): every head and every hooked node, both backends. */
-class GenericUNetPlusPlusFixtureTest {
-    private static ZooFixture fx;
-    private static DnnlKernels dnnl;
-
-    @BeforeAll
-    static void open() throws Exception {
-        fx = new ZooFixture(ZooFixture.UNETPP);
-        dnnl = new DnnlKernels();
+class GenericUNetPlusPlusFixtureTest extends ZooFixtureTest {
+    GenericUNetPlusPlusFixtureTest() throws IOException {
+        super(ZooFixture.UNETPP);
     }
 
-    @AfterAll
-    static void close() {
-        fx.close();
-        dnnl.close();
-    }
-
-    private static double checkAll(Kernels k) throws Exception {
-        double worst = 0;
-        try (ZooModel m = fx.load(k); ZooSession s = m.newSession()) {
+    private void checkAll(Kernels k) throws Exception {
+        try (ZooModel<?> m = fx.load(k); ZooSession s = m.newSession()) {
             assertInstanceOf(GenericUNetPlusPlus.class, m);
             assertEquals(212_064, m.parameterCount());
-            s.capture(fx.outputs.keySet());
-            Map<String, Tensor> out = s.forward(fx.inputs.get("x"));
-            try {
-                assertEquals(List.of("output.0", "output.1", "output.2", "output.3", "output.4"), new ArrayList<>(out.keySet()));
-                int checked = 0;
-                for (var e : fx.outputs.entrySet()) {
-                    Tensor actual = out.containsKey(e.getKey()) ? out.get(e.getKey()) : s.captured(e.getKey());
-                    assertTrue(actual != null, "no output or capture " + e.getKey());
-                    worst = Math.max(worst, ZooFixture.assertClose(k.name() + " " + e.getKey(), e.getValue(), actual));
-                    checked++;
-                }
-                assertEquals(46, checked);
-            } finally {
-                out.values().forEach(Tensor::close);
-            }
+            ZooFixture.Checked c = fx.checkStored("UNet++ " + k.name(), s, "x", name -> true, 46);
+            assertEquals(List.of("output.0", "output.1", "output.2", "output.3", "output.4"), c.outputNames());
         }
-        System.out.printf("UNet++ %s: worst relative error over 46 tensors %.3g%n", k.name(), worst);
-        return worst;
     }
 
     @Test
@@ -77,7 +47,7 @@ class GenericUNetPlusPlusFixtureTest {
     /** Pruned L_k computes only x_i_j with i + j <= k, and its heads equal the full model's stored heads. */
     @Test
     void prunedDepthsComputeOnlyTheirNodesAndMatchTheStoredHeads() throws Exception {
-        try (ZooModel m = fx.load(dnnl); ZooSession s = m.newSession()) {
+        try (ZooModel<?> m = fx.load(dnnl); ZooSession s = m.newSession()) {
             GenericUNetPlusPlus upp = (GenericUNetPlusPlus) m;
             for (int depth = 1; depth <= 4; depth++) {
                 Set<String> visited = new HashSet<>();

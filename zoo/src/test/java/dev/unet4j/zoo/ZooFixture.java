@@ -12,9 +12,13 @@ import dev.unet4j.unet.LoadOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** One zoo fixture (official PyTorch run): inputs, stored outputs and hooks, meta.json. Close it. */
@@ -42,8 +46,43 @@ final class ZooFixture implements AutoCloseable {
         return m;
     }
 
-    ZooModel load(Kernels k) throws IOException {
+    ZooModel<?> load(Kernels k) throws IOException {
         return ZooModel.load(dir, LoadOptions.of(k));
+    }
+
+    /** The worst relative error of {@link #checkStored} and the names of the call's outputs, in order. */
+    record Checked(double worst, List<String> outputNames) {
+    }
+
+    /**
+     * One call on {@code inputs[input]} with every stored tensor captured: each stored tensor that {@code checked}
+     * accepts (there must be {@code expected} of them) is compared with the output of its name or else the capture of
+     * its name ({@link #assertClose}); the worst relative error is printed under {@code label} and returned.
+     */
+    Checked checkStored(String label, ZooSession s, String input, Predicate<String> checked, int expected) {
+        double worst = 0;
+        String worstName = null;
+        s.capture(outputs.keySet());
+        Map<String, Tensor> out = s.forward(inputs.get(input));
+        try {
+            int count = 0;
+            for (var e : outputs.entrySet()) {
+                if (!checked.test(e.getKey())) continue;
+                Tensor actual = out.containsKey(e.getKey()) ? out.get(e.getKey()) : s.captured(e.getKey());
+                assertNotNull(actual, label + ": no output or capture " + e.getKey());
+                double rel = assertClose(label + " " + e.getKey(), e.getValue(), actual);
+                if (worstName == null || rel > worst) {
+                    worst = rel;
+                    worstName = e.getKey();
+                }
+                count++;
+            }
+            assertEquals(expected, count, label + ": stored tensors checked");
+            System.out.printf("%s: worst relative error over %d tensors %.3g (%s)%n", label, count, worst, worstName);
+            return new Checked(worst, List.copyOf(out.keySet()));
+        } finally {
+            out.values().forEach(Tensor::close);
+        }
     }
 
     /** max|ref - actual| / max|ref|, after checking shapes; fails above the tolerance. Returns the relative error. */

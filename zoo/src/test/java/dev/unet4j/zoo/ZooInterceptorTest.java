@@ -1,11 +1,8 @@
 package dev.unet4j.zoo;
 
-import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -20,22 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** The session's NodeInterceptor reaches every named node of the zoo models, observes their inputs and can replace outputs. */
-class ZooInterceptorTest {
-    private static DnnlKernels dnnl;
-
-    @BeforeAll
-    static void open() {
-        dnnl = new DnnlKernels();
-    }
-
-    @AfterAll
-    static void close() {
-        dnnl.close();
-    }
-
+class ZooInterceptorTest extends ZooFixtureTest {
     @Test
     void everyMkUNetNodeIsVisitedAndTheGatesSeeTheirGatingSignal() throws Exception {
-        try (ZooFixture fx = new ZooFixture(ZooFixture.MKUNET); ZooModel m = fx.load(dnnl); ZooSession s = m.newSession()) {
+        try (ZooFixture fx = new ZooFixture(ZooFixture.MKUNET); ZooModel<?> m = fx.load(dnnl); ZooSession s = m.newSession()) {
             List<String> visited = new ArrayList<>();
             List<long[]> gateSignals = new ArrayList<>();
             s.setInterceptor(new NodeInterceptor() {
@@ -65,7 +50,7 @@ class ZooInterceptorTest {
 
     @Test
     void replacingANodeOutputChangesExactlyWhatDependsOnIt() throws Exception {
-        try (ZooFixture fx = new ZooFixture(ZooFixture.UNETPP); ZooModel m = fx.load(dnnl); ZooSession s = m.newSession()) {
+        try (ZooFixture fx = new ZooFixture(ZooFixture.UNETPP); ZooModel<?> m = fx.load(dnnl); ZooSession s = m.newSession()) {
             s.setInterceptor(new NodeInterceptor() {
                 @Override
                 public Tensor intercept(NodeCall call) {
@@ -84,7 +69,7 @@ class ZooInterceptorTest {
                 out.values().forEach(Tensor::close);
             }
         }
-        try (ZooFixture fx = new ZooFixture(ZooFixture.DDOS); ZooModel m = fx.load(dnnl); ZooSession s = m.newSession()) {
+        try (ZooFixture fx = new ZooFixture(ZooFixture.DDOS); ZooModel<?> m = fx.load(dnnl); ZooSession s = m.newSession()) {
             s.setInterceptor(new NodeInterceptor() {
                 @Override
                 public Tensor intercept(NodeCall call) {

@@ -86,14 +86,14 @@ class ZooLoadingTest {
 
     @Test
     void badInputsAreRefusedWithTheExpectedShape() throws Exception {
-        try (ZooModel m = ZooModel.load(Fixtures.fixture(ZooFixture.UNETPP), LoadOptions.of(K)); ZooSession s = m.newSession();
+        try (ZooModel<?> m = ZooModel.load(Fixtures.fixture(ZooFixture.UNETPP), LoadOptions.of(K)); ZooSession s = m.newSession();
              Tensor wrongChannels = Tensor.zeros(1, 2, 64, 64); Tensor notDivisible = Tensor.zeros(1, 1, 48, 64)) {
             IllegalArgumentException a = assertThrows(IllegalArgumentException.class, () -> s.forward(wrongChannels));
             assertTrue(a.getMessage().contains("[1, 2, 64, 64] is not [B, 1, H, W]"), a.getMessage());
             IllegalArgumentException b = assertThrows(IllegalArgumentException.class, () -> s.forward(notDivisible));
             assertTrue(b.getMessage().contains("divisible by 32"), b.getMessage());
         }
-        try (ZooModel m = ZooModel.load(Fixtures.fixture(ZooFixture.DDOS), LoadOptions.of(K)); ZooSession s = m.newSession();
+        try (ZooModel<?> m = ZooModel.load(Fixtures.fixture(ZooFixture.DDOS), LoadOptions.of(K)); ZooSession s = m.newSession();
              Tensor flat = Tensor.zeros(1, 2, 8, 8)) {
             IllegalArgumentException a = assertThrows(IllegalArgumentException.class, () -> s.forward(flat));
             assertTrue(a.getMessage().contains("is not [B, 2, D, H, W]"), a.getMessage() + " " + Arrays.toString(flat.shape()));

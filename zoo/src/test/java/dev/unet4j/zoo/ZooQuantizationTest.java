@@ -1,14 +1,11 @@
 package dev.unet4j.zoo;
 
-import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.nn.QuantizingLayerFactory;
 import dev.unet4j.quantization.nn.WeightFootprint;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.unet.LoadOptions;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -22,51 +19,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * cost against float32 on the fixtures' inputs is measured (max|delta| relative to max|float32| and the Dice overlap of
  * the masks thresholded at logit 0).
  */
-class ZooQuantizationTest {
-    private static DnnlKernels dnnl;
-
-    @BeforeAll
-    static void open() {
-        dnnl = new DnnlKernels();
-    }
-
-    @AfterAll
-    static void close() {
-        dnnl.close();
-    }
-
+class ZooQuantizationTest extends ZooFixtureTest {
     record Cost(double relMaxDelta, double dice, int quantizedLayers) {
     }
 
-    private static Cost cost(String fixture, String scheme, String output) throws Exception {
+    private Cost cost(String fixture, String scheme, String output) throws Exception {
         try (ZooFixture fx = new ZooFixture(fixture)) {
             Tensor x = fx.inputs.get("x");
             float[] ref;
-            try (ZooModel m = fx.load(dnnl); ZooSession s = m.newSession()) {
+            try (ZooModel<?> m = fx.load(dnnl); ZooSession s = m.newSession()) {
                 Map<String, Tensor> out = s.forward(x);
                 ref = out.get(output).toFloatArray();
                 out.values().forEach(Tensor::close);
             }
             QuantSpec q = QuantSpec.parse(scheme);
             QuantizingLayerFactory f = q.layerFactory(dnnl, q.weightSource());
-            try (ZooModel m = ZooModel.load(fx.dir, LoadOptions.of(dnnl).withLayerFactory(k -> f)); ZooSession s = m.newSession()) {
+            try (ZooModel<?> m = ZooModel.load(fx.dir, LoadOptions.of(dnnl).withLayerFactory(k -> f)); ZooSession s = m.newSession()) {
                 s.workspace().attributes().put(WeightPrecision.class, q.precision());
                 Map<String, Tensor> out = s.forward(x);
                 float[] got = out.get(output).toFloatArray();
                 out.values().forEach(Tensor::close);
-                double maxRef = 0, maxDiff = 0;
-                long both = 0, a = 0, b = 0;
-                for (int i = 0; i < ref.length; i++) {
-                    maxRef = Math.max(maxRef, Math.abs(ref[i]));
-                    maxDiff = Math.max(maxDiff, Math.abs(ref[i] - got[i]));
-                    boolean r = ref[i] > 0, g = got[i] > 0;
-                    if (r) a++;
-                    if (g) b++;
-                    if (r && g) both++;
-                }
+                MaskAgreement agreement = MaskAgreement.of(ref, got);
                 WeightFootprint.LayerKind kind = q.activations() != null ? WeightFootprint.LayerKind.W8A8 : WeightFootprint.LayerKind.W8A32;
                 int quantized = (int) f.footprint().layers().values().stream().filter(k -> k == kind).count();
-                Cost c = new Cost(maxDiff / maxRef, 2.0 * both / (a + b), quantized);
+                Cost c = new Cost(agreement.relativeMaxDelta(), agreement.dice(), quantized);
                 System.out.printf("%s %s %s: max|delta|/max|fp32| %.4f, Dice %.4f, %d layers %s, weights %s%n", fixture, scheme, output,
                         c.relMaxDelta(), c.dice(), c.quantizedLayers(), kind, f.footprint());
                 return c;

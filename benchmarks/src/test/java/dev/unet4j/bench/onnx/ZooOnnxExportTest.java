@@ -49,7 +49,7 @@ class ZooOnnxExportTest {
             refShape = r.shape();
         }
         try (DnnlKernels kernels = new DnnlKernels(); OnnxTracer tracer = new OnnxTracer(kernels, tmp);
-             ZooModel m = ZooModel.load(dir, LoadOptions.of(tracer)); ZooSession s = m.newSession();
+             ZooModel<?> m = ZooModel.load(dir, LoadOptions.of(tracer)); ZooSession s = m.newSession();
              SafetensorsFile in = SafetensorsFile.open(dir.resolve("inputs.safetensors"));
              Tensor x = in.load(input, Allocator.direct())) {
             Map<String, Tensor> outs = s.forward(x);

@@ -18,12 +18,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Prepared and call-time convolutions and linears on oneDNN against the reference loops. */
 class DnnlConvLinearTest {
 
-    /** Odd sizes, stride 2, asymmetric padding (diffusers' downsample_padding=0), dilation, groups, 1x1, depthwise. */
+    /**
+     * Odd sizes, stride 2, asymmetric padding (diffusers' downsample_padding=0), dilation, groups (small groups run as a
+     * dense block-diagonal convolution: 2 -> 3 channels per group, and MK-UNet's gate, 2 -> 1), 1x1, depthwise.
+     */
     static final List<Conv2dSpec> SPECS = List.of(
             Conv2dSpec.of(5, 7, 3, 1, 1),
             new Conv2dSpec(6, 8, 3, 3, 2, 2, 0, 1, 0, 1, 1, 1, 1),
             new Conv2dSpec(4, 6, 3, 2, 1, 1, 2, 1, 1, 0, 2, 3, 1),
             new Conv2dSpec(8, 12, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 4),
+            new Conv2dSpec(16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8),
             Conv2dSpec.of(9, 3, 1, 1, 0),
             new Conv2dSpec(6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6));
 

@@ -194,7 +194,12 @@ public final class Pass {
 
     /** Copies {@code t} into the capture map under {@code name} when it is requested. */
     public void captureIfRequested(String name, Tensor t) {
-        if (capture != null && capture.contains(name)) capture(name, t);
+        if (captures(name)) capture(name, t);
+    }
+
+    /** Whether {@code name} is to be captured (a fused path may then compute an intermediate it otherwise skips). */
+    public boolean captures(String name) {
+        return capture != null && capture.contains(name);
     }
 
     private void capture(String name, Tensor t) {

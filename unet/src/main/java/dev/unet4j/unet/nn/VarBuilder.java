@@ -59,11 +59,19 @@ public final class VarBuilder {
 
     /** This module itself is a convolution. */
     public Conv convHere(Conv2dSpec spec, boolean bias) {
-        VarBuilder c = this;
-        try (Tensor w = c.tensor("weight", spec.weightShape());
-             Tensor b = bias ? c.tensor("bias", spec.outChannels()) : null) {
-            return new Conv(c.path(), weights.own(weights.factory.conv2d(c.path(), spec, w, b)), spec);
+        try (Tensor w = tensor("weight", spec.weightShape());
+             Tensor b = bias ? tensor("bias", spec.outChannels()) : null) {
+            return convFrom(spec, w, b);
         }
+    }
+
+    /**
+     * This module is a convolution whose {@code weight} and {@code bias} (or null) the caller derived from stored
+     * tensors it read through {@link #tensor} (e.g. with a following eval-mode BatchNorm folded in); prepared by the
+     * layer factory under this module's path, so quantization reaches it as any other. The caller keeps its tensors.
+     */
+    public Conv convFrom(Conv2dSpec spec, Tensor weight, Tensor bias) {
+        return new Conv(path(), weights.own(weights.factory.conv2d(path(), spec, weight, bias)), spec);
     }
 
     /** Child linear {@code name}: {@code [out, in]} weight. */

@@ -29,7 +29,7 @@ import java.util.Map;
  * prior (the previous time point's super-resolved output), channel 1 the current low-resolution time point on the
  * target grid; {@link #superResolveSeries} runs the paper's step-wise prior.
  */
-public final class DdosUNet3D extends ZooModel {
+public final class DdosUNet3D extends ZooModel<DdosUNet3D.Config> {
     public static final String CLASS_NAME = "UNet";
 
     /**
@@ -59,22 +59,19 @@ public final class DdosUNet3D extends ZooModel {
         }
     }
 
-    private final Config config;
     private final List<UNetConvBlock> down;
     private final List<UNetUpBlock> up;
     private final Node last;
 
     private DdosUNet3D(Config config, Build b, List<UNetConvBlock> down, List<UNetUpBlock> up, Node last) {
-        super(b.kernels, b);
-        this.config = config;
+        super(CLASS_NAME, config, 5, config.inChannels(), b);
         this.down = down;
         this.up = up;
         this.last = last;
     }
 
     public static DdosUNet3D build(Config c, ParameterSource src, String sourceName, LoadOptions options) {
-        Build b = Build.of(src, sourceName, options.kernels(), options.factory());
-        try {
+        return Build.building(src, sourceName, options, b -> {
             VarBuilder root = b.root();
             List<UNetConvBlock> down = new ArrayList<>();
             int prev = c.inChannels();
@@ -91,35 +88,7 @@ public final class DdosUNet3D extends ZooModel {
             ZConv head = ZConv.at(b, lastVb, ConvSpec.of(3, prev, c.nClasses(), 1, 1, 0), true);
             Node last = new LayerNode(lastVb.path(), NodeLevel.STEM, NodeKind.CONV_OUT, head::forward);
             return new DdosUNet3D(c, b, down, up, last);
-        } catch (RuntimeException e) {
-            b.abandon();
-            throw e;
-        }
-    }
-
-    @Override
-    public String className() {
-        return CLASS_NAME;
-    }
-
-    @Override
-    public Config config() {
-        return config;
-    }
-
-    @Override
-    public int inputRank() {
-        return 5;
-    }
-
-    @Override
-    public int inChannels() {
-        return config.inChannels();
-    }
-
-    @Override
-    public List<String> outputNames() {
-        return List.of("output");
+        });
     }
 
     @Override
@@ -134,9 +103,9 @@ public final class DdosUNet3D extends ZooModel {
     protected void validate(Tensor x) {
         super.validate(x);
         for (int d = 2; d < 5; d++) {
-            if (x.dim(d) < 1L << (config.depth() - 1)) {
+            if (x.dim(d) < 1L << (config().depth() - 1)) {
                 throw new IllegalArgumentException(CLASS_NAME + ": input x " + java.util.Arrays.toString(x.shape()) + " is smaller than "
-                        + (1 << (config.depth() - 1)) + " voxels along dimension " + d + " (depth " + config.depth() + " pools by 2)");
+                        + (1 << (config().depth() - 1)) + " voxels along dimension " + d + " (depth " + config().depth() + " pools by 2)");
             }
         }
     }
@@ -175,9 +144,9 @@ public final class DdosUNet3D extends ZooModel {
      * Needs {@code in_channels} 2 and {@code n_classes} 1; the outputs ({@code [B, 1, D, H, W]} each) are owned by the caller.
      */
     public List<Tensor> superResolveSeries(ZooSession s, Tensor initialPrior, List<Tensor> current) {
-        if (config.inChannels() != 2 || config.nClasses() != 1) {
+        if (config().inChannels() != 2 || config().nClasses() != 1) {
             throw new IllegalStateException("the step-wise prior needs in_channels 2 (prior, current) and n_classes 1, this model has "
-                    + config.inChannels() + " and " + config.nClasses());
+                    + config().inChannels() + " and " + config().nClasses());
         }
         List<Tensor> outputs = new ArrayList<>();
         Tensor prior = initialPrior;

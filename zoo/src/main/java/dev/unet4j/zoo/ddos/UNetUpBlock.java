@@ -9,6 +9,7 @@ import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.VarBuilder;
 import dev.unet4j.zoo.nn.Build;
 import dev.unet4j.zoo.nn.LayerNode;
+import dev.unet4j.zoo.nn.WithContext;
 import dev.unet4j.zoo.nn.ZConv;
 
 import java.util.List;
@@ -50,13 +51,7 @@ final class UNetUpBlock extends Node {
 
     /** Runs the block on {@code x} with skip {@code bridge} (both borrowed). */
     Tensor apply(Pass p, Tensor x, Tensor bridge) {
-        Tensor saved = p.context;
-        p.context = bridge;
-        try {
-            return apply(p, x);
-        } finally {
-            p.context = saved;
-        }
+        return WithContext.apply(this, p, bridge, x);
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.unet4j.unet.nn.Node;
 import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.VarBuilder;
 import dev.unet4j.zoo.nn.Build;
+import dev.unet4j.zoo.nn.Tensors;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -24,12 +25,6 @@ final class BlockStack extends Node {
 
     @Override
     protected Tensor forward(Pass p, Tensor x) {
-        Tensor h = blocks.get(0).forward(p, x);
-        for (int i = 1; i < blocks.size(); i++) {
-            Tensor next = blocks.get(i).forward(p, h);
-            h.close();
-            h = next;
-        }
-        return h;
+        return Tensors.sequential(x, blocks, (stage, h) -> stage.forward(p, h));
     }
 }

@@ -8,6 +8,7 @@ import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.VarBuilder;
 import dev.unet4j.zoo.nn.Act;
 import dev.unet4j.zoo.nn.Build;
+import dev.unet4j.zoo.nn.WithContext;
 
 /**
  * MK-UNet's grouped attention gate {@code AGk(g, x)}: {@code psi = sigmoid(BN(conv1x1(relu(W_g(g) + W_x(x)))))},
@@ -28,13 +29,7 @@ final class GroupedAttentionGate extends Node {
 
     /** {@code AG(g=g, x=x)}, both borrowed. */
     Tensor apply(Pass p, Tensor g, Tensor x) {
-        Tensor saved = p.context;
-        p.context = g;
-        try {
-            return apply(p, x);
-        } finally {
-            p.context = saved;
-        }
+        return WithContext.apply(this, p, g, x);
     }
 
     @Override
@@ -42,7 +37,7 @@ final class GroupedAttentionGate extends Node {
         Tensor g = p.context;
         if (g == null) throw new IllegalStateException(path + " runs with its gating signal g as the pass context");
         Tensor a;
-        try (Tensor g1 = wg.forward(p, g); Tensor x1 = wx.forward(p, x); Tensor s = p.k.add(p.ws, g1, x1, 1f, 1f)) {
+        try (Tensor g1 = wg.forward(p, g); Tensor s = wx.forwardPlus(p, x, g1)) { // W_g(g) + W_x(x), the sum fused into W_x
             a = Act.RELU.apply(p, s);
         }
         p.captureIfRequested(path + ".activation", a);

@@ -29,7 +29,7 @@ import java.util.Map;
  * {@code out1..out3} are the official forward's unused side outputs (computed so they can be captured; their
  * upsampling is skipped); {@code out4} gives {@code output} (logits). A 1-channel input is repeated to 3 channels.
  */
-public final class MKUNet extends ZooModel {
+public final class MKUNet extends ZooModel<MKUNet.Config> {
     public static final String CLASS_NAME = "MK_UNet";
     private static final int[] CA_RATIOS = {16, 16, 16, 8, 4};
 
@@ -80,7 +80,6 @@ public final class MKUNet extends ZooModel {
         }
     }
 
-    private final Config config;
     private final BlockStack[] encoders = new BlockStack[5], decoders = new BlockStack[5];
     private final GroupedAttentionGate[] gates = new GroupedAttentionGate[4];
     private final ChannelAttention[] ca = new ChannelAttention[5];
@@ -89,8 +88,7 @@ public final class MKUNet extends ZooModel {
 
     private MKUNet(Config config, Build b, BlockStack[] enc, BlockStack[] dec, GroupedAttentionGate[] ag, ChannelAttention[] ca,
                    SpatialAttention sa, Node[] heads) {
-        super(b.kernels, b);
-        this.config = config;
+        super(CLASS_NAME, config, 4, config.inChannels(), b);
         System.arraycopy(enc, 0, encoders, 0, 5);
         System.arraycopy(dec, 0, decoders, 0, 5);
         System.arraycopy(ag, 0, gates, 0, 4);
@@ -100,8 +98,7 @@ public final class MKUNet extends ZooModel {
     }
 
     public static MKUNet build(Config c, ParameterSource src, String sourceName, LoadOptions options) {
-        Build b = Build.of(src, sourceName, options.kernels(), options.factory());
-        try {
+        return Build.building(src, sourceName, options, b -> {
             VarBuilder root = b.root();
             int[] ch = c.channels();
             BlockStack[] enc = new BlockStack[5], dec = new BlockStack[5];
@@ -123,35 +120,7 @@ public final class MKUNet extends ZooModel {
                 heads[h] = new LayerNode(vb.path(), NodeLevel.STEM, NodeKind.CONV_OUT, conv::forward);
             }
             return new MKUNet(c, b, enc, dec, ag, ca, sa, heads);
-        } catch (RuntimeException e) {
-            b.abandon();
-            throw e;
-        }
-    }
-
-    @Override
-    public String className() {
-        return CLASS_NAME;
-    }
-
-    @Override
-    public Config config() {
-        return config;
-    }
-
-    @Override
-    public int inputRank() {
-        return 4;
-    }
-
-    @Override
-    public int inChannels() {
-        return config.inChannels();
-    }
-
-    @Override
-    public List<String> outputNames() {
-        return List.of("output");
+        });
     }
 
     @Override
@@ -169,7 +138,7 @@ public final class MKUNet extends ZooModel {
 
     @Override
     protected void validate(Tensor x) {
-        if (x != null && x.rank() == 4 && x.dim(1) == 1 && config.inChannels() == 3) {
+        if (x != null && x.rank() == 4 && x.dim(1) == 1 && config().inChannels() == 3) {
             // the official forward repeats a 1-channel input to 3 channels
         } else {
             super.validate(x);

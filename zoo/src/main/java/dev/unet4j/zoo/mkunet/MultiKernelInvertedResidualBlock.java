@@ -1,6 +1,5 @@
 package dev.unet4j.zoo.mkunet;
 
-import dev.unet4j.core.kernels.ConvSpec;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.nn.Pass;
 import dev.unet4j.unet.nn.VarBuilder;
@@ -15,14 +14,15 @@ import java.util.List;
  * MK-UNet's multi-kernel inverted residual block (stride 1, {@code dw_parallel}, {@code add}): {@code pconv1}
  * (1x1 -> BN -> ReLU6 to {@code in * expansion_factor} channels), {@code multi_scale_dwconv.dwconvs.k} (depth-wise
  * k x k -> BN -> ReLU6, every branch on the same input) summed, a channel shuffle with {@code gcd(expanded, out)}
- * groups, {@code pconv2} (1x1 -> BN), plus the input (through {@code conv1x1} when the channel counts differ).
+ * groups, {@code pconv2} (1x1 -> BN), plus the input (through {@code conv1x1} when the channel counts differ). The
+ * shuffle is folded into {@code pconv2}'s weights (a 1x1 conv of permuted channels is the conv with permuted weight
+ * columns) and the residual sum into its convolution, so neither is a pass over the maps.
  */
 final class MultiKernelInvertedResidualBlock {
     private final String path;
     private final ConvBn pconv1, pconv2;
     private final List<ConvBn> dwconvs = new ArrayList<>();
     private final ZConv conv1x1; // null when in == out
-    private final int shuffleGroups;
 
     MultiKernelInvertedResidualBlock(Build b, VarBuilder vb, int in, int out, double expansion, int[] kernelSizes) {
         this.path = vb.path();
@@ -30,9 +30,8 @@ final class MultiKernelInvertedResidualBlock {
         pconv1 = new ConvBn(b, vb.pp("pconv1"), ConvBn.spec(in, ex, 1, 1), false, Act.RELU6);
         VarBuilder dw = vb.pp("multi_scale_dwconv").pp("dwconvs");
         for (int k = 0; k < kernelSizes.length; k++) dwconvs.add(new ConvBn(b, dw.pp(k), ConvBn.spec(ex, ex, kernelSizes[k], ex), false, Act.RELU6));
-        pconv2 = new ConvBn(b, vb.pp("pconv2"), ConvBn.spec(ex, out, 1, 1), false, null);
+        pconv2 = new ConvBn(b, vb.pp("pconv2"), ConvBn.spec(ex, out, 1, 1), false, null, channelShuffleSources(ex, gcd(ex, out)));
         conv1x1 = in != out ? ZConv.at(b, vb.pp("conv1x1"), ConvBn.spec(in, out, 1, 1), false) : null;
-        shuffleGroups = gcd(ex, out);
     }
 
     private static int gcd(int a, int b) {
@@ -42,6 +41,19 @@ final class MultiKernelInvertedResidualBlock {
             b = t;
         }
         return a;
+    }
+
+    /**
+     * torch's {@code channel_shuffle}: {@code view(B, g, C/g, H, W).transpose(1, 2)} flattened back, so shuffled channel
+     * {@code i * g + j} is channel {@code j * (C/g) + i} of its input; entry {@code c} of the result is that source.
+     */
+    static int[] channelShuffleSources(int channels, int groups) {
+        int cg = channels / groups;
+        int[] src = new int[channels];
+        for (int i = 0; i < cg; i++) {
+            for (int j = 0; j < groups; j++) src[i * groups + j] = j * cg + i;
+        }
+        return src;
     }
 
     Tensor forward(Pass p, Tensor x) {
@@ -60,32 +72,12 @@ final class MultiKernelInvertedResidualBlock {
                 }
             }
         }
-        Tensor out;
-        try (Tensor shuffled = channelShuffle(p, dout, shuffleGroups)) {
-            out = pconv2.forward(p, shuffled);
-        } finally {
-            dout.close();
-        }
-        try {
-            if (conv1x1 == null) return p.k.add(p.ws, x, out, 1f, 1f);
+        try (Tensor branches = dout) {
+            if (conv1x1 == null) return pconv2.forwardPlus(p, branches, x); // pconv2(shuffle(branches)) + x
             try (Tensor skip = conv1x1.forward(p, x)) {
                 p.captureIfRequested(path + ".conv1x1", skip);
-                return p.k.add(p.ws, skip, out, 1f, 1f);
+                return pconv2.forwardPlus(p, branches, skip);
             }
-        } finally {
-            out.close();
         }
-    }
-
-    /**
-     * {@code view(B, g, C/g, H, W).transpose(1, 2)} flattened back: output channel {@code i * g + j} is input channel
-     * {@code j * (C/g) + i}; a strided view of {@code x} copied once.
-     */
-    static Tensor channelShuffle(Pass p, Tensor x, int groups) {
-        long b = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), cg = c / groups;
-        long[] st = x.strides();
-        Tensor view = x.view(new long[]{b, cg, groups, h, w}, new long[]{st[0], st[1], cg * st[1], st[2], st[3]}, x.offset());
-        Tensor y = p.k.copy(p.ws, view); // [B, C/g, g, H, W] row-major
-        return y.moveTo(new long[]{b, c, h, w}, Tensor.rowMajorStrides(new long[]{b, c, h, w}), y.offset());
     }
 }

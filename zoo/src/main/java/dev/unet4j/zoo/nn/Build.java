@@ -2,11 +2,14 @@ package dev.unet4j.zoo.nn;
 
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.unet.LayerFactory;
+import dev.unet4j.unet.LoadOptions;
+import dev.unet4j.unet.ParameterSource;
 import dev.unet4j.unet.nn.VarBuilder;
 import dev.unet4j.unet.nn.Weights;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One zoo model build: the {@link Weights} that hand out checkpoint tensors by name and record every problem, the
@@ -22,15 +25,31 @@ public final class Build {
         this.kernels = kernels;
     }
 
-    public static Build of(dev.unet4j.unet.ParameterSource source, String sourceName, Kernels kernels, LayerFactory factory) {
+    public static Build of(ParameterSource source, String sourceName, Kernels kernels, LayerFactory factory) {
         return new Build(new Weights(source, sourceName, factory), kernels);
+    }
+
+    /**
+     * Builds a model from {@code source} with {@code options}' kernels and layer factory: {@code body} reads the
+     * weights and constructs the model (whose constructor finishes the build); if anything throws, everything built so
+     * far is freed before the exception goes on.
+     */
+    public static <T> T building(ParameterSource source, String sourceName, LoadOptions options, Function<Build, T> body) {
+        Build b = of(source, sourceName, options.kernels(), options.factory());
+        try {
+            return body.apply(b);
+        } catch (RuntimeException e) {
+            b.abandon();
+            throw e;
+        }
     }
 
     public VarBuilder root() {
         return weights.root();
     }
 
-    <T extends AutoCloseable> T own(T resource) {
+    /** {@code resource} is freed with the model (or when the build fails). */
+    public <T extends AutoCloseable> T own(T resource) {
         owned.add(resource);
         return resource;
     }

@@ -4,6 +4,7 @@ import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.unet.nn.Pass;
 
 import java.util.List;
+import java.util.function.BiFunction;
 
 /** Small graph plumbing shared by the zoo models. */
 public final class Tensors {
@@ -21,6 +22,24 @@ public final class Tensors {
             acc = next;
         }
         return acc;
+    }
+
+    /**
+     * {@code nn.Sequential}: the (non-empty) {@code stages} applied in turn by {@code forward} to {@code x} (borrowed),
+     * each intermediate closed; the result owned by the caller.
+     */
+    public static <T> Tensor sequential(Tensor x, List<T> stages, BiFunction<T, Tensor, Tensor> forward) {
+        Tensor h = forward.apply(stages.get(0), x);
+        for (int i = 1; i < stages.size(); i++) {
+            Tensor next;
+            try {
+                next = forward.apply(stages.get(i), h);
+            } finally {
+                h.close();
+            }
+            h = next;
+        }
+        return h;
     }
 
     /** Closes {@code t} through the pass (null ignored) and returns {@code next}: {@code x = swap(p, x, f(x))}. */

@@ -26,14 +26,25 @@ public final class ZConv {
 
     /** The convolution stored at {@code vb} ({@code vb.path() + ".weight"}). */
     public static ZConv at(Build b, VarBuilder vb, ConvSpec spec, boolean bias) {
-        if (spec.spatialDims() == 2 && !spec.transposed()) {
-            int[] k = spec.kernel(), s = spec.stride(), p = spec.padding();
-            Conv2dSpec c = new Conv2dSpec(spec.inChannels(), spec.outChannels(), k[0], k[1], s[0], s[1], p[0], p[0], p[1], p[1], 1, 1, spec.groups());
-            return new ZConv(spec, vb.convHere(c, bias), null);
-        }
         try (Tensor w = vb.tensor("weight", spec.weightShape()); Tensor bt = bias ? vb.tensor("bias", spec.outChannels()) : null) {
-            return new ZConv(spec, null, b.own(b.kernels.conv(spec, w, bt)));
+            return of(b, vb, spec, w, bt);
         }
+    }
+
+    /**
+     * The convolution at {@code vb} with weights the caller derived from stored tensors it read through
+     * {@link VarBuilder#tensor} ({@link VarBuilder#convFrom}); the caller keeps {@code weight} and {@code bias}.
+     */
+    public static ZConv of(Build b, VarBuilder vb, ConvSpec spec, Tensor weight, Tensor bias) {
+        if (spec.spatialDims() == 2 && !spec.transposed()) return new ZConv(spec, vb.convFrom(conv2dSpec(spec), weight, bias), null);
+        return new ZConv(spec, null, b.own(b.kernels.conv(spec, weight, bias)));
+    }
+
+    /** A 2-D, not transposed {@code spec} as the 2-D kernels take it. */
+    public static Conv2dSpec conv2dSpec(ConvSpec spec) {
+        if (spec.spatialDims() != 2 || spec.transposed()) throw new IllegalArgumentException("not a plain 2-D convolution: " + spec);
+        int[] k = spec.kernel(), s = spec.stride(), p = spec.padding();
+        return new Conv2dSpec(spec.inChannels(), spec.outChannels(), k[0], k[1], s[0], s[1], p[0], p[0], p[1], p[1], 1, 1, spec.groups());
     }
 
     public ConvSpec spec() {
@@ -42,8 +53,20 @@ public final class ZConv {
 
     /** {@code conv(x) + bias}; {@code x} borrowed, the result owned by the caller. */
     public Tensor forward(Pass p, Tensor x) {
-        if (conv2d != null) return conv2d.forward(p, x);
+        return forward(p, x, null);
+    }
+
+    /**
+     * {@code conv(x) + bias + residual} ({@code residual} null: none, else borrowed), the sum fused into 2-D
+     * convolutions (the layers' residual post-op).
+     */
+    public Tensor forward(Pass p, Tensor x, Tensor residual) {
+        if (conv2d != null) return conv2d.forward(p, x, residual, 1f);
         p.addMacs(spec.macs(x.shape()));
-        return layer.forward(p.ws, x);
+        Tensor y = layer.forward(p.ws, x);
+        if (residual == null) return y;
+        try (y) {
+            return p.k.add(p.ws, y, residual, 1f, 1f);
+        }
     }
 }

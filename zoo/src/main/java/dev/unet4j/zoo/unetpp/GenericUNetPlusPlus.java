@@ -40,7 +40,7 @@ import java.util.Map;
  * {@code x_0_1 ... x_0_depth}; the same weights, no other node computed. The official forward is written for
  * {@code num_pool} 5; other depths follow the same rule.
  */
-public final class GenericUNetPlusPlus extends ZooModel {
+public final class GenericUNetPlusPlus extends ZooModel<GenericUNetPlusPlus.Config> {
     public static final String CLASS_NAME = "Generic_UNetPlusPlus";
 
     /**
@@ -146,15 +146,13 @@ public final class GenericUNetPlusPlus extends ZooModel {
         }
     }
 
-    private final Config config;
     private final StageNode[][] x;  // x[i][j]: node x_i_j (null where i + j > num_pool)
     private final LayerNode[][] up; // up[i][j]: transposed conv feeding x_i_j from x_{i+1}_{j-1}
     private final LayerNode[] heads; // heads[k] = seg_outputs.k on x_0_(P-k)
     private final List<Node> order = new ArrayList<>();
 
     private GenericUNetPlusPlus(Config config, Build b, StageNode[][] x, LayerNode[][] up, LayerNode[] heads) {
-        super(b.kernels, b);
-        this.config = config;
+        super(CLASS_NAME, config, 2 + config.spatialDims(), config.inputChannels(), b);
         this.x = x;
         this.up = up;
         this.heads = heads;
@@ -170,8 +168,7 @@ public final class GenericUNetPlusPlus extends ZooModel {
     }
 
     public static GenericUNetPlusPlus build(Config c, ParameterSource src, String sourceName, LoadOptions options) {
-        Build b = Build.of(src, sourceName, options.kernels(), options.factory());
-        try {
+        return Build.building(src, sourceName, options, b -> {
             int pools = c.numPool(), dims = c.spatialDims();
             VarBuilder root = b.root();
             int[] features = new int[pools + 1];
@@ -215,37 +212,14 @@ public final class GenericUNetPlusPlus extends ZooModel {
                 heads[h] = new LayerNode(vb.path(), NodeLevel.STEM, NodeKind.CONV_OUT, conv::forward);
             }
             return new GenericUNetPlusPlus(c, b, x, up, heads);
-        } catch (RuntimeException e) {
-            b.abandon();
-            throw e;
-        }
-    }
-
-    @Override
-    public String className() {
-        return CLASS_NAME;
-    }
-
-    @Override
-    public Config config() {
-        return config;
-    }
-
-    @Override
-    public int inputRank() {
-        return 2 + config.spatialDims();
-    }
-
-    @Override
-    public int inChannels() {
-        return config.inputChannels();
+        });
     }
 
     @Override
     public List<String> outputNames() {
-        if (!config.deepSupervision()) return List.of("output");
+        if (!config().deepSupervision()) return List.of("output");
         List<String> names = new ArrayList<>();
-        for (int k = 0; k < config.numPool(); k++) names.add("output." + k);
+        for (int k = 0; k < config().numPool(); k++) names.add("output." + k);
         return names;
     }
 
@@ -256,21 +230,21 @@ public final class GenericUNetPlusPlus extends ZooModel {
 
     /** Module path of node {@code x_i_j} ({@code conv_blocks_context.i} or {@code locZ.K}). */
     public String nodePath(int i, int j) {
-        if (i < 0 || j < 0 || i + j > config.numPool()) throw new IllegalArgumentException("no node x_" + i + "_" + j + " with num_pool " + config.numPool());
+        if (i < 0 || j < 0 || i + j > config().numPool()) throw new IllegalArgumentException("no node x_" + i + "_" + j + " with num_pool " + config().numPool());
         return x[i][j].path();
     }
 
     /** Output name of the head on {@code x_0_level} (level 1..num_pool). */
     public String headName(int level) {
-        return "output." + (config.numPool() - level);
+        return "output." + (config().numPool() - level);
     }
 
     @Override
     protected Map<String, Tensor> run(Pass p, Tensor in) {
-        Map<String, Tensor> heads = run(p, in, config.numPool());
-        if (config.deepSupervision()) return heads;
+        Map<String, Tensor> heads = run(p, in, config().numPool());
+        if (config().deepSupervision()) return heads;
         Map<String, Tensor> single = new LinkedHashMap<>();
-        String full = headName(config.numPool());
+        String full = headName(config().numPool());
         single.put("output", heads.remove(full));
         heads.values().forEach(Tensor::close);
         return single;
@@ -283,16 +257,16 @@ public final class GenericUNetPlusPlus extends ZooModel {
      */
     public Map<String, Tensor> forward(ZooSession session, Tensor in, int depth) {
         if (session.model() != this) throw new IllegalArgumentException("session belongs to another model");
-        if (depth < 1 || depth > config.numPool()) throw new IllegalArgumentException("UNet++ depth " + depth + " outside 1.." + config.numPool());
+        if (depth < 1 || depth > config().numPool()) throw new IllegalArgumentException("UNet++ depth " + depth + " outside 1.." + config().numPool());
         validate(in);
         checkDivisible(in);
         return session.run(p -> run(p, in, depth));
     }
 
     private void checkDivisible(Tensor in) {
-        for (int d = 0; d < config.spatialDims(); d++) {
+        for (int d = 0; d < config().spatialDims(); d++) {
             long f = 1;
-            for (int[] pk : config.poolOpKernelSizes()) f *= pk[d];
+            for (int[] pk : config().poolOpKernelSizes()) f *= pk[d];
             if (in.dim(2 + d) % f != 0) {
                 throw new IllegalArgumentException(CLASS_NAME + ": input x " + Arrays.toString(in.shape()) + ": spatial dimension " + d
                         + " must be divisible by " + f + " (the product of pool_op_kernel_sizes), so every nested skip lines up");
@@ -307,7 +281,7 @@ public final class GenericUNetPlusPlus extends ZooModel {
     }
 
     private Map<String, Tensor> run(Pass p, Tensor in, int depth) {
-        int pools = config.numPool();
+        int pools = config().numPool();
         Tensor[][] v = new Tensor[pools + 1][pools + 1];
         Map<String, Tensor> out = new LinkedHashMap<>();
         boolean ok = false;
@@ -334,7 +308,7 @@ public final class GenericUNetPlusPlus extends ZooModel {
                 }
                 if (k >= 1) {
                     Tensor logits = heads[pools - k].apply(p, v[0][k]);
-                    out.put(headName(k), config.finalSoftmax() ? Tensors.swap(p, logits, Tensors.softmaxChannels(p, logits)) : logits);
+                    out.put(headName(k), config().finalSoftmax() ? Tensors.swap(p, logits, Tensors.softmaxChannels(p, logits)) : logits);
                 }
             }
             // the official tuple order: output.0 (deepest) first

@@ -5,6 +5,7 @@ import dev.unet4j.unet.NodeKind;
 import dev.unet4j.unet.NodeLevel;
 import dev.unet4j.unet.nn.Node;
 import dev.unet4j.unet.nn.Pass;
+import dev.unet4j.zoo.nn.Tensors;
 
 import java.util.List;
 
@@ -26,12 +27,6 @@ final class StageNode extends Node {
 
     @Override
     protected Tensor forward(Pass p, Tensor x) {
-        Tensor h = stacks.get(0).forward(p, x);
-        for (int s = 1; s < stacks.size(); s++) {
-            Tensor next = stacks.get(s).forward(p, h);
-            h.close();
-            h = next;
-        }
-        return h;
+        return Tensors.sequential(x, stacks, (stage, h) -> stage.forward(p, h));
     }
 }

@@ -26,6 +26,7 @@ final class DnnlConv2d implements Conv2d {
     private static final int NOMINAL_SIZE = 64;
 
     private final DnnlKernels kernels;
+    private final Conv2dSpec declared; // as built; spec is what runs (dense for small groups, see runsDense)
     private final Conv2dSpec spec;
     private final PackedWeights weights;
     private final NativeBuffer bias;
@@ -34,26 +35,67 @@ final class DnnlConv2d implements Conv2d {
     private final DnnlTapConv taps; // few output channels: taken apart at the kernel taps ({@link DnnlTapConv}), or null
     private boolean closed;
 
-    DnnlConv2d(DnnlKernels kernels, Conv2dSpec spec, Tensor weight, Tensor bias) {
+    DnnlConv2d(DnnlKernels kernels, Conv2dSpec declared, Tensor declaredWeight, Tensor bias) {
+        checkWeights(declared, declaredWeight, bias);
         this.kernels = kernels;
-        this.spec = spec;
-        checkWeights(spec, weight, bias);
-        long size = Math.max(NOMINAL_SIZE, Math.max((long) spec.dilationH() * (spec.kernelH() - 1) + 1,
-                (long) spec.dilationW() * (spec.kernelW() - 1) + 1));
-        long[] nominal = {1, spec.inChannels(), size, size};
-        dnnl_primitive_desc pd;
-        try (Dnnl.Scope s = new Dnnl.Scope()) {
-            pd = describe(s, spec, nominal, Dnnl.channelsLastStrides(nominal), bias != null, false, 1f, kernels.fpmathMode());
+        this.declared = declared;
+        boolean dense = runsDense(declared);
+        this.spec = dense ? denseSpec(declared) : declared;
+        try (Tensor blockDiagonal = dense ? blockDiagonal(declared, declaredWeight) : null) {
+            Tensor weight = dense ? blockDiagonal : declaredWeight;
+            Conv2dSpec spec = this.spec;
+            long size = Math.max(NOMINAL_SIZE, Math.max((long) spec.dilationH() * (spec.kernelH() - 1) + 1,
+                    (long) spec.dilationW() * (spec.kernelW() - 1) + 1));
+            long[] nominal = {1, spec.inChannels(), size, size};
+            dnnl_primitive_desc pd;
+            try (Dnnl.Scope s = new Dnnl.Scope()) {
+                pd = describe(s, spec, nominal, Dnnl.channelsLastStrides(nominal), bias != null, false, 1f, kernels.fpmathMode());
+            }
+            try (Dnnl.Scope s = new Dnnl.Scope()) {
+                this.weights = new PackedWeights("conv2d " + spec, plainWeightsMd(s, spec, weight), weight.address(),
+                        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+            } finally {
+                dnnl_primitive_desc_destroy(pd);
+            }
+            this.bias = bias == null ? null : copyToNative(bias);
+            this.im2col = new DnnlIm2colConv(kernels, spec, weights);
+            this.taps = DnnlTapConv.applies(spec) && TAPS ? new DnnlTapConv(kernels, spec, weight, bias) : null;
         }
-        try (Dnnl.Scope s = new Dnnl.Scope()) {
-            this.weights = new PackedWeights("conv2d " + spec, plainWeightsMd(s, spec, weight), weight.address(),
-                    dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
-        } finally {
-            dnnl_primitive_desc_destroy(pd);
+    }
+
+    /**
+     * Whether a grouped convolution runs as a dense one with block-diagonal weights (zeros outside each group):
+     * oneDNN's grouped kernels pad every group to 16 input x 16 output channels, so groups of a few channels (MK-UNet's
+     * attention gates: 2 inputs, 1 output per group) used 1/128 of the vector lanes, and the dense convolution, padded
+     * once, does the same sums faster while {@code ceil16(in) * ceil16(out) <= groups * 16 * 16}. Depth-wise
+     * convolutions (one channel per group) keep their own kernels.
+     */
+    static boolean runsDense(Conv2dSpec spec) {
+        int g = spec.groups(), in = spec.inChannels() / Math.max(g, 1), out = spec.outChannels() / Math.max(g, 1);
+        if (g <= 1 || (in == 1 && out == 1) || in >= 16 || out >= 16) return false;
+        long padded = (long) ceil16(spec.inChannels()) * ceil16(spec.outChannels());
+        return padded <= (long) g * 16 * 16;
+    }
+
+    private static int ceil16(int n) {
+        return (n + 15) / 16 * 16;
+    }
+
+    static Conv2dSpec denseSpec(Conv2dSpec s) {
+        return new Conv2dSpec(s.inChannels(), s.outChannels(), s.kernelH(), s.kernelW(), s.strideH(), s.strideW(), s.padTop(),
+                s.padBottom(), s.padLeft(), s.padRight(), s.dilationH(), s.dilationW(), 1);
+    }
+
+    /** The grouped {@code weight} ({@code [out, in/g, kh, kw]}) as dense {@code [out, in, kh, kw]}, zero outside each group. */
+    static Tensor blockDiagonal(Conv2dSpec spec, Tensor weight) {
+        int out = spec.outChannels(), in = spec.inChannels(), g = spec.groups(), inG = in / g, outG = out / g;
+        int taps = spec.kernelH() * spec.kernelW();
+        float[] w = weight.toFloatArray(), d = new float[out * in * taps];
+        for (int o = 0; o < out; o++) {
+            int first = o / outG * inG; // the group's first input channel
+            System.arraycopy(w, o * inG * taps, d, (o * in + first) * taps, inG * taps);
         }
-        this.bias = bias == null ? null : copyToNative(bias);
-        this.im2col = new DnnlIm2colConv(kernels, spec, weights);
-        this.taps = DnnlTapConv.applies(spec) && TAPS ? new DnnlTapConv(kernels, spec, weight, bias) : null;
+        return Tensor.of(d, out, in, spec.kernelH(), spec.kernelW());
     }
 
     /** {@code -Dunet4j.conv.taps=false} runs few-output-channel convolutions directly (for A/B measurements). */
@@ -161,7 +203,7 @@ final class DnnlConv2d implements Conv2d {
 
     @Override
     public Conv2dSpec spec() {
-        return spec;
+        return declared;
     }
 
     @Override

@@ -108,6 +108,16 @@ final class DnnlSpatial {
         }
         try (Tensor copy = denseCopy(ws, x)) {
             Tensor src = copy != null ? copy : x;
+            // oneDNN's reduction runs its reference code on 4-D NHWC maps (MK-UNet's attentions spent half the forward
+            // there); the two common cases take its jit kernels: a map of NHWC is a global pooling, and dimensions
+            // that are innermost in memory (the channels of NHWC, the trailing ones of row-major) are rows of a matrix
+            int[] sorted = dims.clone();
+            Arrays.sort(sorted);
+            if (src.rank() == 4 && src.isChannelsLast() && Arrays.equals(sorted, new int[]{2, 3})) {
+                return pool(ws, src, max, new int[]{(int) src.dim(2), (int) src.dim(3)}, new int[]{(int) src.dim(2), (int) src.dim(3)});
+            }
+            long inner = innermostSize(src, sorted);
+            if (inner > 0) return reduceRows(ws, src, max, src.numel() / inner, inner, outShape);
             Key key = Key.of("reduce").add(max).add(src).add(outShape).build();
             Primitive p = kernels.cache().get(key, k -> (max ? "reduceMax " : "reduceMean ") + src + " over " + Arrays.toString(dims), s -> {
                 dnnl_primitive_desc pd = new dnnl_primitive_desc();
@@ -118,6 +128,35 @@ final class DnnlSpatial {
             Tensor out = Tensor.allocate(ws.allocator(), outShape);
             return DnnlPointwise.run(ws, p, out, DNNL_ARG_SRC, src.address(), DNNL_ARG_DST, out.address());
         }
+    }
+
+    /**
+     * The number of elements reduced per output when {@code sorted} are the innermost dimensions of dense {@code src}
+     * in memory (the channels of NHWC, or trailing dimensions of row-major), else 0.
+     */
+    private static long innermostSize(Tensor src, int[] sorted) {
+        if (src.rank() == 4 && src.isChannelsLast() && Arrays.equals(sorted, new int[]{1})) return src.dim(1);
+        if (!src.isContiguous()) return 0;
+        long n = 1;
+        for (int i = 0; i < sorted.length; i++) {
+            if (sorted[i] != src.rank() - sorted.length + i) return 0;
+            n *= src.dim(sorted[i]);
+        }
+        return n;
+    }
+
+    /** Mean or max of each row of {@code src} seen as a row-major {@code [rows, inner]} matrix; the result has {@code outShape}. */
+    private Tensor reduceRows(DnnlWorkspace ws, Tensor src, boolean max, long rows, long inner, long[] outShape) {
+        long[] in = {rows, inner}, out = {rows, 1};
+        Key key = Key.of("reduceRows").add(max).add(in).build();
+        Primitive p = kernels.cache().get(key, k -> (max ? "reduceMax " : "reduceMean ") + Arrays.toString(in) + " over rows", s -> {
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            check(dnnl_reduction_primitive_desc_create(pd, engine(), max ? dnnl_reduction_max : dnnl_reduction_mean, s.md(in, new long[]{inner, 1}),
+                    s.md(out, Dnnl.canonicalStrides(out, new long[]{1, 1})), 0f, 0f, s.attr()), "reduction_primitive_desc_create(" + Arrays.toString(in) + ")");
+            return pd;
+        });
+        Tensor dst = Tensor.allocate(ws.allocator(), outShape); // row-major: the rows' order is src's order of the kept dimensions
+        return DnnlPointwise.run(ws, p, dst, DNNL_ARG_SRC, src.address(), DNNL_ARG_DST, dst.address());
     }
 
     Tensor resizeLinear(DnnlWorkspace ws, Tensor x, long... size) {
