@@ -13,7 +13,7 @@ import dev.unet4j.pipeline.denoising.CachedDiffusionModel;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.SamplingRequest;
-import dev.unet4j.samplers.TorchGenerator;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.guidance.ClassConditioning;
 import dev.unet4j.samplers.guidance.Conditioning;
@@ -248,7 +248,7 @@ public final class CachingTable {
                  "beta_schedule": "scaled_linear", "clip_sample": false, "set_alpha_to_one": false,
                  "steps_offset": 1, "num_train_timesteps": 1000, "prediction_type": "epsilon"}""");
         TorchGenerator g = new TorchGenerator(7);
-        Latents u = g.randn(new int[] {1, 77, 768}), c = g.randn(new int[] {1, 77, 768});
+        Latents u = Latents.randn(g, 1, 77, 768), c = Latents.randn(g, 1, 77, 768);
         return new Setup("SD 1.5 UNet, random weights, " + size + "x" + size + " latents (DDIM " + steps + ", guidance 7.5)", m,
                 DdimSampler.fromConfig(cfg), steps, new int[] {1, 4, size, size}, new long[] {5},
                 new TextConditioning(u.data(), new int[] {1, 77, 768}), new TextConditioning(c.data(), new int[] {1, 77, 768}), 7.5, LATENTS);

@@ -73,8 +73,10 @@ final class DnnlAttention {
             throw new IllegalArgumentException("attention: q " + q + ", k " + k + ", v " + v + ", heads " + heads
                     + ": expected q [B, Tq, H*D], k and v [B, Tk, H*D] with H*D divisible by heads");
         }
-        if (bias != null && (bias.rank() != 2 || bias.dim(0) != q.dim(0) || bias.dim(1) != k.dim(1))) {
-            throw new IllegalArgumentException("attention: bias " + bias + ", expected [" + q.dim(0) + ", " + k.dim(1) + "]");
+        if (bias != null && !(java.util.Arrays.equals(bias.shape(), new long[]{q.dim(0), k.dim(1)})
+                || java.util.Arrays.equals(bias.shape(), new long[]{q.dim(0), q.dim(1), k.dim(1)}))) {
+            throw new IllegalArgumentException("attention: bias " + bias + ", expected [" + q.dim(0) + ", " + k.dim(1) + "] or ["
+                    + q.dim(0) + ", " + q.dim(1) + ", " + k.dim(1) + "]");
         }
     }
 
@@ -130,7 +132,10 @@ final class DnnlAttention {
                     Primitive qk = rows == rowsPerChunk ? qkFull : qkTail;
                     ArgList args = new ArgList().add(DNNL_ARG_SRC, qBase + r0 * q.stride(1) * Float.BYTES)
                             .add(DNNL_ARG_WEIGHTS, kWeights).add(DNNL_ARG_DST, scores.address());
-                    if (bias != null) args.add(Dnnl.postOpArg(1, DNNL_ARG_SRC_1), bias.address() + bi * bias.stride(0) * Float.BYTES);
+                    if (bias != null) {
+                        long rowOffset = bias.rank() == 3 ? r0 * bias.stride(1) : 0;   // a per-query mask moves with the chunk
+                        args.add(Dnnl.postOpArg(1, DNNL_ARG_SRC_1), bias.address() + (bi * bias.stride(0) + rowOffset) * Float.BYTES);
+                    }
                     DnnlPointwise.run(ws, qk, out, args.toArray());
 
                     Tensor block = scores.view(sDims, Tensor.rowMajorStrides(sDims), 0);
@@ -189,8 +194,11 @@ final class DnnlAttention {
             dnnl_post_ops po = s.postOps();
             check(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_linear, scale, 0f), "post_ops_append_eltwise(scale)");
             if (bias != null) {
+                // [B, Tk] broadcast over heads and query rows, or [B, Tq, Tk] (this chunk's rows) over heads
                 long bs0 = bias.stride(0);
-                dnnl_memory_desc biasMd = s.md(new long[]{b, 1, 1, tk}, new long[]{bs0, bs0, bs0, bias.stride(1)});
+                dnnl_memory_desc biasMd = bias.rank() == 2
+                        ? s.md(new long[]{b, 1, 1, tk}, new long[]{bs0, bs0, bs0, bias.stride(1)})
+                        : s.md(new long[]{b, 1, rows, tk}, new long[]{bs0, bs0, bias.stride(1), bias.stride(2)});
                 check(dnnl_post_ops_append_binary(po, dnnl_binary_add, biasMd), "post_ops_append_binary(bias)");
             }
             check(dnnl_primitive_attr_set_post_ops(attr, po), "primitive_attr_set_post_ops");
