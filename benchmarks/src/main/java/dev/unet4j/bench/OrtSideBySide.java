@@ -11,6 +11,7 @@ import dev.unet4j.unet.UNetModel;
 import dev.unet4j.unet.UNetSession;
 
 import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,11 +60,7 @@ public final class OrtSideBySide {
             for (UNetForwardCases c : cases) {
                 Path caseDir = dir.resolve(c.name());
                 Traced t = trace(kernels, c, caseDir);
-                try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-                    so.setIntraOpNumThreads(threads);
-                    so.setInterOpNumThreads(1);
-                    so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-                    so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                try (OrtSession.SessionOptions so = sessionOptions(threads)) {
                     try (OrtSession ort = env.createSession(t.model.toString(), so);
                          UNetModel model = c.arch.build(kernels); UNetSession s = model.newSession();
                          UNetForwardCases.Inputs in = c.inputs(model); Feeds feeds = Feeds.of(env, t.inputs)) {
@@ -131,6 +128,22 @@ public final class OrtSideBySide {
         }
     }
 
+    /** The yardstick's settings: {@code threads} intra-op threads, one inter-op, sequential, every graph optimisation. */
+    static OrtSession.SessionOptions sessionOptions(int threads) throws OrtException {
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        try {
+            so.setIntraOpNumThreads(threads);
+            so.setInterOpNumThreads(1);
+            so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            so.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR); // not one line per unused weight
+            return so;
+        } catch (OrtException | RuntimeException e) {
+            so.close();
+            throw e;
+        }
+    }
+
     private record Row(UNetForwardCases c, String runtime, double gflop, double[] ms, double vsOrt) {
     }
 
@@ -152,7 +165,9 @@ public final class OrtSideBySide {
             Feeds f = new Feeds(new HashMap<>());
             try {
                 for (var e : inputs.entrySet()) {
-                    f.tensors.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().values()), e.getValue().shape()));
+                    OnnxTracer.Input in = e.getValue();
+                    f.tensors.put(e.getKey(), in.ids() != null ? OnnxTensor.createTensor(env, LongBuffer.wrap(in.ids()), in.shape())
+                            : OnnxTensor.createTensor(env, FloatBuffer.wrap(in.values()), in.shape()));
                 }
                 return f;
             } catch (OrtException | RuntimeException e) {

@@ -352,8 +352,8 @@ public final class QuantTable {
                 {"_class_name": "DDIMScheduler", "beta_start": 0.00085, "beta_end": 0.012,
                  "beta_schedule": "scaled_linear", "clip_sample": false, "set_alpha_to_one": false,
                  "steps_offset": 1, "num_train_timesteps": 1000, "prediction_type": "epsilon"}""");
-        dev.unet4j.samplers.TorchGenerator g = new dev.unet4j.samplers.TorchGenerator(7);
-        Latents u = g.randn(new int[]{1, 77, 768}), t = g.randn(new int[]{1, 77, 768});
+        dev.unet4j.core.random.TorchGenerator g = new dev.unet4j.core.random.TorchGenerator(7);
+        Latents u = Latents.randn(g, 1, 77, 768), t = Latents.randn(g, 1, 77, 768);
         SamplingRequest req = SamplingRequest.of(steps, new int[]{1, 4, 32, 32}, NoiseSource.perItem(5));
         return DdimSampler.fromConfig(cfg).sample(Guidance.classifierFree(new UNetDenoiser(c.session),
                 new TextConditioning(u.data(), new int[]{1, 77, 768}), new TextConditioning(t.data(), new int[]{1, 77, 768}), 7.5, 0), req).data();

@@ -3,7 +3,7 @@ package dev.unet4j.caching;
 import dev.unet4j.caching.policy.BipartiteSoftMatching;
 import dev.unet4j.caching.policy.ToMe;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.samplers.TorchGenerator;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeInterceptor;
 import dev.unet4j.unet.NodeKind;

@@ -1,7 +1,7 @@
 package dev.unet4j.cli;
 
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.Timestep;
 import dev.unet4j.unet.UNetInputs;
 import dev.unet4j.unet.config.UNetConfig;

@@ -1,7 +1,9 @@
 package dev.unet4j.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -38,6 +40,17 @@ final class Cli {
     }
 
     private Cli() {
+    }
+
+    /** {@code unet4j generate --out out args...}, which must succeed; the file it wrote. */
+    static byte[] generate(Path out, Object... args) throws IOException {
+        Object[] all = new Object[args.length + 3];
+        all[0] = "generate";
+        all[1] = "--out";
+        all[2] = out;
+        System.arraycopy(args, 0, all, 3, args.length);
+        run(all).assertOk();
+        return Files.readAllBytes(out);
     }
 
     static Result run(Object... args) {

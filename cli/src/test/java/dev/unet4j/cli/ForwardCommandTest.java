@@ -3,6 +3,7 @@ package dev.unet4j.cli;
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.core.testing.Fixtures;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -21,15 +22,9 @@ class ForwardCommandTest {
     @TempDir
     Path dir;
 
-    private static double maxAbs(float[] v) {
-        double m = 0;
-        for (float x : v) m = Math.max(m, Math.abs(x));
-        return m;
-    }
-
     private static void assertClose(String what, float[] ref, float[] got) {
         assertEquals(ref.length, got.length, what + " size");
-        double tol = 1e-4 * (1 + maxAbs(ref));
+        double tol = 1e-4 * (1 + Closeness.maxAbs(ref));
         for (int i = 0; i < ref.length; i++) {
             assertTrue(Math.abs(ref[i] - got[i]) <= tol, what + "[" + i + "]: " + got[i] + " vs " + ref[i] + " (tol " + tol + ")");
         }

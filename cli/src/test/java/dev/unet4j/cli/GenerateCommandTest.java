@@ -2,8 +2,8 @@ package dev.unet4j.cli;
 
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.io.SafetensorsWriter;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.samplers.Latents;
-import dev.unet4j.samplers.TorchGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,14 +26,7 @@ class GenerateCommandTest {
     Path dir;
 
     private byte[] generate(String name, Object... extra) throws IOException {
-        Path out = dir.resolve(name);
-        Object[] args = new Object[extra.length + 3];
-        args[0] = "generate";
-        args[1] = "--out";
-        args[2] = out;
-        System.arraycopy(extra, 0, args, 3, extra.length);
-        Cli.run(args).assertOk();
-        return Files.readAllBytes(out);
+        return Cli.generate(dir.resolve(name), extra);
     }
 
     private static BufferedImage png(byte[] bytes) throws IOException {
@@ -76,7 +69,7 @@ class GenerateCommandTest {
         // diffusers semantics: initial_latents are unit noise scaled by the sampler's initial sigma, so the file
         // holding torch.randn(manual_seed(7)) must give exactly the --seed 7 image (DDIM sigma 1, Euler sigma > 1)
         Path noise = dir.resolve("noise.safetensors");
-        Latents n = new TorchGenerator(7).randn(1, 1, 16, 16);
+        Latents n = Latents.randn(new TorchGenerator(7), 1, 1, 16, 16);
         new SafetensorsWriter().add("initial_latents", n.data(), 1, 1, 16, 16).write(noise);
         for (String sampler : List.of("ddim", "euler")) {
             byte[] fromSeed = generate(sampler + "-seed.png", "--scheduler", sampler, "--class-label", 2, "--seed", 7, "--steps", 3);
@@ -90,9 +83,9 @@ class GenerateCommandTest {
         // euler-ancestral draws the initial noise, then one tensor per step, from the same generator
         int steps = 3;
         TorchGenerator g = new TorchGenerator(11);
-        Latents init = g.randn(1, 1, 16, 16);
+        Latents init = Latents.randn(g, 1, 1, 16, 16);
         SafetensorsWriter w = new SafetensorsWriter();
-        for (int i = 0; i < steps; i++) w.add("noise." + i, g.randn(1, 1, 16, 16).data(), 1, 1, 16, 16);
+        for (int i = 0; i < steps; i++) w.add("noise." + i, g.randn(16 * 16), 1, 1, 16, 16);
         Path noise = dir.resolve("steps.safetensors");
         w.write(noise);
         Path initFile = dir.resolve("init.safetensors");
@@ -173,7 +166,7 @@ class GenerateCommandTest {
     void aFailedRunLeavesNoOutputFile() throws IOException {
         // step noise runs out at step 1 of 3: the run fails after it started, and nothing is written
         Path noise = dir.resolve("short.safetensors");
-        new SafetensorsWriter().add("noise.0", new TorchGenerator(1).randn(1, 1, 16, 16).data(), 1, 1, 16, 16).write(noise);
+        new SafetensorsWriter().add("noise.0", new TorchGenerator(1).randn(16 * 16), 1, 1, 16, 16).write(noise);
         Path out = dir.resolve("never.png");
         Cli.run("generate", "--scheduler", "euler-ancestral", "--class-label", 4, "--steps", 3, "--noise-from", noise, "--out", out)
                 .assertError(1, "noise.1");

@@ -32,15 +32,10 @@ class ServeCommandTest {
     }
 
     private byte[] generate(String name, Object... args) throws Exception {
-        Path out = tmp.resolve(name);
-        Object[] all = new Object[args.length + 4];
-        all[0] = "generate";
-        all[1] = "--quiet";
-        all[2] = "--out";
-        all[3] = out;
-        System.arraycopy(args, 0, all, 4, args.length);
-        Cli.run(all).assertOk();
-        return Files.readAllBytes(out);
+        Object[] quiet = new Object[args.length + 1];
+        quiet[0] = "--quiet";
+        System.arraycopy(args, 0, quiet, 1, args.length);
+        return Cli.generate(tmp.resolve(name), quiet);
     }
 
     @Test

@@ -1,12 +1,12 @@
 package dev.unet4j.pipeline;
 
 import dev.unet4j.core.image.Image;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.pipeline.denoising.Generation;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.StepStart;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.kdiffusion.SigmaSampler;
 import dev.unet4j.samplers.pndm.PndmSampler;
@@ -72,7 +72,7 @@ final class Inpainting {
         Latents imageLatents = !nine || !strengthMax ? sd.sampleLatents(pixels, first, k) : null;
         int f = images.vaeScaleFactor();
         int lh = h / f, lw = w / f;
-        Latents noise = StableDiffusion.continuing(generators).initial(new int[] {k, 4, lh, lw});
+        Latents noise = NoiseSource.generators(generators).initial(new int[] {k, 4, lh, lw});
         Latents maskedLatents = sd.sampleLatents(new Latents(masked, pixels.shape()), first, k);
         // F.interpolate(mask, size=(h/f, w/f)), mode nearest: source pixel floor(dst * f)
         float[] m = new float[k * lh * lw];
@@ -99,7 +99,7 @@ final class Inpainting {
 
     /** The run's noise: the pre-drawn initial noise, then the generators' later draws. */
     NoiseSource noiseSource() {
-        NoiseSource later = StableDiffusion.continuing(generators);
+        NoiseSource later = NoiseSource.generators(generators);
         return new NoiseSource() {
             @Override
             public Latents initial(int[] shape) {

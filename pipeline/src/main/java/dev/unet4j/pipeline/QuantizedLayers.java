@@ -17,14 +17,19 @@ public record QuantizedLayers(QuantSpec spec, Kernels kernels) {
 
     /** {@code spec} null or unquantized = float32 layers. */
     public static QuantizedLayers of(QuantSpec spec, Kernels kernels) {
-        if (spec != null && spec.scheme() == QuantSpec.Scheme.MIXED) {
-            throw new IllegalArgumentException("quantization '" + spec.text() + "' needs calibration inputs; pipelines take the"
-                    + " fixed schemes (" + QuantSpec.VALID + " without mixed:)");
-        }
+        requireFixed(spec);
         if (spec != null && spec.scheme() == QuantSpec.Scheme.BF16 && !(kernels instanceof DnnlKernels d && d.options().bf16Compute())) {
             throw new IllegalArgumentException(spec.text() + ": needs oneDNN kernels with bf16 compute, got " + kernels.name());
         }
         return new QuantizedLayers(spec == null || !spec.quantized() ? null : spec, kernels);
+    }
+
+    /** Refuses a scheme whose precision is chosen from calibration inputs (pipelines have none); null passes. */
+    static void requireFixed(QuantSpec spec) {
+        if (spec != null && spec.scheme() == QuantSpec.Scheme.MIXED) {
+            throw new IllegalArgumentException("quantization '" + spec.text() + "' needs calibration inputs; pipelines take the"
+                    + " fixed schemes (" + QuantSpec.VALID + " without mixed:)");
+        }
     }
 
     /** The layer factory for the UNet on {@code k}. */

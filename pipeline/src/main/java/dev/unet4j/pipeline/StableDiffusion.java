@@ -5,6 +5,7 @@ import dev.unet4j.core.checkpoint.DiffusersConfig;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.pipeline.checkpoint.SingleFileComponents;
 import dev.unet4j.pipeline.denoising.CachedRunModel;
@@ -24,7 +25,6 @@ import dev.unet4j.samplers.Sampler;
 import dev.unet4j.samplers.SamplerOptions;
 import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.StepCallback;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.guidance.TextConditioning;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LayerAdapter;
@@ -106,12 +106,7 @@ public final class StableDiffusion implements AutoCloseable {
         ModelIndex index = ModelIndex.load(dir);
         index.requireStableDiffusion();
         QuantSpec q = options.quant();
-        if (q != null && q.scheme() == QuantSpec.Scheme.MIXED) {
-            throw new IllegalArgumentException("quantization '" + q.text() + "' needs calibration inputs; pipelines take the"
-                    + " fixed schemes (" + QuantSpec.VALID + " without mixed:)");
-        }
-        DnnlKernels owned = options.kernels() == null
-                ? new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions()) : null;
+        DnnlKernels owned = ownedKernels(options);
         Kernels kernels = owned != null ? owned : options.kernels();
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
@@ -165,12 +160,7 @@ public final class StableDiffusion implements AutoCloseable {
      */
     public static StableDiffusion loadSingleFile(Path file, Path configDir, PipelineOptions options) throws IOException {
         QuantSpec q = options.quant();
-        if (q != null && q.scheme() == QuantSpec.Scheme.MIXED) {
-            throw new IllegalArgumentException("quantization '" + q.text() + "' needs calibration inputs; pipelines take the"
-                    + " fixed schemes (" + QuantSpec.VALID + " without mixed:)");
-        }
-        DnnlKernels owned = options.kernels() == null
-                ? new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions()) : null;
+        DnnlKernels owned = ownedKernels(options);
         Kernels kernels = owned != null ? owned : options.kernels();
         try {
             SingleFileComponents c = SingleFileComponents.load(file, configDir, kernels, q);
@@ -191,6 +181,16 @@ public final class StableDiffusion implements AutoCloseable {
             if (owned != null) owned.close();
             throw e;
         }
+    }
+
+    /**
+     * The kernels the pipeline creates and closes itself: none when the options bring their own, else oneDNN with the
+     * quantization's options. A scheme that needs calibration inputs is refused first.
+     */
+    private static DnnlKernels ownedKernels(PipelineOptions options) {
+        QuantSpec q = options.quant();
+        QuantizedLayers.requireFixed(q);
+        return options.kernels() == null ? new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions()) : null;
     }
 
     /** The switch UNet of {@code options} (quantized as the main one), checked against {@code main}; null without one. */
@@ -369,7 +369,7 @@ public final class StableDiffusion implements AutoCloseable {
         Generation gen = Generation.of(request.steps());
         List<TorchGenerator> generators = generators(request);
         Sampler sampler = sampler(request);
-        NoiseSource noise = continuing(generators);
+        NoiseSource noise = NoiseSource.generators(generators);
         Inpainting inpainting = null;
         int h;
         int w;
@@ -508,33 +508,6 @@ public final class StableDiffusion implements AutoCloseable {
         if (progress == TextToImage.Progress.NONE) return StepCallback.NONE;
         return info -> progress.onStep(new StepProgress(info.stepIndex(), info.totalSteps(), info.timestep(),
                 info.latents(), info.predictedX0(), this::pictures));
-    }
-
-    /**
-     * The generators' later draws (the initial noise, then step noise) as a noise source: one tensor per draw from a
-     * single generator, or item i from generator i ({@code randn_tensor} with a list of generators).
-     */
-    static NoiseSource continuing(List<TorchGenerator> gens) {
-        return new NoiseSource() {
-            @Override
-            public Latents initial(int[] shape) {
-                return draw(shape);
-            }
-
-            @Override
-            public Latents step(int stepIndex, int[] shape) {
-                return draw(shape);
-            }
-
-            private Latents draw(int[] shape) {
-                if (gens.size() == 1) return gens.get(0).randn(shape);
-                int[] item = shape.clone();
-                item[0] = 1;
-                Latents[] parts = new Latents[gens.size()];
-                for (int i = 0; i < parts.length; i++) parts[i] = gens.get(i).randn(item);
-                return Latents.concat(parts);
-            }
-        };
     }
 
     /** {@code prompt_embeds.repeat(1, k, 1).view(k, T, D)}: the one prompt's embeddings for every image. */

@@ -2,6 +2,7 @@ package dev.unet4j.pipeline;
 
 import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.guidance.TextConditioning;
@@ -57,14 +58,7 @@ final class Fixture {
     /** max|expected - actual| / max|expected|, asserted &lt;= tol; returns it. */
     static double assertClose(String what, Latents expected, float[] actual, int[] shape, double tol) {
         assertArrayEquals(expected.shape(), shape, what + " shape");
-        float[] e = expected.data();
-        double max = 0, diff = 0;
-        for (int i = 0; i < e.length; i++) {
-            max = Math.max(max, Math.abs(e[i]));
-            double d = Math.abs((double) e[i] - actual[i]);
-            if (!(d <= diff)) diff = Double.isNaN(d) ? Double.POSITIVE_INFINITY : d;
-        }
-        double rel = diff / max;
+        double rel = Closeness.relError(expected.data(), actual);
         assertTrue(rel <= tol, what + ": max|diff| / max|x| = " + rel + " > " + tol);
         return rel;
     }

@@ -9,7 +9,6 @@ import dev.unet4j.pipeline.lora.LoraSet;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.guidance.TextConditioning;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,21 +26,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * given per generation reproduces the prompt embeddings, every step's latents, the image; the same pipeline without
  * the set still gives the plain a_ddim goldens; the single-file pipeline takes the same LoRA bit for bit.
  */
-class LoraPipelineTest {
+class LoraPipelineTest extends TinySdPipeline {
     static final double TOL = 1e-4;
     static final Path LORA = Fixtures.fixture("lora-tiny");
-    static StableDiffusion sd;
     static LoraFile lora;
 
     @BeforeAll
     static void load() throws IOException {
-        sd = StableDiffusion.load(Fixture.pipeline(), PipelineOptions.defaults());
         lora = LoraFile.load(LORA.resolve("lora.safetensors"));
-    }
-
-    @AfterAll
-    static void close() {
-        if (sd != null) sd.close();
     }
 
     static Latents golden(String name) throws IOException {

@@ -147,7 +147,7 @@ class SdxlTest {
             assertArrayEquals(img2img, sd.generate(r.inpaint(picture(), white, 0.5)).latents().data());
             float[] kept = sd.generate(r.inpaint(picture(), black, 0.5)).latents().data();
             float[] imageLatents = sd.sampleLatents(new VaeImageProcessor(8).preprocess(picture(), 0, 0),
-                    java.util.List.of(new dev.unet4j.samplers.TorchGenerator(5)), 1).data();
+                    java.util.List.of(new dev.unet4j.core.random.TorchGenerator(5)), 1).data();
             assertArrayEquals(imageLatents, kept);
         }
     }

@@ -4,8 +4,6 @@ import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngReader;
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.samplers.Latents;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -20,19 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * c_img2img): the latents after every step, the decoded float image (<= 1e-4 relative) and the PNG (+-1 per
  * channel), from the stored prompt embeddings; the prompt encoding itself is checked in {@link PromptEncoderTest}.
  */
-class StableDiffusionParityTest {
+class StableDiffusionParityTest extends TinySdPipeline {
     static final double TOL = 1e-4;
-    static StableDiffusion sd;
-
-    @BeforeAll
-    static void load() throws IOException {
-        sd = StableDiffusion.load(Fixture.pipeline(), PipelineOptions.defaults());
-    }
-
-    @AfterAll
-    static void close() {
-        if (sd != null) sd.close();
-    }
 
     static TextToImage txt2img(String scheduler) {
         TextToImage r = TextToImage.of("a photo of an astronaut riding a horse on mars").negativePrompt("blurry, low quality")

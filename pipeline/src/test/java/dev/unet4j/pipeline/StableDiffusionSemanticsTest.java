@@ -2,12 +2,10 @@ package dev.unet4j.pipeline;
 
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.core.image.Image;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.SamplingCancelledException;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.guidance.TextConditioning;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -29,19 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * diffusers' pipeline semantics beyond the stored cases, on sd-pipeline-tiny: guidance <= 1, images per prompt from
  * one generator, per-image generators, size rules, cancellation and previews, threads, caching, load errors.
  */
-class StableDiffusionSemanticsTest {
-    static StableDiffusion sd;
-
-    @BeforeAll
-    static void load() throws IOException {
-        sd = StableDiffusion.load(Fixture.pipeline(), PipelineOptions.defaults());
-    }
-
-    @AfterAll
-    static void close() {
-        if (sd != null) sd.close();
-    }
-
+class StableDiffusionSemanticsTest extends TinySdPipeline {
     static TextToImage small() {
         return TextToImage.of("a red apple").size(64, 64).steps(4).scheduler("ddim").seed(7);
     }
@@ -67,8 +53,8 @@ class StableDiffusionSemanticsTest {
      */
     @Test
     void imagesPerPromptAndPerImageGenerators() {
-        Latents noise2 = new TorchGenerator(7).randn(2, 4, 8, 8);
-        assertArrayEquals(new TorchGenerator(7).randn(1, 4, 8, 8).data(), java.util.Arrays.copyOfRange(noise2.data(), 0, 256));
+        Latents noise2 = Latents.randn(new TorchGenerator(7), 2, 4, 8, 8);
+        assertArrayEquals(new TorchGenerator(7).randn(1 * 4 * 8 * 8), java.util.Arrays.copyOfRange(noise2.data(), 0, 256));
         GeneratedImages two = sd.generate(small().numImages(2).guidance(1.0));
         GeneratedImages one = sd.generate(small().guidance(1.0));
         assertEquals(2, two.images().size());

@@ -1,9 +1,9 @@
 package dev.unet4j.pipeline;
 
 import dev.unet4j.core.kernels.ReferenceKernels;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.core.testing.Fixtures;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.kdiffusion.DiscreteSchedule;
 import dev.unet4j.samplers.kdiffusion.EulerSampler;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
@@ -134,7 +134,7 @@ final class TinySdxl {
                 for (int i = 0; i < initLatents.length; i++) initLatents[i] *= (float) vae.scalingFactor();
             }
         }
-        float[] x = gen.randn(1, 4, 8, 8).data();
+        float[] x = gen.randn(1 * 4 * 8 * 8);
         for (int i = 0; i < x.length; i++) x[i] = initLatents == null ? x[i] * s.initNoiseSigma() : initLatents[i] + x[i] * s.sigmas()[start];
         try (UNetModel unet = UNetModel.load(pipe.resolve("unet"), LoadOptions.of(new ReferenceKernels()));
              UNetSession session = unet.newSession();

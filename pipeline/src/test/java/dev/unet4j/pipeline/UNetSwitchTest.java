@@ -2,10 +2,10 @@ package dev.unet4j.pipeline;
 
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.core.kernels.ReferenceKernels;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.pipeline.denoising.UNetDenoiser;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.ModelCall;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.guidance.Guidance;
 import dev.unet4j.samplers.guidance.TextConditioning;
@@ -82,7 +82,7 @@ class UNetSwitchTest {
             sd.generate(request(got));
             TextConditioning both = (TextConditioning) sd.promptEncoder().encode(NEGATIVE, 0).concat(sd.promptEncoder().encode(PROMPT, 0));
             Path first = order == UNetSwitch.Order.MAIN_FIRST ? main : small, second = order == UNetSwitch.Order.MAIN_FIRST ? small : main;
-            Latents x = run(first, new TorchGenerator(3).randn(1, 4, 8, 8), 0, firstSteps, both, want);
+            Latents x = run(first, Latents.randn(new TorchGenerator(3), 1, 4, 8, 8), 0, firstSteps, both, want);
             run(second, x, firstSteps, STEPS, both, want);
         }
         assertEquals(STEPS, got.size());

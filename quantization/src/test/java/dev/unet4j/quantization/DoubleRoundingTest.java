@@ -1,6 +1,7 @@
 package dev.unet4j.quantization;
 
 import dev.unet4j.core.testing.Fixtures;
+import dev.unet4j.core.testing.MiniSafetensors;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
@@ -100,17 +101,17 @@ class DoubleRoundingTest {
 
     @Test
     void derivedFourBitIsWithinOneDecibelOfDirectRoundingOnRealWeights() throws Exception {
-        Map<String, TestSafetensors.F32> tensors = TestSafetensors.readF32(Fixtures.model("digits-16").resolve("diffusion_pytorch_model.safetensors"));
+        Map<String, MiniSafetensors.Entry> tensors = MiniSafetensors.read(Fixtures.model("digits-16").resolve("diffusion_pytorch_model.safetensors")).entries();
         double signal = 0, errDerived = 0, errDirect = 0;
         int layers = 0;
         double worstGap = 0;
         String worst = "";
-        for (Map.Entry<String, TestSafetensors.F32> e : tensors.entrySet()) {
-            TestSafetensors.F32 t = e.getValue();
+        for (Map.Entry<String, MiniSafetensors.Entry> e : tensors.entrySet()) {
+            MiniSafetensors.Entry t = e.getValue();
             if (!e.getKey().endsWith(".weight") || t.shape().length < 2 || e.getKey().contains("embedding")) continue;
-            Sqnr s = sqnr4(t.data(), t.shape());
+            Sqnr s = sqnr4(t.floats(), t.shape());
             double energy = 0;
-            for (float v : t.data()) energy += (double) v * v;
+            for (float v : t.floats()) energy += (double) v * v;
             signal += energy;
             errDerived += energy / Math.pow(10, s.derivedDb() / 10);
             errDirect += energy / Math.pow(10, s.directDb() / 10);

@@ -1,5 +1,7 @@
 package dev.unet4j.samplers;
 
+import dev.unet4j.core.random.TorchGenerator;
+
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -27,6 +29,11 @@ public record Latents(float[] data, int[] shape) {
         }
         if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("too large: " + Arrays.toString(shape));
         return (int) n;
+    }
+
+    /** Standard normal draws of the given shape, as {@code torch.randn(shape, generator=g)} returns them (row-major). */
+    public static Latents randn(TorchGenerator g, int... shape) {
+        return new Latents(g.randn(numel(shape)), shape);
     }
 
     public static Latents zeros(int... shape) {

@@ -1,5 +1,7 @@
 package dev.unet4j.samplers;
 
+import dev.unet4j.core.random.TorchGenerator;
+
 import java.util.Arrays;
 import java.util.List;
 
@@ -17,7 +19,7 @@ public interface NoiseSource {
 
     /** One torch generator for the whole batch: {@code torch.randn(shape, generator=manual_seed(seed))}. */
     static NoiseSource seeded(long seed) {
-        return new Seeded(new TorchGenerator[] {new TorchGenerator(seed)});
+        return generators(List.of(new TorchGenerator(seed)));
     }
 
     /**
@@ -29,6 +31,16 @@ public interface NoiseSource {
         TorchGenerator[] g = new TorchGenerator[seeds.length];
         for (int i = 0; i < seeds.length; i++) g[i] = new TorchGenerator(seeds[i]);
         return new Seeded(g);
+    }
+
+    /**
+     * Draws from these generators, continuing their streams (they may have drawn before, as img2img's posterior
+     * sample does): one tensor per draw from a single generator, or item i from generator i ({@code randn_tensor}
+     * with a list of generators).
+     */
+    static NoiseSource generators(List<TorchGenerator> generators) {
+        if (generators.isEmpty()) throw new IllegalArgumentException("need at least one generator");
+        return new Seeded(generators.toArray(new TorchGenerator[0]));
     }
 
     /** Caller-supplied noise: {@code initial}, then {@code perStep.get(i)} for step i (noise.0, noise.1, ...). */
@@ -54,14 +66,14 @@ public interface NoiseSource {
         }
 
         private Latents draw(int[] shape) {
-            if (generators.length == 1) return generators[0].randn(shape);
+            if (generators.length == 1) return Latents.randn(generators[0], shape);
             if (shape[0] != generators.length) {
                 throw new IllegalArgumentException(generators.length + " seeds given for a batch of " + shape[0]);
             }
             int[] item = shape.clone();
             item[0] = 1;
             Latents[] parts = new Latents[generators.length];
-            for (int i = 0; i < parts.length; i++) parts[i] = generators[i].randn(item);
+            for (int i = 0; i < parts.length; i++) parts[i] = Latents.randn(generators[i], item);
             return Latents.concat(parts);
         }
     }

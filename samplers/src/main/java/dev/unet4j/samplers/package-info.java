@@ -7,7 +7,7 @@
  * {@link dev.unet4j.samplers.guidance.DiffusionModel} (for diffusers UNets: the pipeline module's {@code UNetDenoiser})
  * and add conditioning / classifier-free guidance with {@link dev.unet4j.samplers.guidance.Guidance}; run a
  * {@link dev.unet4j.samplers.SamplingRequest} whose {@link dev.unet4j.samplers.NoiseSource} is a seed
- * ({@link dev.unet4j.samplers.TorchGenerator} reproduces {@code torch.randn} bit for bit) or caller-supplied noise.
+ * ({@link dev.unet4j.core.random.TorchGenerator} reproduces {@code torch.randn} bit for bit) or caller-supplied noise.
  *
  * <p>Every model evaluation carries a {@link dev.unet4j.samplers.ModelCall} whose {@code callIndex} counts
  * evaluations (Heun makes two per step): key per-call state on it, never on the timestep.

@@ -1,5 +1,6 @@
 package dev.unet4j.samplers;
 
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.edm.EdmOptions;
 import dev.unet4j.samplers.edm.EdmSampler;
@@ -35,7 +36,7 @@ class AnalyticSamplerTest {
              "timestep_spacing": "leading", "set_alpha_to_one": false, "clip_sample": false}""");
 
     private static Latents noise(long seed) {
-        return new TorchGenerator(seed).randn(SHAPE);
+        return Latents.randn(new TorchGenerator(seed), SHAPE);
     }
 
     private static List<Latents> stepNoise(int n) {

@@ -76,12 +76,6 @@ public final class FixtureJson {
                 + " got " + actual[at] + ", tol " + tol + ")");
     }
 
-    public static double maxAbsDiff(float[] a, float[] b) {
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((double) a[i] - b[i]));
-        return worst;
-    }
-
     public static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) d[i] = f[i];

@@ -1,5 +1,6 @@
 package dev.unet4j.samplers;
 
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.samplers.kdiffusion.DiscreteSchedule;
 import dev.unet4j.samplers.kdiffusion.EulerSampler;
 import dev.unet4j.samplers.kdiffusion.LmsSampler;
@@ -71,11 +72,11 @@ class LmsSchedulerTest {
                 int[] shape = {1, 2, 3, 3};
                 Latents got = lms.sample(data.epsilonModel(), SamplingRequest.of(steps, shape, NoiseSource.seeded(9)));
                 DiscreteSchedule s = lms.schedule(steps);
-                float[] expected = reference(data, s, new TorchGenerator(9).randn(shape).data());
+                float[] expected = reference(data, s, Latents.randn(new TorchGenerator(9), shape).data());
                 assertAbsolute(expected, got.data(), 1e-4, "karras " + karras + ", " + steps + " steps");
                 // and the ODE it integrates: the exact solution from sigma_max to 0
                 if (steps == 15) {
-                    float[] z = new TorchGenerator(9).randn(shape).data();
+                    float[] z = Latents.randn(new TorchGenerator(9), shape).data();
                     for (int i = 0; i < z.length; i++) {
                         double exact = data.solve(z[i] * s.initNoiseSigma(), s.sigmas()[0], 0);
                         assertEquals(exact, got.data()[i], 2e-2, "ODE solution at " + i);

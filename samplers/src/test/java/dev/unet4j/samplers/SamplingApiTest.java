@@ -1,5 +1,6 @@
 package dev.unet4j.samplers;
 
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.samplers.ddim.DdimSampler;
 import dev.unet4j.samplers.guidance.ClassConditioning;
 import dev.unet4j.samplers.guidance.Conditioning;
@@ -86,7 +87,7 @@ class SamplingApiTest {
     void img2imgFollowsDiffusersTimestepSelectionAndAddNoise() {
         DdimSampler ddim = DdimSampler.fromConfig(SD.with("_class_name", "DDIMScheduler"));
         int[] shape = {1, 4, 2, 2};
-        Latents image = new TorchGenerator(9).randn(shape);
+        Latents image = Latents.randn(new TorchGenerator(9), shape);
         List<ModelCall> calls = new ArrayList<>();
         Denoiser m = DATA.epsilonModel();
         SamplingRequest req = SamplingRequest.of(10, shape, NoiseSource.seeded(4)).withInitImage(image, 0.75);
@@ -94,7 +95,7 @@ class SamplingApiTest {
         assertEquals(3, req.startStep());
         ddim.sample((x, c) -> {
             if (calls.isEmpty()) {
-                Latents expected = ddim.addNoise(image, new TorchGenerator(4).randn(shape), 601);
+                Latents expected = ddim.addNoise(image, Latents.randn(new TorchGenerator(4), shape), 601);
                 assertArrayEquals(expected.data(), x.data(), "first input is add_noise(image, noise, 601)");
             }
             calls.add(c);
@@ -106,7 +107,7 @@ class SamplingApiTest {
         assertEquals(1, calls.get(6).timestep());
         // plain re-statement of add_noise: sqrt(a) x0 + sqrt(1-a) n
         float a = ddim.schedule().alphaCumprod(601);
-        Latents n = new TorchGenerator(4).randn(shape);
+        Latents n = Latents.randn(new TorchGenerator(4), shape);
         Latents noisy = ddim.addNoise(image, n, 601);
         for (int i = 0; i < n.numel(); i++) {
             assertEquals(Math.sqrt(a) * image.data()[i] + Math.sqrt(1 - a) * n.data()[i], noisy.data()[i], 1e-6);
@@ -128,7 +129,7 @@ class SamplingApiTest {
             for (int i = 0; i < out.length; i++) out[i] = x.data()[i] * 0.5f + e[(i / item) * 3] + (i % item) % 5;
             return x.withData(out);
         };
-        Latents x = new TorchGenerator(2).randn(shape);
+        Latents x = Latents.randn(new TorchGenerator(2), shape);
         Latents guided = Guidance.classifierFree(net, uncond, cond, 7.5, 0.0).predict(x, new ModelCall(0, 0, 10, 1));
         assertEquals(1, seen.size(), "one batched call");
         TextConditioning both = (TextConditioning) seen.get(0);
@@ -177,13 +178,13 @@ class SamplingApiTest {
     void eulerImg2imgStartsFromTheNoisedImageAtTheBeginSigma() {
         EulerSampler euler = EulerSampler.fromConfig(SD.with("timestep_spacing", "leading"));
         int[] shape = {1, 4, 2, 2};
-        Latents image = new TorchGenerator(9).randn(shape);
+        Latents image = Latents.randn(new TorchGenerator(9), shape);
         float sigma3 = euler.schedule(10).sigmas()[3];
         List<ModelCall> calls = new ArrayList<>();
         Denoiser m = DATA.epsilonModel();
         euler.sample((x, c) -> {
             if (calls.isEmpty()) {
-                Latents n = new TorchGenerator(4).randn(shape);
+                Latents n = Latents.randn(new TorchGenerator(4), shape);
                 double scale = Math.sqrt(sigma3 * sigma3 + 1);
                 for (int i = 0; i < x.numel(); i++) {
                     assertEquals((image.data()[i] + n.data()[i] * sigma3) / scale, x.data()[i], 1e-5, "scaled noised image");

@@ -56,13 +56,9 @@ final class A1111Routes {
         String negative = limits.prompt(f, "negative_prompt", false);
         int steps = limits.steps(f, "steps");
         double cfg = f.number("cfg_scale", Double.NaN, 0, 100);
-        int w = limits.side(f, "width");
-        int h = limits.side(f, "height");
-        if (w != 0 || h != 0) {
-            if (w == 0) w = backend.info().width();
-            if (h == 0) h = backend.info().height();
-            limits.size(w, h, "width", "height");
-        }
+        int[] size = limits.size(f, backend.info());
+        int w = size[0];
+        int h = size[1];
         long seed = limits.seed(f, "seed");
         String sampler = f.has("sampler_name") || f.has("sampler_index")
                 ? SamplerNames.resolve(f.has("sampler_name") ? f.string("sampler_name", null, 64) : f.string("sampler_index", null, 64),

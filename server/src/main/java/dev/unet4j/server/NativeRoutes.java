@@ -76,13 +76,9 @@ final class NativeRoutes {
         ImageBackend backend = models.get(model, "model");
         String prompt = limits.prompt(f, "prompt", true);
         String negative = limits.prompt(f, "negative_prompt", false);
-        int w = limits.side(f, "width");
-        int h = limits.side(f, "height");
-        if (w != 0 || h != 0) {
-            if (w == 0) w = backend.info().width();
-            if (h == 0) h = backend.info().height();
-            limits.size(w, h, "width", "height");
-        }
+        int[] size = limits.size(f, backend.info());
+        int w = size[0];
+        int h = size[1];
         String sampler = f.has("sampler") ? SamplerNames.resolve(f.string("sampler", null, 64), null, "sampler") : null;
         Double eta = f.has("eta") ? f.number("eta", 0, 0, 1) : null;
         int batch = limits.count(f, "batch_size");

@@ -37,7 +37,22 @@ final class RequestLimits {
         if (v < 8 || v % 8 != 0) throw ApiException.badField(field, "must be a positive multiple of 8, got " + v);
     }
 
-    int side(Fields f, String field) {
+    /**
+     * The {@code width} and {@code height} fields as {@code {width, height}}: both absent (0) = the model's default
+     * (0 x 0), one given = the other from the model; then checked with {@link #size(int, int, String, String)}.
+     */
+    int[] size(Fields f, ModelInfo model) {
+        int w = side(f, "width");
+        int h = side(f, "height");
+        if (w != 0 || h != 0) {
+            if (w == 0) w = model.width();
+            if (h == 0) h = model.height();
+            size(w, h, "width", "height");
+        }
+        return new int[] {w, h};
+    }
+
+    private static int side(Fields f, String field) {
         return f.integer(field, 0, 0, 1 << 16);
     }
 

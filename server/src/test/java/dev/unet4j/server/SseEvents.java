@@ -23,6 +23,19 @@ final class SseEvents {
     private SseEvents() {
     }
 
+    /**
+     * Submits a native {@code /v1/generate} request (202) and reads its event stream, which must end in {@code done};
+     * the events, the last being {@code done}.
+     */
+    static List<Event> generate(ServerHarness h, String body) throws IOException, InterruptedException {
+        HttpResponse<String> r = h.post("/v1/generate", body);
+        assertEquals(202, r.statusCode(), r.body());
+        List<Event> events = read(h, ServerHarness.json(r).get("events").asText());
+        Event last = events.get(events.size() - 1);
+        assertEquals("done", last.name(), last.data().toString());
+        return events;
+    }
+
     static List<Event> read(ServerHarness h, String path) throws IOException, InterruptedException {
         HttpRequest req = HttpRequest.newBuilder(h.uri(path)).timeout(Duration.ofSeconds(120)).header("Accept", "text/event-stream").GET().build();
         HttpResponse<InputStream> r = h.http.send(req, HttpResponse.BodyHandlers.ofInputStream());

@@ -15,6 +15,7 @@ import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
 import dev.unet4j.samplers.SamplerOptions;
+import dev.unet4j.samplers.SamplingCancelledException;
 import dev.unet4j.samplers.Samplers;
 import dev.unet4j.samplers.schedule.SchedulerConfig;
 import dev.unet4j.unet.LoadOptions;
@@ -49,9 +50,11 @@ final class ClassConditionalModel implements ImageModel {
     private final CachePolicy cache;
     private final int numClasses;
     private final SampleSize sampleSize;
+    private final ExecutorThreads threads;
 
     private ClassConditionalModel(UNetModel unet, DnnlKernels kernels, Consumer<UNetSession> sessionSetup,
-                                  SchedulerConfig schedulerConfig, CachePolicy cache, int numClasses, SampleSize sampleSize) {
+                                  SchedulerConfig schedulerConfig, CachePolicy cache, int numClasses, SampleSize sampleSize,
+                                  ExecutorThreads threads) {
         this.unet = unet;
         this.kernels = kernels;
         this.sessionSetup = sessionSetup;
@@ -59,9 +62,10 @@ final class ClassConditionalModel implements ImageModel {
         this.cache = cache;
         this.numClasses = numClasses;
         this.sampleSize = sampleSize;
+        this.threads = threads;
     }
 
-    static ClassConditionalModel load(Path dir, ModelKey key) throws IOException {
+    static ClassConditionalModel load(Path dir, ModelKey key, ExecutorThreads threads) throws IOException {
         ModelFiles files = ModelLocator.locate(dir);
         UNetConfig config = UNetConfig.of(DiffusersConfig.load(files.configJson()));
         List<String> problems = new ArrayList<>();
@@ -80,7 +84,7 @@ final class ClassConditionalModel implements ImageModel {
             throw new IllegalArgumentException("quantization '" + q.text() + "' needs calibration inputs; use a fixed scheme");
         }
         SchedulerConfig sched = files.schedulerConfig().map(SchedulerConfig::load).orElseGet(SchedulerConfig::defaults);
-        DnnlKernels kernels = new DnnlKernels(q == null ? DnnlKernels.Options.exact() : q.kernelOptions());
+        DnnlKernels kernels = ImageModel.kernels(q, threads);
         try {
             UNetModel unet;
             Consumer<UNetSession> setup = s -> { };
@@ -91,7 +95,7 @@ final class ClassConditionalModel implements ImageModel {
             } else {
                 unet = UNetModel.load(files, config, LoadOptions.of(kernels));
             }
-            return new ClassConditionalModel(unet, kernels, setup, sched, cache, config.classLabelCount(), size);
+            return new ClassConditionalModel(unet, kernels, setup, sched, cache, config.classLabelCount(), size, threads);
         } catch (IOException | RuntimeException e) {
             kernels.close();
             throw e;
@@ -133,6 +137,8 @@ final class ClassConditionalModel implements ImageModel {
                 }
                 BATCHED_ROWS.addAndGet(batch.size());
                 valid.clear();
+            } catch (SamplingCancelledException killed) {
+                throw killed; // the task was killed (ComputePool interrupted this thread): no row failed
             } catch (RuntimeException batchFailed) {
                 // each row alone, so a failure is reported on its own row
                 LOG.warn("a batch of {} rows failed ({}); generating them one by one", valid.size(), RowResult.describe(batchFailed));
@@ -143,6 +149,8 @@ final class ClassConditionalModel implements ImageModel {
             long t0 = System.nanoTime();
             try {
                 out[i] = new RowResult(PngWriter.encode(run(List.of(r), s).get(0)), r.seed(), settings(r, s), TextToImageModel.millis(t0), null);
+            } catch (SamplingCancelledException killed) {
+                throw killed;
             } catch (RuntimeException e) {
                 out[i] = RowResult.failed(r.seed(), settings(r, s), TextToImageModel.millis(t0), e);
             }
@@ -187,7 +195,7 @@ final class ClassConditionalModel implements ImageModel {
     }
 
     private String settings(RowRequest r, GeneratorSettings s) {
-        return SettingsJson.of(samplerName(s), r, r.height() > 0 ? r.height() : sampleSize.height(), r.width() > 0 ? r.width() : sampleSize.width(), s, false);
+        return SettingsJson.of(samplerName(s), r, r.height() > 0 ? r.height() : sampleSize.height(), r.width() > 0 ? r.width() : sampleSize.width(), s, false, threads);
     }
 
     @Override

@@ -1,21 +1,32 @@
 package dev.unet4j.spark;
 
+import dev.unet4j.core.kernels.dnnl.OpenMpTeams;
 import org.apache.spark.SparkFiles;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
- * The models of this JVM (a Spark executor, or the driver in local mode): one per {@link ModelKey}, created lazily by
- * the first task that needs it, shared by every later task, reference-counted while tasks use it, and closed when
- * the JVM ends (a shutdown hook closes every model no task is using). A model that fails to load is not kept: the
- * task fails with the loader's message, and a retried task tries again.
+ * The models of this JVM (a Spark executor, or the driver in local mode): one per {@link ModelKey} and thread plan
+ * ({@code ExecutorThreads}), created lazily by the first task that needs it, shared by every later task,
+ * reference-counted while tasks use it, and closed when the JVM ends (a shutdown hook closes every model no task is
+ * using). A model that fails to load is not kept: the task fails with the loader's message, and a retried task tries
+ * again.
+ *
+ * <p>A model is loaded on a thread that ends afterwards ({@link OpenMpTeams#onShortLivedThread}), and every model
+ * holds a reference to the executor's {@code ComputePool}, whose threads run its generations: so the JVM keeps one
+ * OpenMP team per pool thread, whatever threads Spark runs its tasks on.
  */
 public final class ExecutorModels {
-    private static final Map<ModelKey, Holder> MODELS = new ConcurrentHashMap<>();
+    private static final Map<Slot, Holder> MODELS = new ConcurrentHashMap<>();
     private static final Map<ModelKey, AtomicInteger> LOADS = new ConcurrentHashMap<>();
 
     static {
@@ -23,6 +34,10 @@ public final class ExecutorModels {
     }
 
     private ExecutorModels() {
+    }
+
+    /** What a loaded model is shared by: its key and the threads it computes with (baked into its primitives). */
+    private record Slot(ModelKey key, ExecutorThreads threads) {
     }
 
     /** A task's use of a loaded model; closing it gives the reference back (the model stays loaded for later tasks). */
@@ -38,6 +53,17 @@ public final class ExecutorModels {
             return holder.model;
         }
 
+        /**
+         * Runs {@code generation} on the executor's compute pool and waits for it (see {@link ComputePool#call});
+         * {@code killed} says when the task is killed, which cancels it.
+         */
+        <T> T compute(Supplier<T> generation, BooleanSupplier killed) {
+            return holder.pool.call(() -> {
+                holder.computingThreads.add(Thread.currentThread().getName());
+                return generation.get();
+            }, killed);
+        }
+
         /** Idempotent: the task's end and the iterator's end may both give it back. */
         @Override
         public void close() {
@@ -50,21 +76,28 @@ public final class ExecutorModels {
     }
 
     private static final class Holder {
-        final ModelKey key;
+        final Slot slot;
+        final Set<String> computingThreads = ConcurrentHashMap.newKeySet();
         ImageModel model;
+        ComputePool pool;
         int references;
 
-        Holder(ModelKey key) {
-            this.key = key;
+        Holder(Slot slot) {
+            this.slot = slot;
         }
     }
 
-    /** The model of {@code key}, loading it on first use; the loader's failure is thrown as is (its message intact). */
-    static Lease acquire(ModelKey key) throws Exception {
-        Holder h = MODELS.computeIfAbsent(key, Holder::new);
+    /**
+     * The model of {@code key} computing with {@code threads}, loading it on first use; the loader's failure is thrown
+     * as is (its message intact).
+     */
+    static Lease acquire(ModelKey key, ExecutorThreads threads) throws Exception {
+        Holder h = MODELS.computeIfAbsent(new Slot(key, threads), Holder::new);
         synchronized (h) {
             if (h.model == null) {
-                h.model = ImageModel.load(resolve(key.modelPath()), key);
+                // on a thread that ends: an OpenMP team left on this (Spark task) thread would outlive the load
+                h.model = OpenMpTeams.onShortLivedThread("unet4j-load", () -> ImageModel.load(resolve(key.modelPath()), key, threads));
+                h.pool = ComputePool.acquire(threads.computeThreads());
                 LOADS.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
             }
             h.references++;
@@ -96,14 +129,34 @@ public final class ExecutorModels {
 
     /** Tasks currently using the model of {@code key}. */
     public static int references(ModelKey key) {
-        Holder h = MODELS.get(key);
-        if (h == null) return 0;
-        synchronized (h) {
-            return h.references;
+        int n = 0;
+        for (Holder h : MODELS.values()) {
+            if (!h.slot.key().equals(key)) continue;
+            synchronized (h) {
+                n += h.references;
+            }
         }
+        return n;
     }
 
-    /** Closes and forgets every model no task is using (the shutdown hook; also for long-lived drivers). */
+    /** Names of the threads that have run generations of the model of {@code key} (its compute pool's, sorted). */
+    static Set<String> computingThreads(ModelKey key) {
+        Set<String> names = new TreeSet<>();
+        for (Holder h : MODELS.values()) if (h.slot.key().equals(key)) names.addAll(h.computingThreads);
+        return names;
+    }
+
+    /** The compute pool of the loaded model of {@code key}, if it is loaded. */
+    static Optional<ComputePool> computePool(ModelKey key) {
+        for (Holder h : MODELS.values()) {
+            synchronized (h) {
+                if (h.slot.key().equals(key) && h.pool != null) return Optional.of(h.pool);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Closes and forgets every model no task is using, giving back their compute pool (the shutdown hook; also for long-lived drivers). */
     public static void closeIdle() {
         for (Holder h : MODELS.values()) {
             synchronized (h) {
@@ -112,7 +165,9 @@ public final class ExecutorModels {
                         h.model.close();
                     } finally {
                         h.model = null;
-                        MODELS.remove(h.key, h);
+                        h.pool.release();
+                        h.pool = null;
+                        MODELS.remove(h.slot, h);
                     }
                 }
             }

@@ -1,5 +1,8 @@
 package dev.unet4j.spark;
 
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.quantization.spec.QuantSpec;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,11 +27,20 @@ interface ImageModel extends AutoCloseable {
 
     /**
      * Loads {@code key}'s model: a pipeline folder ({@code model_index.json}) as {@link TextToImageModel}, else a UNet
-     * folder as {@link ClassConditionalModel}.
+     * folder as {@link ClassConditionalModel}; its kernels compute with {@code threads}' intra-op count.
      */
-    static ImageModel load(Path dir, ModelKey key) throws IOException {
+    static ImageModel load(Path dir, ModelKey key, ExecutorThreads threads) throws IOException {
         if (!Files.isDirectory(dir)) throw new IOException("model folder not found: " + dir.toAbsolutePath());
-        if (Files.isRegularFile(dir.resolve("model_index.json"))) return TextToImageModel.load(dir, key);
-        return ClassConditionalModel.load(dir, key);
+        if (Files.isRegularFile(dir.resolve("model_index.json"))) return TextToImageModel.load(dir, key, threads);
+        return ClassConditionalModel.load(dir, key, threads);
+    }
+
+    /**
+     * The kernels of a model of {@code quantization} (null = as stored) computing with {@code threads}: the options
+     * {@code StableDiffusion.load} would choose, with the executor's intra-op count.
+     */
+    static DnnlKernels kernels(QuantSpec quantization, ExecutorThreads threads) {
+        DnnlKernels.Options o = quantization == null ? DnnlKernels.Options.exact() : quantization.kernelOptions();
+        return new DnnlKernels(o.withIntraOpThreads(threads.kernelIntraOpThreads()));
     }
 }

@@ -13,12 +13,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
 
 /**
  * The executor side of {@link Unet4jGenerator}: takes the JVM's shared model ({@link ExecutorModels}) for the task,
  * reads the partition's rows in chunks of {@code batchSize}, generates each chunk (rows of equal settings in one
- * batch where the model can), and emits the input columns plus the output columns, in input order. Lazy: rows are
- * generated as Spark pulls them, so a partition is never held in memory whole.
+ * batch where the model can) on the executor's {@link ComputePool} while the task thread waits, and emits the input
+ * columns plus the output columns, in input order. Lazy: rows are generated as Spark pulls them, so a partition is
+ * never held in memory whole. A killed task cancels the chunk being generated.
  */
 final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -34,14 +37,16 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) throws Exception {
         if (!rows.hasNext()) return rows; // empty partition: no model load
+        TaskContext task = TaskContext.get();
+        ExecutorThreads threads = ExecutorThreads.forTask(task);
         ExecutorModels.Lease lease;
         try {
-            lease = ExecutorModels.acquire(settings.key());
+            lease = ExecutorModels.acquire(settings.key(), threads);
         } catch (Exception e) {
             throw new IllegalStateException("unet4j: cannot load model " + settings.modelPath() + ": " + RowResult.describe(e), e);
         }
-        TaskContext task = TaskContext.get();
         if (task != null) task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> lease.close());
+        BooleanSupplier killed = () -> task != null && task.isInterrupted();
         return new Iterator<>() {
             private Iterator<Row> chunk = List.<Row>of().iterator();
 
@@ -52,9 +57,15 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
                     lease.close();
                     return false;
                 }
+                // read here: Spark's input iterator belongs to the task thread; generate on the compute pool
                 List<Row> in = new ArrayList<>(settings.batchSize());
                 while (rows.hasNext() && in.size() < settings.batchSize()) in.add(rows.next());
-                chunk = generate(lease.model(), in).iterator();
+                try {
+                    chunk = lease.compute(() -> generate(lease.model(), in), killed).iterator();
+                } catch (CancellationException e) {
+                    if (task != null) task.killTaskIfInterrupted(); // Spark's own TaskKilledException, with the reason
+                    throw e;
+                }
                 return true;
             }
 

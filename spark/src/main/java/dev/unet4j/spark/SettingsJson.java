@@ -10,7 +10,7 @@ final class SettingsJson {
     private SettingsJson() {
     }
 
-    static String of(String sampler, RowRequest r, int height, int width, GeneratorSettings s, boolean img2img) {
+    static String of(String sampler, RowRequest r, int height, int width, GeneratorSettings s, boolean img2img, ExecutorThreads threads) {
         ObjectNode o = JSON.createObjectNode();
         o.put("sampler", sampler);
         o.put("steps", r.steps());
@@ -20,6 +20,8 @@ final class SettingsJson {
         if (img2img) o.put("strength", s.strength());
         o.put("cache", s.cachePolicy() == null ? "none" : s.cachePolicy());
         o.put("quantization", s.quantization() == null ? "fp32" : s.quantization());
+        o.put("intra_op_threads", threads.intraOpThreads());
+        o.put("threads_from", threads.source().label);
         return o.toString();
     }
 }

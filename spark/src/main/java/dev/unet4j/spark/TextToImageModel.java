@@ -4,11 +4,13 @@ import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.core.image.Image;
 import dev.unet4j.core.image.PngReader;
 import dev.unet4j.core.image.PngWriter;
+import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.pipeline.GeneratedImages;
 import dev.unet4j.pipeline.PipelineOptions;
 import dev.unet4j.pipeline.StableDiffusion;
 import dev.unet4j.pipeline.TextToImage;
 import dev.unet4j.quantization.spec.QuantSpec;
+import dev.unet4j.samplers.SamplingCancelledException;
 import dev.unet4j.text.ClipEncoding;
 
 import java.io.IOException;
@@ -23,16 +25,26 @@ import java.util.List;
  */
 final class TextToImageModel implements ImageModel {
     private final StableDiffusion sd;
+    private final DnnlKernels kernels;
+    private final ExecutorThreads threads;
 
-    private TextToImageModel(StableDiffusion sd) {
+    private TextToImageModel(StableDiffusion sd, DnnlKernels kernels, ExecutorThreads threads) {
         this.sd = sd;
+        this.kernels = kernels;
+        this.threads = threads;
     }
 
-    static TextToImageModel load(Path dir, ModelKey key) throws IOException {
-        PipelineOptions o = PipelineOptions.defaults();
+    static TextToImageModel load(Path dir, ModelKey key, ExecutorThreads threads) throws IOException {
+        QuantSpec q = key.quantization() == null ? null : QuantSpec.parse(key.quantization());
+        PipelineOptions o = PipelineOptions.defaults().withQuant(q);
         if (key.cachePolicy() != null) o = o.withCache(CachePolicies.parse(key.cachePolicy()));
-        if (key.quantization() != null) o = o.withQuant(QuantSpec.parse(key.quantization()));
-        return new TextToImageModel(StableDiffusion.load(dir, o));
+        DnnlKernels kernels = ImageModel.kernels(q, threads);
+        try {
+            return new TextToImageModel(StableDiffusion.load(dir, o.withKernels(kernels)), kernels, threads);
+        } catch (IOException | RuntimeException e) {
+            kernels.close();
+            throw e;
+        }
     }
 
     /** The request a row makes: what {@code unet4j generate} builds from the same options. */
@@ -70,11 +82,13 @@ final class TextToImageModel implements ImageModel {
             String settings = null;
             try {
                 TextToImage t = request(r, s);
-                settings = SettingsJson.of(sd.samplerName(t), r, r.height(), r.width(), s, t.initImage() != null);
+                settings = SettingsJson.of(sd.samplerName(t), r, r.height(), r.width(), s, t.initImage() != null, threads);
                 GeneratedImages g = sd.generate(t);
                 Image img = g.images().get(0);
-                settings = SettingsJson.of(sd.samplerName(t), r, img.height(), img.width(), s, t.initImage() != null);
+                settings = SettingsJson.of(sd.samplerName(t), r, img.height(), img.width(), s, t.initImage() != null, threads);
                 out.add(new RowResult(PngWriter.encode(img), r.seed(), settings, millis(t0), null));
+            } catch (SamplingCancelledException e) {
+                throw e; // the task was killed (ComputePool interrupted this thread): not the row's error
             } catch (Exception e) {
                 out.add(RowResult.failed(r.seed(), settings, millis(t0), e));
             }
@@ -93,6 +107,10 @@ final class TextToImageModel implements ImageModel {
 
     @Override
     public void close() {
-        sd.close();
+        try {
+            sd.close();
+        } finally {
+            kernels.close();
+        }
     }
 }

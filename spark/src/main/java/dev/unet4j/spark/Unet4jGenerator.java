@@ -34,7 +34,8 @@ import java.util.Set;
  * {@code steps}, {@code guidance}, {@code width}, {@code height} (numbers), {@code init_image} (binary PNG, img2img
  * with {@link #strength()}). Output columns, appended to the input's (an input column of the same name is replaced):
  * {@code image} (binary PNG, null when the row failed), {@code seed} (the seed used), {@code model} (the model path),
- * {@code settings} (JSON), {@code millis} (the row's generation time) and {@code error} (null, or why the row failed).
+ * {@code settings} (JSON: sampler, steps, guidance, size, cache policy, quantization, OpenMP threads per generation),
+ * {@code millis} (the row's generation time) and {@code error} (null, or why the row failed).
  *
  * <p>A row's image depends only on its own fields and the params, never on the partitioning or the executor: it is the
  * image {@code unet4j generate} and the library give for the same seed and settings.
@@ -44,9 +45,13 @@ import java.util.Set;
  *         .transform(spark.read().parquet("prompts.parquet"));
  * }</pre>
  *
- * <p>Threads: oneDNN runs on OpenMP, whose thread count is fixed per process by {@code OMP_NUM_THREADS} before the
- * JVM starts and cannot be set per task from Java; set {@code spark.executorEnv.OMP_NUM_THREADS} to
- * {@code spark.task.cpus} ({@link GenerateImages} and {@code bin/unet4j-spark} do).
+ * <p>Threads: each executor runs its generations on a fixed pool of {@code executor cores / spark.task.cpus}
+ * long-lived threads (the task threads wait for them; a killed task cancels its generation), so the executor keeps
+ * one OpenMP team per pool thread, whatever threads Spark runs its tasks on. Each generation uses
+ * {@code spark.task.cpus} OpenMP threads on Java 22+ (set in-process); on Java 17-21 the count is the executor's
+ * {@code OMP_NUM_THREADS}, fixed before the JVM starts, so set {@code spark.executorEnv.OMP_NUM_THREADS} to
+ * {@code spark.task.cpus} ({@link GenerateImages} and {@code bin/unet4j-spark} do). Each executor logs the route and
+ * count once, and the {@code settings} column carries them ({@code intra_op_threads}, {@code threads_from}).
  */
 public final class Unet4jGenerator extends Transformer {
     private static final long serialVersionUID = 1L;

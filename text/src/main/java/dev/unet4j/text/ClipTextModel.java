@@ -72,15 +72,10 @@ public class ClipTextModel implements AutoCloseable {
         ParameterSource filtered = withoutPositionIds(source);
         boolean projected = config.declaresProjection() || filtered.names().contains("text_projection.weight");
         Weights weights = new Weights(filtered, sourceName, options.factory());
-        ClipTextTransformer transformer;
-        try {
-            transformer = new ClipTextTransformer(weights.root(), config.vocabSize(), config.hiddenSize(), config.numHiddenLayers(),
-                    config.numAttentionHeads(), config.intermediateSize(), config.maxPositionEmbeddings(), config.activation(),
-                    config.layerNormEps(), projected ? config.projectionDim() : 0, config.eosTokenId());
-        } catch (RuntimeException e) {
-            weights.abandon();
-            throw e;
-        }
+        ClipTextTransformer transformer = weights.build(w -> new ClipTextTransformer(w.root(), config.vocabSize(),
+                config.hiddenSize(), config.numHiddenLayers(), config.numAttentionHeads(), config.intermediateSize(),
+                config.maxPositionEmbeddings(), config.activation(), config.layerNormEps(),
+                projected ? config.projectionDim() : 0, config.eosTokenId()));
         Weights.Resources resources = weights.finish();
         return projected ? new ClipTextModelWithProjection(config, options.kernels(), transformer, resources, sourceName)
                 : new ClipTextModel(config, options.kernels(), transformer, resources, sourceName);

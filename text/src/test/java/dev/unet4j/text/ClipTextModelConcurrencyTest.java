@@ -2,6 +2,7 @@ package dev.unet4j.text;
 
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ class ClipTextModelConcurrencyTest {
                         for (int r = 0; r < 30; r++) {
                             int i = (start + r) % inputs.length;
                             try (ClipTextOutput o = model.encode(inputs[i], null, r % 2 == 0)) {
-                                worst = Math.max(worst, EncoderFixture.relError(want.get(i), o.textEmbeds()));
+                                worst = Math.max(worst, Closeness.relError(want.get(i), o.textEmbeds()));
                             }
                         }
                         return worst;

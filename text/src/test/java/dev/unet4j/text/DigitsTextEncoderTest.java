@@ -2,6 +2,7 @@ package dev.unet4j.text;
 
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.core.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
@@ -32,10 +33,10 @@ class DigitsTextEncoderTest {
             assertEquals(3, r.hiddenStates().size());
             float[] v = r.lastHiddenState().toFloatArray();
             for (float x : v) assertTrue(Float.isFinite(x));
-            double err = EncoderFixture.relError(r.lastHiddenState(), d.lastHiddenState());
+            double err = Closeness.relError(r.lastHiddenState(), d.lastHiddenState());
             System.out.printf("digits-text-32 oneDNN vs reference last_hidden_state rel err %.3g%n", err);
             assertTrue(err <= EncoderFixture.TOLERANCE, "oneDNN vs reference " + err);
-            assertTrue(EncoderFixture.relError(r.pooledOutput(), d.pooledOutput()) <= EncoderFixture.TOLERANCE);
+            assertTrue(Closeness.relError(r.pooledOutput(), d.pooledOutput()) <= EncoderFixture.TOLERANCE);
             // different prompts, different conditioning (rows 0 and 1 differ after the BOS position)
             float diff = 0;
             for (int i = 64; i < 77 * 64; i++) diff = Math.max(diff, Math.abs(v[i] - v[77 * 64 + i]));

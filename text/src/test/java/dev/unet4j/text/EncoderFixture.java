@@ -5,12 +5,12 @@ import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.core.testing.Fixtures;
 
 import java.io.IOException;
 import java.nio.file.Path;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The {@code clip-text-encoder-tiny} fixture: its inputs, goldens and model folders, and the comparison rule. */
@@ -40,21 +40,9 @@ final class EncoderFixture {
         return out;
     }
 
-    /** max|got - want| / max|want|, after checking the shapes. */
-    static double relError(Tensor want, Tensor got) {
-        assertArrayEquals(want.shape(), got.shape(), "shape");
-        float[] w = want.toFloatArray(), g = got.toFloatArray();
-        double maxAbs = 0, maxDiff = 0;
-        for (int i = 0; i < w.length; i++) {
-            maxAbs = Math.max(maxAbs, Math.abs(w[i]));
-            maxDiff = Math.max(maxDiff, Math.abs((double) w[i] - g[i]));
-        }
-        return maxDiff / maxAbs;
-    }
-
     static double assertClose(String what, SafetensorsFile goldens, String name, Tensor got) throws IOException {
         try (Tensor want = goldens.load(name)) {
-            double err = relError(want, got);
+            double err = Closeness.relError(want, got);
             System.out.printf("%-48s rel err %.3g%n", what + " " + name, err);
             assertTrue(err <= TOLERANCE, what + " " + name + ": relative error " + err + " > " + TOLERANCE);
             return err;

@@ -6,6 +6,7 @@ import dev.unet4j.core.io.SafetensorsFile;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.core.testing.Fixtures;
 
 import java.io.IOException;
@@ -75,22 +76,9 @@ final class Fixture implements AutoCloseable {
     /** max|a-b| <= 1e-4 (1 + max|ref|), the fixtures' tolerance for one UNet call. */
     static void assertClose(String what, Tensor ref, Tensor actual) {
         assertArrayEquals(ref.shape(), actual.shape(), what + ": shape");
-        float[] r = ref.toFloatArray(), a = actual.toFloatArray();
-        double maxRef = 0, maxDiff = 0;
-        for (int i = 0; i < r.length; i++) {
-            maxRef = Math.max(maxRef, Math.abs(r[i]));
-            double d = Math.abs((double) r[i] - a[i]);
-            if (!(d <= maxDiff)) maxDiff = Double.isNaN(d) ? Double.POSITIVE_INFINITY : d;
-        }
+        double maxRef = Closeness.maxAbs(ref.toFloatArray()), maxDiff = Closeness.maxAbsDiff(ref, actual);
         double tol = 1e-4 * (1 + maxRef);
         assertTrue(maxDiff <= tol, what + ": max|diff| " + maxDiff + " > " + tol + " (max|ref| " + maxRef + ")");
-    }
-
-    static double maxAbsDiff(Tensor a, Tensor b) {
-        float[] x = a.toFloatArray(), y = b.toFloatArray();
-        double m = 0;
-        for (int i = 0; i < x.length; i++) m = Math.max(m, Math.abs((double) x[i] - y[i]));
-        return m;
     }
 
     @Override

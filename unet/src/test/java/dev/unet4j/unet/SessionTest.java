@@ -4,6 +4,7 @@ import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -119,7 +120,7 @@ class SessionTest {
              Tensor b = s.forward(UNetInputs.builder(x, Timestep.int64(10, 10)).build());
              Tensor c = s.forward(UNetInputs.builder(x, Timestep.float32(10.7f)).build())) {
             assertArrayEquals(b.toFloatArray(), a.toFloatArray(), "UNet2DModel truncates a Python float");
-            assertTrue(Fixture.maxAbsDiff(b, c) > 1e-4, "a float32 tensor timestep is not truncated");
+            assertTrue(Closeness.maxAbsDiff(b, c) > 1e-4, "a float32 tensor timestep is not truncated");
         }
         Tensor e = sd.inputs.get("encoder_hidden_states"), y = sd.inputs.get("sample");
         try (UNetSession s = sdModel.newSession();
@@ -127,7 +128,7 @@ class SessionTest {
              Tensor b = s.forward(UNetInputs.builder(y, Timestep.float32(10.7f, 10.7f)).encoderHiddenStates(e).build());
              Tensor c = s.forward(UNetInputs.builder(y, Timestep.of(10L)).encoderHiddenStates(e).build())) {
             assertArrayEquals(b.toFloatArray(), a.toFloatArray(), "UNet2DConditionModel keeps a Python float (float64 -> float32)");
-            assertTrue(Fixture.maxAbsDiff(a, c) > 1e-4, "10.7 is not 10 for the conditional model");
+            assertTrue(Closeness.maxAbsDiff(a, c) > 1e-4, "10.7 is not 10 for the conditional model");
         }
     }
 
@@ -145,7 +146,7 @@ class SessionTest {
              Tensor truncated = s.forward(UNetInputs.builder(y, t).encoderHiddenStates(first3).build())) {
             assertArrayEquals(plain.toFloatArray(), allKept.toFloatArray(), "an all-ones mask is a zero bias");
             Fixture.assertClose("mask == dropping the masked tokens", truncated, masked);
-            assertTrue(Fixture.maxAbsDiff(plain, masked) > 1e-3, "the mask changes the output");
+            assertTrue(Closeness.maxAbsDiff(plain, masked) > 1e-3, "the mask changes the output");
         }
     }
 
@@ -161,7 +162,7 @@ class SessionTest {
                 }
                 // decoder at another timestep from the same encoder features differs, and is counted as a partial call
                 try (Tensor y3 = s.decode(st, in.with(null, Timestep.int64(500)))) {
-                    assertTrue(Fixture.maxAbsDiff(full, y3) > 1e-3);
+                    assertTrue(Closeness.maxAbsDiff(full, y3) > 1e-3);
                     CallTrace tr = s.lastTrace();
                     assertTrue(tr.fullMacs() > tr.macsDone() && tr.macsDone() > 0, tr.macsDone() + " of " + tr.fullMacs());
                     assertFalse(tr.nodes().stream().anyMatch(r -> r.path().startsWith("down_blocks")));

@@ -1,8 +1,8 @@
 package dev.unet4j.vae;
 
 import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.UnsupportedConfigException;
 
@@ -42,16 +42,27 @@ public sealed interface Autoencoder extends AutoCloseable permits AutoencoderKL,
      */
     Tensor encodeLatents(Tensor image, TorchGenerator generator);
 
-    /** Pixels per latent along each axis. */
-    int scaleFactor();
+    /** The folder's config, whichever VAE class it describes. */
+    AutoencoderConfig config();
 
-    int latentChannels();
+    /** Pixels per latent along each axis. */
+    default int scaleFactor() {
+        return config().scaleFactor();
+    }
+
+    default int latentChannels() {
+        return config().latentChannels();
+    }
 
     /** {@code config.scaling_factor}. */
-    double scalingFactor();
+    default double scalingFactor() {
+        return config().scalingFactor();
+    }
 
     /** {@code config.shift_factor}, 0 when none. */
-    double shiftFactor();
+    default double shiftFactor() {
+        return config().shift();
+    }
 
     /** {@code (z - shift_factor) * scaling_factor}: VAE latents to the diffusion model's scale, as a new tensor. */
     default Tensor scaleLatents(Tensor z) {

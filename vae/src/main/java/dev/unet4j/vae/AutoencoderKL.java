@@ -2,8 +2,8 @@ package dev.unet4j.vae;
 
 import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.AttentionInfo;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.NodeKind;
@@ -72,42 +72,17 @@ public final class AutoencoderKL implements Autoencoder {
      * unexpected tensor.
      */
     public static AutoencoderKL build(AutoencoderKLConfig config, ParameterSource source, String sourceName, LoadOptions options) {
-        Weights w = new Weights(new ConvShapedLinears(source), sourceName, options.factory());
-        try {
-            return new AutoencoderKL(config, w, options.kernels());
-        } catch (RuntimeException e) {
-            if (!(e instanceof WeightMismatchException)) w.abandon();
-            throw e;
-        }
+        return new Weights(new ConvShapedLinears(source), sourceName, options.factory())
+                .build(w -> new AutoencoderKL(config, w, options.kernels()));
     }
 
+    @Override
     public AutoencoderKLConfig config() {
         return config;
     }
 
     public Kernels kernels() {
         return kernels;
-    }
-
-    /** Pixels per latent along each axis ({@code 2^(levels-1)}, 8 for SD). */
-    @Override
-    public int scaleFactor() {
-        return config.scaleFactor();
-    }
-
-    @Override
-    public int latentChannels() {
-        return config.latentChannels();
-    }
-
-    @Override
-    public double scalingFactor() {
-        return config.scalingFactor();
-    }
-
-    @Override
-    public double shiftFactor() {
-        return config.shift();
     }
 
     /** diffusers' {@code retrieve_latents(vae.encode(x), generator)}: a posterior sample ({@link LatentDistribution#sample}). */

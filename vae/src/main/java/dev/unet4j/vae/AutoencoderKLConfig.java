@@ -36,7 +36,7 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
                                   int[] blockOutChannels, int layersPerBlock, String actFn, int latentChannels,
                                   int normNumGroups, int sampleSize, double scalingFactor, Double shiftFactor,
                                   double[] latentsMean, double[] latentsStd, boolean forceUpcast, boolean useQuantConv,
-                                  boolean usePostQuantConv, boolean midBlockAddAttention) {
+                                  boolean usePostQuantConv, boolean midBlockAddAttention) implements AutoencoderConfig {
     private static final Logger LOG = LoggerFactory.getLogger(AutoencoderKLConfig.class);
     private static final String M = "AutoencoderKL";
     /** Upper bounds that keep a hand-edited config from asking for absurd builds (SD's VAE: 512 channels, 4 levels). */
@@ -163,12 +163,14 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<String> 
         return blockOutChannels.length;
     }
 
-    /** Pixels per latent along each axis: {@code 2^(levels - 1)}. */
+    /** Pixels per latent along each axis: {@code 2^(levels - 1)} (8 for SD). */
+    @Override
     public int scaleFactor() {
         return 1 << (blockOutChannels.length - 1);
     }
 
     /** {@code shift_factor}, 0 when null. */
+    @Override
     public double shift() {
         return shiftFactor == null ? 0 : shiftFactor;
     }

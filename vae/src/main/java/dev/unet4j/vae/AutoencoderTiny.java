@@ -1,8 +1,8 @@
 package dev.unet4j.vae;
 
 import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.samplers.TorchGenerator;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.ParameterSource;
 import dev.unet4j.unet.WeightMismatchException;
@@ -44,15 +44,10 @@ public final class AutoencoderTiny implements Autoencoder {
 
     /** Builds from any parameter source; one {@link WeightMismatchException} lists every problem. */
     public static AutoencoderTiny build(AutoencoderTinyConfig config, ParameterSource source, String sourceName, LoadOptions options) {
-        Weights w = new Weights(source, sourceName, options.factory());
-        try {
-            return new AutoencoderTiny(config, w, options.kernels());
-        } catch (RuntimeException e) {
-            if (!(e instanceof WeightMismatchException)) w.abandon();
-            throw e;
-        }
+        return new Weights(source, sourceName, options.factory()).build(w -> new AutoencoderTiny(config, w, options.kernels()));
     }
 
+    @Override
     public AutoencoderTinyConfig config() {
         return config;
     }
@@ -90,25 +85,6 @@ public final class AutoencoderTiny implements Autoencoder {
         return encode(image);
     }
 
-    @Override
-    public int scaleFactor() {
-        return config.scaleFactor();
-    }
-
-    @Override
-    public int latentChannels() {
-        return config.latentChannels();
-    }
-
-    @Override
-    public double scalingFactor() {
-        return config.scalingFactor();
-    }
-
-    @Override
-    public double shiftFactor() {
-        return config.shiftFactor();
-    }
 
     @Override
     public void close() {

@@ -30,7 +30,7 @@ public record AutoencoderTinyConfig(int inChannels, int outChannels, int[] encod
                                     int[] decoderBlockOutChannels, String actFn, String upsampleFn, int latentChannels,
                                     int upsamplingScalingFactor, int[] numEncoderBlocks, int[] numDecoderBlocks,
                                     double latentMagnitude, double latentShift, boolean forceUpcast, double scalingFactor,
-                                    double shiftFactor) {
+                                    double shiftFactor) implements AutoencoderConfig {
     private static final Logger LOG = LoggerFactory.getLogger(AutoencoderTinyConfig.class);
     private static final int MAX = AutoencoderKLConfig.MAX_CHANNELS;
 
@@ -111,9 +111,16 @@ public record AutoencoderTinyConfig(int inChannels, int outChannels, int[] encod
     }
 
     /** Pixels per latent: the encoder has one stride-2 conv per level after the first. */
+    @Override
     public int scaleFactor() {
         int f = 1;
         for (int i = 1; i < encoderBlockOutChannels.length; i++) f *= 2;
         return f;
+    }
+
+    /** {@code shift_factor}. */
+    @Override
+    public double shift() {
+        return shiftFactor;
     }
 }

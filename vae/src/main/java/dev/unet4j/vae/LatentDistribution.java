@@ -1,8 +1,8 @@
 package dev.unet4j.vae;
 
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.samplers.TorchGenerator;
 
 import java.util.List;
 

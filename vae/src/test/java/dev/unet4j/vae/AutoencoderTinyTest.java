@@ -190,7 +190,7 @@ class AutoencoderTinyTest {
                 System.out.printf("AutoencoderTiny %s: encode %.2e, decode %.2e%n", backend, ee, ed);
             }
             // the pipeline's entry: the latents themselves, no generator draw
-            try (Tensor viaPipeline = vae.encodeLatents(img, new dev.unet4j.samplers.TorchGenerator(0)); Tensor lat = vae.encode(img)) {
+            try (Tensor viaPipeline = vae.encodeLatents(img, new dev.unet4j.core.random.TorchGenerator(0)); Tensor lat = vae.encode(img)) {
                 assertArrayEquals(lat.toFloatArray(), viaPipeline.toFloatArray());
             }
         }

@@ -8,8 +8,6 @@ import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.ParameterSource;
 import dev.unet4j.unet.UnsupportedConfigException;
 import dev.unet4j.unet.WeightMismatchException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,18 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Untrusted configs, checkpoints and tensors: each refused with a message that says what and where. */
-class BadInputTest {
-    static AutoencoderKL vae; // vae-tiny: 4 latent channels, scale factor 2
-
-    @BeforeAll
-    static void load() throws Exception {
-        vae = AutoencoderKL.load(Fixtures.fixture("vae-tiny"), VaeTesting.kernels("onednn"));
-    }
-
-    @AfterAll
-    static void close() {
-        vae.close();
-    }
+class BadInputTest extends TinyVae { // vae-tiny: 4 latent channels, scale factor 2
 
     static void assertMessage(Throwable t, String... parts) {
         for (String p : parts) assertTrue(t.getMessage().contains(p), "message lacks \"" + p + "\": " + t.getMessage());

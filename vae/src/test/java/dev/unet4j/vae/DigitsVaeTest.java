@@ -1,6 +1,7 @@
 package dev.unet4j.vae;
 
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.core.testing.Fixtures;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,13 +59,6 @@ class DigitsVaeTest {
         return s / x.length;
     }
 
-    static double maxAbsDiff(Tensor a, Tensor b) {
-        float[] x = a.toFloatArray(), y = b.toFloatArray();
-        double m = 0;
-        for (int i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-        return m;
-    }
-
     /** The sheet's 80 digits as a batch [80, 3, 32, 32]. */
     static Tensor digits() {
         float[] v = sheet.toFloatArray(), out = new float[80 * 3 * 32 * 32];
@@ -115,7 +109,7 @@ class DigitsVaeTest {
                     dec = meanAbsDiff(plain, tt);
                     enc = meanAbsDiff(d.mean(), e.mean());
                     System.out.printf("digits tile %d px: decode mean|diff| %.4f (max %.4f), encode mean|diff| %.4f (max %.4f)%n",
-                            t, dec, maxAbsDiff(plain, tt), enc, maxAbsDiff(d.mean(), e.mean()));
+                            t, dec, Closeness.maxAbsDiff(plain, tt), enc, Closeness.maxAbsDiff(d.mean(), e.mean()));
                     assertTrue(dec < prevDec && enc < prevEnc, "the difference must shrink as tiles grow (tile " + t + ")");
                     prevDec = dec;
                     prevEnc = enc;

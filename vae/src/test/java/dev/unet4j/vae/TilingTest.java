@@ -2,9 +2,7 @@ package dev.unet4j.vae;
 
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.core.testing.Fixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.unet4j.core.testing.Closeness;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -20,18 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Tiled encode/decode: the blend weights against diffusers' formula, seamlessness of the tiling itself, the real VAE
  * against a literal transcription of diffusers' {@code tiled_decode}/{@code tiled_encode}, and working memory.
  */
-class TilingTest {
-    static AutoencoderKL vae; // vae-tiny: 2 levels (f = 2), sample_size 32 -> latent tiles of 16, step 12, blend 8
-
-    @BeforeAll
-    static void load() throws Exception {
-        vae = AutoencoderKL.load(Fixtures.fixture("vae-tiny"), VaeTesting.kernels("onednn"));
-    }
-
-    @AfterAll
-    static void close() {
-        vae.close();
-    }
+class TilingTest extends TinyVae { // vae-tiny: 2 levels (f = 2), sample_size 32 -> latent tiles of 16, step 12, blend 8
 
     static Tensor random(long seed, int... shape) {
         Random r = new Random(seed);
@@ -94,7 +81,7 @@ class TilingTest {
         try (Tensor x = random(1, 2, 3, 29, 43); Tensor whole = upsample4(x);
              Tensor tiled = TiledRunner.run(x, 8, 6, 8, 24, n -> 4 * n, TilingTest::upsample4)) {
             assertArrayEquals(whole.shape(), tiled.shape());
-            double e = VaeTesting.relError(whole, tiled);
+            double e = Closeness.relError(whole, tiled);
             assertTrue(e <= 1e-6, "tiled local map differs by " + e);
         }
     }
@@ -212,7 +199,7 @@ class TilingTest {
         try (Tensor z = random(7, 2, 4, 41, 30); Tensor tiled = vae.decodeTiled(z);
              Tensor ref = diffusersTiled(z, 16, 12, 8, 24, vae::decode)) {
             assertArrayEquals(new long[]{2, 3, 82, 60}, tiled.shape());
-            double e = VaeTesting.relError(ref, tiled);
+            double e = Closeness.relError(ref, tiled);
             System.out.printf("tiled decode vs diffusers' algorithm: %.2e%n", e);
             assertTrue(e <= 1e-6, "tiled decode differs from diffusers' tiled_decode by " + e);
         }
@@ -226,7 +213,7 @@ class TilingTest {
              Tensor ref = diffusersTiled(x, 32, 24, 4, 12, tile -> moments(vae.encode(tile)));
              LatentDistribution r = LatentDistribution.ofMoments(ref)) {
             assertArrayEquals(new long[]{1, 4, 38, 45}, d.shape());
-            double em = VaeTesting.relError(r.mean(), d.mean()), el = VaeTesting.relError(r.logvar(), d.logvar());
+            double em = Closeness.relError(r.mean(), d.mean()), el = Closeness.relError(r.logvar(), d.logvar());
             System.out.printf("tiled encode vs diffusers' algorithm: mean %.2e logvar %.2e%n", em, el);
             assertTrue(em <= 1e-6 && el <= 1e-6, "tiled encode differs from diffusers' tiled_encode: " + em + ", " + el);
         }

@@ -7,12 +7,12 @@ import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
 
+import dev.unet4j.core.testing.Closeness;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Shared helpers of the VAE tests. */
@@ -33,22 +33,9 @@ final class VaeTesting {
         return m;
     }
 
-    /** max|ref - actual| / max|ref|. */
-    static double relError(Tensor ref, Tensor actual) {
-        assertArrayEquals(ref.shape(), actual.shape(), "shape");
-        float[] r = ref.toFloatArray(), a = actual.toFloatArray();
-        double maxRef = 0, maxDiff = 0;
-        for (int i = 0; i < r.length; i++) {
-            maxRef = Math.max(maxRef, Math.abs(r[i]));
-            double d = Math.abs((double) r[i] - a[i]);
-            if (!(d <= maxDiff)) maxDiff = Double.isNaN(d) ? Double.POSITIVE_INFINITY : d;
-        }
-        return maxDiff / maxRef;
-    }
-
     /** The fixtures' tolerance for one model call: max|diff| <= 1e-4 * max|ref|. Returns the relative error. */
     static double assertClose(String what, Tensor ref, Tensor actual, double tol) {
-        double e = relError(ref, actual);
+        double e = Closeness.relError(ref, actual);
         assertTrue(e <= tol, what + ": max|diff| / max|ref| = " + e + " > " + tol);
         return e;
     }

@@ -102,11 +102,16 @@ final class OnnxGraph implements AutoCloseable {
     }
 
     void input(String name, long[] shape) {
-        inputs.add(valueInfo(name, shape));
+        inputs.add(valueInfo(name, shape, FLOAT));
+    }
+
+    /** An int64 graph input (token ids). */
+    void int64Input(String name, long[] shape) {
+        inputs.add(valueInfo(name, shape, INT64));
     }
 
     void output(String name, long[] shape) {
-        outputs.add(valueInfo(name, shape));
+        outputs.add(valueInfo(name, shape, FLOAT));
     }
 
     int nodeCount() {
@@ -142,10 +147,10 @@ final class OnnxGraph implements AutoCloseable {
         }
     }
 
-    private static Proto valueInfo(String name, long[] shape) {
+    private static Proto valueInfo(String name, long[] shape, int elementType) {
         Proto dims = new Proto();
         for (long d : shape) dims.message(1, new Proto().varint(1, d));
-        Proto tensorType = new Proto().varint(1, FLOAT).message(2, dims);
+        Proto tensorType = new Proto().varint(1, elementType).message(2, dims);
         return new Proto().string(1, name).message(2, new Proto().message(1, tensorType));
     }
 

@@ -27,14 +27,15 @@ import java.util.Map;
 /**
  * A {@link Kernels} decorator that computes with its delegate and, while recording, writes each call as the ONNX
  * operators a {@code torch.onnx.export} of the diffusers module would produce (GroupNorm as Reshape +
- * InstanceNormalization + affine, SiLU as x·Sigmoid(x), exact GELU through Erf, attention as MatMul/Softmax/MatMul over
+ * InstanceNormalization + affine, SiLU as x·Sigmoid(x), swish (quick_gelu) as x·Sigmoid(βx), exact GELU through Erf, attention as MatMul/Softmax/MatMul over
  * [B, H, T, D], Linear as MatMul with a transposed weight). Build a model on it, run one forward, and the graph of that
  * forward is the model's graph: the side-by-side ONNX Runtime benchmark runs exactly our network on exactly our
  * weights. Weights of prepared layers are captured when the layer is prepared; norm parameters on first use; any
  * other tensor that no recorded node produced (the sample, the timestep projection, encoder states) becomes a graph
  * input whose recorded value {@link #inputValues()} returns. Views made outside the kernels (token views of a
  * channels-last map, GEGLU halves) are re-expressed as Reshape/Transpose/Slice of the tensor they view.
- * The zoo models' operations too: N-d, depthwise, grouped and transposed convolutions, eval-mode BatchNorm, ReLU /
+ * Per-query (causal) attention masks, and embedding lookups the model does outside the
+ * kernels when declared ({@link #embeddingLookup}): the CLIP text encoder. The zoo models' operations too: N-d, depthwise, grouped and transposed convolutions, eval-mode BatchNorm, ReLU /
  * LeakyReLU / Clip / Sigmoid, max and average pooling, ReduceMean / ReduceMax, bi- and trilinear Resize. Float32
  * layers only.
  */
@@ -50,9 +51,23 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
     private record Produced(Tensor tensor, String name, long from, long to) {
     }
 
-    /** A graph input with the value it had when recorded. */
-    public record Input(long[] shape, float[] values) {
+    /** A graph input with the value it had when recorded: float32 {@code values}, or int64 {@code ids} (token ids). */
+    public record Input(long[] shape, float[] values, long[] ids) {
+        public Input(long[] shape, float[] values) {
+            this(shape, values, null);
+        }
     }
+
+    /**
+     * An embedding lookup computed outside the kernels ({@code table[ids] + positions[0..T)}, a Java row gather): the
+     * first unrecorded tensor equal to it becomes {@code Gather} + {@code Add} on an int64 {@code input_ids} input.
+     */
+    private record Lookup(String idsName, long[][] ids, Tensor table, Tensor positions, float[] value) {
+    }
+
+    private Lookup lookupInput;
+    private String lastName;
+    private long[] lastShape;
 
     /** Traces into {@code dir/model.onnx} + {@code dir/weights.bin}. */
     public OnnxTracer(Kernels delegate, Path dir) {
@@ -69,11 +84,47 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
     public Path finish(Tensor result) {
         String n = lookup(result);
         if (n == null) throw new IllegalStateException("the traced forward's result " + result + " was not produced by a recorded kernel");
-        g.output(n, result.shape());
+        return finish(n, result.shape());
+    }
+
+    /**
+     * Marks the value the last recorded kernel call produced as the graph output, for a forward whose result leaves
+     * the model as a copy made outside the kernels (the VAE's standalone result); {@code result} (that copy) must
+     * have its shape.
+     */
+    public Path finishWithLastRecorded(Tensor result) {
+        if (lastName == null) throw new IllegalStateException("nothing was recorded");
+        if (!Arrays.equals(lastShape, result.shape())) {
+            throw new IllegalStateException("the last recorded value is " + Arrays.toString(lastShape) + ", the result " + result);
+        }
+        return finish(lastName, result.shape());
+    }
+
+    private Path finish(String name, long[] shape) {
+        g.output(name, shape);
         recording = false;
         Path p = g.writeModel("unet4j");
         g.close();
         return p;
+    }
+
+    /**
+     * Declares an embedding lookup the model computes outside the kernels: {@code table[ids[b][t]] + positions[t]}
+     * ({@code table} {@code [V, C]}, {@code positions} {@code [P, C]}, both borrowed until the trace ends). When the
+     * forward first uses a tensor that no kernel produced and that equals this lookup exactly, the graph computes it
+     * from an int64 input {@code idsName} {@code [B, T]} (Gather of the table, Add of the position rows) instead of
+     * taking it as a float input: what {@code torch.onnx.export} of an {@code nn.Embedding} emits.
+     */
+    public void embeddingLookup(String idsName, long[][] ids, Tensor table, Tensor positions) {
+        int b = ids.length, t = ids[0].length, c = (int) table.dim(1);
+        float[] tab = table.toFloatArray(), pos = positions.toFloatArray(), v = new float[b * t * c];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                int id = (int) ids[i][j], o = (i * t + j) * c;
+                for (int x = 0; x < c; x++) v[o + x] = tab[id * c + x] + pos[j * c + x];
+            }
+        }
+        lookupInput = new Lookup(idsName, ids, table, positions, v);
     }
 
     public Map<String, Input> inputValues() {
@@ -94,11 +145,30 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
     private String act(Tensor t) {
         String n = lookup(t);
         if (n != null) return n;
+        float[] value = t.toFloatArray();
+        if (lookupInput != null && Arrays.equals(value, lookupInput.value)) {
+            String name = gather(lookupInput);
+            lookupInput = null;
+            track(t, name);
+            return name;
+        }
         String name = "input_" + inputs.size();
-        inputs.put(name, new Input(t.shape(), t.toFloatArray()));
+        inputs.put(name, new Input(t.shape(), value));
         g.input(name, t.shape());
-        remember(t, name);
+        track(t, name);
         return name;
+    }
+
+    /** {@code Gather(table, ids) + positions[0..T)}: the embedding lookup {@code l} on its int64 input. */
+    private String gather(Lookup l) {
+        int b = l.ids.length, t = l.ids[0].length;
+        long[] flat = new long[b * t];
+        for (int i = 0; i < b; i++) System.arraycopy(l.ids[i], 0, flat, i * t, t);
+        inputs.put(l.idsName, new Input(new long[]{b, t}, null, flat));
+        g.int64Input(l.idsName, new long[]{b, t});
+        String rows = g.node("Gather", param(l.table), l.idsName, Attr.i("axis", 0));                 // [B, T, C]
+        String pos = g.node("Slice", List.of(param(l.positions), g.int64s(0), g.int64s(t), g.int64s(0))); // [T, C]
+        return g.node("Add", rows, pos);
     }
 
     private String param(Tensor t) {
@@ -122,7 +192,14 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
         return null;
     }
 
+    /** {@code t} is the value of the recorded kernel output {@code name}. */
     private Tensor remember(Tensor t, String name) {
+        lastName = name;
+        lastShape = t.shape();
+        return track(t, name);
+    }
+
+    private Tensor track(Tensor t, String name) {
         names.put(t, name);
         List<Produced> ps = byBuffer.computeIfAbsent(t.buffer(), b -> new ArrayList<>());
         long from = t.offset(), to = t.offset() + t.span();
@@ -357,6 +434,15 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
         return recording ? remember(y, silu(act(x))) : y;
     }
 
+    /** {@code x * Sigmoid(beta * x)}: torch's export of transformers' {@code quick_gelu} (beta 1.702). */
+    @Override
+    public Tensor swish(Workspace ws, Tensor x, float beta) {
+        Tensor y = k.swish(ws, x, beta);
+        if (!recording) return y;
+        String in = act(x);
+        return remember(y, g.node("Mul", in, g.node("Sigmoid", g.node("Mul", in, g.scalar(beta)))));
+    }
+
     @Override
     public Tensor gelu(Workspace ws, Tensor x, boolean exact) {
         Tensor y = k.gelu(ws, x, exact);
@@ -397,7 +483,8 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
         String kt = heads(act(kk), b, tk, heads, d, 0, 2, 3, 1);          // [B, H, D, Tk]
         String vh = heads(act(v), b, tk, heads, d, 0, 2, 1, 3);           // [B, H, Tk, D]
         String s = g.node("Mul", g.node("MatMul", qh, kt), g.scalar(scale));
-        if (bias != null) s = g.node("Add", s, g.node("Reshape", act(bias), g.int64s(b, 1, 1, tk)));
+        // a [B, Tk] mask (padding) is the same for every query row, a [B, Tq, Tk] one (causal) is not; both for every head
+        if (bias != null) s = g.node("Add", s, g.node("Reshape", act(bias), g.int64s(b, 1, bias.rank() == 3 ? tq : 1, tk)));
         String o = g.node("MatMul", g.node("Softmax", s, Attr.i("axis", -1)), vh);
         o = g.node("Transpose", o, Attr.ints("perm", 0, 2, 1, 3));
         return remember(y, g.node("Reshape", o, g.int64s(b, tq, heads * d)));

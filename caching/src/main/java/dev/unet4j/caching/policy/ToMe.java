@@ -7,7 +7,7 @@ import dev.unet4j.caching.RunContext;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Tensor;
-import dev.unet4j.samplers.TorchGenerator;
+import dev.unet4j.core.random.TorchGenerator;
 import dev.unet4j.unet.NodeCall;
 import dev.unet4j.unet.NodeKind;
 import dev.unet4j.unet.UNetInputs;

@@ -115,6 +115,18 @@ public interface Kernels {
     /** {@code x * sigmoid(x)}. */
     Tensor silu(Workspace ws, Tensor x);
 
+    /**
+     * Swish with a fixed {@code beta} (Ramachandran et al., 2017): {@code x * sigmoid(beta * x)}; beta 1 is SiLU, 1.702
+     * CLIP's {@code quick_gelu}. The default computes {@code silu(beta * x) / beta} in three passes; backends fuse it.
+     */
+    default Tensor swish(Workspace ws, Tensor x, float beta) {
+        if (beta == 1f) return silu(ws, x);
+        if (!(beta != 0f && Float.isFinite(beta))) throw new IllegalArgumentException("swish: beta " + beta + " must be finite and nonzero");
+        try (Tensor bx = scale(ws, x, beta); Tensor s = silu(ws, bx)) {
+            return scale(ws, s, 1f / beta);
+        }
+    }
+
     /** GELU: exact {@code 0.5 x (1 + erf(x / sqrt 2))}, or torch's tanh approximation when {@code exact} is false. */
     Tensor gelu(Workspace ws, Tensor x, boolean exact);
 
@@ -153,7 +165,8 @@ public interface Kernels {
     /**
      * Multi-head scaled-dot-product attention. {@code q} is {@code [B, Tq, H*D]}, {@code k} and {@code v}
      * {@code [B, Tk, H*D]} (self or cross). Per head: {@code softmax(scale * Q K^T + bias) V}. {@code bias} is an
-     * additive mask {@code [B, Tk]} (0 keeps, -inf or a large negative drops) or null. The result is
+     * additive mask (0 keeps, -inf or a large negative drops), the same for every head: {@code [B, Tk]} (one row for all
+     * queries: padding), {@code [B, Tq, Tk]} (a row per query: causal masks), or null. The result is
      * {@code [B, Tq, H*D]} with heads in the same order as the inputs. Scores are computed in float32.
      */
     Tensor attention(Workspace ws, Tensor q, Tensor k, Tensor v, int heads, float scale, Tensor bias);

@@ -169,6 +169,14 @@ public final class ReferenceKernels implements Kernels {
     }
 
     @Override
+    public Tensor swish(Workspace ws, Tensor x, float beta) {
+        if (!(Float.isFinite(beta))) throw error("swish", "beta " + beta + " must be finite");
+        float[] v = read(x);
+        for (int i = 0; i < v.length; i++) v[i] = (float) (v[i] * RefMath.sigmoid((double) beta * v[i]));
+        return write(ws, x.shape(), v);
+    }
+
+    @Override
     public Tensor gelu(Workspace ws, Tensor x, boolean exact) {
         float[] v = read(x);
         for (int i = 0; i < v.length; i++) v[i] = (float) (exact ? RefMath.geluExact(v[i]) : RefMath.geluTanh(v[i]));
@@ -269,7 +277,10 @@ public final class ReferenceKernels implements Kernels {
         if (k.dim(0) != batch || k.dim(2) != width || !Arrays.equals(k.shape(), v.shape())) {
             throw error(op, "q " + shape(q) + ", k " + shape(k) + ", v " + shape(v) + " must be [B, Tq, H*D], [B, Tk, H*D], [B, Tk, H*D]");
         }
-        if (bias != null) requireShape(op, "bias", bias, batch, tk);
+        boolean perQuery = bias != null && bias.rank() == 3;
+        if (bias != null && !(Arrays.equals(bias.shape(), new long[]{batch, tk}) || Arrays.equals(bias.shape(), new long[]{batch, tq, tk}))) {
+            throw error(op, "bias " + shape(bias) + " must be [" + batch + ", " + tk + "] or [" + batch + ", " + tq + ", " + tk + "]");
+        }
         int d = width / heads;
         float[] qv = read(q), kv = read(k), vv = read(v), mask = bias == null ? null : read(bias);
         float[] out = new float[batch * tq * width];
@@ -283,7 +294,7 @@ public final class ReferenceKernels implements Kernels {
                         int kOff = (b * tk + j) * width + h * d;
                         double s = 0;
                         for (int t = 0; t < d; t++) s += (double) qv[qOff + t] * kv[kOff + t];
-                        p[j] = scale * s + (mask == null ? 0.0 : mask[b * tk + j]);
+                        p[j] = scale * s + (mask == null ? 0.0 : mask[(perQuery ? b * tq + i : b) * tk + j]);
                     }
                     softmaxInPlace(p, tk);
                     Arrays.fill(o, 0.0);

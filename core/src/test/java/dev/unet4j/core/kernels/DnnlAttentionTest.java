@@ -63,4 +63,30 @@ class DnnlAttentionTest {
             assertTrue(err <= EXACT, "chunked attention error " + err);
         }
     }
+
+    /** A causal mask, {@code [B, Tq, Tk]} (a row per query, as CLIP's text encoder builds it), all heads in one block and chunked. */
+    @Test
+    void perQueryCausalMask() {
+        try (var t = new DnnlTestSupport.Tensors(34); DnnlKernels chunked = new DnnlKernels(new DnnlKernels.Options(false, 4096))) {
+            int b = 2, tq = 37, heads = 4, c = 32;
+            Tensor q = t.randn(b, tq, c), k = t.randn(b, tq, c), v = t.randn(b, tq, c);
+            float[] causal = new float[b * tq * tq];
+            for (int i = 0; i < b; i++) {
+                for (int r = 0; r < tq; r++) {
+                    for (int j = 0; j < tq; j++) causal[(i * tq + r) * tq + j] = j > r ? -Float.MAX_VALUE : 0f;
+                }
+            }
+            Tensor mask = t.keep(Tensor.of(causal, b, tq, tq));
+            float[] want = assertMatches("causal attention", EXACT, (kk, ws) -> kk.attention(ws, q, k, v, heads, 0.25f, mask));
+            try (Workspace ws = chunked.newWorkspace(Allocator.direct()); Tensor y = chunked.attention(ws, q, k, v, heads, 0.25f, mask)) {
+                double err = relError(want, y.toFloatArray());
+                assertTrue(err <= EXACT, "chunked causal attention error " + err);
+            }
+            // the first query sees only the first key: its output is v's first row in every head
+            float[] got = want, v0 = v.toFloatArray();
+            for (int i = 0; i < b; i++) {
+                for (int ch = 0; ch < c; ch++) assertTrue(Math.abs(got[i * tq * c + ch] - v0[i * tq * c + ch]) < 1e-6, "query 0 of batch " + i);
+            }
+        }
+    }
 }

@@ -13,6 +13,8 @@ import java.util.Random;
 import static dev.unet4j.core.kernels.DnnlTestSupport.DNNL;
 import static dev.unet4j.core.kernels.DnnlTestSupport.EXACT;
 import static dev.unet4j.core.kernels.DnnlTestSupport.REF;
+import static dev.unet4j.core.kernels.DnnlTestSupport.assertBf16CodedLayers;
+import static dev.unet4j.core.kernels.DnnlTestSupport.channelScales;
 import static dev.unet4j.core.kernels.DnnlTestSupport.relError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,12 +34,6 @@ class DnnlFp8WeightLayerTest {
 
     private static float value(WeightFormat format, byte code) {
         return (format == WeightFormat.FP8_E4M3 ? Fp8Format.E4M3 : Fp8Format.E5M2).decode(code);
-    }
-
-    private static float[] scales(Random r, int n) {
-        float[] s = new float[n];
-        for (int i = 0; i < n; i++) s[i] = 0.002f + 0.01f * r.nextFloat();
-        return s;
     }
 
     /** Random codes of finite values (weights are encoded saturating, so NaN and infinity never occur in them). */
@@ -133,7 +129,7 @@ class DnnlFp8WeightLayerTest {
                     Conv2dSpec spec = (Conv2dSpec) c[0];
                     long[] in = (long[]) c[1];
                     byte[] q = finiteCodes(r, format, (int) Tensor.numel(spec.weightShape()));
-                    float[] sc = scales(r, spec.outChannels());
+                    float[] sc = channelScales(r, spec.outChannels());
                     Tensor x = t.randn(in[0], spec.inChannels(), in[1], in[2]);
                     Tensor bias = t.randn(spec.outChannels());
                     Tensor res = t.randn(in[0], spec.outChannels(), spec.outH(in[1]), spec.outW(in[2]));
@@ -163,7 +159,7 @@ class DnnlFp8WeightLayerTest {
             Tensor x = t.randn(3, 5, in), bias = t.randn(out), res = t.randn(3, 5, out), strided = t.randnPadded(3, 5, in);
             for (WeightFormat format : FORMATS) {
                 byte[] q = finiteCodes(r, format, in * out);
-                float[] sc = scales(r, out);
+                float[] sc = channelScales(r, out);
                 for (Kernels k : new Kernels[]{DNNL, REF}) {
                     try (CodedWeightLayer layer = k.codedWeightLinear(format, q, out, in, sc)) {
                         for (byte[] map : new byte[][]{null, dropLowMantissaBit}) {
@@ -188,17 +184,11 @@ class DnnlFp8WeightLayerTest {
         Conv2dSpec spec = Conv2dSpec.of(16, 64, 3, 1, 1);
         WeightFormat format = WeightFormat.FP8_E4M3;
         byte[] cq = finiteCodes(r, format, (int) Tensor.numel(spec.weightShape())), lq = finiteCodes(r, format, 40 * 48);
-        float[] cs = scales(r, 64), ls = scales(r, 40);
-        try (var t = new DnnlTestSupport.Tensors(78); DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
+        float[] cs = channelScales(r, 64), ls = channelScales(r, 40);
+        try (DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
              CodedWeightLayer conv = bf16.codedWeightConv2d(spec, format, cq, cs); CodedWeightLayer lin = bf16.codedWeightLinear(format, lq, 40, 48, ls);
-             Tensor cw = dequantize(format, cq, null, cs, spec.weightShape()); Tensor lw = dequantize(format, lq, null, ls, 40, 48);
-             Workspace ws = bf16.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
-            Tensor x = t.randn(1, 16, 4, 5), tokens = t.randn(2, 7, 48);
-            try (Tensor got = conv.forward(ws, x, null, null, 1f, null); Tensor want = REF.conv2d(rws, spec, x, cw, null, null, 1f);
-                 Tensor gotL = lin.forward(ws, tokens, null, null, 1f, null); Tensor wantL = REF.linear(rws, tokens, lw, null, null, 1f)) {
-                assertTrue(relError(want.toFloatArray(), got.toFloatArray()) <= 2e-2, "bf16 conv " + relError(want.toFloatArray(), got.toFloatArray()));
-                assertTrue(relError(wantL.toFloatArray(), gotL.toFloatArray()) <= 2e-2, "bf16 linear " + relError(wantL.toFloatArray(), gotL.toFloatArray()));
-            }
+             Tensor cw = dequantize(format, cq, null, cs, spec.weightShape()); Tensor lw = dequantize(format, lq, null, ls, 40, 48)) {
+            assertBf16CodedLayers(bf16, spec, conv, lin, cw, lw, 78);
         }
     }
 }

@@ -8,6 +8,9 @@ import java.util.Random;
 
 import static dev.unet4j.core.kernels.DnnlTestSupport.DNNL;
 import static dev.unet4j.core.kernels.DnnlTestSupport.REF;
+import static dev.unet4j.core.kernels.DnnlTestSupport.channelScales;
+import static dev.unet4j.core.kernels.DnnlTestSupport.dequantize;
+import static dev.unet4j.core.kernels.DnnlTestSupport.int8Codes;
 import static dev.unet4j.core.kernels.DnnlTestSupport.relError;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,19 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DnnlInt8StaticScaleTest {
     private static final float SCALE = 1f / 32; // codes cover [-4, 3.97]
-
-    private static byte[] int8Weights(Random r, int n) {
-        byte[] w = new byte[n];
-        for (int i = 0; i < n; i++) w[i] = (byte) (r.nextInt(255) - 127);
-        return w;
-    }
-
-    private static Tensor dequantize(byte[] q, float[] scale, long... shape) {
-        int perRow = q.length / scale.length;
-        float[] w = new float[q.length];
-        for (int i = 0; i < q.length; i++) w[i] = q[i] * scale[i / perRow];
-        return Tensor.of(w, shape);
-    }
 
     /** {@code rint(clamp(x / SCALE, -127, 127)) * SCALE}, in {@code x}'s logical order. */
     private static Tensor fakeQuantize(Tensor x) {
@@ -51,11 +41,10 @@ class DnnlInt8StaticScaleTest {
         Random r = new Random(61);
         try (var t = new DnnlTestSupport.Tensors(62)) {
             Conv2dSpec spec = Conv2dSpec.of(16, 24, 3, 1, 1);
-            byte[] q = int8Weights(r, (int) Tensor.numel(spec.weightShape()));
-            float[] sc = new float[spec.outChannels()];
-            for (int i = 0; i < sc.length; i++) sc[i] = 0.002f + 0.01f * r.nextFloat();
+            byte[] q = int8Codes(r, (int) Tensor.numel(spec.weightShape()));
+            float[] sc = channelScales(r, spec.outChannels());
             Tensor bias = t.randn(spec.outChannels()), x = wide(t, t.randn(2, spec.inChannels(), 9, 7));
-            try (Tensor w = dequantize(q, sc, spec.weightShape()); Tensor xq = fakeQuantize(x); Conv2d conv = DNNL.int8Conv2d(spec, q, sc, bias, SCALE);
+            try (Tensor w = dequantize(q, null, sc, spec.weightShape()); Tensor xq = fakeQuantize(x); Conv2d conv = DNNL.int8Conv2d(spec, q, sc, bias, SCALE);
                  Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                  Tensor got = conv.forward(dws, x); Tensor want = REF.conv2d(rws, spec, xq, w, bias, null, 1f)) {
                 double err = relError(want.toFloatArray(), got.toFloatArray());
@@ -69,11 +58,10 @@ class DnnlInt8StaticScaleTest {
         Random r = new Random(63);
         try (var t = new DnnlTestSupport.Tensors(64)) {
             int in = 40, out = 24;
-            byte[] q = int8Weights(r, in * out);
-            float[] sc = new float[out];
-            for (int i = 0; i < out; i++) sc[i] = 0.002f + 0.01f * r.nextFloat();
+            byte[] q = int8Codes(r, in * out);
+            float[] sc = channelScales(r, out);
             Tensor bias = t.randn(out), x = wide(t, t.randn(2, 11, in));
-            try (Tensor w = dequantize(q, sc, out, in); Tensor xq = fakeQuantize(x); Linear lin = DNNL.int8Linear(q, out, in, sc, bias, SCALE);
+            try (Tensor w = dequantize(q, null, sc, out, in); Tensor xq = fakeQuantize(x); Linear lin = DNNL.int8Linear(q, out, in, sc, bias, SCALE);
                  Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                  Tensor got = lin.forward(dws, x); Tensor want = REF.linear(rws, xq, w, bias, null, 1f)) {
                 double err = relError(want.toFloatArray(), got.toFloatArray());
@@ -92,11 +80,10 @@ class DnnlInt8StaticScaleTest {
         Random r = new Random(65);
         try (var t = new DnnlTestSupport.Tensors(66)) {
             int in = 128, out = 32;
-            byte[] q = int8Weights(r, in * out);
-            float[] sc = new float[out];
-            for (int i = 0; i < out; i++) sc[i] = 0.002f + 0.01f * r.nextFloat();
+            byte[] q = int8Codes(r, in * out);
+            float[] sc = channelScales(r, out);
             Tensor bias = t.randn(out);
-            try (Tensor w = dequantize(q, sc, out, in); Linear lin = DNNL.int8Linear(q, out, in, sc, bias, SCALE);
+            try (Tensor w = dequantize(q, null, sc, out, in); Linear lin = DNNL.int8Linear(q, out, in, sc, bias, SCALE);
                  Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
                 for (int rows : new int[]{2, 1, 300, 2}) {
                     Tensor x = t.randn(rows, in);

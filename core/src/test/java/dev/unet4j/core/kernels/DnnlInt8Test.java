@@ -10,6 +10,9 @@ import java.util.Random;
 
 import static dev.unet4j.core.kernels.DnnlTestSupport.DNNL;
 import static dev.unet4j.core.kernels.DnnlTestSupport.REF;
+import static dev.unet4j.core.kernels.DnnlTestSupport.channelScales;
+import static dev.unet4j.core.kernels.DnnlTestSupport.dequantize;
+import static dev.unet4j.core.kernels.DnnlTestSupport.int8Codes;
 import static dev.unet4j.core.kernels.DnnlTestSupport.relError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,26 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * float rounding) and, loosely, on the original activations (the quantisation error itself).
  */
 class DnnlInt8Test {
-
-    private static byte[] int8Weights(Random r, int n) {
-        byte[] w = new byte[n];
-        for (int i = 0; i < n; i++) w[i] = (byte) (r.nextInt(255) - 127);
-        return w;
-    }
-
-    private static float[] scales(Random r, int n) {
-        float[] s = new float[n];
-        for (int i = 0; i < n; i++) s[i] = 0.002f + 0.01f * r.nextFloat();
-        return s;
-    }
-
-    /** Dequantised weights {@code q * scale[o]}, rows of {@code perRow} values per output channel. */
-    private static Tensor dequantize(byte[] q, float[] scale, long... shape) {
-        int perRow = q.length / scale.length;
-        float[] w = new float[q.length];
-        for (int i = 0; i < q.length; i++) w[i] = q[i] * scale[i / perRow];
-        return Tensor.of(w, shape);
-    }
 
     /** {@code x} after symmetric per-tensor int8 quantisation with {@code s = max|x| / 127}: {@code rint(clamp(x * (1/s)))}. */
     private static Tensor quantizeDequantize(Tensor x) {
@@ -56,12 +39,12 @@ class DnnlInt8Test {
         try (var t = new DnnlTestSupport.Tensors(52)) {
             for (Conv2dSpec spec : new Conv2dSpec[]{Conv2dSpec.of(16, 24, 3, 1, 1), new Conv2dSpec(8, 12, 3, 3, 2, 2, 0, 1, 0, 1, 1, 1, 4)}) {
                 long[] ws = spec.weightShape();
-                byte[] q = int8Weights(r, (int) Tensor.numel(ws));
-                float[] sc = scales(r, spec.outChannels());
+                byte[] q = int8Codes(r, (int) Tensor.numel(ws));
+                float[] sc = channelScales(r, spec.outChannels());
                 Tensor bias = t.randn(spec.outChannels()), x = t.randnNhwc(2, spec.inChannels(), 9, 7);
                 long[] o = {2, spec.outChannels(), spec.outH(9), spec.outW(7)};
                 Tensor res = t.randn(o);
-                try (Tensor w = dequantize(q, sc, ws); Tensor xq = quantizeDequantize(x); Conv2d conv = DNNL.int8Conv2d(spec, q, sc, bias);
+                try (Tensor w = dequantize(q, null, sc, ws); Tensor xq = quantizeDequantize(x); Conv2d conv = DNNL.int8Conv2d(spec, q, sc, bias);
                      Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                      Tensor got = conv.forward(dws, x, res, 0.5f); Tensor exact = REF.conv2d(rws, spec, xq, w, bias, res, 0.5f);
                      Tensor approx = REF.conv2d(rws, spec, x, w, bias, res, 0.5f)) {
@@ -90,11 +73,11 @@ class DnnlInt8Test {
              Workspace rws = REF.newWorkspace(Allocator.direct())) {
             for (Conv2dSpec spec : specs) {
                 long[] ws = spec.weightShape();
-                byte[] q = int8Weights(r, (int) Tensor.numel(ws));
-                float[] sc = scales(r, spec.outChannels());
+                byte[] q = int8Codes(r, (int) Tensor.numel(ws));
+                float[] sc = channelScales(r, spec.outChannels());
                 Tensor bias = t.randn(spec.outChannels());
                 Map<Integer, Tensor> inputs = new HashMap<>(), exact = new HashMap<>(), approx = new HashMap<>();
-                try (Tensor w = dequantize(q, sc, ws)) {
+                try (Tensor w = dequantize(q, null, sc, ws)) {
                     for (int size : new int[]{16, 4}) {
                         Tensor x = t.randnNhwc(1, spec.inChannels(), size, size);
                         inputs.put(size, x);
@@ -125,9 +108,9 @@ class DnnlInt8Test {
     void int8ConvOfASingleValue() {
         Random r = new Random(55);
         Conv2dSpec spec = Conv2dSpec.of(1, 4, 1, 1, 0);
-        byte[] q = int8Weights(r, 4);
-        float[] sc = scales(r, 4);
-        try (Tensor x = Tensor.of(new float[]{-0.75f}, 1, 1, 1, 1); Tensor w = dequantize(q, sc, spec.weightShape());
+        byte[] q = int8Codes(r, 4);
+        float[] sc = channelScales(r, 4);
+        try (Tensor x = Tensor.of(new float[]{-0.75f}, 1, 1, 1, 1); Tensor w = dequantize(q, null, sc, spec.weightShape());
              Conv2d conv = DNNL.int8Conv2d(spec, q, sc, null); Workspace dws = DNNL.newWorkspace(Allocator.direct());
              Workspace rws = REF.newWorkspace(Allocator.direct()); Tensor got = conv.forward(dws, x, null, 1f);
              Tensor want = REF.conv2d(rws, spec, x, w, null, null, 1f)) {
@@ -141,10 +124,10 @@ class DnnlInt8Test {
         Random r = new Random(53);
         try (var t = new DnnlTestSupport.Tensors(54)) {
             int in = 40, out = 24;
-            byte[] q = int8Weights(r, in * out);
-            float[] sc = scales(r, out);
+            byte[] q = int8Codes(r, in * out);
+            float[] sc = channelScales(r, out);
             Tensor bias = t.randn(out), x = t.randn(2, 11, in);
-            try (Tensor w = dequantize(q, sc, out, in); Tensor xq = quantizeDequantize(x); Linear lin = DNNL.int8Linear(q, out, in, sc, bias);
+            try (Tensor w = dequantize(q, null, sc, out, in); Tensor xq = quantizeDequantize(x); Linear lin = DNNL.int8Linear(q, out, in, sc, bias);
                  Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                  Tensor got = lin.forward(dws, x); Tensor exact = REF.linear(rws, xq, w, bias, null, 1f)) {
                 double err = relError(exact.toFloatArray(), got.toFloatArray());

@@ -10,6 +10,10 @@ import java.util.Random;
 import static dev.unet4j.core.kernels.DnnlTestSupport.DNNL;
 import static dev.unet4j.core.kernels.DnnlTestSupport.EXACT;
 import static dev.unet4j.core.kernels.DnnlTestSupport.REF;
+import static dev.unet4j.core.kernels.DnnlTestSupport.assertBf16CodedLayers;
+import static dev.unet4j.core.kernels.DnnlTestSupport.channelScales;
+import static dev.unet4j.core.kernels.DnnlTestSupport.dequantize;
+import static dev.unet4j.core.kernels.DnnlTestSupport.int8Codes;
 import static dev.unet4j.core.kernels.DnnlTestSupport.relError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,18 +27,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * convolutions, and bf16 compute; plus the portable default of {@link ReferenceKernels}.
  */
 class DnnlInt8WeightLayerTest {
-    private static byte[] codes(Random r, int n) {
-        byte[] q = new byte[n];
-        for (int i = 0; i < n; i++) q[i] = (byte) (r.nextInt(255) - 127);
-        return q;
-    }
-
-    private static float[] scales(Random r, int n) {
-        float[] s = new float[n];
-        for (int i = 0; i < n; i++) s[i] = 0.002f + 0.01f * r.nextFloat();
-        return s;
-    }
-
     /** A code remapping like double rounding's: {@code round(q / 4) * 4}, clamped to ±124. */
     private static byte[] remap() {
         byte[] m = new byte[256];
@@ -53,13 +45,6 @@ class DnnlInt8WeightLayerTest {
         return m;
     }
 
-    private static Tensor dequantize(byte[] q, byte[] remap, float[] scale, long... shape) {
-        int perRow = q.length / scale.length;
-        float[] w = new float[q.length];
-        for (int i = 0; i < q.length; i++) w[i] = (remap == null ? q[i] : remap[q[i] & 0xFF]) * scale[i / perRow];
-        return Tensor.of(w, shape);
-    }
-
     /** Each case: spec, input {N, H, W}; comments name the oneDNN route it takes. */
     private static final Object[][] CONVS = {
             {Conv2dSpec.of(16, 24, 3, 1, 1), new long[]{2, 9, 11}},                        // 198 pixels > 24 channels: reorder + conv
@@ -76,8 +61,8 @@ class DnnlInt8WeightLayerTest {
             for (Object[] c : CONVS) {
                 Conv2dSpec spec = (Conv2dSpec) c[0];
                 long[] in = (long[]) c[1];
-                byte[] q = codes(r, (int) Tensor.numel(spec.weightShape()));
-                float[] sc = scales(r, spec.outChannels());
+                byte[] q = int8Codes(r, (int) Tensor.numel(spec.weightShape()));
+                float[] sc = channelScales(r, spec.outChannels());
                 Tensor x = t.randn(in[0], spec.inChannels(), in[1], in[2]); // row-major NCHW: converted on the way in
                 Tensor bias = t.randn(spec.outChannels());
                 Tensor res = t.randn(in[0], spec.outChannels(), spec.outH(in[1]), spec.outW(in[2]));
@@ -107,8 +92,8 @@ class DnnlInt8WeightLayerTest {
         Random r = new Random(63);
         try (var t = new DnnlTestSupport.Tensors(64)) {
             int in = 48, out = 40;
-            byte[] q = codes(r, in * out);
-            float[] sc = scales(r, out);
+            byte[] q = int8Codes(r, in * out);
+            float[] sc = channelScales(r, out);
             Tensor x = t.randn(3, 5, in), bias = t.randn(out), res = t.randn(3, 5, out), strided = t.randnPadded(3, 5, in);
             for (Kernels k : new Kernels[]{DNNL, REF}) {
                 try (CodedWeightLayer layer = k.int8WeightLinear(q, out, in, sc)) {
@@ -131,18 +116,12 @@ class DnnlInt8WeightLayerTest {
     void bf16ComputeDecodesToFloatWeights() {
         Random r = new Random(65);
         Conv2dSpec spec = Conv2dSpec.of(16, 64, 3, 1, 1);
-        byte[] cq = codes(r, (int) Tensor.numel(spec.weightShape())), lq = codes(r, 40 * 48);
-        float[] cs = scales(r, 64), ls = scales(r, 40);
-        try (var t = new DnnlTestSupport.Tensors(66); DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
+        byte[] cq = int8Codes(r, (int) Tensor.numel(spec.weightShape())), lq = int8Codes(r, 40 * 48);
+        float[] cs = channelScales(r, 64), ls = channelScales(r, 40);
+        try (DnnlKernels bf16 = new DnnlKernels(new DnnlKernels.Options(true));
              CodedWeightLayer conv = bf16.int8WeightConv2d(spec, cq, cs); CodedWeightLayer lin = bf16.int8WeightLinear(lq, 40, 48, ls);
-             Tensor cw = dequantize(cq, null, cs, spec.weightShape()); Tensor lw = dequantize(lq, null, ls, 40, 48);
-             Workspace ws = bf16.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
-            Tensor x = t.randn(1, 16, 4, 5), tokens = t.randn(2, 7, 48);
-            try (Tensor got = conv.forward(ws, x, null, null, 1f, null); Tensor want = REF.conv2d(rws, spec, x, cw, null, null, 1f);
-                 Tensor gotL = lin.forward(ws, tokens, null, null, 1f, null); Tensor wantL = REF.linear(rws, tokens, lw, null, null, 1f)) {
-                assertTrue(relError(want.toFloatArray(), got.toFloatArray()) <= 2e-2, "bf16 conv " + relError(want.toFloatArray(), got.toFloatArray()));
-                assertTrue(relError(wantL.toFloatArray(), gotL.toFloatArray()) <= 2e-2, "bf16 linear " + relError(wantL.toFloatArray(), gotL.toFloatArray()));
-            }
+             Tensor cw = dequantize(cq, null, cs, spec.weightShape()); Tensor lw = dequantize(lq, null, ls, 40, 48)) {
+            assertBf16CodedLayers(bf16, spec, conv, lin, cw, lw, 66);
         }
     }
 

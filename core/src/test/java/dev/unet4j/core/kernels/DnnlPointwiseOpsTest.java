@@ -14,6 +14,7 @@ class DnnlPointwiseOpsTest {
             var inputs = new dev.unet4j.core.tensor.Tensor[]{t.randn(2, 5, 7, 3), t.randnNhwc(2, 5, 7, 3), t.randnPadded(3, 11, 13), t.randn(4, 33)};
             for (var x : inputs) {
                 assertMatches("silu " + x, EXACT, (k, ws) -> k.silu(ws, x));
+                assertMatches("swish 1.702 (quick_gelu) " + x, EXACT, (k, ws) -> k.swish(ws, x, 1.702f));
                 assertMatches("gelu " + x, EXACT, (k, ws) -> k.gelu(ws, x, true));
                 assertMatches("gelu tanh " + x, EXACT, (k, ws) -> k.gelu(ws, x, false));
                 assertMatches("scale " + x, EXACT, (k, ws) -> k.scale(ws, x, -0.37f));

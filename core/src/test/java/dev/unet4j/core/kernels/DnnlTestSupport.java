@@ -72,6 +72,49 @@ final class DnnlTestSupport {
         }
     }
 
+    /** {@code n} random int8 weight codes in [-127, 127]. */
+    static byte[] int8Codes(Random r, int n) {
+        byte[] q = new byte[n];
+        for (int i = 0; i < n; i++) q[i] = (byte) (r.nextInt(255) - 127);
+        return q;
+    }
+
+    /** {@code n} random per-output-channel weight scales in [0.002, 0.012). */
+    static float[] channelScales(Random r, int n) {
+        float[] s = new float[n];
+        for (int i = 0; i < n; i++) s[i] = 0.002f + 0.01f * r.nextFloat();
+        return s;
+    }
+
+    /**
+     * Dequantized weights {@code code * scale[o]}, each code first looked up in {@code remap} when given; rows of
+     * {@code q.length / scale.length} codes per output channel.
+     */
+    static Tensor dequantize(byte[] q, byte[] remap, float[] scale, long... shape) {
+        int perRow = q.length / scale.length;
+        float[] w = new float[q.length];
+        for (int i = 0; i < q.length; i++) w[i] = (remap == null ? q[i] : remap[q[i] & 0xFF]) * scale[i / perRow];
+        return Tensor.of(w, shape);
+    }
+
+    /**
+     * A coded-weight convolution and linear layer on bf16-compute kernels against the float reference run on their
+     * decoded weights {@code cw} and {@code lw}, on random inputs (seed {@code seed}): within 2e-2 relative, bf16's
+     * rounding of the inputs.
+     */
+    static void assertBf16CodedLayers(DnnlKernels bf16, Conv2dSpec spec, CodedWeightLayer conv, CodedWeightLayer lin,
+                                      Tensor cw, Tensor lw, long seed) {
+        try (var t = new Tensors(seed);
+             Workspace ws = bf16.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
+            Tensor x = t.randn(1, spec.inChannels(), 4, 5), tokens = t.randn(2, 7, lw.dim(1));
+            try (Tensor got = conv.forward(ws, x, null, null, 1f, null); Tensor want = REF.conv2d(rws, spec, x, cw, null, null, 1f);
+                 Tensor gotL = lin.forward(ws, tokens, null, null, 1f, null); Tensor wantL = REF.linear(rws, tokens, lw, null, null, 1f)) {
+                assertTrue(relError(want.toFloatArray(), got.toFloatArray()) <= 2e-2, "bf16 conv " + relError(want.toFloatArray(), got.toFloatArray()));
+                assertTrue(relError(wantL.toFloatArray(), gotL.toFloatArray()) <= 2e-2, "bf16 linear " + relError(wantL.toFloatArray(), gotL.toFloatArray()));
+            }
+        }
+    }
+
     /** Relative max error of {@code got} against {@code want}. */
     static double relError(float[] want, float[] got) {
         double maxRef = 0, maxDiff = 0;

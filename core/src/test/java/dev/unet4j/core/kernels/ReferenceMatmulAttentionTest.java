@@ -66,6 +66,12 @@ class ReferenceMatmulAttentionTest {
 
     /** softmax(scale * q.k + bias) v per head, spelled out with exp and sums in double. */
     private static double[] attentionInline(float[] q, float[] k, float[] v, float[] bias, int batch, int tq, int tk, int heads, int d, double scale) {
+        return attentionInline(q, k, v, bias, false, batch, tq, tk, heads, d, scale);
+    }
+
+    /** As above; {@code perQuery}: {@code bias} is {@code [B, Tq, Tk]}, else {@code [B, Tk]}. */
+    private static double[] attentionInline(float[] q, float[] k, float[] v, float[] bias, boolean perQuery, int batch, int tq, int tk,
+                                            int heads, int d, double scale) {
         int width = heads * d;
         double[] out = new double[batch * tq * width];
         for (int b = 0; b < batch; b++)
@@ -76,7 +82,7 @@ class ReferenceMatmulAttentionTest {
                     for (int j = 0; j < tk; j++) {
                         double dot = 0;
                         for (int t = 0; t < d; t++) dot += (double) q[(b * tq + i) * width + h * d + t] * k[(b * tk + j) * width + h * d + t];
-                        w[j] = Math.exp(scale * dot + (bias == null ? 0 : bias[b * tk + j]));
+                        w[j] = Math.exp(scale * dot + (bias == null ? 0 : bias[(perQuery ? b * tq + i : b) * tk + j]));
                         total += w[j];
                     }
                     for (int t = 0; t < d; t++) {
@@ -102,6 +108,18 @@ class ReferenceMatmulAttentionTest {
              Tensor bt = t(bias, batch, tk)) {
             assertClose(attentionInline(q, k, v, bias, batch, tq, tk, heads, d, 0.7),
                     run(s(batch, tq, width), ws -> K.attention(ws, qt, kt, vt, heads, 0.7f, bt)), 1e-6, "attention with bias");
+        }
+    }
+
+    @Test
+    void attentionWithPerQueryBias() {
+        int batch = 2, tq = 5, tk = 7, heads = 3, d = 4, width = heads * d;
+        float[] q = random(43, batch * tq * width), k = random(44, batch * tk * width), v = random(45, batch * tk * width);
+        float[] bias = random(46, batch * tq * tk);
+        try (Tensor qt = t(q, batch, tq, width); Tensor kt = t(k, batch, tk, width); Tensor vt = t(v, batch, tk, width);
+             Tensor bt = t(bias, batch, tq, tk)) {
+            assertClose(attentionInline(q, k, v, bias, true, batch, tq, tk, heads, d, 0.6),
+                    run(s(batch, tq, width), ws -> K.attention(ws, qt, kt, vt, heads, 0.6f, bt)), 1e-6, "attention with a per-query bias");
         }
     }
 
@@ -142,6 +160,9 @@ class ReferenceMatmulAttentionTest {
             assertRejects("attention", () -> K.attention(ws, q, k, k, 4, 1f, null), "[1, 2, 6]", "4 heads");
             assertRejects("attention", () -> K.attention(ws, q, k, v, 2, 1f, null), "[1, 3, 6]", "[1, 4, 6]");
             assertRejects("attention", () -> K.attention(ws, q, k, k, 2, 1f, bias), "[1, 4]", "[1, 3]");
+            try (Tensor perQuery = Tensor.zeros(1, 3, 3)) {
+                assertRejects("attention", () -> K.attention(ws, q, k, k, 2, 1f, perQuery), "[1, 3, 3]", "[1, 2, 3]");
+            }
         }
     }
 }

@@ -115,6 +115,13 @@ class ReferenceNormActivationTest {
             assertClose(tanh, run(s(2, 3), ws -> K.gelu(ws, x, false)), 1e-7, "gelu tanh");
             assertClose(new double[]{0.7310585786300049, -0.2689414213699951, 2 / (1 + Math.exp(-2)), -3 / (1 + Math.exp(3)), 0, 0.5 / (1 + Math.exp(-0.5))},
                     run(s(2, 3), ws -> K.silu(ws, x)), 1e-7, "silu");
+            double[] quickGelu = new double[6];
+            for (int i = 0; i < 6; i++) quickGelu[i] = xv[i] / (1 + Math.exp(-1.702 * xv[i]));
+            assertClose(quickGelu, run(s(2, 3), ws -> K.swish(ws, x, 1.702f)), 1e-7, "swish 1.702 (quick_gelu)");
+            // the interface's three-pass default, silu(beta x) / beta, on the same values
+            Kernels composed = (Kernels) java.lang.reflect.Proxy.newProxyInstance(Kernels.class.getClassLoader(), new Class<?>[]{Kernels.class},
+                    (proxy, m, a) -> m.getName().equals("swish") ? java.lang.reflect.InvocationHandler.invokeDefault(proxy, m, a) : m.invoke(K, a));
+            assertClose(quickGelu, run(s(2, 3), ws -> composed.swish(ws, x, 1.702f)), 1e-6, "default swish");
         }
     }
 

@@ -25,6 +25,18 @@ public final class MiniSafetensors {
             throw new IllegalStateException("tensor is " + dtype + ", not F32");
         }
 
+        public long[] longs() {
+            if (values instanceof long[] l) return l;
+            throw new IllegalStateException("tensor is " + dtype + ", not I64");
+        }
+
+        /** The shape as ints (the sizes the tests' heap arrays take). */
+        public int[] intShape() {
+            int[] s = new int[shape.length];
+            for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(shape[i]);
+            return s;
+        }
+
         /** Values of any numeric dtype widened to double. */
         public double[] doubles() {
             if (values instanceof double[] d) return d;
@@ -100,5 +112,10 @@ public final class MiniSafetensors {
 
     public boolean contains(String name) {
         return entries.containsKey(name);
+    }
+
+    /** Every tensor, in the header's order. */
+    public Map<String, Entry> entries() {
+        return java.util.Collections.unmodifiableMap(entries);
     }
 }

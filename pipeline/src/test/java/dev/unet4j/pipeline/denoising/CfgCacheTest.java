@@ -2,12 +2,11 @@ package dev.unet4j.pipeline.denoising;
 
 import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.caching.CachePolicy;
-import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
-import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.caching.policy.CfgCache;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
@@ -182,12 +181,6 @@ class CfgCacheTest extends GuidedTinySd {
         }
     }
 
-    static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-        return m;
-    }
-
     @Test
     void generationEqualsTheHookTranscription() {
         Latents full;
@@ -198,14 +191,10 @@ class CfgCacheTest extends GuidedTinySd {
         for (CfgCache p : List.of(CfgCache.defaults(), (CfgCache) CachePolicies.parse("cfg-cache:interval=3,t-max=1000,hf-t-max=500"))) {
             List<Integer> skipped = new ArrayList<>();
             Latents ref = reference(p, skipped);
-            Latents got;
-            GenerationReport r;
-            try (UNetSession s = sd.model.newSession();
-                 CacheSession cache = CacheSession.open(s, p, GenerationInfo.calls(STEPS))) {
-                got = generate(Guidance.classifierFree(new CachedDiffusionModel(cache), uncond, cond, SCALE, 0));
-                r = cache.report();
-            }
-            double d = maxDiff(ref.data(), got.data()), off = maxDiff(full.data(), got.data());
+            CachedRun run = cachedRun(p, STEPS, SCALE, CfgCacheTest::generate);
+            Latents got = run.latents();
+            GenerationReport r = run.report();
+            double d = Closeness.maxAbsDiff(ref.data(), got.data()), off = Closeness.maxAbsDiff(full.data(), got.data());
             System.out.printf("%s: skipped %s, max |cfg-cache - hook| %.3g, vs full compute %.3g, MACs %.3f of full%n", p.spec(),
                     skipped, d, off, (double) r.macsDone() / r.fullMacs());
             assertTrue(skipped.size() >= 3, p.spec() + " skipped " + skipped);

@@ -1,12 +1,11 @@
 package dev.unet4j.pipeline.denoising;
 
 import dev.unet4j.caching.CachePolicies;
-import dev.unet4j.caching.CacheSession;
 import dev.unet4j.caching.CallReport;
-import dev.unet4j.caching.GenerationInfo;
 import dev.unet4j.caching.GenerationReport;
 import dev.unet4j.caching.policy.TGate;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.NoiseSource;
@@ -175,25 +174,15 @@ class TGateTest extends GuidedTinySd {
         }
     }
 
-    static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-        return m;
-    }
-
     @Test
     void generationEqualsTheOfficialLoop() {
         Latents full = plain();
         for (TGate t : List.of(new TGate(5, 2, 2, 1), new TGate(3, 5, 1, 2), new TGate(6, 3, 1, 0))) {
             Latents ref = reference(t);
-            Latents got;
-            GenerationReport r;
-            try (UNetSession s = sd.model.newSession();
-                 CacheSession cache = CacheSession.open(s, t, GenerationInfo.calls(STEPS))) {
-                got = generate(Guidance.classifierFree(new CachedDiffusionModel(cache), uncond, cond, SCALE, 0));
-                r = cache.report();
-            }
-            double d = maxDiff(ref.data(), got.data()), off = maxDiff(full.data(), got.data());
+            CachedRun run = cachedRun(t, STEPS, SCALE, TGateTest::generate);
+            Latents got = run.latents();
+            GenerationReport r = run.report();
+            double d = Closeness.maxAbsDiff(ref.data(), got.data()), off = Closeness.maxAbsDiff(full.data(), got.data());
             System.out.printf("%s: max |tgate - official loop| %.3g, vs full compute %.3g, MACs %.3f of full%n", t.spec(), d, off,
                     (double) r.macsDone() / r.fullMacs());
             assertTrue(d <= 1e-5, t.spec() + ": max |tgate - official loop| = " + d);

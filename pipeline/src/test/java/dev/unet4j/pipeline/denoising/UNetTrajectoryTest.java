@@ -3,6 +3,7 @@ package dev.unet4j.pipeline.denoising;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.ReferenceKernels;
+import dev.unet4j.core.testing.Closeness;
 import dev.unet4j.core.testing.Fixtures;
 import dev.unet4j.samplers.Denoiser;
 import dev.unet4j.samplers.FixtureJson;
@@ -51,7 +52,7 @@ class UNetTrajectoryTest {
             double worst = 0;
             for (int i = 0; i < steps; i++) {
                 assertAbsolute(st.floats("latents." + i), latents.get(i).data(), 1e-3, fixture + " UNet latents." + i);
-                worst = Math.max(worst, FixtureJson.maxAbsDiff(st.floats("latents." + i), latents.get(i).data()));
+                worst = Math.max(worst, Closeness.maxAbsDiff(st.floats("latents." + i), latents.get(i).data()));
             }
             assertAbsolute(st.floats("final_latents"), result.data(), 1e-3, fixture + " UNet final_latents");
             System.out.printf("%s full UNet trajectory: worst step max|diff| %.3g%n", fixture, worst);

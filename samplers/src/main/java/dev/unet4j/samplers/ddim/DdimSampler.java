@@ -149,8 +149,7 @@ public final class DdimSampler implements Sampler {
     public Latents sample(Denoiser model, SamplingRequest request) {
         long[] ts = timesteps(request.steps());
         int start = request.startStep();
-        Latents noise = request.noise().initial(request.shape());
-        Latents x = request.initImage() == null ? noise : addNoise(request.initImage(), noise, ts[start]);
+        Latents x = schedule.startLatents(request, ts[start]);
         SamplingRun run = new SamplingRun(model, request, ts.length - start);
         for (int i = start; i < ts.length; i++) {
             int step = i - start;

@@ -2,6 +2,7 @@ package dev.unet4j.samplers.schedule;
 
 import dev.unet4j.samplers.Latents;
 import dev.unet4j.samplers.PredictionType;
+import dev.unet4j.samplers.SamplingRequest;
 
 /**
  * The training noise schedule of a diffusers scheduler: betas and alphas_cumprod as the float32 tensors diffusers
@@ -103,6 +104,15 @@ public final class NoiseSchedule {
         float[] out = new float[o.length];
         for (int i = 0; i < o.length; i++) out[i] = sa * o[i] + sb * z[i];
         return original.withData(out);
+    }
+
+    /**
+     * The first latents of a DDIM/PNDM run (init_noise_sigma 1): the request's initial noise for text-to-image; for
+     * img2img the init image noised to training timestep {@code t}, the run's first, with {@link #addNoise}.
+     */
+    public Latents startLatents(SamplingRequest request, long t) {
+        Latents noise = request.noise().initial(request.shape());
+        return request.initImage() == null ? noise : addNoise(request.initImage(), noise, t);
     }
 
     /** diffusers' rescale_zero_terminal_snr (arXiv 2305.08891, Algorithm 1), in float32. */

@@ -34,13 +34,7 @@ public enum ClipActivation {
         return switch (this) {
             case GELU -> p.k.gelu(p.ws, x, true);
             case GELU_TANH -> p.k.gelu(p.ws, x, false);
-            // silu(a x) / a = x sigmoid(a x): the kernels have SiLU, not a bare sigmoid
-            case QUICK_GELU -> {
-                try (Tensor ax = p.k.scale(p.ws, x, QUICK_GELU_ALPHA);
-                     Tensor s = p.k.silu(p.ws, ax)) {
-                    yield p.k.scale(p.ws, s, 1f / QUICK_GELU_ALPHA);
-                }
-            }
+            case QUICK_GELU -> p.k.swish(p.ws, x, QUICK_GELU_ALPHA);   // x sigmoid(1.702 x)
         };
     }
 }

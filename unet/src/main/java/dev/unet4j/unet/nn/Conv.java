@@ -36,15 +36,8 @@ public final class Conv implements AutoCloseable {
     /** {@code (conv(x) + bias + residual) * outputScale}. */
     public Tensor forward(Pass p, Tensor x, Tensor residual, float outputScale) {
         p.addMacs(spec.macs(x.dim(0), x.dim(2), x.dim(3)));
-        LayerAdapter a = p.ws.attributes().get(LayerAdapter.class);
-        if (a == null) return layer.forward(p.ws, x, residual, outputScale);
-        Conv2d merged = a.conv2d(path);
-        if (merged != null) return merged.forward(p.ws, x, residual, outputScale);
-        Tensor delta = a.conv2dDelta(path, p.k, p.ws, x);                  // [N, out, H', W']
-        if (delta == null) return layer.forward(p.ws, x, residual, outputScale);
-        try (delta; Tensor sum = residual == null ? null : p.k.add(p.ws, residual, delta, 1f, 1f)) {
-            return layer.forward(p.ws, x, sum == null ? delta : sum, outputScale);
-        }
+        return AdaptedLayer.forward(p, layer, x, residual, outputScale,
+                a -> a.conv2d(path), a -> a.conv2dDelta(path, p.k, p.ws, x));   // [N, out, H', W']
     }
 
     @Override

@@ -37,15 +37,8 @@ public final class Dense implements AutoCloseable {
     /** {@code (x W^T + b + residual) * outputScale}. */
     public Tensor forward(Pass p, Tensor x, Tensor residual, float outputScale) {
         p.addMacs(x.numel() / x.dim(-1) * layer.inFeatures() * layer.outFeatures());
-        LayerAdapter a = p.ws.attributes().get(LayerAdapter.class);
-        if (a == null) return layer.forward(p.ws, x, residual, outputScale);
-        Linear merged = a.linear(path);
-        if (merged != null) return merged.forward(p.ws, x, residual, outputScale);
-        Tensor delta = a.linearDelta(path, p.k, p.ws, x);                  // [.., out]
-        if (delta == null) return layer.forward(p.ws, x, residual, outputScale);
-        try (delta; Tensor sum = residual == null ? null : p.k.add(p.ws, residual, delta, 1f, 1f)) {
-            return layer.forward(p.ws, x, sum == null ? delta : sum, outputScale);
-        }
+        return AdaptedLayer.forward(p, layer, x, residual, outputScale,
+                a -> a.linear(path), a -> a.linearDelta(path, p.k, p.ws, x));   // [.., out]
     }
 
     @Override

@@ -69,13 +69,7 @@ public final class UNetGraph implements AutoCloseable {
 
     /** Builds the graph, reading every parameter from {@code source}; one exception lists every weight problem. */
     public static UNetGraph build(GraphSpec spec, ParameterSource source, String sourceName, LayerFactory factory) {
-        Weights w = new Weights(source, sourceName, factory);
-        try {
-            return new UNetGraph(spec, w);
-        } catch (RuntimeException e) {
-            if (!(e instanceof dev.unet4j.unet.WeightMismatchException)) w.abandon();
-            throw e;
-        }
+        return new Weights(source, sourceName, factory).build(w -> new UNetGraph(spec, w));
     }
 
     public GraphSpec spec() {

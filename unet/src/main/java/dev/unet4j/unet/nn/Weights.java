@@ -136,6 +136,19 @@ public final class Weights {
         return r;
     }
 
+    /**
+     * Runs a model's constructor over these weights; when it fails for another reason than a weight mismatch (which
+     * frees everything itself), what was built so far is freed before the exception goes on.
+     */
+    public <T> T build(java.util.function.Function<Weights, T> constructor) {
+        try {
+            return constructor.apply(this);
+        } catch (RuntimeException e) {
+            if (!(e instanceof WeightMismatchException)) abandon();
+            throw e;
+        }
+    }
+
     /** Frees what was built so far (the build failed for another reason). */
     public void abandon() {
         new Resources(owned, norms, attentions, parameters).close();

@@ -306,6 +306,13 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
         return pointwise.eltwise(dnnl(ws), "silu", x, dnnl_eltwise_swish, 1f, 0f);
     }
 
+    /** One eltwise pass: oneDNN's swish is {@code x * sigmoid(alpha * x)}. */
+    @Override
+    public Tensor swish(Workspace ws, Tensor x, float beta) {
+        if (!Float.isFinite(beta)) throw new IllegalArgumentException("swish: beta " + beta + " must be finite");
+        return pointwise.eltwise(dnnl(ws), "swish", x, dnnl_eltwise_swish, beta, 0f);
+    }
+
     @Override
     public Tensor gelu(Workspace ws, Tensor x, boolean exact) {
         return pointwise.eltwise(dnnl(ws), exact ? "gelu" : "gelu_tanh", x, exact ? dnnl_eltwise_gelu_erf : dnnl_eltwise_gelu_tanh, 0f, 0f);

@@ -7,13 +7,10 @@ import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.Tensor;
+import dev.unet4j.core.testing.NativeThreads;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
-import java.util.stream.Stream;
 
 /**
  * Run by {@link IntraOpThreadsTest} in a Java 22+ child JVM: the same convolution on one thread per requested count,
@@ -35,7 +32,7 @@ public final class IntraOpThreadsProbe {
             Thread t = new Thread(() -> {
                 try (DnnlKernels k = new DnnlKernels(DnnlKernels.Options.exact().withIntraOpThreads(threads))) {
                     outputs[slot] = forward(k);
-                    System.out.println("threads=" + threads + " max=" + IntraOpThreads.currentThreadMax() + " team=" + team(name));
+                    System.out.println("threads=" + threads + " max=" + IntraOpThreads.currentThreadMax() + " team=" + NativeThreads.named(name));
                 }
             }, name);
             t.start();
@@ -62,23 +59,6 @@ public final class IntraOpThreadsProbe {
              Workspace ws = k.newWorkspace(Allocator.direct()); Conv2d conv = k.conv2d(SPEC, wt, null);
              Tensor y = conv.forward(ws, xt)) {
             return y.toFloatArray();
-        }
-    }
-
-    /** Native threads of this process named {@code name} (-1 where /proc is not there). */
-    static long team(String name) {
-        Path tasks = Path.of("/proc/self/task");
-        if (!Files.isDirectory(tasks)) return -1;
-        try (Stream<Path> s = Files.list(tasks)) {
-            return s.filter(p -> {
-                try {
-                    return Files.readString(p.resolve("comm")).strip().equals(name);
-                } catch (IOException e) {
-                    return false; // the thread ended meanwhile
-                }
-            }).count();
-        } catch (IOException e) {
-            return -1;
         }
     }
 }

@@ -1,10 +1,9 @@
 package dev.unet4j.core.kernels.dnnl;
 
+import dev.unet4j.core.testing.Jdks;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +11,6 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -46,7 +44,7 @@ class IntraOpThreadsTest {
 
     @Test
     void eachThreadGetsItsCountAndTheSameNumbers() throws Exception {
-        Optional<Path> java = java22();
+        Optional<Path> java = Jdks.java22();
         assumeTrue(java.isPresent(), "no Java 22+ found (set -Dunet4j.jdk22=JAVA_HOME)");
         List<String> cmd = new ArrayList<>(List.of(java.get().toString(), "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), IntraOpThreadsProbe.class.getName(), "1", "3"));
@@ -68,27 +66,5 @@ class IntraOpThreadsTest {
         assertTrue(result.find(), out);
         assertEquals("true", result.group(1), "1 and 3 threads give bit-identical outputs\n" + out);
         assertTrue(Double.parseDouble(result.group(2)) < 1e-4, "against the plain-Java reference\n" + out);
-    }
-
-    /** A java launcher of version 22 or later. */
-    static Optional<Path> java22() throws IOException {
-        String prop = System.getProperty("unet4j.jdk22", "");
-        if (!prop.isBlank()) return Optional.of(Path.of(prop, "bin", "java"));
-        if (Runtime.version().feature() >= 22) return Optional.of(Path.of(System.getProperty("java.home"), "bin", "java"));
-        Path jvms = Path.of("/usr/lib/jvm");
-        if (!Files.isDirectory(jvms)) return Optional.empty();
-        try (Stream<Path> s = Files.list(jvms)) {
-            return s.filter(h -> feature(h) >= 22).map(h -> h.resolve("bin").resolve("java")).filter(Files::isExecutable).findFirst();
-        }
-    }
-
-    /** The feature release named in {@code home/release} (JAVA_VERSION="25.0.1"), or 0. */
-    private static int feature(Path home) {
-        try {
-            Matcher m = Pattern.compile("JAVA_VERSION=\"(\\d+)").matcher(Files.readString(home.resolve("release")));
-            return m.find() ? Integer.parseInt(m.group(1)) : 0;
-        } catch (IOException e) {
-            return 0;
-        }
     }
 }

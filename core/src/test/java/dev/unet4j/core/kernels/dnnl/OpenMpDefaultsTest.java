@@ -1,5 +1,6 @@
 package dev.unet4j.core.kernels.dnnl;
 
+import dev.unet4j.core.testing.Jdks;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -32,7 +33,7 @@ class OpenMpDefaultsTest {
 
     @Test
     void java22SetsTheSpinCountBeforeLibgompReadsIt() throws Exception {
-        Optional<Path> java = IntraOpThreadsTest.java22();
+        Optional<Path> java = Jdks.java22();
         assumeTrue(java.isPresent(), "no Java 22+ found (set -Dunet4j.jdk22=JAVA_HOME)");
         String out = probe(java.get(), Map.of());
         assertTrue(out.contains("status=GOMP_SPINCOUNT=3000 set in-process"), out);
@@ -42,7 +43,7 @@ class OpenMpDefaultsTest {
 
     @Test
     void theUsersSettingWins() throws Exception {
-        Optional<Path> java = IntraOpThreadsTest.java22();
+        Optional<Path> java = Jdks.java22();
         assumeTrue(java.isPresent(), "no Java 22+ found (set -Dunet4j.jdk22=JAVA_HOME)");
         String out = probe(java.get(), Map.of("GOMP_SPINCOUNT", "77"));
         assertTrue(out.contains("status=left to the user's"), out);
@@ -54,7 +55,7 @@ class OpenMpDefaultsTest {
 
     @Test
     void optOutBySystemProperty() throws Exception {
-        Optional<Path> java = IntraOpThreadsTest.java22();
+        Optional<Path> java = Jdks.java22();
         assumeTrue(java.isPresent(), "no Java 22+ found (set -Dunet4j.jdk22=JAVA_HOME)");
         String out = probe(java.get(), Map.of(), "-D" + OpenMpDefaults.PROPERTY + "=false");
         assertTrue(out.contains("status=off"), out);

@@ -1,6 +1,7 @@
 package dev.unet4j.core.kernels.dnnl;
 
 import dev.unet4j.core.kernels.ReferenceKernels;
+import dev.unet4j.core.testing.NativeThreads;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -53,16 +54,16 @@ class OpenMpTeamsTest {
         try (DnnlKernels k = new DnnlKernels(DnnlKernels.Options.exact())) {
             got = OpenMpTeams.onShortLivedThread(name, () -> {
                 float[] y = IntraOpThreadsProbe.forward(k);
-                during[0] = IntraOpThreadsProbe.team(name);
+                during[0] = NativeThreads.named(name);
                 return y;
             });
         }
         assertArrayEquals(IntraOpThreadsProbe.forward(new ReferenceKernels()), got, 1e-4f, "the work's result");
         assertEquals(teamSize, during[0], "the calling thread and its libgomp workers while it computes");
-        long after = IntraOpThreadsProbe.team(name);
+        long after = NativeThreads.named(name);
         for (int i = 0; i < 100 && after > 0; i++) { // the workers leave as the thread's TLS destructor releases them
             Thread.sleep(20);
-            after = IntraOpThreadsProbe.team(name);
+            after = NativeThreads.named(name);
         }
         assertEquals(0, after, "threads of the ended thread's team still alive");
     }

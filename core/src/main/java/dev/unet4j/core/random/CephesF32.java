@@ -1,4 +1,4 @@
-package dev.unet4j.samplers;
+package dev.unet4j.core.random;
 
 /**
  * Scalar re-statement of the single-precision Cephes log and sincos that torch's AVX2 {@code normal_fill} uses

@@ -1,4 +1,4 @@
-package dev.unet4j.samplers;
+package dev.unet4j.core.random;
 
 /**
  * A seedable random generator whose {@link #randn} draws are bit-identical to {@code torch.randn(shape,
@@ -91,12 +91,10 @@ public final class TorchGenerator {
         return (random64() & ((1L << 53) - 1)) * (1.0 / (1L << 53));
     }
 
-    /** Standard normal draws of the given shape, as torch.randn would return them (row-major). */
-    public Latents randn(int... shape) {
-        return new Latents(randn(Latents.numel(shape)), shape);
-    }
-
-    /** {@code n} standard normal draws, as {@code torch.randn(n)} would return them. */
+    /**
+     * {@code n} standard normal draws, as {@code torch.randn(n)} would return them; {@code torch.randn(shape)} draws
+     * the same values in row-major order, so a shape needs only its element count (the samplers' {@code Latents.randn}).
+     */
     public float[] randn(int n) {
         float[] out = new float[n];
         if (n >= 16) {
