@@ -71,7 +71,7 @@ final class WholeImage {
         try (UNetSession session = unet.newSession()) {
             setup.accept(session);
             CachingTable.Setup s = new CachingTable.Setup("SD 1.5", unet, DdimSampler.fromConfig(SchedulerConfig.parse(SCHEDULER)), steps,
-                    new int[]{1, 4, latent, latent}, new long[]{5}, uncond, cond, GUIDANCE);
+                    new int[]{1, 4, latent, latent}, new long[]{5}, uncond, cond, GUIDANCE, CachingTable.LATENTS);
             return CachingTable.generate(s, session, policy, steps);
         }
     }

@@ -32,8 +32,8 @@ import java.util.SplittableRandom;
  * channel) on one volume. The ONNX graph is recorded from one unet4j forward ({@link OnnxTracer}) and checked against
  * unet4j's output first; then unet4j float32, unet4j int8 W8A8 and ONNX Runtime float32 (all cores, full optimisation)
  * are timed in turn, each after a pause, as {@link OrtSideBySide} does. The int8 row gives its max|Δ| to float32
- * relative to max|output|; an int8 model that fails to run, or has no quantized layer (3-D convolutions are not
- * quantized), is reported in its row and the float32 comparison still runs.
+ * relative to max|output|; an int8 model that fails to run, or has no quantized layer, is reported in its row and
+ * the float32 comparison still runs.
  *
  * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar dev.unet4j.bench.ZooSideBySide [--batch 1,8] [--reps 10]
  * [--warmup 2] [--size 256] [--volume D,H,W] [--model mkunet,unetpp,ddos] [--threads T] [--quick]}; {@code --quick}:
@@ -167,7 +167,7 @@ public final class ZooSideBySide {
                             sq.workspace().attributes().put(WeightPrecision.class, int8.precision());
                             float[] ortOut = OrtSideBySide.runOrt(ort, feeds), ours = first(sf, x), quant = ours;
                             String int8Failure = qf.footprint().layers().containsValue(WeightFootprint.LayerKind.W8A8) ? null
-                                    : "no layer quantized: 3-D convolutions stay float32";
+                                    : "no layer quantized";
                             if (int8Failure == null) {
                                 try {
                                     quant = first(sq, x);

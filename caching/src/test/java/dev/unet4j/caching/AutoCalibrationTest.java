@@ -163,4 +163,19 @@ class AutoCalibrationTest {
         assertEquals(a, CachePolicies.parse(a.spec()));
         assertEquals(Path.of("/tmp/x/cache-calibration.json"), a.besideModel(Path.of("/elsewhere")).file());
     }
+
+    @Test
+    void compositionsCalibrateBesideTheModelPartByPart() {
+        CachePolicy p = CachePolicies.parse("tgate:gate-step=10+auto:speedup=2+tome");
+        assertTrue(AutoCalibration.calibrates(p));
+        assertFalse(AutoCalibration.calibrates(CachePolicies.parse("tgate:gate-step=10+deepcache:interval=3")));
+        List<CachePolicy> parts = CachePolicies.parts(AutoCalibration.besideModel(p, Path.of("/models/m")));
+        assertEquals(3, parts.size());
+        assertEquals(CachePolicies.parse("tgate:gate-step=10"), parts.get(0));
+        assertEquals(Path.of("/models/m/cache-calibration.json"), ((AutoCalibration) parts.get(1)).file());
+        assertEquals(CachePolicies.parse("tome"), parts.get(2));
+        // a part that names its file keeps it
+        CachePolicy named = AutoCalibration.besideModel(CachePolicies.parse("auto:speedup=2,file=/tmp/c.json"), Path.of("/models/m"));
+        assertEquals(Path.of("/tmp/c.json"), ((AutoCalibration) named).file());
+    }
 }

@@ -11,7 +11,6 @@ import dev.unet4j.unet.UNetSession;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * A {@code --cache} value: a feature-caching policy in the caching module's text form ({@code deepcache:interval=3},
@@ -37,9 +36,7 @@ record CacheSpec(String text, CachePolicy policy) {
      */
     CacheSpec besideModel(Path model) {
         Path dir = Files.isRegularFile(model) ? model.toAbsolutePath().getParent() : model;
-        List<CachePolicy> parts = CachePolicies.parts(policy).stream()
-                .map(p -> p instanceof AutoCalibration a ? a.besideModel(dir) : p).toList();
-        return new CacheSpec(text, CachePolicies.compose(parts));
+        return new CacheSpec(text, AutoCalibration.besideModel(policy, dir));
     }
 
     boolean isNone() {

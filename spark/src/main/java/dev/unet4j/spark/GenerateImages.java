@@ -1,5 +1,6 @@
 package dev.unet4j.spark;
 
+import dev.unet4j.core.kernels.dnnl.OpenMpDefaults;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.function.ForeachPartitionFunction;
 import org.apache.spark.sql.Dataset;
@@ -127,6 +128,10 @@ public final class GenerateImages {
         // generation themselves): one task's worth of cores per generation
         if (!conf.contains("spark.executorEnv.OMP_NUM_THREADS")) {
             b.config("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
+        }
+        // libgomp's default spinning slows generations severalfold on cores shared with other tasks (docs/threads.md)
+        if (!conf.contains("spark.executorEnv.OMP_WAIT_POLICY") && !conf.contains("spark.executorEnv." + OpenMpDefaults.VARIABLE)) {
+            b.config("spark.executorEnv." + OpenMpDefaults.VARIABLE, OpenMpDefaults.VALUE);
         }
         SparkSession spark = b.getOrCreate();
         try {

@@ -2,6 +2,8 @@ package dev.unet4j.unet;
 
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ConvLayer;
+import dev.unet4j.core.kernels.ConvSpec;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
 import dev.unet4j.core.tensor.Tensor;
@@ -19,6 +21,15 @@ public interface LayerFactory {
 
     /** {@code weight} {@code [out, in]}, {@code bias} {@code [out]} or null. */
     Linear linear(String path, Tensor weight, Tensor bias);
+
+    /**
+     * An N-d convolution ({@link ConvSpec}, e.g. a volume's {@code Conv3d}; not transposed) at {@code path}:
+     * {@code weight} {@code spec.weightShape()}, {@code bias} {@code [out]} or null. The default prepares it in float32
+     * on {@code kernels} (the model's); a quantizing factory keeps 8-bit codes here as for {@link #conv2d}.
+     */
+    default ConvLayer conv(String path, ConvSpec spec, Tensor weight, Tensor bias, Kernels kernels) {
+        return kernels.conv(spec, weight, bias);
+    }
 
     /** Plain float32 layers prepared by {@code kernels}. */
     static LayerFactory of(Kernels kernels) {

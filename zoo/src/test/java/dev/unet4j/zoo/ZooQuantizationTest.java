@@ -14,16 +14,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * int8 weights (W8A32) and int8 weights and activations (W8A8) reach the 2-D segmentation UNets through the
- * quantization module's layer factory, as for the diffusion UNets: every 2-D convolution is quantized, and the accuracy
- * cost against float32 on the fixtures' inputs is measured (max|delta| relative to max|float32| and the Dice overlap of
- * the masks thresholded at logit 0).
+ * int8 weights (W8A32) and int8 weights and activations (W8A8) reach the segmentation UNets through the quantization
+ * module's layer factory, as for the diffusion UNets: every 2-D convolution, and every 3-D one of the DDoS-UNet, is
+ * quantized, and the accuracy cost against float32 on the fixtures' inputs is measured (max|delta| relative to
+ * max|float32| and the Dice overlap of the masks thresholded at logit 0).
  */
 class ZooQuantizationTest extends ZooFixtureTest {
     record Cost(double relMaxDelta, double dice, int quantizedLayers) {
     }
 
     private Cost cost(String fixture, String scheme, String output) throws Exception {
+        return cost(fixture, scheme, output, null);
+    }
+
+    /** {@code referenceOutput} (if not null) receives the quantized output of the same scheme on the reference backend. */
+    private Cost cost(String fixture, String scheme, String output, float[][] referenceOutput) throws Exception {
         try (ZooFixture fx = new ZooFixture(fixture)) {
             Tensor x = fx.inputs.get("x");
             float[] ref;
@@ -45,6 +50,7 @@ class ZooQuantizationTest extends ZooFixtureTest {
                 Cost c = new Cost(agreement.relativeMaxDelta(), agreement.dice(), quantized);
                 System.out.printf("%s %s %s: max|delta|/max|fp32| %.4f, Dice %.4f, %d layers %s, weights %s%n", fixture, scheme, output,
                         c.relMaxDelta(), c.dice(), c.quantizedLayers(), kind, f.footprint());
+                if (referenceOutput != null) referenceOutput[0] = got;
                 return c;
             }
         }
@@ -73,5 +79,47 @@ class ZooQuantizationTest extends ZooFixtureTest {
         }
         assertTrue(w8a32.relMaxDelta() > 0 && w8a32.relMaxDelta() < 0.3 && w8a32.dice() > 0.97, "int8: " + w8a32);
         assertTrue(w8a8.relMaxDelta() > 0 && w8a8.relMaxDelta() < 0.6 && w8a8.dice() > 0.94, "int8-w8a8: " + w8a8);
+    }
+
+    /**
+     * The DDoS-UNet's 13 3-D convolutions (6 in the down path, 3 per up block with the 1x1x1 after the trilinear
+     * up-sampling, the 1x1x1 head) through the same seam, every 8-bit scheme; bounds measured on the random-weight
+     * tiny fixture with margin (int8 0.021 / Dice 0.995, int8-w8a8 0.047 / 0.989, fp8-e4m3 0.134 / 0.975, fp8-e5m2
+     * 0.199 / 0.962, dr:6 0.094 / 0.980; FP8's 3- and 2-bit mantissas cost more than int8's 127 steps per channel).
+     */
+    @Test
+    void ddosUNetEveryEightBitScheme() throws Exception {
+        Map<String, double[]> bounds = new java.util.LinkedHashMap<>(); // scheme -> {max rel delta, min Dice}
+        bounds.put("int8", new double[]{0.04, 0.99});
+        bounds.put("int8-w8a8", new double[]{0.08, 0.98});
+        bounds.put("fp8-e4m3", new double[]{0.2, 0.96});
+        bounds.put("fp8-e5m2", new double[]{0.3, 0.94});
+        bounds.put("dr:6", new double[]{0.15, 0.96});
+        for (Map.Entry<String, double[]> e : bounds.entrySet()) {
+            Cost c = cost(ZooFixture.DDOS, e.getKey(), "output");
+            assertEquals(13, c.quantizedLayers(), e.getKey() + ": every 3-D convolution");
+            assertTrue(c.relMaxDelta() > 0 && c.relMaxDelta() < e.getValue()[0] && c.dice() > e.getValue()[1], e.getKey() + ": " + c);
+        }
+    }
+
+    /** The W8A32 DDoS-UNet on the plain-Java reference backend equals oneDNN's (each decodes the same codes). */
+    @Test
+    void ddosUNetInt8OnBothBackends() throws Exception {
+        float[][] onednn = new float[1][];
+        cost(ZooFixture.DDOS, "int8", "output", onednn);
+        dev.unet4j.core.kernels.ReferenceKernels ref = new dev.unet4j.core.kernels.ReferenceKernels();
+        try (ZooFixture fx = new ZooFixture(ZooFixture.DDOS)) {
+            QuantSpec q = QuantSpec.parse("int8");
+            QuantizingLayerFactory f = q.layerFactory(ref, q.weightSource());
+            try (ZooModel<?> m = ZooModel.load(fx.dir, LoadOptions.of(ref).withLayerFactory(k -> f)); ZooSession s = m.newSession()) {
+                Map<String, Tensor> out = s.forward(fx.inputs.get("x"));
+                float[] got = out.get("output").toFloatArray();
+                out.values().forEach(Tensor::close);
+                double rel = MaskAgreement.of(got, onednn[0]).relativeMaxDelta();
+                System.out.printf("DDoS-UNet int8: max|oneDNN - reference| / max|reference| %.2e%n", rel);
+                assertEquals(13, f.quantizedLayers().size());
+                assertTrue(rel <= 1e-4, "oneDNN vs reference, int8 DDoS-UNet: " + rel);
+            }
+        }
     }
 }

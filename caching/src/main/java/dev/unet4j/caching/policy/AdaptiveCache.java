@@ -57,7 +57,9 @@ public record AdaptiveCache(double threshold, int warmup, int cooldown, int maxR
             boolean forced = k < warmup || k >= total - cooldown || run >= maxRun || !possible;
             boolean reuse = false;
             if (!forced) {
-                accumulated += relativeL1(p, store.get(PROBE));
+                try (Tensor kept = keptProbe(p)) {
+                    accumulated += relativeL1(p, kept);
+                }
                 reuse = accumulated < threshold;
             }
             if (reuse) {

@@ -1,5 +1,6 @@
 package dev.unet4j.caching.policy;
 
+import dev.unet4j.caching.CachePolicies;
 import dev.unet4j.caching.CachePolicy;
 import dev.unet4j.caching.FeatureStore;
 import dev.unet4j.caching.PolicyArgs;
@@ -65,6 +66,21 @@ public record AutoCalibration(double speedup, double maxError, int maxRun, doubl
     /** This policy saving its calibration in {@code folder}/{@value #FILE_NAME} unless it names a file already. */
     public AutoCalibration besideModel(Path folder) {
         return file != null ? this : new AutoCalibration(speedup, maxError, maxRun, retention, folder.resolve(FILE_NAME));
+    }
+
+    /**
+     * {@code policy} (a composition or a single policy) with every {@code auto:} part that names no file keeping its
+     * calibration in {@code folder}/{@value #FILE_NAME}; the other parts unchanged.
+     */
+    public static CachePolicy besideModel(CachePolicy policy, Path folder) {
+        List<CachePolicy> parts = CachePolicies.parts(policy).stream()
+                .map(p -> p instanceof AutoCalibration a ? a.besideModel(folder) : p).toList();
+        return CachePolicies.compose(parts);
+    }
+
+    /** Whether {@code policy} has an {@code auto:} part (its first generation per model and timesteps calibrates). */
+    public static boolean calibrates(CachePolicy policy) {
+        return CachePolicies.parts(policy).stream().anyMatch(p -> p instanceof AutoCalibration);
     }
 
     @Override
@@ -155,9 +171,12 @@ public record AutoCalibration(double speedup, double maxError, int maxRun, doubl
             if (k > 0 && previous != null) {
                 double sum = 0;
                 int n = 0;
-                for (int i = 0; i < norms.length; i++) {
-                    if (previous[i] > 0) {                        // a zero pixel has no ratio
-                        sum += norms[i] / (double) previous[i];
+                // across a cond-only call (batch B next to guided 2B calls) the conditional halves are compared: the
+                // last m pixels of each, the conditional half being the second of a guided batch
+                int m = Math.min(norms.length, previous.length), a = norms.length - m, b = previous.length - m;
+                for (int i = 0; i < m; i++) {
+                    if (previous[b + i] > 0) {                    // a zero pixel has no ratio
+                        sum += norms[a + i] / (double) previous[b + i];
                         n++;
                     }
                 }

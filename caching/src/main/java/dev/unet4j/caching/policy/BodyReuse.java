@@ -1,5 +1,6 @@
 package dev.unet4j.caching.policy;
 
+import dev.unet4j.caching.CondHalf;
 import dev.unet4j.caching.FeatureStore;
 import dev.unet4j.caching.PolicyRun;
 import dev.unet4j.caching.UNetStructure;
@@ -53,7 +54,9 @@ abstract class BodyReuse implements PolicyRun {
         String path = call.path();
         if (path.equals("conv_in")) {
             Tensor out = call.proceed();
-            boolean possible = store.contains(PROBE) && store.contains(RESIDUAL) && !store.refusedSome();
+            // a cond-only call (batch B) is served by the conditional half of what a guided 2B call kept
+            boolean possible = store.contains(PROBE) && store.contains(RESIDUAL) && !store.refusedSome()
+                    && CondHalf.serves(store.get(RESIDUAL).dim(0), out.dim(0));
             String l = decide(callIndex, out, possible);
             reuse = l != null && possible;
             label = reuse ? l : "";
@@ -62,7 +65,9 @@ abstract class BodyReuse implements PolicyRun {
             return out;
         }
         if (reuse) {
-            if (path.equals(lastUp)) return call.kernels().add(call.workspace(), probe, store.get(RESIDUAL), 1f, 1f);
+            if (path.equals(lastUp)) {
+                return call.kernels().add(call.workspace(), probe, CondHalf.view(store.get(RESIDUAL), probe.dim(0)), 1f, 1f);
+            }
             if (path.startsWith("down_blocks.") || path.equals("mid_block") || path.startsWith("up_blocks.")) {
                 return call.passThrough();                       // skipped; only the last up block's value is used
             }
@@ -73,6 +78,11 @@ abstract class BodyReuse implements PolicyRun {
             residualKept(callIndex, store.get(RESIDUAL));
         }
         return call.proceed();
+    }
+
+    /** The kept probe as seen by a call whose probe is {@code now} (its conditional half for a cond-only call). */
+    protected Tensor keptProbe(Tensor now) {
+        return CondHalf.view(store.get(PROBE), now.dim(0));
     }
 
     @Override

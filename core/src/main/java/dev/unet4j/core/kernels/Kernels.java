@@ -71,6 +71,25 @@ public interface Kernels {
                 (ws, x, w, b, r, s) -> conv2d(ws, spec, x, w, b, r, s));
     }
 
+    /**
+     * The N-d counterpart of {@link #codedWeightConv2d} for {@link ConvSpec} convolutions (volumes): {@code codes}
+     * {@code spec.weightShape()} row-major. Each call decodes the codes ({@code value(code) * scale}) into a workspace
+     * tensor and runs this backend's {@link #conv(ConvSpec, Tensor, Tensor)} on it, the residual and output scale
+     * applied after; no float32 weight is kept between calls.
+     */
+    default CodedWeightLayer codedWeightConv(ConvSpec spec, WeightFormat format, byte[] codes, float[] scales) {
+        return new DecodingCodedWeightLayer(format.label() + " " + spec, format, spec.weightShape(), codes, scales, (ws, x, w, b, r, s) -> {
+            Tensor y;
+            try (ConvLayer layer = conv(spec, w, b)) {
+                y = layer.forward(ws, x);
+            }
+            if (r == null && s == 1f) return y;
+            try (y) {
+                return r == null ? scale(ws, y, s) : add(ws, y, r, s, s);
+            }
+        });
+    }
+
     /** The linear counterpart of {@link #codedWeightConv2d}: {@code codes} {@code [out, in]} row-major. */
     default CodedWeightLayer codedWeightLinear(WeightFormat format, byte[] codes, int out, int in, float[] scales) {
         return new DecodingCodedWeightLayer(format.label() + " linear [" + out + ", " + in + "]", format, new long[]{out, in}, codes, scales, this::linear);

@@ -1,6 +1,7 @@
 package dev.unet4j.quantization.mixed;
 
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ConvSpec;
 
 /**
  * Bias correction (Hubara et al., "Improving Post Training Neural Quantization", 2021; also Nagel et al. 2019):
@@ -33,9 +34,20 @@ public final class BiasCorrection {
      * zero padding for part of the kernel; like the paper, the correction uses the interior expectation.
      */
     public static float[] conv2d(Conv2dSpec spec, float[] bias, float[] weight, float[] quantizedWeight, float[] meanInput) {
-        int out = spec.outChannels(), inPerGroup = spec.inChannels() / spec.groups(), outPerGroup = out / spec.groups();
-        int taps = spec.kernelH() * spec.kernelW();
-        check(weight, quantizedWeight, (long) out * inPerGroup * taps, meanInput, spec.inChannels(), bias, out);
+        return conv(spec.inChannels(), spec.outChannels(), spec.groups(), spec.kernelH() * spec.kernelW(), bias, weight, quantizedWeight, meanInput);
+    }
+
+    /** {@link #conv2d} for an N-d convolution (a volume's taps {@code kd * kh * kw}); not transposed. */
+    public static float[] conv(ConvSpec spec, float[] bias, float[] weight, float[] quantizedWeight, float[] meanInput) {
+        if (spec.transposed()) throw new IllegalArgumentException("bias correction of " + spec + ": transposed convolutions are not quantized");
+        int taps = 1;
+        for (int k : spec.kernel()) taps *= k;
+        return conv(spec.inChannels(), spec.outChannels(), spec.groups(), taps, bias, weight, quantizedWeight, meanInput);
+    }
+
+    private static float[] conv(int in, int out, int groups, int taps, float[] bias, float[] weight, float[] quantizedWeight, float[] meanInput) {
+        int inPerGroup = in / groups, outPerGroup = out / groups;
+        check(weight, quantizedWeight, (long) out * inPerGroup * taps, meanInput, in, bias, out);
         float[] b = new float[out];
         for (int o = 0; o < out; o++) {
             int firstIn = (o / outPerGroup) * inPerGroup;

@@ -3,6 +3,8 @@ package dev.unet4j.quantization.nn;
 import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ConvLayer;
+import dev.unet4j.core.kernels.ConvSpec;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.Linear;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
@@ -20,7 +22,7 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * Builds a model's conv/linear layers from a {@link WeightSource} (a {@link QuantizationPlan} applied at load time,
+ * Builds a model's conv/linear layers (2-D and N-d convolutions) from a {@link WeightSource} (a {@link QuantizationPlan} applied at load time,
  * or a stored {@link dev.unet4j.quantization.io.QuantizedCheckpoint}): quantized layers where it yields a weight,
  * the backend's float32 layers for the rest. Plug it into a UNet load with
  * {@code LoadOptions.withLayerFactory(k -> new QuantizingLayerFactory(k, plan))} (or use {@link QuantizedUNets}).
@@ -81,6 +83,26 @@ public class QuantizingLayerFactory implements LayerFactory {
         }
         record(path, q.get());
         QuantizedConv2d layer = new QuantizedConv2d(kernels, path, spec, q.get(), b, corrected);
+        return count(path, weight, bias, WeightFootprint.LayerKind.W8A32, w8a32Bytes(layer, b, corrected), layer);
+    }
+
+    /**
+     * N-d convolutions (volumes) through the same weight source as {@link #conv2d}: W8A8 {@link Int8ConvNd} with
+     * activations, else W8A32 {@link QuantizedConvNd}; float32 on this factory's kernels where no weight is quantized.
+     */
+    @Override
+    public ConvLayer conv(String path, ConvSpec spec, Tensor weight, Tensor bias, Kernels modelKernels) {
+        Optional<QuantizedTensor> q = weights.weightFor(path, weight);
+        if (q.isEmpty()) return floatLayer(path, weight, bias, kernels.conv(spec, weight, bias));
+        float[] b = bias == null ? null : bias.toFloatArray();
+        Map<Integer, float[]> corrected = corrections(path, q.get(), weight, spec.inChannels(),
+                (wf, wq, mean) -> BiasCorrection.conv(spec, b, wf, wq, mean));
+        if (runsW8A8(q.get())) {
+            Int8ConvNd layer = new Int8ConvNd((DnnlKernels) kernels, path, spec, q.get(), corrected.getOrDefault(8, b), int8Activations.scaleFor(path));
+            return count(path, weight, bias, WeightFootprint.LayerKind.W8A8, layer.residentBytes(), layer);
+        }
+        record(path, q.get());
+        QuantizedConvNd layer = new QuantizedConvNd(kernels, path, spec, q.get(), b, corrected);
         return count(path, weight, bias, WeightFootprint.LayerKind.W8A32, w8a32Bytes(layer, b, corrected), layer);
     }
 

@@ -1,6 +1,7 @@
 package dev.unet4j.quantization.nn;
 
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ConvSpec;
 import dev.unet4j.quantization.QuantizedTensor;
 
 import java.util.Arrays;
@@ -12,9 +13,18 @@ final class WeightShapes {
 
     /** {@code weight}, checked to have {@code spec}'s weight shape. */
     static QuantizedTensor conv2d(String path, Conv2dSpec spec, QuantizedTensor weight) {
-        if (!Arrays.equals(weight.shape(), spec.weightShape())) {
-            throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + spec
-                    + " (expected " + Arrays.toString(spec.weightShape()) + ")");
+        return shaped(path, spec, spec.weightShape(), weight);
+    }
+
+    /** {@code weight}, checked to have the N-d {@code spec}'s weight shape. */
+    static QuantizedTensor conv(String path, ConvSpec spec, QuantizedTensor weight) {
+        return shaped(path, spec, spec.weightShape(), weight);
+    }
+
+    private static QuantizedTensor shaped(String path, Object layer, long[] expected, QuantizedTensor weight) {
+        if (!Arrays.equals(weight.shape(), expected)) {
+            throw new IllegalArgumentException(path + ": quantized weight " + Arrays.toString(weight.shape()) + " does not match " + layer
+                    + " (expected " + Arrays.toString(expected) + ")");
         }
         return weight;
     }

@@ -1,6 +1,9 @@
 package dev.unet4j.unet.nn;
 
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ConvLayer;
+import dev.unet4j.core.kernels.ConvSpec;
+import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.tensor.Tensor;
 
 /**
@@ -72,6 +75,16 @@ public final class VarBuilder {
      */
     public Conv convFrom(Conv2dSpec spec, Tensor weight, Tensor bias) {
         return new Conv(path(), weights.own(weights.factory.conv2d(path(), spec, weight, bias)), spec);
+    }
+
+    /**
+     * The N-d counterpart of {@link #convFrom} ({@link ConvSpec}, not transposed: volumes): prepared by the layer
+     * factory under this module's path (float32 on {@code kernels} unless the factory quantizes it), kept by the
+     * model. The caller keeps its tensors.
+     */
+    public ConvLayer convLayerFrom(ConvSpec spec, Tensor weight, Tensor bias, Kernels kernels) {
+        if (spec.transposed()) throw new IllegalArgumentException(path() + ": " + spec + " is transposed; the layer factory takes convolutions only");
+        return weights.own(weights.factory.conv(path(), spec, weight, bias, kernels));
     }
 
     /** Child linear {@code name}: {@code [out, in]} weight. */

@@ -10,13 +10,14 @@ import dev.unet4j.unet.nn.VarBuilder;
 
 /**
  * torch's {@code nn.Conv2d/3d} and {@code nn.ConvTranspose2d/3d} under one checkpoint path ({@code weight},
- * {@code bias}). Plain 2-D convolutions go through the model's layer factory like the diffusion UNets' (so int8/fp8
- * quantization reaches them); volumes and transposed convolutions are prepared by the kernels' N-d convolution.
+ * {@code bias}). Convolutions go through the model's layer factory like the diffusion UNets' (so int8/fp8
+ * quantization reaches them): 2-D ones as {@code conv2d}, volumes as its N-d {@code conv}; transposed convolutions
+ * are prepared by the kernels' N-d convolution.
  */
 public final class ZConv {
     private final ConvSpec spec;
     private final Conv conv2d;     // 2-D, not transposed
-    private final ConvLayer layer; // everything else
+    private final ConvLayer layer; // volumes (from the layer factory) and transposed convolutions
 
     private ZConv(ConvSpec spec, Conv conv2d, ConvLayer layer) {
         this.spec = spec;
@@ -37,6 +38,7 @@ public final class ZConv {
      */
     public static ZConv of(Build b, VarBuilder vb, ConvSpec spec, Tensor weight, Tensor bias) {
         if (spec.spatialDims() == 2 && !spec.transposed()) return new ZConv(spec, vb.convFrom(conv2dSpec(spec), weight, bias), null);
+        if (!spec.transposed()) return new ZConv(spec, null, vb.convLayerFrom(spec, weight, bias, b.kernels));
         return new ZConv(spec, null, b.own(b.kernels.conv(spec, weight, bias)));
     }
 

@@ -98,8 +98,10 @@ final class DnnlAttention {
         long groups = perHead ? b * h : 1, gb = perHead ? 1 : b, gh = perHead ? 1 : h;
         // K and V of a group are the matmuls' weights for every chunk of query rows: with more than one chunk they are
         // reordered once per group into the blocked layout the primitives want (oneDNN would otherwise repack the
-        // strided head view on every call); a single chunk reads the strided views directly (layout rows 0)
-        boolean pack = tq > rowsPerChunk;
+        // strided head view on every call); a single chunk reads the strided views directly (layout rows 0). Under
+        // bf16 inputs (AVX-512 BF16 without AMX) they are always packed: that reorder is also their bf16 conversion,
+        // and Q and the probabilities are converted per chunk by the primitives (Primitive's bf16 source)
+        boolean pack = tq > rowsPerChunk || kernels.fpmathMode() == Dnnl.BF16_INPUTS;
         long layoutRows = pack ? rowsPerChunk : 0;
         long[] full = {gb, gh, rowsPerChunk, tk}, tail = {gb, gh, tq % rowsPerChunk, tk};
         Primitive qkFull = scoresPrimitive(q, k, bias, scale, full, d, null, layoutRows);
@@ -183,9 +185,10 @@ final class DnnlAttention {
         Key key = scoresKey("attention.qk", q, k, bias, scale, sDims, d, layoutRows);
         return kernels.cache().get(key, kk -> "attention scores " + java.util.Arrays.toString(sDims) + " head dim " + d, s -> {
             long b = sDims[0], h = sDims[1], rows = sDims[2], tk = sDims[3];
-            dnnl_memory_desc qMd = s.md(new long[]{b, h, rows, d}, new long[]{q.stride(0), d, q.stride(1), 1});
+            int type = Dnnl.floatType(fpmath);
+            dnnl_memory_desc qMd = s.md(new long[]{b, h, rows, d}, new long[]{q.stride(0), d, q.stride(1), 1}, type);
             dnnl_memory_desc kMd = layoutRows == 0 ? s.md(new long[]{b, h, d, tk}, new long[]{k.stride(0), d, 1, k.stride(1)})
-                    : weightsMd != null ? weightsMd : s.tag(new long[]{b, h, d, tk}, dnnl_format_tag_any);
+                    : weightsMd != null ? weightsMd : s.tag(new long[]{b, h, d, tk}, dnnl_format_tag_any, type);
             dnnl_memory_desc dstMd = s.md(sDims, Tensor.rowMajorStrides(sDims));
             dnnl_primitive_attr attr = s.attr(fpmath);
             dnnl_post_ops po = s.postOps();
@@ -211,9 +214,10 @@ final class DnnlAttention {
         Key key = valuesKey("attention.pv", v, out, sDims, d, layoutRows);
         return kernels.cache().get(key, kk -> "attention values " + java.util.Arrays.toString(sDims) + " head dim " + d, s -> {
             long b = sDims[0], h = sDims[1], rows = sDims[2], tk = sDims[3];
-            dnnl_memory_desc pMd = s.md(sDims, Tensor.rowMajorStrides(sDims));
+            int type = Dnnl.floatType(fpmath);
+            dnnl_memory_desc pMd = s.md(sDims, Tensor.rowMajorStrides(sDims), type);
             dnnl_memory_desc vMd = layoutRows == 0 ? s.md(new long[]{b, h, tk, d}, new long[]{v.stride(0), d, v.stride(1), 1})
-                    : weightsMd != null ? weightsMd : s.tag(new long[]{b, h, tk, d}, dnnl_format_tag_any);
+                    : weightsMd != null ? weightsMd : s.tag(new long[]{b, h, tk, d}, dnnl_format_tag_any, type);
             dnnl_memory_desc oMd = s.md(new long[]{b, h, rows, d}, new long[]{out.stride(0), d, out.stride(1), 1});
             dnnl_primitive_desc pd = new dnnl_primitive_desc();
             check(dnnl_matmul_primitive_desc_create(pd, engine(), pMd, vMd, null, oMd, s.attr(fpmath)), "matmul_primitive_desc_create(attention values)");

@@ -7,6 +7,7 @@ import dev.unet4j.core.tensor.Allocator;
 import dev.unet4j.core.tensor.NativeBuffer;
 import dev.unet4j.core.tensor.Tensor;
 import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 
 import java.util.Arrays;
@@ -94,6 +95,16 @@ final class DnnlConvNd implements ConvLayer {
     }
 
     private dnnl_primitive_desc describe(Dnnl.Scope s, Tensor src, long[] dstShape, long[] dstStrides) {
+        return describe(s, spec, s.md(src), bias != null, dstShape, dstStrides, kernels.fpmathMode(), false);
+    }
+
+    /**
+     * The (de)convolution of {@code spec} from {@code srcMd} into f32 {@code dstShape} laid out as {@code dstStrides},
+     * weights in the layout oneDNN prefers. With {@code int8} (not transposed) source and weights are s8 with runtime
+     * scales, per-tensor for the source and per output channel for the weights, as the 2-D int8 convolution's.
+     */
+    static dnnl_primitive_desc describe(Dnnl.Scope s, ConvSpec spec, dnnl_memory_desc srcMd, boolean hasBias, long[] dstShape, long[] dstStrides,
+                                        int fpmath, boolean int8) {
         int r = spec.spatialDims();
         long g = spec.groups();
         long[] wDims = new long[(g == 1 ? 2 : 3) + r];
@@ -107,15 +118,22 @@ final class DnnlConvNd implements ConvLayer {
             strides[i] = spec.stride()[i];
             pad[i] = spec.padding()[i];
         }
-        dnnl_memory_desc wMd = s.tag(wDims, dnnl_format_tag_any);
-        dnnl_memory_desc bMd = bias != null ? s.tag(new long[]{spec.outChannels()}, dnnl_a) : null;
+        dnnl_memory_desc wMd = int8 ? s.tag(wDims, dnnl_format_tag_any, dnnl_s8) : s.tag(wDims, dnnl_format_tag_any);
+        dnnl_memory_desc bMd = hasBias ? s.tag(new long[]{spec.outChannels()}, dnnl_a) : null;
+        dnnl_memory_desc dstMd = s.md(dstShape, Dnnl.canonicalStrides(dstShape, dstStrides));
+        dnnl_primitive_attr attr = s.attr(fpmath);
+        if (int8) {
+            if (spec.transposed()) throw new IllegalArgumentException("int8 " + spec + ": transposed int8 convolutions are not supported");
+            check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_SRC, 0), "set_scales_mask(src)");
+            check(dnnl_primitive_attr_set_scales_mask(attr, DNNL_ARG_WEIGHTS, g == 1 ? 1 : 3), "set_scales_mask(weights, per output channel)");
+        }
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         if (spec.transposed()) {
             check(dnnl_deconvolution_forward_primitive_desc_create(pd, engine(), dnnl_forward_inference, dnnl_deconvolution_direct,
-                    s.md(src), wMd, bMd, s.md(dstShape, Dnnl.canonicalStrides(dstShape, dstStrides)), strides, dil, pad, pad, s.attr(kernels.fpmathMode())), "deconvolution_forward_primitive_desc_create(" + spec + ")");
+                    srcMd, wMd, bMd, dstMd, strides, dil, pad, pad, attr), "deconvolution_forward_primitive_desc_create(" + spec + ")");
         } else {
             check(dnnl_convolution_forward_primitive_desc_create(pd, engine(), dnnl_forward_inference, dnnl_convolution_direct,
-                    s.md(src), wMd, bMd, s.md(dstShape, Dnnl.canonicalStrides(dstShape, dstStrides)), strides, dil, pad, pad, s.attr(kernels.fpmathMode())), "convolution_forward_primitive_desc_create(" + spec + ")");
+                    srcMd, wMd, bMd, dstMd, strides, dil, pad, pad, attr), "convolution_forward_primitive_desc_create(" + spec + ")");
         }
         return pd;
     }

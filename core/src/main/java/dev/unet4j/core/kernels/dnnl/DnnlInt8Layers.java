@@ -2,6 +2,8 @@ package dev.unet4j.core.kernels.dnnl;
 
 import dev.unet4j.core.kernels.Conv2d;
 import dev.unet4j.core.kernels.Conv2dSpec;
+import dev.unet4j.core.kernels.ConvLayer;
+import dev.unet4j.core.kernels.ConvSpec;
 import dev.unet4j.core.kernels.Linear;
 import dev.unet4j.core.kernels.Workspace;
 import dev.unet4j.core.tensor.Allocator;
@@ -154,6 +156,143 @@ final class DnnlInt8Layers {
                 long[] o = DnnlConv2d.outShape(spec, x);
                 Tensor out = Tensor.allocateChannelsLast(ws.allocator(), o[0], o[1], o[2], o[3]);
                 return execute(ws, p, q, srcScale, weights, weightScales, bias, res, out);
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) return;
+            closed = true;
+            release(primitives, weights, weightScales, bias);
+            if (dequantized != null) dequantized.close();
+        }
+    }
+
+    /**
+     * The N-d (volume) counterpart of {@link Int8Conv2d}, for {@link ConvSpec} convolutions (not transposed): input
+     * and output stay row-major as {@link DnnlConvNd}'s, the s8 work runs channels-last ({@code ndhwc}) in between. Where the CPU has no 8-bit dot products the same quantized operands run as a float32
+     * {@link DnnlConvNd} ({@link DequantizedInt8}), as in 2-D.
+     */
+    static final class Int8ConvNd implements ConvLayer {
+        private final DnnlKernels kernels;
+        private final ConvSpec spec;
+        private final PackedWeights weights; // null where the layer runs dequantized
+        private final NativeBuffer weightScales, bias;
+        private final PrimitiveCache primitives = new PrimitiveCache();
+        private final float activationScale;  // DYNAMIC_SCALE: max|x| / 127 per call
+        private final ConvLayer dequantized;  // the quantized operands in float32 (no 8-bit dot products)
+        private boolean closed;
+
+        Int8ConvNd(DnnlKernels kernels, ConvSpec spec, byte[] codes, float[] perOutChannelScale, Tensor bias, float activationScale) {
+            this(kernels, spec, codes, perOutChannelScale, bias, activationScale, CpuFeatures.hasInt8DotProduct());
+        }
+
+        /** {@code dotProduct} false runs the {@link DequantizedInt8} path whatever the CPU (tests reach it on VNNI machines too). */
+        Int8ConvNd(DnnlKernels kernels, ConvSpec spec, byte[] codes, float[] perOutChannelScale, Tensor bias, float activationScale, boolean dotProduct) {
+            String layer = "int8 " + spec;
+            if (spec.transposed()) throw new IllegalArgumentException(layer + ": transposed int8 convolutions are not supported");
+            checkActivationScale(layer, activationScale);
+            long[] ws = spec.weightShape();
+            if (codes.length != Tensor.numel(ws)) {
+                throw new IllegalArgumentException(layer + ": " + codes.length + " weight bytes, expected " + Arrays.toString(ws) + " = " + Tensor.numel(ws));
+            }
+            checkScales(layer, perOutChannelScale, spec.outChannels());
+            if (bias != null && (bias.rank() != 1 || bias.dim(0) != spec.outChannels())) {
+                throw new IllegalArgumentException(layer + ": bias " + bias + ", expected [" + spec.outChannels() + "]");
+            }
+            this.kernels = kernels;
+            this.spec = spec;
+            this.activationScale = activationScale;
+            if (dotProduct) {
+                this.dequantized = null;
+                this.weights = packed(layer, spec, codes, bias != null);
+            } else {
+                try (Tensor w = DequantizedInt8.weights(codes, perOutChannelScale, ws)) {
+                    this.dequantized = new DnnlConvNd(kernels, spec, w, bias);
+                }
+                this.weights = null;
+            }
+            this.weightScales = nativeScales(perOutChannelScale);
+            this.bias = bias == null ? null : DnnlConv2d.copyToNative(bias);
+        }
+
+        /** Strides of the channels-last layout ({@code n, spatial..., c}) of a {@code [N, C, spatial...]} shape. */
+        static long[] channelsLast(long[] shape) {
+            long[] st = new long[shape.length];
+            st[1] = 1;
+            long step = shape[1];
+            for (int d = shape.length - 1; d >= 2; d--) {
+                st[d] = step;
+                step *= shape[d];
+            }
+            st[0] = step;
+            return st;
+        }
+
+        /** The s8 codes packed for a nominal 16^d input, keeping the plain codes for the layouts other sizes ask for. */
+        private static PackedWeights packed(String layer, ConvSpec spec, byte[] codes, boolean hasBias) {
+            long[] nominal = new long[2 + spec.spatialDims()];
+            Arrays.fill(nominal, 16);
+            nominal[0] = 1;
+            nominal[1] = spec.inChannels();
+            long[] out = spec.outShape(nominal);
+            dnnl_primitive_desc pd;
+            try (Dnnl.Scope s = new Dnnl.Scope()) {
+                pd = DnnlConvNd.describe(s, spec, s.md(nominal, channelsLast(nominal), dnnl_s8), hasBias, out, Tensor.rowMajorStrides(out),
+                        dnnl_fpmath_mode_strict, true);
+            }
+            try (Dnnl.Scope s = new Dnnl.Scope(); BytePointer plain = new BytePointer(codes)) {
+                long[] w = spec.weightShape(), dims = w;
+                long g = spec.groups();
+                if (g != 1) {
+                    dims = new long[w.length + 1];
+                    dims[0] = g;
+                    dims[1] = w[0] / g;
+                    System.arraycopy(w, 1, dims, 2, w.length - 1);
+                }
+                return PackedWeights.keepingPlain(layer, s.md(dims, Tensor.rowMajorStrides(dims), dnnl_s8), plain.address(),
+                        dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+            } finally {
+                dnnl_primitive_desc_destroy(pd);
+            }
+        }
+
+        @Override
+        public ConvSpec spec() {
+            return spec;
+        }
+
+        @Override
+        public Tensor forward(Workspace workspace, Tensor x) {
+            if (closed) throw new IllegalStateException("int8 " + spec + " used after close");
+            DnnlWorkspace ws = DnnlKernels.dnnl(workspace);
+            long[] inShape = x.shape(), outShape = spec.outShape(inShape), inCl = channelsLast(inShape), outCl = channelsLast(outShape);
+            // oneDNN's jit s8 kernels (the quantizing binary, the convolution) take channels-last only: row-major runs
+            // their reference implementations, ~100x slower; so the volume is reordered in and out around them
+            try (Tensor xin = kernels.contiguousOrNull(ws, x); Tensor xStore = Tensor.allocate(ws.allocator(), x.numel());
+                 Tensor q = Tensor.allocate(ws.allocator(), (x.numel() + 3) / 4)) {
+                Tensor src = xin != null ? xin : x;
+                float srcScale = activationScale == DYNAMIC_SCALE ? kernels.quantizer().scale(ws, src) : activationScale;
+                Tensor xcl = kernels.reorderInto(ws, src, xStore.view(inShape, inCl, 0));
+                kernels.quantizer().quantize(ws, xcl, srcScale, q.address(), inCl);
+                if (dequantized != null) {
+                    try (Tensor xq = DequantizedInt8.activations(ws.allocator(), q.address(), inShape, inCl, srcScale)) {
+                        return dequantized.forward(ws, xq);
+                    }
+                }
+                Key key = Key.of("convNd.int8").add(inShape).build();
+                Primitive p = primitives.get(key, k -> "int8 " + spec + " on " + x, s -> DnnlConvNd.describe(s, spec, s.md(inShape, inCl, dnnl_s8),
+                        bias != null, outShape, outCl, dnnl_fpmath_mode_strict, true)).scaleCount(DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS, spec.outChannels());
+                try (Tensor yStore = Tensor.allocate(ws.allocator(), Tensor.numel(outShape))) {
+                    Tensor ycl = execute(ws, p, q, srcScale, weights, weightScales, bias, null, yStore.view(outShape, outCl, 0));
+                    Tensor out = DnnlKernels.allocateDense(ws, outShape);
+                    try {
+                        return kernels.reorderInto(ws, ycl, out);
+                    } catch (RuntimeException e) {
+                        out.close();
+                        throw e;
+                    }
+                }
             }
         }
 

@@ -238,6 +238,23 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
         return new DnnlInt8Layers.Int8Conv2d(this, spec, weightsOihw, perOutChannelScale, bias, activationScale);
     }
 
+    /**
+     * The N-d counterpart of {@link #int8Conv2d(Conv2dSpec, byte[], float[], Tensor)} for {@link ConvSpec} convolutions
+     * (volumes; not transposed): {@code codes} s8 {@code spec.weightShape()} row-major, per-output-channel scales,
+     * dynamic per-tensor activation scale; without 8-bit dot products (AVX2) the quantized operands run in float32.
+     */
+    public ConvLayer int8Conv(ConvSpec spec, byte[] codes, float[] perOutChannelScale, Tensor bias) {
+        applyThreads(); // weight packing at load runs on this thread too
+        return new DnnlInt8Layers.Int8ConvNd(this, spec, codes, perOutChannelScale, bias, DnnlInt8Layers.DYNAMIC_SCALE);
+    }
+
+    /** {@link #int8Conv(ConvSpec, byte[], float[], Tensor)} with a static activation scale, as {@link #int8Conv2d(Conv2dSpec, byte[], float[], Tensor, float)}. */
+    public ConvLayer int8Conv(ConvSpec spec, byte[] codes, float[] perOutChannelScale, Tensor bias, float activationScale) {
+        applyThreads(); // weight packing at load runs on this thread too
+        if (!(activationScale > 0)) throw new IllegalArgumentException("int8 " + spec + ": static activation scale " + activationScale + " is not positive");
+        return new DnnlInt8Layers.Int8ConvNd(this, spec, codes, perOutChannelScale, bias, activationScale);
+    }
+
     /** The int8 linear layer: {@code weightsOutIn} s8 {@code [out, in]} row-major, per-output scales; see {@link #int8Conv2d}. */
     public Linear int8Linear(byte[] weightsOutIn, int out, int in, float[] perOutChannelScale, Tensor bias) {
         applyThreads(); // weight packing at load runs on this thread too

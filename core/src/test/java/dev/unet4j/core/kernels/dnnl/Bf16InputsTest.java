@@ -96,6 +96,76 @@ class Bf16InputsTest {
         }
     }
 
+    /**
+     * Multi-head attention on bf16 inputs, written out: scores {@code scale * q.k} from bf16-rounded q and k (exact
+     * products, double sums), softmax in double, the probabilities rounded to bf16 (the source of the P.V matmul),
+     * times bf16-rounded v. {@code [B, T, H*D]} tensors.
+     */
+    static float[] attentionOnBf16Inputs(float[] q, float[] k, float[] v, int b, int tq, int tk, int heads, int d, float scale, boolean round) {
+        int c = heads * d;
+        float[] out = new float[b * tq * c];
+        for (int bi = 0; bi < b; bi++) {
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < tq; i++) {
+                    double[] sc = new double[tk];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < tk; j++) {
+                        double dot = 0;
+                        for (int e = 0; e < d; e++) {
+                            float qa = q[(bi * tq + i) * c + h * d + e], ka = k[(bi * tk + j) * c + h * d + e];
+                            dot += (double) (round ? bf16(qa) : qa) * (round ? bf16(ka) : ka);
+                        }
+                        sc[j] = scale * (double) (float) dot;
+                        max = Math.max(max, sc[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < tk; j++) sum += sc[j] = Math.exp(sc[j] - max);
+                    for (int e = 0; e < d; e++) {
+                        double acc = 0;
+                        for (int j = 0; j < tk; j++) {
+                            float pj = (float) (sc[j] / sum), vj = v[(bi * tk + j) * c + h * d + e];
+                            acc += (double) (round ? bf16(pj) : pj) * (round ? bf16(vj) : vj);
+                        }
+                        out[(bi * tq + i) * c + h * d + e] = (float) acc;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    static float[] attention(DnnlKernels k, float[] q, float[] kk, float[] v, int b, int tq, int tk, int heads, int c, float scale) {
+        try (Workspace ws = k.newWorkspace(Allocator.direct());
+             Tensor qt = Tensor.of(q, b, tq, c); Tensor kt = Tensor.of(kk, b, tk, c); Tensor vt = Tensor.of(v, b, tk, c);
+             Tensor y = k.attention(ws, qt, kt, vt, heads, scale, null)) {
+            return y.toFloatArray();
+        }
+    }
+
+    @Test
+    void attentionComputesOnBf16Inputs() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CpuFeatures.hasBf16Instructions(),
+                "oneDNN has no bf16 matmul on " + CpuFeatures.isa());
+        Random r = new Random(11);
+        int b = 2, tq = 50, tk = 37, heads = 4, d = 8, c = heads * d;
+        float scale = (float) (1 / Math.sqrt(d));
+        float[] q = random(r, b * tq * c), k = random(r, b * tk * c), v = random(r, b * tk * c);
+        float[] ref = attentionOnBf16Inputs(q, k, v, b, tq, tk, heads, d, scale, true);
+        float[] f32 = attentionOnBf16Inputs(q, k, v, b, tq, tk, heads, d, scale, false);
+        double range = maxAbs(ref);
+        // all heads in one block; and one (batch, head) at a time in chunks of 16 query rows (a tail of 2): a score
+        // budget of 16 rows x 37 keys
+        for (long budget : new long[] {DnnlKernels.Options.DEFAULT_ATTENTION_SCORE_BYTES, 4L * 16 * tk}) {
+            try (DnnlKernels kernels = new DnnlKernels(new DnnlKernels.Options(true, budget), Dnnl.BF16_INPUTS)) {
+                float[] got = attention(kernels, q, k, v, b, tq, tk, heads, c, scale);
+                // same bf16 products, float32 sums in another order (~1e-6); a probability on the other side of a bf16
+                // rounding boundary would move an output by ~2^-9 of one term, far below bf16 rounding itself (~1e-2)
+                assertTrue(maxAbsDiff(got, ref) <= 2e-4 * range, "budget " + budget + ": vs bf16-input attention " + maxAbsDiff(got, ref));
+                assertTrue(maxAbsDiff(got, f32) >= 1e-3 * range, "budget " + budget + ": really rounded " + maxAbsDiff(got, f32));
+            }
+        }
+    }
+
     @Test
     void bf16RoundingHelperIsRoundToNearestEven() {
         assertTrue(bf16(1f + 1f / 512) == 1f, "tie to even (down)");
