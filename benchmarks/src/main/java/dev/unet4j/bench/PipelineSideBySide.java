@@ -199,14 +199,22 @@ public final class PipelineSideBySide {
 
     // ------------------------------------------------------------------ (c) tiled decode memory
 
-    /** Runs {@link TiledDecodeMemory} in a child JVM with a 256 MB heap (JavaCPP's native limits off) and the same class path and environment. */
+    /**
+     * Runs {@link TiledDecodeMemory} in a child JVM with a 256 MB heap (JavaCPP's native limits off), the same class
+     * path and environment, and glibc's mmap threshold fixed at {@link TiledDecodeMemory#MMAP_THRESHOLD} unless set.
+     */
     void tiledPart(long vaeParameters) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // JavaCPP refuses native allocations past 4 x -Xmx of physical memory unless told otherwise: the RSS is what is measured
         List<String> cmd = List.of(java, "-Xmx256m", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0", "-Dorg.bytedeco.javacpp.maxBytes=0",
                 "-cp", System.getProperty("java.class.path"), TiledDecodeMemory.class.getName(),
                 Integer.toString(sizes.tiledLatent()), Integer.toString(sizes.tilePixels()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        // glibc raises its mmap threshold to 32 MB after the first large free, so the decoder's 8-32 MB maps then come
+        // from the heap, whose freed holes stay resident (~85 MB of a 512-px tile's RSS); a fixed 4 MB threshold maps
+        // them and returns them on free. A service embedding the decoder sets the same.
+        pb.environment().putIfAbsent("MALLOC_MMAP_THRESHOLD_", Long.toString(TiledDecodeMemory.MMAP_THRESHOLD));
+        Process p = pb.start();
         Map<String, String> r = new HashMap<>();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = in.readLine()) != null; ) {

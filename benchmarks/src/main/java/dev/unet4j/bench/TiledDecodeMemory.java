@@ -17,10 +17,13 @@ import java.util.Locale;
  * {@link PipelineSideBySide} reads: parameters, weight bytes, the peak RSS after building the model and after the
  * decode (kB), and the decode's seconds.
  *
- * <p>Usage: {@code TiledDecodeMemory L T} (the issue's case: {@code 128 512}, a 1024x1024 image).
+ * <p>Usage: {@code TiledDecodeMemory L T} (the issue's case: {@code 128 512}, a 1024x1024 image), run with
+ * {@code MALLOC_MMAP_THRESHOLD_=}{@value #MMAP_THRESHOLD} in the environment as {@link PipelineSideBySide} does.
  */
 public final class TiledDecodeMemory {
     static final String PREFIX = "tiled-decode:";
+    /** glibc's {@code MALLOC_MMAP_THRESHOLD_} for the measurement (bytes): buffers from 4 MB up are mapped and unmapped. */
+    static final long MMAP_THRESHOLD = 4L << 20;
 
     private TiledDecodeMemory() {
     }
