@@ -18,7 +18,7 @@ import java.util.Locale;
  * decode (kB), and the decode's seconds.
  *
  * <p>Usage: {@code TiledDecodeMemory L T} (the issue's case: {@code 128 512}, a 1024x1024 image), run with
- * {@code MALLOC_MMAP_THRESHOLD_=}{@value #MMAP_THRESHOLD} in the environment as {@link PipelineSideBySide} does.
+ * {@code MALLOC_MMAP_THRESHOLD_=4194304} in the environment as {@link PipelineSideBySide} does.
  */
 public final class TiledDecodeMemory {
     static final String PREFIX = "tiled-decode:";
