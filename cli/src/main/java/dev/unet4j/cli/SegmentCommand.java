@@ -6,8 +6,8 @@ import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
+import dev.unet4j.quantization.nn.QuantizingLayerFactory;
 import dev.unet4j.quantization.spec.QuantSpec;
-import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.zoo.ZooModel;
 import dev.unet4j.zoo.ZooSession;
@@ -86,10 +86,10 @@ final class SegmentCommand implements Callable<Integer> {
         QuantSpec q = LoadedModel.parseQuant(quant);
         long t0 = System.nanoTime();
         try (DnnlKernels kernels = LoadedModel.kernelsFor(q)) {
-            LayerFactory f = ZooForward.factory(q, kernels);
+            QuantizingLayerFactory f = ZooForward.factory(q, kernels);
             LoadOptions options = f == null ? LoadOptions.of(kernels) : LoadOptions.of(kernels).withLayerFactory(k -> f);
             try (ZooModel<?> m = ZooModel.load(Path.of(model), options); ZooSession s = m.newSession()) {
-                if (q != null && q.quantized()) s.workspace().attributes().put(WeightPrecision.class, q.precision());
+                if (f != null) s.workspace().attributes().put(WeightPrecision.class, ZooForward.precision(q, f, m, Path.of(model), kernels, null));
                 if (png && m.inputRank() != 4) throw new UserException("--out " + out + ": " + m.className() + " works on volumes; write a .safetensors file");
                 if (prior != null && !(m instanceof DdosUNet3D)) throw new UserException("--prior applies to DDoS-UNet, not to " + m.className());
                 List<Tensor> owned = new ArrayList<>();
