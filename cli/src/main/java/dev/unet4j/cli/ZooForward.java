@@ -57,7 +57,7 @@ final class ZooForward {
 
     /**
      * The weight precision the sessions of {@code quantized} (loaded through {@code f}) run at for {@code q}. For
-     * {@code mixed:}, each layer's sensitivity is measured on {@code calibration} (the model input {@code x}; null: a
+     * {@code mixed:}, each layer's sensitivity is measured on {@code calibration} (the input being run; null: a
      * seeded random one, {@link #CALIBRATION_2D} or {@link #CALIBRATION_3D} per side) as the mean squared difference of
      * all the model's outputs against a float32 copy of the model loaded from {@code folder}, then the knapsack picks
      * each layer's bits.
