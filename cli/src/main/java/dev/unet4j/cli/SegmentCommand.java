@@ -6,8 +6,8 @@ import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
+import dev.unet4j.quantization.nn.QuantizingLayerFactory;
 import dev.unet4j.quantization.spec.QuantSpec;
-import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.zoo.ZooModel;
 import dev.unet4j.zoo.ZooSession;
@@ -86,15 +86,17 @@ final class SegmentCommand implements Callable<Integer> {
         QuantSpec q = LoadedModel.parseQuant(quant);
         long t0 = System.nanoTime();
         try (DnnlKernels kernels = LoadedModel.kernelsFor(q)) {
-            LayerFactory f = ZooForward.factory(q, kernels);
+            QuantizingLayerFactory f = ZooForward.factory(q, kernels);
             LoadOptions options = f == null ? LoadOptions.of(kernels) : LoadOptions.of(kernels).withLayerFactory(k -> f);
             try (ZooModel<?> m = ZooModel.load(Path.of(model), options); ZooSession s = m.newSession()) {
-                if (q != null && q.quantized()) s.workspace().attributes().put(WeightPrecision.class, q.precision());
                 if (png && m.inputRank() != 4) throw new UserException("--out " + out + ": " + m.className() + " works on volumes; write a .safetensors file");
                 if (prior != null && !(m instanceof DdosUNet3D)) throw new UserException("--prior applies to DDoS-UNet, not to " + m.className());
                 List<Tensor> owned = new ArrayList<>();
                 try {
-                    Tensor output = run(m, s, owned);
+                    Tensor x = readInput(m, owned);
+                    // mixed: calibrates on the input itself (a DDoS series' frames are not model inputs until paired with a prior)
+                    if (f != null) s.workspace().attributes().put(WeightPrecision.class, ZooForward.precision(q, f, m, Path.of(model), kernels, prior == null ? x : null));
+                    Tensor output = run(m, s, x, owned);
                     boolean segmentation = !(m instanceof DdosUNet3D);
                     Tensor probability = segmentation ? probabilities(m, s, output, owned) : null;
                     Path parent = out.toAbsolutePath().getParent();
@@ -116,8 +118,7 @@ final class SegmentCommand implements Callable<Integer> {
     }
 
     /** The model's prediction: {@code output}, UNet++'s full head {@code output.0}, or the DDoS series. */
-    private Tensor run(ZooModel<?> m, ZooSession s, List<Tensor> owned) throws IOException {
-        Tensor x = readInput(m, owned);
+    private Tensor run(ZooModel<?> m, ZooSession s, Tensor x, List<Tensor> owned) throws IOException {
         if (prior != null) {
             try (TensorFile p = TensorFile.open(prior, "--prior")) {
                 p.allowOnly(List.of("prior"));

@@ -4,7 +4,7 @@ import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.spec.QuantSpec;
-import dev.unet4j.unet.LayerFactory;
+import dev.unet4j.quantization.nn.QuantizingLayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.nn.Node;
 import dev.unet4j.zoo.MaskAgreement;
@@ -49,16 +49,31 @@ final class ZooCommands {
         return s;
     }
 
-    private static Tensor seeded(long[] shape) {
+    /** Uniform values in [-1, 1) of {@code shape}, seeded (the same input every run). */
+    static Tensor seeded(long[] shape) {
         SplittableRandom r = new SplittableRandom(7);
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
         for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble() * 2 - 1);
         return Tensor.of(v, shape);
     }
 
-    private static ZooModel<?> load(String folder, QuantSpec q, DnnlKernels kernels) throws IOException {
-        LayerFactory f = ZooForward.factory(q, kernels);
-        return ZooModel.load(Path.of(folder), f == null ? LoadOptions.of(kernels) : LoadOptions.of(kernels).withLayerFactory(k -> f));
+    /** The model with {@code --quant q}'s layers and the precision its sessions run at (null: float32). */
+    private record Loaded(ZooModel<?> model, WeightPrecision precision) implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
+    private static Loaded load(String folder, QuantSpec q, DnnlKernels kernels) throws IOException {
+        QuantizingLayerFactory f = ZooForward.factory(q, kernels);
+        ZooModel<?> m = ZooModel.load(Path.of(folder), f == null ? LoadOptions.of(kernels) : LoadOptions.of(kernels).withLayerFactory(k -> f));
+        try {
+            return new Loaded(m, f == null ? null : ZooForward.precision(q, f, m, Path.of(folder), kernels, null));
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+        }
     }
 
     record Row(String config, double median, double min, long macs, double relMaxDelta, double dice) {
@@ -69,7 +84,8 @@ final class ZooCommands {
         List<Row> rows = new ArrayList<>();
         long[] shape;
         float[] reference;
-        try (DnnlKernels kernels = new DnnlKernels(); ZooModel<?> m = load(folder, null, kernels)) {
+        try (DnnlKernels kernels = new DnnlKernels(); Loaded l = load(folder, null, kernels)) {
+            ZooModel<?> m = l.model();
             shape = inputShape(m, size, batch);
             Object[] r = measure("float32", m, null, shape, null, iterations, warmup);
             rows.add((Row) r[0]);
@@ -77,8 +93,9 @@ final class ZooCommands {
             emit(out, json, (Row) r[0], m, shape);
         }
         for (QuantSpec q : quants) {
-            try (DnnlKernels kernels = LoadedModel.kernelsFor(q); ZooModel<?> m = load(folder, q, kernels)) {
-                Row row = (Row) measure("quant " + q.text(), m, q, shape, reference, iterations, warmup)[0];
+            try (DnnlKernels kernels = LoadedModel.kernelsFor(q); Loaded l = load(folder, q, kernels)) {
+                ZooModel<?> m = l.model();
+                Row row = (Row) measure("quant " + q.text(), m, l.precision(), shape, reference, iterations, warmup)[0];
                 rows.add(row);
                 emit(out, json, row, m, shape);
             }
@@ -87,11 +104,11 @@ final class ZooCommands {
         return Main.EXIT_OK;
     }
 
-    private static Object[] measure(String label, ZooModel<?> m, QuantSpec q, long[] shape, float[] reference, int iterations, int warmup) {
+    private static Object[] measure(String label, ZooModel<?> m, WeightPrecision precision, long[] shape, float[] reference, int iterations, int warmup) {
         double[] ms = new double[iterations];
         float[] last = null;
         try (ZooSession s = m.newSession(); Tensor x = seeded(shape)) {
-            if (q != null && q.quantized()) s.workspace().attributes().put(WeightPrecision.class, q.precision());
+            if (precision != null) s.workspace().attributes().put(WeightPrecision.class, precision);
             String name = m.outputNames().get(0);
             for (int i = 0; i < warmup + iterations; i++) {
                 long t0 = System.nanoTime();
@@ -132,7 +149,8 @@ final class ZooCommands {
 
     /** The class, config, values read, node table and MACs of one call at {@code --size}. */
     static int inspect(PrintWriter out, String folder, String size) throws IOException {
-        try (DnnlKernels kernels = new DnnlKernels(); ZooModel<?> m = load(folder, null, kernels); ZooSession s = m.newSession()) {
+        try (DnnlKernels kernels = new DnnlKernels(); Loaded l = load(folder, null, kernels); ZooSession s = l.model().newSession()) {
+            ZooModel<?> m = l.model();
             out.printf(Locale.ROOT, "%s  (%s)%n", m.className(), folder);
             out.printf(Locale.ROOT, "config      %s%n", m.config());
             out.printf(Locale.ROOT, "parameters  %,d values read (weights, biases, BatchNorm running statistics)%n", m.parameterCount());

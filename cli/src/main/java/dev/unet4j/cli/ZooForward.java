@@ -5,9 +5,9 @@ import dev.unet4j.core.io.SafetensorsWriter;
 import dev.unet4j.core.kernels.dnnl.DnnlKernels;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.quantization.WeightPrecision;
+import dev.unet4j.quantization.nn.QuantizingLayerFactory;
 import dev.unet4j.quantization.spec.QuantSpec;
 import dev.unet4j.unet.LoadOptions;
-import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.zoo.ZooModel;
 import dev.unet4j.zoo.ZooSession;
 
@@ -46,26 +46,66 @@ final class ZooForward {
         }
     }
 
-    /** The layer factory of {@code --quant} (null: float32 layers). */
-    static LayerFactory factory(QuantSpec q, DnnlKernels kernels) {
+    /** The layer factory of {@code --quant} (null: float32 layers); {@code mixed:} loads int8 codes, its bits come from {@link #precision}. */
+    static QuantizingLayerFactory factory(QuantSpec q, DnnlKernels kernels) {
         if (q == null || !q.quantized()) return null;
-        if (q.scheme() == QuantSpec.Scheme.MIXED) {
-            throw new UserException("--quant " + q.text() + ": mixed precision is not available for the segmentation UNets yet; use int8, int8-w8a8, fp8-e4m3, fp8-e5m2 or dr:N");
-        }
         return q.layerFactory(kernels, q.weightSource());
+    }
+
+    /** Side of the seeded calibration input of {@code mixed:} when none is given: small, as it runs (3 x layers + 2) forwards. */
+    static final int CALIBRATION_2D = 64, CALIBRATION_3D = 16;
+
+    /**
+     * The weight precision the sessions of {@code quantized} (loaded through {@code f}) run at for {@code q}. For
+     * {@code mixed:}, each layer's sensitivity is measured on {@code calibration} (the input being run; null: a
+     * seeded random one, {@link #CALIBRATION_2D} or {@link #CALIBRATION_3D} per side) as the mean squared difference of
+     * all the model's outputs against a float32 copy of the model loaded from {@code folder}, then the knapsack picks
+     * each layer's bits.
+     */
+    static WeightPrecision precision(QuantSpec q, QuantizingLayerFactory f, ZooModel<?> quantized, Path folder, DnnlKernels kernels, Tensor calibration) throws IOException {
+        if (q.scheme() != QuantSpec.Scheme.MIXED) return q.precision();
+        long[] shape = ZooCommands.inputShape(quantized, String.valueOf(quantized.inputRank() == 4 ? CALIBRATION_2D : CALIBRATION_3D), 1);
+        try (Tensor seeded = calibration == null ? ZooCommands.seeded(shape) : null;
+             ZooModel<?> floatModel = ZooModel.load(folder, LoadOptions.of(kernels))) {
+            Tensor x = calibration == null ? seeded : calibration;
+            try {
+                return q.mixedPrecision(f, outputs(floatModel, null, x), p -> outputs(quantized, p, x));
+            } catch (IllegalArgumentException e) {
+                throw new UserException("--quant " + q.text() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** Every output of {@code model} on {@code x} (in {@link ZooModel#outputNames()} order), its session at {@code precision} (null: none). */
+    private static List<float[]> outputs(ZooModel<?> model, WeightPrecision precision, Tensor x) {
+        try (ZooSession s = model.newSession()) {
+            if (precision != null) s.workspace().attributes().put(WeightPrecision.class, precision);
+            Map<String, Tensor> out = s.forward(x);
+            try {
+                List<float[]> values = new ArrayList<>();
+                for (String name : model.outputNames()) values.add(out.get(name).toFloatArray());
+                return values;
+            } finally {
+                out.values().forEach(Tensor::close);
+            }
+        }
     }
 
     static int run(PrintWriter out, boolean quiet, String folder, Path inputs, Path output, List<String> capture, QuantSpec q) throws IOException {
         long t0 = System.nanoTime();
         try (DnnlKernels kernels = LoadedModel.kernelsFor(q)) {
-            LayerFactory f = factory(q, kernels);
+            QuantizingLayerFactory f = factory(q, kernels);
             LoadOptions options = f == null ? LoadOptions.of(kernels) : LoadOptions.of(kernels).withLayerFactory(k -> f);
             try (ZooModel<?> model = ZooModel.load(Path.of(folder), options);
                  TensorFile in = TensorFile.open(inputs, "--inputs");
                  ZooSession session = model.newSession()) {
-                if (q != null && q.quantized()) session.workspace().attributes().put(WeightPrecision.class, q.precision());
                 in.allowOnly(n -> n.equals("x") || n.startsWith("x_"), "x [B, C, H, W] or [B, C, D, H, W] (and x_NAME for more calls)");
                 if (!in.has("x")) throw new UserException("--inputs " + inputs + ": no tensor 'x' (the model input)");
+                if (q != null && q.quantized()) {
+                    try (Tensor calibration = q.scheme() == QuantSpec.Scheme.MIXED ? in.floatTensor("x", model.inputRank()) : null) {
+                        session.workspace().attributes().put(WeightPrecision.class, precision(q, f, model, Path.of(folder), kernels, calibration));
+                    }
+                }
                 Set<String> names = captureNames(model, capture);
                 SafetensorsWriter w = new SafetensorsWriter().order(SafetensorsWriter.Order.INSERTION);
                 List<Tensor> owned = new ArrayList<>();

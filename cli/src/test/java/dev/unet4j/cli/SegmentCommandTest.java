@@ -65,6 +65,32 @@ class SegmentCommandTest {
         }
     }
 
+    /** {@code --quant mixed:} segments with per-layer bits: its mask keeps at least 90% of the float32 logits' decided pixels. */
+    @Test
+    void mixedPrecisionSegments() throws IOException {
+        Path model = Fixtures.fixture("mkunet-tiny");
+        Path in = dir.resolve("x.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(model.resolve("inputs.safetensors")); Tensor x = f.load("x")) {
+            new SafetensorsWriter().add("x", x).write(in);
+        }
+        Path out = dir.resolve("seg.safetensors");
+        Cli.run("segment", "--model", model, "--input", in, "--out", out, "--quant", "mixed:5").assertOk();
+        float[] logits;
+        try (SafetensorsFile ref = SafetensorsFile.open(model.resolve("outputs.safetensors")); Tensor r = ref.load("output")) {
+            logits = r.toFloatArray();
+        }
+        int agree = 0, decided = 0;
+        try (SafetensorsFile got = SafetensorsFile.open(out); Tensor mask = got.load("mask")) {
+            float[] m = mask.toFloatArray();
+            for (int i = 0; i < logits.length; i++) {
+                if (Math.abs(logits[i]) < 1e-3) continue;
+                decided++;
+                if (m[i] == (logits[i] > 0 ? 1f : 0f)) agree++;
+            }
+        }
+        assertTrue(decided > 0 && agree >= 0.9 * decided, agree + " of " + decided + " pixels agree with float32");
+    }
+
     /** A gray PNG goes in scaled to [0, 1] (and repeated to MK-UNet's 3 channels, as its forward does). */
     @Test
     void aPngImageIsSegmented() throws IOException {

@@ -72,4 +72,34 @@ class ZooForwardCommandTest {
         assertTrue(i.out().contains("212,064"), "values read: " + i.out());
         Cli.run("bench", "--model", model, "--size", "50").assertError(1, "divisible by 32");
     }
+
+    /**
+     * {@code --quant mixed:} picks per-layer bits by the sensitivity of UNet++'s five deep-supervision outputs on the
+     * inputs file's {@code x}: every head is written, close to the float32 fixture outputs but not equal to them; bench
+     * reports its cost on seeded inputs; a budget too small for the float32 parts is a user error.
+     */
+    @Test
+    void mixedPrecisionRunsOnTheZooModels() throws IOException {
+        Path model = Fixtures.fixture("unetpp-tiny");
+        Path out = dir.resolve("mixed.safetensors");
+        Cli.run("forward", "--model", model, "--inputs", model.resolve("inputs.safetensors"), "--output", out, "--quant", "mixed:5").assertOk();
+        try (SafetensorsFile ref = SafetensorsFile.open(model.resolve("outputs.safetensors")); SafetensorsFile got = SafetensorsFile.open(out)) {
+            for (int h = 0; h < 5; h++) {
+                try (Tensor r = ref.load("output." + h); Tensor g = got.load("output." + h)) {
+                    float[] rv = r.toFloatArray(), gv = g.toFloatArray();
+                    double maxRef = 0, maxDiff = 0;
+                    for (int i = 0; i < rv.length; i++) {
+                        maxRef = Math.max(maxRef, Math.abs(rv[i]));
+                        maxDiff = Math.max(maxDiff, Math.abs(rv[i] - gv[i]));
+                    }
+                    assertTrue(maxDiff > 0 && maxDiff < 0.5 * maxRef, "output." + h + ": max|delta| " + maxDiff + ", max|fp32| " + maxRef);
+                }
+            }
+        }
+        Cli.Result b = Cli.run("bench", "--model", Fixtures.fixture("mkunet-tiny"), "--size", "64", "--iterations", "1", "--warmup", "0",
+                "--quant", "mixed:5").assertOk();
+        assertTrue(b.out().contains("quant mixed:5") && b.out().contains("Dice(logit>0)"), b.out());
+        Cli.run("forward", "--model", model, "--inputs", model.resolve("inputs.safetensors"), "--output", out, "--quant", "mixed:1KB")
+                .assertError(1, "give a larger budget");
+    }
 }

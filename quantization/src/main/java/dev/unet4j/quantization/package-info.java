@@ -21,8 +21,8 @@
  * calibrated static ones); {@code WeightFootprint} reports the resident conv/linear weight bytes of a load;
  * {@code QuantizationPlan} says which module paths
  * are quantized (globs; a default float32 set), {@code QuantizingLayerFactory} plugs into the UNet builder,
- * {@code QuantizedUNets} loads models, {@code UNetSensitivityProbe} measures per-layer sensitivity for the
- * {@code mixed} package's knapsack. {@code io.QuantizedCheckpoint} saves and loads quantized model folders.
+ * {@code QuantizedUNets} loads models, {@code UNetSensitivityProbe} measures a diffusion UNet's per-layer
+ * sensitivity for the {@code mixed} package's knapsack (other models go through {@code mixed.ModelOutputProbe}). {@code io.QuantizedCheckpoint} saves and loads quantized model folders.
  *
  * <h2>Activations</h2>
  * {@code activation}: s8/u8 schemes, dynamic per-tensor/per-token scales, and static scales from a

@@ -14,7 +14,9 @@ import dev.unet4j.quantization.WeightPrecision;
 import dev.unet4j.quantization.WeightQuantizer;
 import dev.unet4j.quantization.mixed.LayerSensitivity;
 import dev.unet4j.quantization.mixed.MixedPrecisionKnapsack;
+import dev.unet4j.quantization.mixed.ModelOutputProbe;
 import dev.unet4j.quantization.mixed.SensitivityAnalysis;
+import dev.unet4j.quantization.mixed.SensitivityProbe;
 import dev.unet4j.quantization.nn.Int8Activations;
 import dev.unet4j.quantization.nn.QuantizationPlan;
 import dev.unet4j.quantization.nn.QuantizedUNets;
@@ -278,28 +280,52 @@ public record QuantSpec(String text, Scheme scheme, int bits, MixedBudget budget
         }
     }
 
-    private static long codesAt8(QuantizedUNets.Loaded q) {
+    private static long codesAt8(Map<String, QuantizedTensor> layers) {
         long n = 0;
-        for (QuantizedTensor t : q.layers().values()) n += t.storageBytes();
+        for (QuantizedTensor t : layers.values()) n += t.storageBytes();
         return n;
     }
 
     private WeightPrecision mixedPrecision(ModelFiles files, UNetConfig config, Kernels kernels, QuantizedUNets.Loaded q, List<UNetInputs> calibration) throws IOException {
-        long budgetBytes = budget.knapsackBytes(q.footprint(), q.layers());
+        long budgetBytes = knapsackBytes(q.footprint(), q.layers());
+        try (UNetModel floatModel = UNetModel.load(files, config, LoadOptions.of(kernels))) {
+            return solveMixed(q.layers(), budgetBytes, new UNetSensitivityProbe(floatModel, q.model(), calibration));
+        }
+    }
+
+    /**
+     * The {@code mixed:} weight precision of a model that {@link #load} does not build (e.g. the zoo's segmentation
+     * UNets), loaded through {@code factory} ({@link #layerFactory} of this spec): each quantized layer's sensitivity is
+     * the {@link ModelOutputProbe} error of {@code quantizedOutputs} against {@code floatOutputs} (the float32 model's
+     * outputs on the same calibration inputs), then the knapsack picks the bits under the budget.
+     *
+     * @throws IllegalStateException    if this is not a {@code mixed:} spec
+     * @throws IllegalArgumentException if the budget cannot hold the quantized weights even at 2 bits
+     */
+    public WeightPrecision mixedPrecision(QuantizingLayerFactory factory, List<float[]> floatOutputs, ModelOutputProbe.Outputs quantizedOutputs) {
+        if (scheme != Scheme.MIXED) throw new IllegalStateException(text + ": not a mixed: spec");
+        Map<String, QuantizedTensor> layers = factory.quantizedLayers();
+        long budgetBytes = knapsackBytes(factory.footprint(), layers);
+        return solveMixed(layers, budgetBytes, new ModelOutputProbe(floatOutputs, quantizedOutputs));
+    }
+
+    /** The knapsack's byte budget for the quantized weights, refused (before the long sensitivity measurement) if none is left. */
+    private long knapsackBytes(WeightFootprint footprint, Map<String, QuantizedTensor> layers) {
+        long budgetBytes = budget.knapsackBytes(footprint, layers);
         if (budgetBytes <= 0) {
-            // refused before the float model loads and the (long) sensitivity measurement runs
             throw new IllegalArgumentException(text + ": leaves " + budgetBytes + " bytes for the quantized weights once the "
-                    + "float32 layers, biases and scales (" + (q.footprint().residentBytes() - codesAt8(q)) + " bytes) are counted;"
+                    + "float32 layers, biases and scales (" + (footprint.residentBytes() - codesAt8(layers)) + " bytes) are counted;"
                     + " give a larger budget");
         }
-        try (UNetModel floatModel = UNetModel.load(files, config, LoadOptions.of(kernels))) {
-            UNetSensitivityProbe probe = new UNetSensitivityProbe(floatModel, q.model(), calibration);
-            List<LayerSensitivity> sens = SensitivityAnalysis.measure(UNetSensitivityProbe.shapes(q.layers()), MIXED_BITS, probe);
-            try {
-                return MixedPrecisionKnapsack.solve(sens, budgetBytes).toPrecision(8);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(text + ": " + budgetBytes + " bytes for the quantized weights: " + e.getMessage(), e);
-            }
+        return budgetBytes;
+    }
+
+    private WeightPrecision solveMixed(Map<String, QuantizedTensor> layers, long budgetBytes, SensitivityProbe probe) {
+        List<LayerSensitivity> sens = SensitivityAnalysis.measure(UNetSensitivityProbe.shapes(layers), MIXED_BITS, probe);
+        try {
+            return MixedPrecisionKnapsack.solve(sens, budgetBytes).toPrecision(8);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(text + ": " + budgetBytes + " bytes for the quantized weights: " + e.getMessage(), e);
         }
     }
 }
