@@ -118,7 +118,9 @@ class DnnlInt8ConvNdTest {
     @Test
     void int8ConvMatchesTheReferenceOnDequantizedOperands() {
         Random r = new Random(67);
-        for (boolean dotProduct : new boolean[]{true, false}) {
+        // the s8 x s8 kernel runs only where the CPU has 8-bit dot products (oneDNN's AVX2 int8 kernels saturate)
+        boolean[] paths = CpuFeatures.hasInt8DotProduct() ? new boolean[]{true, false} : new boolean[]{false};
+        for (boolean dotProduct : paths) {
             for (ConvSpec spec : SPECS) {
                 byte[] q = codes(r, (int) Tensor.numel(spec.weightShape()));
                 float[] sc = scales(r, spec.outChannels());
