@@ -186,7 +186,7 @@ public final class PipelineSideBySide {
 
     /** The VAE decode recorded; its result leaves the model as a copy, so the graph ends at the last kernel's value. */
     static Path traceDecode(OnnxTracer tracer, int latent) {
-        try (AutoencoderKL m = Sd15Parts.vae(tracer); Tensor z = Sd15Parts.latents(latent); Tensor image = m.decode(z)) {
+        try (AutoencoderKL m = Sd15Parts.vaeAsPublished(tracer); Tensor z = Sd15Parts.latents(latent); Tensor image = m.decode(z)) {
             return tracer.finishWithLastRecorded(image);
         }
     }

@@ -1,10 +1,14 @@
 package dev.unet4j.bench;
 
 import dev.unet4j.core.checkpoint.DiffusersConfig;
+import dev.unet4j.core.kernels.Conv2d;
+import dev.unet4j.core.kernels.Conv2dSpec;
 import dev.unet4j.core.kernels.Kernels;
+import dev.unet4j.core.kernels.Linear;
 import dev.unet4j.core.tensor.Tensor;
 import dev.unet4j.text.ClipTextConfig;
 import dev.unet4j.text.ClipTextModel;
+import dev.unet4j.unet.LayerFactory;
 import dev.unet4j.unet.LoadOptions;
 import dev.unet4j.unet.RandomParameterSource;
 import dev.unet4j.vae.AutoencoderKL;
@@ -57,9 +61,37 @@ final class Sd15Parts {
     }
 
     static AutoencoderKL vae(Kernels kernels) {
+        return vae(LoadOptions.of(kernels));
+    }
+
+    /**
+     * The VAE with diffusers' own op sequence (its upsamplers as nearest 2x + 3x3 conv, not unet4j's sub-pixel
+     * rewrite): the graph an ONNX export of diffusers' model has, for ONNX Runtime's twin.
+     */
+    static AutoencoderKL vaeAsPublished(Kernels kernels) {
+        LayerFactory plain = LayerFactory.of(kernels);
+        return vae(LoadOptions.of(kernels).withLayerFactory(new LayerFactory() {
+            @Override
+            public Conv2d conv2d(String path, Conv2dSpec spec, Tensor weight, Tensor bias) {
+                return plain.conv2d(path, spec, weight, bias);
+            }
+
+            @Override
+            public Linear linear(String path, Tensor weight, Tensor bias) {
+                return plain.linear(path, weight, bias);
+            }
+
+            @Override
+            public boolean subpixelUpsamplers() {
+                return false;
+            }
+        }));
+    }
+
+    private static AutoencoderKL vae(LoadOptions options) {
         try {
             AutoencoderKLConfig c = AutoencoderKLConfig.parse(VAE_CONFIG, "SD 1.5 vae");
-            return AutoencoderKL.build(c, weights(), "random SD 1.5 vae", LoadOptions.of(kernels));
+            return AutoencoderKL.build(c, weights(), "random SD 1.5 vae", options);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

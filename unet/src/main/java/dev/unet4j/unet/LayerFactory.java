@@ -31,6 +31,15 @@ public interface LayerFactory {
         return kernels.conv(spec, weight, bias);
     }
 
+    /**
+     * Whether a model may prepare a nearest-2x upsampler's conv as its four sub-pixel phase convs (an exact rewrite,
+     * 4/9 of the MACs) where its upsampling is always exactly 2x. True by default; false keeps the published op
+     * sequence, e.g. for a graph recorded for another runtime.
+     */
+    default boolean subpixelUpsamplers() {
+        return true;
+    }
+
     /** Plain float32 layers prepared by {@code kernels}. */
     static LayerFactory of(Kernels kernels) {
         return new LayerFactory() {

@@ -22,7 +22,7 @@ final class UpDecoderBlock2D extends Node {
     UpDecoderBlock2D(VarBuilder vb, int in, int out, int numLayers, boolean addUpsample, VaeResnets r) {
         super(vb.path(), NodeLevel.BLOCK, NodeKind.UP_BLOCK);
         for (int j = 0; j < numLayers; j++) layers.add(new ResnetBlock2D(vb.pp("resnets").pp(j), r.spec(j == 0 ? in : out, out)));
-        if (addUpsample) layers.add(new Upsample2D(vb.pp("upsamplers").pp(0), out));
+        if (addUpsample) layers.add(new Upsample2D(vb.pp("upsamplers").pp(0), out, true));
     }
 
     @Override

@@ -346,6 +346,12 @@ public final class OnnxTracer implements Kernels, AutoCloseable {
         return k.newWorkspace(allocator);
     }
 
+    /** Strided copies have no recorded ONNX op: trace models with their published ops (no sub-pixel upsamplers). */
+    @Override
+    public void copyInto(Workspace ws, Tensor src, Tensor dst) {
+        throw new UnsupportedOperationException("OnnxTracer records no strided copy; build the model with LayerFactory.subpixelUpsamplers() false");
+    }
+
     @Override
     public Conv2d conv2d(Conv2dSpec spec, Tensor weight, Tensor bias) {
         Conv2d inner = k.conv2d(spec, weight, bias);

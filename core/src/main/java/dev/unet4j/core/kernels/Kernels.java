@@ -214,6 +214,14 @@ public interface Kernels {
      */
     Tensor scaleShift(Workspace ws, Tensor x, Tensor scale, Tensor shift);
 
+    /**
+     * Copies {@code src} into {@code dst}, a tensor or view of the same shape with any strides (e.g. every other pixel
+     * of a larger map).
+     */
+    default void copyInto(Workspace ws, Tensor src, Tensor dst) {
+        dst.copyFrom(src);
+    }
+
     /** A copy of {@code x} in this backend's preferred layout (e.g. channels-last for 4-D). */
     Tensor copy(Workspace ws, Tensor x);
 }

@@ -48,15 +48,20 @@ class DnnlNormsResamplingTest {
     }
 
     @Test
-    void groupNormOfMapsAbove16MBOneImageGroupAtATime() {
-        // 2 x 32 x 256 x 256 floats = 16.8 MB: normalised per (image, group) row with a small rows copy, not a full one;
-        // group size 8 takes the blocked layout, 2 the strided one
+    void groupNormOfMapsAbove16MBFromStreamedStatistics() {
+        // 2 x 32 x 256 x 256 floats = 16.8 MB: per-channel means pooled, group means, squared deviations pooled, one
+        // affine pass; a shifted map (mean 40, spread 0.05) checks that the variance is taken about the mean
         try (var t = new DnnlTestSupport.Tensors(26)) {
             Tensor gamma = t.randn(32), beta = t.randn(32);
             Tensor x = t.randnNhwc(2, 32, 256, 256);
             for (int groups : new int[]{4, 16}) {
                 assertMatches("groupNorm(" + groups + ") " + x + " silu", EXACT, (k, ws) -> k.groupNorm(ws, x, groups, gamma, beta, 1e-6f, true));
+                assertMatches("groupNorm(" + groups + ") no affine " + x, EXACT, (k, ws) -> k.groupNorm(ws, x, groups, null, null, 1e-5f, false));
             }
+            float[] v = x.toFloatArray();
+            for (int i = 0; i < v.length; i++) v[i] = v[i] * 0.05f + 40f + (i / (256 * 256) % 32) * 0.5f;   // per-channel means 40..55.5
+            x.setFrom(v);
+            assertMatches("groupNorm(8) of a shifted " + x, 5 * EXACT, (k, ws) -> k.groupNorm(ws, x, 8, gamma, beta, 1e-6f, true));
         }
     }
 

@@ -69,6 +69,19 @@ public final class VarBuilder {
     }
 
     /**
+     * Child conv {@code name} (3x3, padding 1) that follows a nearest 2x upsampling, prepared as its four sub-pixel
+     * phases ({@link SubpixelConv}) by the layer factory under the child's path; null where the factory keeps the
+     * published ops ({@link dev.unet4j.unet.LayerFactory#subpixelUpsamplers}).
+     */
+    SubpixelConv subpixelConv(String name, Conv2dSpec spec) {
+        if (!weights.factory.subpixelUpsamplers()) return null;
+        VarBuilder c = pp(name);
+        try (Tensor w = c.tensor("weight", spec.weightShape()); Tensor b = c.tensor("bias", spec.outChannels())) {
+            return weights.own(new SubpixelConv(c.path(), spec, w, b, weights.factory));
+        }
+    }
+
+    /**
      * This module is a convolution whose {@code weight} and {@code bias} (or null) the caller derived from stored
      * tensors it read through {@link #tensor} (e.g. with a following eval-mode BatchNorm folded in); prepared by the
      * layer factory under this module's path, so quantization reaches it as any other. The caller keeps its tensors.

@@ -395,6 +395,14 @@ public final class DnnlKernels implements Kernels, AutoCloseable {
     }
 
     @Override
+    public void copyInto(Workspace ws, Tensor src, Tensor dst) {
+        if (!java.util.Arrays.equals(src.shape(), dst.shape())) {
+            throw new IllegalArgumentException("copyInto: " + src + " into " + dst + ", expected the same shape");
+        }
+        reorderInto(dnnl(ws), src, dst);
+    }
+
+    @Override
     public Tensor copy(Workspace ws, Tensor x) {
         DnnlWorkspace d = dnnl(ws);
         Tensor out = allocateDense(d, x);
