@@ -49,7 +49,8 @@ import java.util.Set;
  * printed with the ISA, the thread settings and the load average.
  *
  * <p>Usage: {@code PipelineSideBySide [--quick] [--parts text,vae,tiled,unet,image] [--reps N] [--steps N]
- * [--cache SPEC] [--threads T] [--dir DIR]}. {@code --threads} sets ONNX Runtime's intra-op threads (default: every
+ * [--cache SPEC] [--int8-cache SPEC] [--threads T] [--dir DIR]}. {@code --cache}: the float32 image's second policy;
+ * {@code --int8-cache}: a second W8A8 image under this policy (default: none; issue 20's fastest path combines them). {@code --threads} sets ONNX Runtime's intra-op threads (default: every
  * core); oneDNN's are OpenMP's ({@code OMP_NUM_THREADS}), so set both alike (on a heavily loaded machine one thread
  * each: a two-thread OpenMP team waits at every primitive's barrier for a descheduled thread). On Java 17-21 export
  * {@code GOMP_SPINCOUNT=3000} as {@code bin/unet4j} does (docs/threads.md): this main does not relaunch itself. {@code --quick}: 256x256 images (32x32 latents; the tiled decode 512x512 in 256-pixel
@@ -91,7 +92,7 @@ public final class PipelineSideBySide {
         Set<String> parts = new LinkedHashSet<>(PARTS);
         Integer reps = null, steps = null;
         int threads = Runtime.getRuntime().availableProcessors();
-        String cache = DEFAULT_CACHE;
+        String cache = DEFAULT_CACHE, int8Cache = "none";
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), "unet4j-onnx-pipeline");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -100,10 +101,11 @@ public final class PipelineSideBySide {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--cache" -> cache = args[++i];
+                case "--int8-cache" -> int8Cache = args[++i];
                 case "--dir" -> dir = Path.of(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; valid: --quick, --parts " + String.join(",", PARTS) + ", --reps N, --steps N, --cache SPEC, --threads T, --dir DIR");
+                        + "; valid: --quick, --parts " + String.join(",", PARTS) + ", --reps N, --steps N, --cache SPEC, --int8-cache SPEC, --threads T, --dir DIR");
             }
         }
         for (String p : parts) if (!PARTS.contains(p)) throw new IllegalArgumentException("unknown part " + p + "; parts: " + PARTS);
@@ -111,10 +113,10 @@ public final class PipelineSideBySide {
             sizes = new Sizes(sizes.latent(), sizes.tiledLatent(), sizes.tilePixels(), sizes.step(),
                     steps != null ? steps : sizes.steps(), reps != null ? reps : sizes.reps());
         }
-        new PipelineSideBySide(sizes, dir, threads).run(parts, CachePolicies.parse(cache));
+        new PipelineSideBySide(sizes, dir, threads).run(parts, CachePolicies.parse(cache), CachePolicies.parse(int8Cache));
     }
 
-    void run(Set<String> parts, CachePolicy cache) throws Exception {
+    void run(Set<String> parts, CachePolicy cache, CachePolicy int8Cache) throws Exception {
         long start = System.nanoTime();
         OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR); // no line per unused VAE-encoder weight
         Map<String, String> env = System.getenv();
@@ -131,7 +133,7 @@ public final class PipelineSideBySide {
             if (parts.contains("text")) textPart(kernels, text);
             if (parts.contains("vae")) vaePart(kernels, vae);
             if (parts.contains("tiled")) tiledPart(vae.parameterCount());
-            if (parts.contains("unet") || parts.contains("image")) unetParts(kernels, text, vae, parts, cache);
+            if (parts.contains("unet") || parts.contains("image")) unetParts(kernels, text, vae, parts, cache, int8Cache);
         }
         System.out.println();
         rows.forEach(System.out::println);
@@ -241,7 +243,7 @@ public final class PipelineSideBySide {
 
     // ------------------------------------------------------------------ (d) UNet step and whole images
 
-    void unetParts(DnnlKernels kernels, ClipTextModel text, AutoencoderKL vae, Set<String> parts, CachePolicy cache) {
+    void unetParts(DnnlKernels kernels, ClipTextModel text, AutoencoderKL vae, Set<String> parts, CachePolicy cache, CachePolicy int8Cache) {
         boolean steps = parts.contains("unet"), images = parts.contains("image");
         List<String> imageRows = new ArrayList<>();
         WholeImage.Times full = null;
@@ -258,7 +260,10 @@ public final class PipelineSideBySide {
         try (UNetModel unet = UNet2DConditionModel.build(UNet2DConditionConfig.fromJson(UNetForwardCases.Arch.SD15.config),
                 new RandomParameterSource(1234), "random SD15 int8-w8a8", LoadOptions.of(kernels).withLayerFactory(int8::factory))) {
             if (steps) step("int8 W8A8", unet, int8.sessionSetup());
-            if (images) image("int8 W8A8", text, unet, int8.sessionSetup(), CachePolicies.NONE, vae, imageRows, full);
+            if (images) {
+                image("int8 W8A8", text, unet, int8.sessionSetup(), CachePolicies.NONE, vae, imageRows, full);
+                if (!int8Cache.spec().equals("none")) image("int8 W8A8, " + int8Cache.spec(), text, unet, int8.sessionSetup(), int8Cache, vae, imageRows, full);
+            }
         }
         if (!images) return;
         int px = 8 * sizes.latent();
