@@ -26,7 +26,7 @@ import java.util.List;
  * the candidate, alternating which runs first).
  *
  * <pre>
- * TextRecipeSearch [--text PATH] [--min-psnr 30] [--top 6] [--paired 9] [--quant int8-w8a8|none] [--candidates "p1;;p2"]
+ * TextRecipeSearch [--text PATH] [--min-psnr 30] [--top 6] [--paired 9] [--quant int8-w8a8|bf16|none] [--candidates "p1;;p2"]
  * </pre>
  */
 public final class TextRecipeSearch {
@@ -80,10 +80,13 @@ public final class TextRecipeSearch {
             }
         }
         System.out.printf("load average at start: %s; %d candidates per UNet%n", QuantTable.loadAverage(), candidates.size());
+        QuantSpec spec = quant.equals("none") ? null : QuantSpec.parse(quant);
         try (DnnlKernels kernels = new DnnlKernels();
+             // bf16 compute is a property of the kernels: the quantized UNet gets its own
+             DnnlKernels qKernels = spec == null ? null : new DnnlKernels(spec.kernelOptions());
              StableDiffusion sd = StableDiffusion.load(text, PipelineOptions.defaults().withKernels(kernels))) {
             CachingTable.Setup f32 = CachingTable.textSetup(sd, sd.unet(), "float32");
-            QuantSpec.Loaded q = quant.equals("none") ? null : QuantSpec.parse(quant).load(text.resolve("unet"), kernels, null);
+            QuantSpec.Loaded q = spec == null ? null : spec.load(text.resolve("unet"), qKernels, null);
             try (UNetSession fs = f32.model().newSession(); UNetSession qs = q == null ? null : q.model().newSession()) {
                 if (q != null) q.configure(qs);
                 CachingTable.Setup qSetup = q == null ? null : CachingTable.textSetup(sd, q.model(), quant);
