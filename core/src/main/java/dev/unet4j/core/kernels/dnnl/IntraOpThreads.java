@@ -3,7 +3,6 @@ package dev.unet4j.core.kernels.dnnl;
 import org.bytedeco.javacpp.Loader;
 
 import java.lang.invoke.MethodHandle;
-import java.lang.reflect.Array;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -96,34 +95,15 @@ public final class IntraOpThreads {
 
         /** {set, get} from the first JavaCPP-loaded library that exports both, OpenMP runtimes (gomp, iomp5, omp, vcomp) first. */
         private static Object[] lookUp() throws ReflectiveOperationException {
-            Class<?> linkerC = Class.forName("java.lang.foreign.Linker");
-            Class<?> arenaC = Class.forName("java.lang.foreign.Arena");
-            Class<?> lookupC = Class.forName("java.lang.foreign.SymbolLookup");
-            Class<?> segmentC = Class.forName("java.lang.foreign.MemorySegment");
-            Class<?> layoutC = Class.forName("java.lang.foreign.MemoryLayout");
-            Class<?> descC = Class.forName("java.lang.foreign.FunctionDescriptor");
-            Class<?> optionC = Class.forName("java.lang.foreign.Linker$Option");
-            Object linker = linkerC.getMethod("nativeLinker").invoke(null);
-            Object arena = arenaC.getMethod("global").invoke(null);
-            Object javaInt = Class.forName("java.lang.foreign.ValueLayout").getField("JAVA_INT").get(null);
-            Object intArg = Array.newInstance(layoutC, 1);
-            Array.set(intArg, 0, javaInt);
-            Object noArgs = Array.newInstance(layoutC, 0);
-            Object noOptions = Array.newInstance(optionC, 0);
-            Object setDesc = descC.getMethod("ofVoid", intArg.getClass()).invoke(null, intArg);
-            Object getDesc = descC.getMethod("of", layoutC, noArgs.getClass()).invoke(null, javaInt, noArgs);
-            var downcall = linkerC.getMethod("downcallHandle", segmentC, descC, noOptions.getClass());
-            var find = lookupC.getMethod("find", String.class);
-            var libraryLookup = lookupC.getMethod("libraryLookup", Path.class, arenaC);
+            ForeignCalls ffm = ForeignCalls.load();
             for (String path : Loader.getLoadedLibraries().entrySet().stream()
                     .sorted((a, b) -> Boolean.compare(!isOpenMp(a.getKey()), !isOpenMp(b.getKey())))
                     .map(java.util.Map.Entry::getValue).filter(v -> v != null && !v.isEmpty()).toList()) {
-                Object lookup = libraryLookup.invoke(null, Path.of(path), arena);
-                Optional<?> setSym = (Optional<?>) find.invoke(lookup, "omp_set_num_threads");
-                Optional<?> getSym = (Optional<?>) find.invoke(lookup, "omp_get_max_threads");
+                Object lookup = ffm.libraryLookup(Path.of(path));
+                Optional<?> setSym = ffm.find(lookup, "omp_set_num_threads");
+                Optional<?> getSym = ffm.find(lookup, "omp_get_max_threads");
                 if (setSym.isPresent() && getSym.isPresent()) {
-                    return new Object[]{downcall.invoke(linker, setSym.get(), setDesc, noOptions),
-                            downcall.invoke(linker, getSym.get(), getDesc, noOptions)};
+                    return new Object[]{ffm.downcall(setSym.get(), null, ffm.cInt), ffm.downcall(getSym.get(), ffm.cInt)};
                 }
             }
             return null;

@@ -86,67 +86,38 @@ public final class OpenMpDefaults {
         }
     }
 
-    /** setenv/getenv downcalls through java.lang.foreign, reached by reflection so that the class loads on Java 17. */
+    /** setenv/getenv downcalls ({@link ForeignCalls}: java.lang.foreign by reflection, so that the class loads on Java 17). */
     private static final class Libc {
         static final MethodHandle SETENV;
         static final MethodHandle GETENV;
         static final String PROBLEM;
-        private static Object arena;
-        private static java.lang.reflect.Method allocateFrom;
-        private static java.lang.reflect.Method reinterpret;
-        private static java.lang.reflect.Method getString;
-        private static java.lang.reflect.Method addressOf;
+        static final ForeignCalls FFM;
 
         static {
             MethodHandle set = null, get = null;
+            ForeignCalls ffm = null;
             String problem = null;
             try {
-                Class<?> linkerC = Class.forName("java.lang.foreign.Linker");
-                Class<?> segmentC = Class.forName("java.lang.foreign.MemorySegment");
-                Class<?> layoutC = Class.forName("java.lang.foreign.MemoryLayout");
-                Class<?> descC = Class.forName("java.lang.foreign.FunctionDescriptor");
-                Class<?> optionC = Class.forName("java.lang.foreign.Linker$Option");
-                Class<?> valueC = Class.forName("java.lang.foreign.ValueLayout");
-                Object linker = linkerC.getMethod("nativeLinker").invoke(null);
-                Object lookup = linkerC.getMethod("defaultLookup").invoke(linker);
-                var find = Class.forName("java.lang.foreign.SymbolLookup").getMethod("find", String.class);
-                Object address = valueC.getField("ADDRESS").get(null), javaInt = valueC.getField("JAVA_INT").get(null);
-                Object setArgs = java.lang.reflect.Array.newInstance(layoutC, 3);
-                java.lang.reflect.Array.set(setArgs, 0, address);
-                java.lang.reflect.Array.set(setArgs, 1, address);
-                java.lang.reflect.Array.set(setArgs, 2, javaInt);
-                Object getArgs = java.lang.reflect.Array.newInstance(layoutC, 1);
-                java.lang.reflect.Array.set(getArgs, 0, address);
-                var of = descC.getMethod("of", layoutC, setArgs.getClass());
-                Object noOptions = java.lang.reflect.Array.newInstance(optionC, 0);
-                var downcall = linkerC.getMethod("downcallHandle", segmentC, descC, noOptions.getClass());
-                Object setSym = ((java.util.Optional<?>) find.invoke(lookup, "setenv")).orElseThrow();
-                Object getSym = ((java.util.Optional<?>) find.invoke(lookup, "getenv")).orElseThrow();
-                set = (MethodHandle) downcall.invoke(linker, setSym, of.invoke(null, javaInt, setArgs), noOptions);
-                get = (MethodHandle) downcall.invoke(linker, getSym, of.invoke(null, address, getArgs), noOptions);
-                Class<?> arenaC = Class.forName("java.lang.foreign.Arena");
-                arena = arenaC.getMethod("global").invoke(null);
-                allocateFrom = arenaC.getMethod("allocateFrom", String.class);
-                reinterpret = segmentC.getMethod("reinterpret", long.class);
-                getString = segmentC.getMethod("getString", long.class);
-                addressOf = segmentC.getMethod("address");
+                ffm = ForeignCalls.load();
+                Object libc = ffm.defaultLookup();
+                set = ffm.downcall(ffm.find(libc, "setenv").orElseThrow(), ffm.cInt, ffm.address, ffm.address, ffm.cInt);
+                get = ffm.downcall(ffm.find(libc, "getenv").orElseThrow(), ffm.address, ffm.address);
             } catch (ReflectiveOperationException | RuntimeException e) {
                 problem = "java.lang.foreign setenv/getenv unavailable: " + e;
                 set = get = null;
             }
             SETENV = set;
             GETENV = get;
+            FFM = ffm;
             PROBLEM = problem;
         }
 
         static Object cString(String s) throws ReflectiveOperationException {
-            return allocateFrom.invoke(arena, s); // global arena: two short strings, once per process
+            return FFM.cString(s); // global arena: two short strings, once per process
         }
 
         static String fromCString(Object pointer) throws ReflectiveOperationException {
-            long addr = (long) addressOf.invoke(pointer);
-            if (addr == 0) return null;
-            return (String) getString.invoke(reinterpret.invoke(pointer, Long.MAX_VALUE), 0L);
+            return FFM.fromCString(pointer);
         }
     }
 }
