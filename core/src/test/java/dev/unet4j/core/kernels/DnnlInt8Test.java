@@ -23,16 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DnnlInt8Test {
 
-    /** {@code x} after symmetric per-tensor int8 quantisation with {@code s = max|x| / 127}: {@code rint(clamp(x * (1/s)))}. */
-    private static Tensor quantizeDequantize(Tensor x) {
-        float[] v = x.toFloatArray();
-        float absMax = 0;
-        for (float f : v) absMax = Math.max(absMax, Math.abs(f));
-        float s = absMax / 127f;
-        for (int i = 0; i < v.length; i++) v[i] = (float) Math.rint(Math.max(-127f, Math.min(127f, v[i] * (1f / s)))) * s;
-        return Tensor.of(v, x.shape());
-    }
-
     @Test
     void int8ConvMatchesReferenceOnDequantisedOperands() {
         Random r = new Random(51);
@@ -44,7 +34,7 @@ class DnnlInt8Test {
                 Tensor bias = t.randn(spec.outChannels()), x = t.randnNhwc(2, spec.inChannels(), 9, 7);
                 long[] o = {2, spec.outChannels(), spec.outH(9), spec.outW(7)};
                 Tensor res = t.randn(o);
-                try (Tensor w = dequantize(q, null, sc, ws); Tensor xq = quantizeDequantize(x); Conv2d conv = DNNL.int8Conv2d(spec, q, sc, bias);
+                try (Tensor w = dequantize(q, null, sc, ws); Tensor xq = DnnlTestSupport.quantizeDequantize(x); Conv2d conv = DNNL.int8Conv2d(spec, q, sc, bias);
                      Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                      Tensor got = conv.forward(dws, x, res, 0.5f); Tensor exact = REF.conv2d(rws, spec, xq, w, bias, res, 0.5f);
                      Tensor approx = REF.conv2d(rws, spec, x, w, bias, res, 0.5f)) {
@@ -81,7 +71,7 @@ class DnnlInt8Test {
                     for (int size : new int[]{16, 4}) {
                         Tensor x = t.randnNhwc(1, spec.inChannels(), size, size);
                         inputs.put(size, x);
-                        try (Tensor xq = quantizeDequantize(x)) {
+                        try (Tensor xq = DnnlTestSupport.quantizeDequantize(x)) {
                             exact.put(size, t.keep(REF.conv2d(rws, spec, xq, w, bias, null, 1f)));
                         }
                         approx.put(size, t.keep(REF.conv2d(rws, spec, x, w, bias, null, 1f)));
@@ -127,7 +117,7 @@ class DnnlInt8Test {
             byte[] q = int8Codes(r, in * out);
             float[] sc = channelScales(r, out);
             Tensor bias = t.randn(out), x = t.randn(2, 11, in);
-            try (Tensor w = dequantize(q, null, sc, out, in); Tensor xq = quantizeDequantize(x); Linear lin = DNNL.int8Linear(q, out, in, sc, bias);
+            try (Tensor w = dequantize(q, null, sc, out, in); Tensor xq = DnnlTestSupport.quantizeDequantize(x); Linear lin = DNNL.int8Linear(q, out, in, sc, bias);
                  Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct());
                  Tensor got = lin.forward(dws, x); Tensor exact = REF.linear(rws, xq, w, bias, null, 1f)) {
                 double err = relError(exact.toFloatArray(), got.toFloatArray());

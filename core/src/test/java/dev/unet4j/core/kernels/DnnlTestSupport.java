@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Runs one operation on {@link DnnlKernels} and on {@link ReferenceKernels} (the independent plain-Java truth) and
  * compares {@code max|dnnl - ref| / max|ref|}.
  */
-final class DnnlTestSupport {
+public final class DnnlTestSupport {
     static final DnnlKernels DNNL = new DnnlKernels();
     static final ReferenceKernels REF = new ReferenceKernels();
     /** Exact float32 mode: only summation order differs from the double-accumulating reference. */
@@ -70,6 +70,19 @@ final class DnnlTestSupport {
         public void close() {
             for (Tensor t : owned) t.close();
         }
+    }
+
+    /**
+     * {@code x} after symmetric per-tensor int8 quantisation with {@code s = max|x| / 127}:
+     * {@code rint(clamp(x * (1/s), -127, 127)) * s}, the operand an s8 x s8 layer stands for.
+     */
+    public static Tensor quantizeDequantize(Tensor x) {
+        float[] v = x.toFloatArray();
+        float absMax = 0;
+        for (float f : v) absMax = Math.max(absMax, Math.abs(f));
+        float s = absMax / 127f;
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.rint(Math.max(-127f, Math.min(127f, v[i] * (1f / s)))) * s;
+        return Tensor.of(v, x.shape());
     }
 
     /** {@code n} random int8 weight codes in [-127, 127]. */

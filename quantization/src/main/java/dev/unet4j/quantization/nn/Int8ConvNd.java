@@ -24,12 +24,10 @@ public final class Int8ConvNd implements ConvLayer {
      */
     public Int8ConvNd(DnnlKernels kernels, String path, ConvSpec spec, QuantizedTensor weight, float[] bias, float activationScale) {
         WeightShapes.conv(path, spec, weight);
-        float[] scales = Int8Weights.channelScales(path, weight);
-        try (Tensor b = bias == null ? null : Tensor.of(bias, bias.length)) {
-            this.layer = activationScale == 0f
-                    ? kernels.int8Conv(spec, weight.codes(), scales, b)
-                    : kernels.int8Conv(spec, weight.codes(), scales, b, activationScale);
-        }
+        // Int8Layer's build: its forward is Layer's (residual, output scale), this one ConvLayer's
+        this.layer = Int8Layer.build(path, weight, bias, (scales, b) -> activationScale == 0f
+                ? kernels.int8Conv(spec, weight.codes(), scales, b)
+                : kernels.int8Conv(spec, weight.codes(), scales, b, activationScale));
         this.path = path;
         this.activationScale = activationScale;
         this.residentBytes = Int8Weights.residentBytes(weight, bias);

@@ -28,7 +28,8 @@ abstract class Int8Layer<L extends Layer> extends ForwardingLayer<L> {
         this.residentBytes = Int8Weights.residentBytes(weight, bias);
     }
 
-    private static <L> L build(String path, QuantizedTensor weight, float[] bias, Backend<L> backend) {
+    /** The backend layer from {@code weight}'s channel scales and a temporary tensor of {@code bias} (null without). */
+    static <L> L build(String path, QuantizedTensor weight, float[] bias, Backend<L> backend) {
         float[] scales = Int8Weights.channelScales(path, weight);
         try (Tensor b = bias == null ? null : Tensor.of(bias, bias.length)) {
             return backend.build(scales, b);

@@ -108,7 +108,8 @@ final class DnnlNorms {
      * into the groups' biased variances, as torch's two-pass {@code group_norm}; then one binary
      * {@code dst = silu?(x * a + b)} with per-(image, channel) {@code a = gamma / sqrt(var_g + eps)} and
      * {@code b = beta - mean_g * a}. Gathering group rows one (image, group) at a time instead reads the whole map
-     * twice per group (runs of C/G floats at a stride of C): 1.5 s of a 14 s SD VAE decode at 512x512, now 0.4 s.
+     * twice per group (runs of C/G floats at a stride of C): 1.5 s of a 14 s SD VAE decode at 512x512, now 0.9 s
+     * (most of it first-touch page faults of {@code dst}).
      */
     private Tensor groupNormByStatistics(DnnlWorkspace ws, Tensor src, Tensor dst, int groups, Tensor scale, Tensor shift, float eps, boolean silu) {
         int n = (int) src.dim(0), c = (int) src.dim(1), cg = c / groups;
@@ -171,8 +172,8 @@ final class DnnlNorms {
     }
 
     /**
-     * {@code dst = post(x (alg) s1 [+ addend])} with {@code s1}, {@code addend} of shape {@code [N, C, 1, 1]} broadcast
-     * over the map; {@code post} an eltwise algorithm, or 0 for none.
+     * {@code dst = post(x (alg) s1 [+ addend])} with {@code s1}, {@code addend} of shape {@code [1, C, 1, 1]} (row-major)
+     * broadcast over the map ({@link #perImage} for per-image operands); {@code post} an eltwise algorithm, or 0 for none.
      */
     private void binaryInto(DnnlWorkspace ws, String what, Tensor x, Tensor dst, int alg, Tensor s1, Tensor addend, int post) {
         long[] operand = s1.shape();
@@ -247,23 +248,15 @@ final class DnnlNorms {
             return;
         }
         long c = x.dim(1);
-        long[] perChannel = {1, c, 1, 1};
-        boolean both = scale != null && shift != null;
-        Primitive p = kernels.cache().get(Key.of("gnAffine").add(x).add(scale != null).add(both).add(silu).build(), k -> "group norm affine " + x, s -> {
-            dnnl_primitive_attr attr = s.attr();
-            dnnl_post_ops po = s.postOps();
-            if (both) check(dnnl_post_ops_append_binary(po, dnnl_binary_add, s.tag(perChannel, dnnl_abcd)), "post_ops_append_binary(add)");
-            if (silu) check(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_swish, 1f, 0f), "post_ops_append_eltwise(swish)");
-            check(dnnl_primitive_attr_set_post_ops(attr, po), "primitive_attr_set_post_ops");
-            dnnl_primitive_desc pd = new dnnl_primitive_desc();
-            check(dnnl_binary_primitive_desc_create(pd, engine(), scale != null ? dnnl_binary_mul : dnnl_binary_add, s.md(x),
-                    s.tag(perChannel, dnnl_abcd), s.md(x), attr), "binary_primitive_desc_create(group norm affine of " + x + ")");
-            return pd;
-        });
-        ArgList args = new ArgList().add(DNNL_ARG_SRC_0, x.address()).add(DNNL_ARG_SRC_1, (scale != null ? scale : shift).address())
-                .add(DNNL_ARG_DST, x.address());
-        if (both) args.add(Dnnl.postOpArg(0, DNNL_ARG_SRC_1), shift.address());
-        p.execute(ws, args.toArray());
+        Tensor first = scale != null ? scale : shift, second = scale != null ? shift : null;
+        try (Tensor s1 = asChannels(first, c); Tensor s2 = second == null ? null : asChannels(second, c)) {
+            binaryInto(ws, "group norm affine", x, x, scale != null ? dnnl_binary_mul : dnnl_binary_add, s1, s2, silu ? dnnl_eltwise_swish : 0);
+        }
+    }
+
+    /** A contiguous {@code [C]} parameter seen as the {@code [1, C, 1, 1]} operand {@link #binaryInto} broadcasts. */
+    private static Tensor asChannels(Tensor p, long c) {
+        return p.view(new long[]{1, c, 1, 1}, new long[]{c, 1, 1, 1}, p.offset());
     }
 
     private boolean fusedIsFast(Key fused, Tensor src, Tensor dst, int groups, float eps, int flags) {

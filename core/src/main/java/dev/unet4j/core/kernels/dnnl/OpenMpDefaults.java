@@ -63,7 +63,7 @@ public final class OpenMpDefaults {
         }
         if (openMpLoaded()) return "too late: the OpenMP runtime was loaded before unet4j's kernels";
         try {
-            int rc = Libc.SETENV == null ? -1 : (int) Libc.SETENV.invokeWithArguments(Libc.cString(VARIABLE), Libc.cString(VALUE), 0);
+            int rc = Libc.SETENV == null ? -1 : (int) Libc.SETENV.invokeWithArguments(Libc.FFM.cString(VARIABLE), Libc.FFM.cString(VALUE), 0);
             return rc == 0 ? VARIABLE + "=" + VALUE + " set in-process" : "setenv failed (" + Libc.PROBLEM + ")";
         } catch (Throwable e) {
             return "setenv failed (" + e + ")";
@@ -73,8 +73,7 @@ public final class OpenMpDefaults {
     /** The C library's view of a variable (Java's {@code System.getenv} is a copy taken at start); Java 22+ only. */
     static String nativeValue(String name) throws Throwable {
         if (Libc.GETENV == null) throw new IllegalStateException(Libc.PROBLEM);
-        Object p = Libc.GETENV.invokeWithArguments(Libc.cString(name));
-        return Libc.fromCString(p);
+        return Libc.FFM.fromCString(Libc.GETENV.invokeWithArguments(Libc.FFM.cString(name)));
     }
 
     private static boolean openMpLoaded() {
@@ -91,6 +90,7 @@ public final class OpenMpDefaults {
         static final MethodHandle SETENV;
         static final MethodHandle GETENV;
         static final String PROBLEM;
+        /** Its C strings live in the global arena: a few short ones, once per process. */
         static final ForeignCalls FFM;
 
         static {
@@ -110,14 +110,6 @@ public final class OpenMpDefaults {
             GETENV = get;
             FFM = ffm;
             PROBLEM = problem;
-        }
-
-        static Object cString(String s) throws ReflectiveOperationException {
-            return FFM.cString(s); // global arena: two short strings, once per process
-        }
-
-        static String fromCString(Object pointer) throws ReflectiveOperationException {
-            return FFM.fromCString(pointer);
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.unet4j.core.codes.WeightFormat;
 import dev.unet4j.core.kernels.CodedWeightLayer;
 import dev.unet4j.core.kernels.ConvLayer;
 import dev.unet4j.core.kernels.ConvSpec;
+import dev.unet4j.core.kernels.DnnlTestSupport;
 import dev.unet4j.core.kernels.Kernels;
 import dev.unet4j.core.kernels.ReferenceKernels;
 import dev.unet4j.core.kernels.Workspace;
@@ -60,16 +61,6 @@ class DnnlInt8ConvNdTest {
         return Tensor.of(w, shape);
     }
 
-    /** {@code rint(clamp(x * (1/s), -127, 127)) * s} with {@code s = max|x| / 127}: the operand s8 x s8 stands for. */
-    private static Tensor quantizeDequantize(Tensor x) {
-        float[] v = x.toFloatArray();
-        float absMax = 0;
-        for (float f : v) absMax = Math.max(absMax, Math.abs(f));
-        float s = absMax / 127f;
-        for (int i = 0; i < v.length; i++) v[i] = (float) Math.rint(Math.max(-127f, Math.min(127f, v[i] * (1f / s)))) * s;
-        return Tensor.of(v, x.shape());
-    }
-
     /** max|want - got| / max|want|. */
     private static double relError(float[] want, float[] got) {
         double max = 0, diff = 0;
@@ -124,7 +115,7 @@ class DnnlInt8ConvNdTest {
             for (ConvSpec spec : SPECS) {
                 byte[] q = codes(r, (int) Tensor.numel(spec.weightShape()));
                 float[] sc = scales(r, spec.outChannels());
-                try (Tensor x = input(r, spec); Tensor bias = randn(r, spec.outChannels()); Tensor xq = quantizeDequantize(x);
+                try (Tensor x = input(r, spec); Tensor bias = randn(r, spec.outChannels()); Tensor xq = DnnlTestSupport.quantizeDequantize(x);
                      Tensor w = dequantize(WeightFormat.INT8, q, sc, spec.weightShape()); ConvLayer exact = REF.conv(spec, w, bias);
                      ConvLayer float32 = REF.conv(spec, w, bias);
                      ConvLayer int8 = new DnnlInt8Layers.Int8ConvNd(DNNL, spec, q, sc, bias, DnnlInt8Layers.DYNAMIC_SCALE, dotProduct);
@@ -151,7 +142,7 @@ class DnnlInt8ConvNdTest {
         try (ConvLayer int8 = DNNL.int8Conv(spec, q, sc, null); Tensor w = dequantize(WeightFormat.INT8, q, sc, spec.weightShape());
              ConvLayer exact = REF.conv(spec, w, null); Workspace dws = DNNL.newWorkspace(Allocator.direct()); Workspace rws = REF.newWorkspace(Allocator.direct())) {
             for (int size : new int[]{8, 3, 5}) {
-                try (Tensor x = randn(r, 1, 16, size, size + 1, size); Tensor xq = quantizeDequantize(x);
+                try (Tensor x = randn(r, 1, 16, size, size + 1, size); Tensor xq = DnnlTestSupport.quantizeDequantize(x);
                      Tensor want = exact.forward(rws, xq); Tensor got = int8.forward(dws, x)) {
                     double err = relError(want.toFloatArray(), got.toFloatArray());
                     assertTrue(err <= 1e-4, "volume " + size + ": " + err);
